@@ -1,0 +1,296 @@
+"""AES-192 token codec: bytes and str in, bytes and str out, no I/O.
+
+A token is standard base64 of AES-192 ciphertext with PKCS#7 padding. The
+platform's documents never say how the IV is chosen or how the key is encoded,
+so both are settings (DESIGN.md, Tokens):
+
+    key_encoding  auto | text | hex | base64      -> 24 key bytes
+    iv            zero | key | prepend | ecb | <32 hex digits>
+
+Decoding is tolerant of what tokens pick up in logs and mail: whitespace, line
+breaks, the URL-safe alphabet and missing ``=`` padding.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from wibmo_cli.errors import ConfigError, CryptoError
+
+KEY_SIZE: Final = 24
+BLOCK: Final = 16
+KEY_ENCODINGS: Final = ("auto", "text", "hex", "base64")
+IV_KINDS: Final = ("zero", "key", "prepend", "ecb")
+
+_HEX_RE: Final = re.compile(r"[0-9a-fA-F]+")
+_B64_RE: Final = re.compile(rb"[A-Za-z0-9+/]*")
+_WHITESPACE: Final = b" \t\r\n\f\v"
+_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+_ZERO_IV: Final = bytes(BLOCK)
+_DETECT_HINT: Final = "wrong key or wrong iv scheme; try `wibmo decrypt --detect`"
+
+
+def parse_key(value: str, encoding: str = "auto") -> bytes:
+    """Turn a configured key into 24 bytes, or raise `ConfigError` naming what it got."""
+    value = value.strip()
+    if encoding not in KEY_ENCODINGS:
+        raise ConfigError(
+            f"key_encoding {encoding!r} is not one of {', '.join(KEY_ENCODINGS)}",
+        )
+    if not value:
+        raise ConfigError("the encryption key is empty")
+    if encoding == "auto":
+        key = _auto_key(value)
+        if key is None:
+            raise ConfigError(
+                f"the encryption key does not come to 24 bytes: got {len(value)} characters "
+                f"({len(value.encode())} bytes as text); AES-192 needs 48 hex digits, "
+                "base64 of 24 bytes (32 characters) or 24 characters of text",
+            )
+        return key
+    if encoding == "text":
+        key = value.encode()
+    elif encoding == "hex":
+        if len(value) % 2 or not _HEX_RE.fullmatch(value):
+            raise ConfigError(f"the encryption key is not hex ({len(value)} characters)")
+        key = bytes.fromhex(value)
+    else:
+        key = _b64_strict(value)
+        if key is None:
+            raise ConfigError(f"the encryption key is not base64 ({len(value)} characters)")
+    if len(key) != KEY_SIZE:
+        raise ConfigError(
+            f"the encryption key decodes ({encoding}) to {len(key)} bytes; AES-192 needs 24",
+        )
+    return key
+
+
+def key_interpretations(value: str) -> list[tuple[str, bytes]]:
+    """Every reading of a key string that gives 24 bytes: (encoding, key) pairs."""
+    value = value.strip()
+    found: list[tuple[str, bytes]] = []
+    if len(value) == 2 * KEY_SIZE and _HEX_RE.fullmatch(value):
+        found.append(("hex", bytes.fromhex(value)))
+    decoded = _b64_strict(value)
+    if decoded is not None and len(decoded) == KEY_SIZE:
+        found.append(("base64", decoded))
+    if len(value.encode()) == KEY_SIZE:
+        found.append(("text", value.encode()))
+    return found
+
+
+def _auto_key(value: str) -> bytes | None:
+    found = key_interpretations(value)
+    return found[0][1] if found else None
+
+
+def _b64_strict(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class IvScheme:
+    """How the IV is chosen: zero, key, prepend, ecb, or a fixed 16-byte value."""
+
+    kind: Literal["zero", "key", "prepend", "ecb", "fixed"]
+    fixed: bytes = b""
+
+    @classmethod
+    def parse(cls, value: str) -> IvScheme:
+        value = value.strip()
+        lowered = value.lower()
+        if lowered in IV_KINDS:
+            return cls(lowered)  # type: ignore[arg-type]
+        if len(value) == 2 * BLOCK and _HEX_RE.fullmatch(value):
+            return cls("fixed", bytes.fromhex(value))
+        raise ConfigError(
+            f"iv {value!r} is not one of zero, key, prepend, ecb or 32 hex digits",
+        )
+
+    def __str__(self) -> str:
+        return self.fixed.hex() if self.kind == "fixed" else self.kind
+
+
+ALL_SCHEMES: Final = tuple(IvScheme(kind) for kind in IV_KINDS)  # type: ignore[arg-type]
+
+
+class TokenCodec:
+    """Encrypts and decrypts tokens with one key and one IV scheme."""
+
+    __slots__ = ("_algorithm", "_iv", "key", "scheme")
+
+    def __init__(self, key: bytes, scheme: IvScheme) -> None:
+        if len(key) != KEY_SIZE:
+            raise ConfigError(f"the encryption key is {len(key)} bytes; AES-192 needs 24")
+        self.key = key
+        self.scheme = scheme
+        self._algorithm = algorithms.AES(key)
+        if scheme.kind == "zero":
+            self._iv = _ZERO_IV
+        elif scheme.kind == "key":
+            self._iv = key[:BLOCK]
+        else:
+            self._iv = scheme.fixed
+
+    def __repr__(self) -> str:  # never show the key
+        return f"TokenCodec(scheme={self.scheme})"
+
+    # -- bytes ------------------------------------------------------------------
+
+    def encrypt(self, plaintext: bytes) -> str:
+        """Pad, encrypt and base64-encode `plaintext`."""
+        pad = BLOCK - len(plaintext) % BLOCK
+        padded = plaintext + bytes((pad,)) * pad
+        if self.scheme.kind == "ecb":
+            encryptor = Cipher(self._algorithm, modes.ECB()).encryptor()  # noqa: S305
+            body = encryptor.update(padded) + encryptor.finalize()
+        elif self.scheme.kind == "prepend":
+            iv = os.urandom(BLOCK)
+            encryptor = Cipher(self._algorithm, modes.CBC(iv)).encryptor()
+            body = iv + encryptor.update(padded) + encryptor.finalize()
+        else:
+            encryptor = Cipher(self._algorithm, modes.CBC(self._iv)).encryptor()
+            body = encryptor.update(padded) + encryptor.finalize()
+        return base64.b64encode(body).decode("ascii")
+
+    def decrypt(self, token: str | bytes) -> bytes:
+        """Decode, decrypt and unpad a token; `CryptoError` says what went wrong."""
+        raw = decode_base64(token)
+        return self.decrypt_raw(raw)
+
+    def decrypt_raw(self, raw: bytes) -> bytes:
+        """Decrypt ciphertext bytes (already base64-decoded) and strip the padding."""
+        kind = self.scheme.kind
+        if kind == "prepend":
+            if len(raw) < 2 * BLOCK or len(raw) % BLOCK:
+                raise CryptoError(
+                    f"token is {len(raw)} bytes; with iv = \"prepend\" it must be a 16-byte IV "
+                    "and at least one 16-byte block (truncated, or another iv scheme?)",
+                )
+            mode: modes.Mode = modes.CBC(raw[:BLOCK])
+            raw = raw[BLOCK:]
+        else:
+            if not raw or len(raw) % BLOCK:
+                raise CryptoError(
+                    f"token is {len(raw)} bytes, not a whole number of 16-byte AES blocks: "
+                    "truncated or not a token",
+                )
+            mode = modes.ECB() if kind == "ecb" else modes.CBC(self._iv)  # noqa: S305
+        decryptor = Cipher(self._algorithm, mode).decryptor()
+        padded = decryptor.update(raw) + decryptor.finalize()
+        pad = padded[-1]
+        if not 1 <= pad <= BLOCK or padded[-pad:] != bytes((pad,)) * pad:
+            raise CryptoError("padding is invalid", hint=_DETECT_HINT)
+        return padded[:-pad]
+
+    # -- JSON -------------------------------------------------------------------
+
+    def encrypt_json(self, payload: Any) -> str:
+        """Serialise `payload` compactly and encrypt it."""
+        return self.encrypt(json.dumps(payload, separators=(",", ":")).encode())
+
+    def decrypt_json(self, token: str | bytes) -> Any:
+        """Decrypt a token whose plaintext is JSON."""
+        return parse_plaintext(self.decrypt(token))
+
+
+def parse_plaintext(plaintext: bytes) -> Any:
+    """Parse decrypted bytes as JSON, or raise `CryptoError` with a hint."""
+    try:
+        return json.loads(plaintext)
+    except UnicodeDecodeError:
+        raise CryptoError(
+            "decrypted, but the plaintext is not UTF-8 text",
+            hint=_DETECT_HINT,
+        ) from None
+    except ValueError:
+        raise CryptoError(
+            "decrypted, but the plaintext is not JSON",
+            hint=_DETECT_HINT,
+        ) from None
+
+
+def decode_base64(token: str | bytes) -> bytes:
+    """Standard or URL-safe base64, with whitespace, line breaks and missing `=` tolerated."""
+    if isinstance(token, str):
+        if not token.isascii():
+            bad = next(c for c in token if not c.isascii())
+            raise CryptoError(f"the token is not base64: it contains {bad!r}")
+        data = token.encode("ascii")
+    else:
+        data = token
+    data = data.translate(_URLSAFE, _WHITESPACE).rstrip(b"=")
+    if not data:
+        raise CryptoError("the token is empty")
+    if not _B64_RE.fullmatch(data):
+        bad = next(chr(c) for c in data if not _B64_RE.fullmatch(bytes((c,))))
+        raise CryptoError(f"the token is not base64: it contains {bad!r}")
+    if len(data) % 4 == 1:
+        raise CryptoError(f"the token is not base64: {len(data)} characters is not a valid length")
+    data += b"=" * (-len(data) % 4)
+    return base64.b64decode(data)
+
+
+def extract_token(text: str) -> str:
+    """A bare token, or the `token` field of a `{"token": ...}` request or response body."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            raise CryptoError("the input starts with '{' but is not a JSON body") from None
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str):
+            raise CryptoError('the JSON body has no "token" string field')
+        return token
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One key reading and IV scheme tried by `detect`, and what it gave."""
+
+    key_encoding: str
+    scheme: IvScheme
+    ok: bool
+    padding_ok: bool
+    plaintext: Any = None
+    error: str = ""
+
+
+def detect(
+    token: str,
+    key_readings: list[tuple[str, bytes]],
+    extra_schemes: tuple[IvScheme, ...] = (),
+) -> list[Detection]:
+    """Try every key reading with every IV scheme; working ones first."""
+    raw = decode_base64(extract_token(token))
+    schemes = ALL_SCHEMES + tuple(s for s in extra_schemes if s not in ALL_SCHEMES)
+    results: list[Detection] = []
+    for encoding, key in key_readings:
+        for scheme in schemes:
+            codec = TokenCodec(key, scheme)
+            try:
+                plaintext = codec.decrypt_raw(raw)
+            except CryptoError as exc:
+                results.append(Detection(encoding, scheme, False, False, error=exc.message))
+                continue
+            try:
+                value = parse_plaintext(plaintext)
+            except CryptoError as exc:
+                results.append(Detection(encoding, scheme, False, True, error=exc.message))
+                continue
+            results.append(Detection(encoding, scheme, True, True, plaintext=value))
+    results.sort(key=lambda d: (not d.ok, not d.padding_ok))
+    return results

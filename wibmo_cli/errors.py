@@ -1,0 +1,101 @@
+"""The tool's one error root and its exit codes.
+
+Every failure a user can reach is a `WibmoError`. Each subclass carries the exit
+code of DESIGN.md's table; one handler at the edge (`app.py`) prints the message
+on one line and exits with that code.
+
+    WibmoError
+     ├── InputError          2  bad usage or bad input, caught before anything is sent
+     ├── ConfigError         3  unknown profile, missing secret, bad key
+     ├── CryptoError         4  a token could not be decoded or decrypted
+     ├── NetworkError        5  refused, DNS, TLS, timeout
+     │    └── OutcomeUnknown 5  a write may have reached the server; result not known
+     ├── HTTPStatusError     6  HTTP error status with no decryptable answer
+     └── ApiError            1  the platform answered with a responseCode other than 00
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitStatus(IntEnum):
+    """Process exit codes: the contract with shell scripts (DESIGN.md, Exit codes)."""
+
+    OK = 0
+    API_ERROR = 1
+    USAGE = 2
+    CONFIG = 3
+    CRYPTO = 4
+    NETWORK = 5
+    HTTP = 6
+    INTERRUPTED = 130
+
+
+class WibmoError(Exception):
+    """Root of every error the tool raises on purpose."""
+
+    exit_status: ExitStatus = ExitStatus.USAGE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}; {self.hint}"
+        return self.message
+
+
+class InputError(WibmoError):
+    """Bad usage or bad input, caught before anything is sent."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class ConfigError(WibmoError):
+    """Profiles file, profile, secret or key is missing or wrong."""
+
+    exit_status = ExitStatus.CONFIG
+
+
+class CryptoError(WibmoError):
+    """A token could not be decoded or decrypted."""
+
+    exit_status = ExitStatus.CRYPTO
+
+
+class NetworkError(WibmoError):
+    """The request did not get an HTTP answer: refused, DNS, TLS, timeout."""
+
+    exit_status = ExitStatus.NETWORK
+
+
+class OutcomeUnknownError(NetworkError):
+    """A write may have reached the server, but no answer came back."""
+
+    def __init__(self, message: str, *, client_txn_id: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.client_txn_id = client_txn_id
+
+
+class HTTPStatusError(WibmoError):
+    """An HTTP error status whose body is not a decryptable answer."""
+
+    exit_status = ExitStatus.HTTP
+
+    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class ApiError(WibmoError):
+    """The platform answered, with a responseCode other than 00."""
+
+    exit_status = ExitStatus.API_ERROR
+
+    def __init__(self, message: str, *, response: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.response = response
