@@ -1,0 +1,307 @@
+"""The response-code catalogue: every code the platform is known to answer, in one table.
+
+Sources, named in each entry's ``apis``:
+
+    lookup   the code table of Retrieve Cust Record (spec/retrieve-cust-record-api.md)
+    update   the "API error code" table of Update Profile (spec/update-profile-api.md)
+    gateway  the credential checks in front of both APIs (spec/public-notes.md)
+
+``apis`` records which documents list a code; it is not a promise that another API
+never answers it. Names are the documents' names in upper snake case, without the
+leading underscore some rows carry ("_CARD_NOT_FOUND" is CARD_NOT_FOUND).
+
+Where the documents disagree, the entry says so in a comment. The retrieve document
+also has a row with no code at all, DUPLICATE_STATUS_OFFSET; a catalogue keyed by
+code cannot hold it, so it is left out (5000 DUPLICATE_STATUS is in).
+
+Meanings follow what the sandbox answers (DESIGN.md, Sandbox), so that an agent
+reading ``wibmo codes 1311`` gets the same story from the sandbox and production.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+SUCCESS: Final = "00"
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One ``responseCode``: what it means and what to do about it."""
+
+    code: str
+    name: str
+    apis: tuple[str, ...]
+    meaning: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class HttpStatus:
+    """One HTTP status as this platform and its gateway use it."""
+
+    status: int
+    name: str
+    meaning: str
+    action: str
+
+
+_LOOKUP: Final = ("lookup",)
+_UPDATE: Final = ("update",)
+_BOTH: Final = ("lookup", "update")
+_GATEWAY: Final = ("gateway",)
+
+_RETRY_LOOKUP_CHECK_UPDATE: Final = (
+    "Lookups can simply be retried in a minute; for an update, look the customer up "
+    "first to see whether it applied before sending it again. If it persists, send "
+    "Wibmo support the clientTxnId and accosaTransactionId."
+)
+_BAD_DOC: Final = (
+    "Check the number against the customer's document (typos, missing or extra "
+    "characters, letter O vs digit 0) and resend with the corrected number."
+)
+
+CATALOGUE: Final[tuple[Code, ...]] = (
+    # -- success ---------------------------------------------------------------------
+    Code("00", "SUCCESS", _BOTH,
+         "The request was processed successfully.",
+         "Nothing to do."),
+    # -- credentials and request envelope ------------------------------------------
+    Code("1262", "CLIENT_ID_NOT_PRESENT_IN_THE_REQUEST", _GATEWAY,
+         "The clientId was missing from the request or is not one the platform knows.",
+         "Check the profile's client_id against the one Wibmo issued for this environment, "
+         "and its credentials setting (headers or body) against the endpoint version."),
+    Code("1264", "BANK_ID_NOT_PRESENT_IN_THE_REQUEST", _GATEWAY,
+         "The bankId was missing from the request.",
+         "Set bank_id in the profile, and check its credentials setting (headers or body) "
+         "matches the endpoint version."),
+    Code("1031", "INVALID_BANK_ID", _LOOKUP,
+         "The bankId sent does not match the bank this client is enrolled with.",
+         "Check the profile's bank_id against the one Wibmo issued for this environment "
+         "(sandbox and production ids differ)."),
+    Code("1310", "XCONSUMERKEY_NOT_PRESENT_IN_REQUEST", _GATEWAY,
+         "This endpoint requires the X-Consumer-Custom-ID value and the request had none.",
+         "Set consumer_custom_id in the profile (the v3 endpoints need it) to the value "
+         "Wibmo issued."),
+    Code("1311", "SECURE_CODE_NOT_PRESENT_IN_REQUEST", _GATEWAY,
+         "The secureCode was missing from the request or does not match this client's.",
+         "Check the profile's secure_code (and the environment variable it names) and its "
+         "credentials setting (headers or body); sandbox and production codes differ."),
+    Code("1248", "INVALID_JWT_TOKEN", _LOOKUP,
+         "The platform rejected the request's token as invalid.",
+         "Check the profile's encryption_key, key_encoding and iv; run "
+         "`wibmo decrypt --detect` on a token the platform accepted to find the scheme."),
+    Code("1055", "MALFORMED_REQUEST", _LOOKUP,
+         "The platform could not decrypt the token or parse the JSON inside it.",
+         "Check the profile's encryption_key, key_encoding and iv (`wibmo decrypt --detect` "
+         "on a known-good token tells the scheme); rerun with --verbose to see the payload."),
+    Code("1093", "INVALID_CLIENT_TXN_ID", _LOOKUP,
+         "The clientTxnId was missing, too long or had characters the platform refuses.",
+         "The tool generates clientTxnIds itself; if you supplied one, use a short "
+         "alphanumeric value, otherwise report it as a bug with the --verbose trace."),
+    Code("1054", "DUPLICATE_REQUEST", _LOOKUP,
+         "The clientTxnId was already used by an earlier request.",
+         "Send again with a fresh clientTxnId (the tool makes a new one per request unless "
+         "you gave one); for an update, look the customer up first: the earlier one may "
+         "have applied."),
+    Code("1511", "ORIGINAL_REQUEST_MISSING", _LOOKUP,
+         "The platform could not find the original request this one refers to.",
+         "Check the clientTxnId you are asking about and the profile/environment it was "
+         "sent on; if both are right, escalate to Wibmo support with it."),
+    # -- finding the customer ------------------------------------------------------
+    Code("1303", "CUSTOMER_DETAILS_NOT_PRESENT", _LOOKUP,
+         "No customer matches the identifier sent.",
+         "Check the number for typos and that you are on the right profile/environment; "
+         "try looking up by URN or customer id."),
+    Code("1001", "CARD_NOT_FOUND", _LOOKUP,
+         "No card or wallet matches the identifier sent.",
+         "Check the URN for typos and that you are on the right profile/environment; try "
+         "looking up by mobile or customer id."),
+    Code("1231", "DATA_NOT_FOUND", _UPDATE,
+         "No customer record matches the identifier sent with the update.",
+         "Look the customer up with the same identifier to confirm it exists on this "
+         "profile/environment, then resend with the URN or customer id the lookup shows."),
+    Code("1302", "INVALID_CUSTOMER", _LOOKUP,
+         "The customer exists but is not valid for this request (for example another "
+         "program's customer, or a closed account).",
+         "Check you are on the program's own profile; if the customer should be valid, "
+         "escalate to Wibmo support with the identifier and clientTxnId."),
+    Code("1263", "CUSTOMER_ID_NOT_PRESENT", _LOOKUP,
+         "The request carried no customer identifier (mobile, URN, customer id or email).",
+         "Give exactly one of --mobile, --urn, --customer-id or --email; check the CSV "
+         "column when running a batch."),
+    Code("1245", "CUSTOMER_ID_CAN_NOT_BE_EMPTY", _UPDATE,
+         "The update named no customer: customer id, mobile and URN were all empty.",
+         "Give one of --urn, --mobile or --customer-id; check the --from-file data."),
+    Code("1275", "INVALID_CUSTOMER_ID", _LOOKUP,
+         "The customer id sent is malformed or unknown to the platform.",
+         "Check the customer id (entityCIF) for typos and case; try looking up by mobile "
+         "or URN."),
+    Code("1237", "DUPLICATE_MOBILE_NUMBER_WITH_MULTIPLE_ACCOUNT", _BOTH,
+         # The retrieve document calls it DUPLICATE_PHONE_NUMBER_WITH_MULTIPLE_ACCOUNT.
+         "The mobile number is linked to more than one account, so it does not identify "
+         "one customer.",
+         "Look the customer up (or update them) by URN or customer id instead; ask the "
+         "customer for their card's URN if needed."),
+    Code("1307", "DUPLICATE_EMAIL_ID_LINKED_WITH_MULTIPLE_ACCOUNTS", _LOOKUP,
+         "The email address is linked to more than one account, so it does not identify "
+         "one customer.",
+         "Look the customer up by mobile, URN or customer id instead."),
+    # -- field checks ------------------------------------------------------------------
+    Code("1034", "INVALID_MOBILE_NUMBER", _BOTH,
+         "The mobile number is not a valid Indian mobile number.",
+         "Send 10 digits starting 6-9; the tool adds the profile's mobile_prefix (91), so "
+         "check that setting if the number itself is right."),
+    Code("1092", "INVALID_EMAIL_ADDRESS", _BOTH,
+         "The email address is not valid (format, or longer than 50 characters).",
+         "Check the address for typos, spaces and a missing domain, e.g. name@example.com."),
+    Code("1088", "INVALID_DATE_FORMAT", _UPDATE,
+         "A date or date-time field is not in the expected format or is not a real date.",
+         "Send dates as YYYYMMDD and date-times as YYYYMMDDHHMMSS; check date of birth, "
+         "document expiry and the KYC/update date stamps."),
+    Code("1090", "CARD_PROFILEID_MANDATORY", _UPDATE,
+         "The update did not say the customer's present KYC profile (cardProfileId).",
+         "Look the customer up to see their current profile id and pass it (30, 150 or "
+         "300) with the update."),
+    Code("1091", "INVALID_CARDPROFILE_ID", _UPDATE,
+         "A KYC profile id in the update is not one of 30 (Simple CDD), 150 (Full CDD) "
+         "or 300 (No CDD).",
+         "Resend with 30, 150 or 300 for both the present and the new profile id."),
+    Code("1309", "CARDPROFILE_MISTMATCH", _UPDATE,
+         # "MISTMATCH" is the document's spelling, kept as the platform sends it.
+         "The present KYC profile id sent does not match the customer's actual profile.",
+         "Look the customer up, use the profile id it shows as the present one, and "
+         "resend."),
+    Code("1306", "PROFILE_NOTFOUND", _UPDATE,
+         "The KYC profile asked for is not configured for this program.",
+         "Check with the program manager which profile ids the program has; Wibmo must "
+         "configure a missing one."),
+    Code("1305", "AML_NOT_CONFIGURED_FOR_PRODUCT", _UPDATE,
+         "The program has no AML configuration, so the platform cannot process this KYC "
+         "change.",
+         "Nothing to fix in the request: raise it with Wibmo support to configure AML "
+         "for the product."),
+    Code("1290", "FIRSTNAME_CANNOT_BE_BLANK", _UPDATE,
+         "The update had an empty first name.",
+         "Send the customer's first name with the update (--first-name)."),
+    Code("1300", "DOC_TYPE_CANNOT_BE_BLANK", _UPDATE,
+         "A document was sent without its document type.",
+         "Give the type with every document number: Aadhar, Pancard, VoterId, "
+         "Driverlicense, Passport or jobcard."),
+    Code("1238", "INVALID_VOTERID_NUMBER", _UPDATE,
+         "The voter id (EPIC) number is not valid: it must be 3 letters and 7 digits.",
+         _BAD_DOC),
+    Code("1239", "INVALID_PASSPORT_NUMBER", _UPDATE,
+         "The passport number is not valid: it must be 1 letter and 7 digits.",
+         _BAD_DOC),
+    Code("1240", "INVALID_ADHAR_NUMBER", _UPDATE,
+         "The Aadhaar number is not valid: 12 digits, not starting 0 or 1, with a "
+         "correct check digit.",
+         _BAD_DOC),
+    Code("1241", "INVALID_DRIVING_LICENCE_NUMBER", _UPDATE,
+         "The driving licence number is not valid (state code, RTO code, year, 7 digits).",
+         _BAD_DOC),
+    Code("1242", "INVALID_PAN_NUMBER", _UPDATE,
+         "The PAN is not valid: it must be 5 letters, 4 digits and 1 letter.",
+         _BAD_DOC),
+    # -- platform failures -------------------------------------------------------------
+    Code("1052", "SYSTEM_ERROR", _LOOKUP,
+         "The platform failed while processing the request.",
+         _RETRY_LOOKUP_CHECK_UPDATE),
+    Code("1500", "SYSTEM_ERROR_UNKNOWN", _LOOKUP,
+         "The platform failed with an error it could not classify.",
+         _RETRY_LOOKUP_CHECK_UPDATE),
+    Code("1501", "SYSTEM_ERROR_DB", _LOOKUP,
+         "The platform's database failed while processing the request.",
+         _RETRY_LOOKUP_CHECK_UPDATE),
+    Code("1503", "SYSTEM_ERROR_CACHE", _LOOKUP,
+         "The platform's cache failed while processing the request.",
+         _RETRY_LOOKUP_CHECK_UPDATE),
+    Code("1510", "SYSTEM_ERROR_DROP_REQ", _LOOKUP,
+         "The platform dropped the request without processing it (usually overload).",
+         _RETRY_LOOKUP_CHECK_UPDATE),
+    Code("5000", "DUPLICATE_STATUS", _LOOKUP,
+         "The platform reports the request as a duplicate of one already processed.",
+         "Do not resend; look the customer up to see the current state, and give Wibmo "
+         "support the clientTxnId if the state is not what you expect."),
+)  # fmt: skip
+
+HTTP_STATUSES: Final[tuple[HttpStatus, ...]] = (
+    HttpStatus(200, "OK",
+               "The request reached the platform; the answer's responseCode says how it went.",
+               "Read the responseCode (`wibmo codes CODE`)."),
+    HttpStatus(400, "Bad Request",
+               "The gateway or platform could not accept the request body (not JSON, no "
+               "token, or credentials in the wrong place).",
+               "Rerun with --verbose to see what was sent; check the profile's credentials "
+               "setting (headers or body) against the endpoint version."),
+    HttpStatus(401, "Unauthorized",
+               'The gateway refused the API key: {"message": "Invalid authentication '
+               'credentials"} means the x-api-key is wrong or missing.',
+               "Check the profile's api_key (and the environment variable it names) is the "
+               "key for this environment; sandbox and production keys differ."),
+    HttpStatus(403, "Forbidden",
+               "The gateway knows the API key but does not allow this call (path not "
+               "granted to the key, or the source IP is not whitelisted).",
+               "Check base_url and the paths are the ones granted to this key, and ask "
+               "Wibmo whether your egress IP is whitelisted for the environment."),
+    HttpStatus(404, "Not Found",
+               "No API lives at this URL.",
+               "Check the profile's base_url, lookup_path and update_path; the paths vary "
+               "by version (v1/v2/v3, updateProfile vs updateprofile)."),
+    HttpStatus(405, "Method Not Allowed",
+               "The URL exists but not for this HTTP method (lookups are POST, updates "
+               "PATCH).",
+               "Check lookup_path and update_path are not swapped or pointing at the "
+               "other API."),
+    HttpStatus(429, "Too Many Requests",
+               "The gateway is rate-limiting this client.",
+               "Lookups retry with backoff by themselves; for batches lower --rate or "
+               "--concurrency."),
+    HttpStatus(500, "Internal Server Error",
+               "The platform failed while handling the request.",
+               _RETRY_LOOKUP_CHECK_UPDATE),
+    HttpStatus(502, "Bad Gateway",
+               "The gateway could not get an answer from the platform (often an HTML page).",
+               "Usually transient: lookups retry by themselves; for an update, look the "
+               "customer up before resending. Escalate to Wibmo if it lasts."),
+    HttpStatus(503, "Service Unavailable",
+               "The platform is down for maintenance or overloaded.",
+               "Retry later; for an update, look the customer up before resending. "
+               "Escalate to Wibmo if it lasts."),
+    HttpStatus(504, "Gateway Timeout",
+               "The platform did not answer the gateway in time; the request may or may "
+               "not have been processed.",
+               "Lookups retry by themselves; for an update, look the customer up to see "
+               "whether it applied before resending."),
+)  # fmt: skip
+
+_BY_CODE: Final[dict[str, Code]] = {entry.code: entry for entry in CATALOGUE}
+_BY_STATUS: Final[dict[int, HttpStatus]] = {entry.status: entry for entry in HTTP_STATUSES}
+
+
+def normalise_code(code: str | int) -> str:
+    """A response code as the catalogue keys it: ``0``, ``"0"``, ``" 00 "`` -> ``"00"``.
+
+    Anything else comes back stripped and otherwise unchanged ("1303" stays "1303").
+    """
+    text = str(code).strip()
+    if text and text.isascii() and text.isdigit() and int(text) == 0:
+        return SUCCESS
+    return text
+
+
+def explain(code: str | int) -> Code | None:
+    """The catalogue entry for a response code, or None when the code is unknown."""
+    return _BY_CODE.get(normalise_code(code))
+
+
+def explain_http(status: int) -> HttpStatus | None:
+    """The catalogue entry for an HTTP status, or None when it has none."""
+    return _BY_STATUS.get(status)
+
+
+def is_success(code: str | int | None) -> bool:
+    """True only for the success code, in any of its spellings (0, "0", "00")."""
+    return code is not None and normalise_code(code) == SUCCESS
