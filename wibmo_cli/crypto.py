@@ -28,7 +28,8 @@ from wibmo_cli.errors import ConfigError, CryptoError
 KEY_SIZE: Final = 24
 BLOCK: Final = 16
 KEY_ENCODINGS: Final = ("auto", "text", "hex", "base64")
-IV_KINDS: Final = ("zero", "key", "prepend", "ecb")
+IvKind = Literal["zero", "key", "prepend", "ecb", "fixed"]
+IV_KINDS: Final[tuple[IvKind, ...]] = ("zero", "key", "prepend", "ecb")
 
 _HEX_RE: Final = re.compile(r"[0-9a-fA-F]+")
 _B64_RE: Final = re.compile(rb"[A-Za-z0-9+/]*")
@@ -103,15 +104,16 @@ def _b64_strict(value: str) -> bytes | None:
 class IvScheme:
     """How the IV is chosen: zero, key, prepend, ecb, or a fixed 16-byte value."""
 
-    kind: Literal["zero", "key", "prepend", "ecb", "fixed"]
+    kind: IvKind
     fixed: bytes = b""
 
     @classmethod
     def parse(cls, value: str) -> IvScheme:
         value = value.strip()
         lowered = value.lower()
-        if lowered in IV_KINDS:
-            return cls(lowered)  # type: ignore[arg-type]
+        for kind in IV_KINDS:
+            if lowered == kind:
+                return cls(kind)
         if len(value) == 2 * BLOCK and _HEX_RE.fullmatch(value):
             return cls("fixed", bytes.fromhex(value))
         raise ConfigError(
@@ -122,7 +124,7 @@ class IvScheme:
         return self.fixed.hex() if self.kind == "fixed" else self.kind
 
 
-ALL_SCHEMES: Final = tuple(IvScheme(kind) for kind in IV_KINDS)  # type: ignore[arg-type]
+ALL_SCHEMES: Final = tuple(IvScheme(kind) for kind in IV_KINDS)
 
 
 class TokenCodec:
@@ -175,10 +177,10 @@ class TokenCodec:
         if kind == "prepend":
             if len(raw) < 2 * BLOCK or len(raw) % BLOCK:
                 raise CryptoError(
-                    f"token is {len(raw)} bytes; with iv = \"prepend\" it must be a 16-byte IV "
+                    f'token is {len(raw)} bytes; with iv = "prepend" it must be a 16-byte IV '
                     "and at least one 16-byte block (truncated, or another iv scheme?)",
                 )
-            mode: modes.Mode = modes.CBC(raw[:BLOCK])
+            mode: modes.CBC | modes.ECB = modes.CBC(raw[:BLOCK])
             raw = raw[BLOCK:]
         else:
             if not raw or len(raw) % BLOCK:

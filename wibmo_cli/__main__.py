@@ -1,0 +1,3 @@
+from wibmo_cli.app import main
+
+main()

@@ -1,0 +1,95 @@
+"""Append-only audit log of writes and reveals (DESIGN.md, Reliability).
+
+One JSON object per line in `<data dir>/audit.jsonl` (or `$WIBMO_AUDIT_LOG`, or
+`--audit-log`), created 0600. Entries hold who, when, profile, command and masked
+identifiers: never a secret, never a whole document number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wibmo_cli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from wibmo_cli.runtime import Runtime
+
+FILENAME = "audit.jsonl"
+
+
+def mask_identifier(kind: str, value: str) -> str:
+    """Identifiers in the log: mobiles and URNs keep their last four digits, emails
+    their first letter and domain; customer ids stay (they are the client's own keys)."""
+    if not value:
+        return value
+    if kind == "email" and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if kind in ("mobile", "urn"):
+        return "*" * max(len(value) - 4, 0) + value[-4:]
+    return value
+
+
+@dataclass
+class AuditLog:
+    path: Path
+    profile: str = ""
+
+    @classmethod
+    def for_runtime(cls, rt: Runtime, override: str | None = None) -> AuditLog:
+        explicit = override or rt.env.get("WIBMO_AUDIT_LOG")
+        path = Path(explicit).expanduser() if explicit else rt.data_dir() / FILENAME
+        try:
+            profile = rt.choice().name
+        except ConfigError:
+            profile = rt.options.profile or ""
+        return cls(path, profile)
+
+    def record(self, **fields: Any) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "user": _user(),
+            "profile": self.profile,
+        }
+        entry.update({k: v for k, v in fields.items() if v is not None})
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(line)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the audit log {self.path}: {exc.strerror}") from None
+        return entry
+
+    def tail(self, limit: int) -> list[Mapping[str, Any]]:
+        """The last `limit` entries, oldest first (bad lines are skipped)."""
+        if not self.path.exists():
+            return []
+        entries: deque[Mapping[str, Any]] = deque(maxlen=limit)
+        try:
+            with self.path.open(encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    with contextlib.suppress(ValueError):
+                        value = json.loads(line)
+                        if isinstance(value, dict):
+                            entries.append(value)
+        except OSError as exc:
+            raise ConfigError(f"cannot read the audit log {self.path}: {exc.strerror}") from None
+        return list(entries)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid:{os.getuid()}"

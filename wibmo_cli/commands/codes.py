@@ -1,0 +1,90 @@
+"""`wibmo codes`: the response-code catalogue, or one code explained."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wibmo_cli import codes as catalogue
+from wibmo_cli.errors import InputError
+from wibmo_cli.runtime import Runtime, command_options
+
+
+@command_options
+def codes(
+    rt: Runtime,
+    code: Annotated[
+        str | None,
+        typer.Argument(
+            help="A responseCode (e.g. 1303) or an HTTP status (e.g. 503).", show_default=False
+        ),
+    ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            metavar="lookup|update|gateway",
+            help="Only this API's codes.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """The error-code catalogue of both APIs and the gateway, or one code explained.
+
+    \b
+    Examples:
+      wibmo codes
+      wibmo codes 1303
+      wibmo codes 503
+      wibmo codes --api update -o json
+    """
+    from wibmo_cli.views import codes as views
+
+    if code is not None:
+        text = code.strip()
+        status = catalogue.explain_http(int(text)) if _http_like(text) else None
+        if status is not None:
+            if rt.json:
+                rt.render.json(views.http_record(status))
+            else:
+                rt.render.print(
+                    views.explanation(
+                        f"HTTP {status.status}", status.name, status.meaning, status.action
+                    )
+                )
+            return
+        found = catalogue.explain(text) if text else None
+        if found is None:
+            raise InputError(
+                f"unknown code {text!r}: not in the catalogue; `wibmo codes` lists them all",
+            )
+        if rt.json:
+            rt.render.json(views.code_record(found))
+        else:
+            rt.render.print(
+                views.explanation(
+                    found.code, found.name, found.meaning, found.action, apis=", ".join(found.apis)
+                )
+            )
+        return
+    selected = catalogue.CATALOGUE
+    if api is not None:
+        if api not in ("lookup", "update", "gateway"):
+            raise InputError(f"--api {api!r}: must be lookup, update or gateway")
+        selected = tuple(c for c in selected if api in c.apis)
+    if rt.json:
+        rt.render.json(
+            {
+                "codes": [views.code_record(c) for c in selected],
+                "http": [views.http_record(s) for s in catalogue.HTTP_STATUSES],
+            }
+        )
+    else:
+        rt.render.print(views.catalogue_table(selected))
+        if api is None:
+            rt.render.print(views.http_table(catalogue.HTTP_STATUSES))
+
+
+def _http_like(text: str) -> bool:
+    return len(text) == 3 and text.isdigit() and 100 <= int(text) <= 599

@@ -1,0 +1,131 @@
+"""`wibmo profiles list | show | check`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from wibmo_cli.errors import ExitStatus
+from wibmo_cli.profiles import SECRET_KEYS, redact
+from wibmo_cli.runtime import Runtime, command_options
+
+profiles_app = typer.Typer(
+    help="List, show and check environment profiles.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+Name = Annotated[
+    str | None,
+    typer.Argument(help="Profile name (default: the chosen profile).", show_default=False),
+]
+
+
+@profiles_app.command("list")
+@command_options
+def list_profiles(rt: Runtime) -> None:
+    """The profiles in the profiles file, and the built-in demo.
+
+    \b
+    Examples:
+      wibmo profiles list
+      wibmo profiles list --profiles-file ops/profiles.toml -o json
+    """
+    choice = rt.choice()
+    rows: list[dict[str, Any]] = []
+    for name in choice.file.names():
+        raw, builtin = choice.file.raw(name)
+        rows.append(
+            {
+                "name": name,
+                "default": name == choice.name,
+                "base_url": raw.get("base_url", ""),
+                "production": bool(raw.get("production", False)),
+                "source": "built-in" if builtin else str(choice.file.path),
+            }
+        )
+    if rt.json:
+        rt.render.json(rows)
+        return
+    from wibmo_cli.views.profiles import list_table
+
+    where = str(choice.file.path) if choice.file.path else "no profiles file: built-in demo only"
+    rt.render.print(list_table(rows, where))
+
+
+@profiles_app.command("show")
+@command_options
+def show(rt: Runtime, name: Name = None) -> None:
+    """One profile resolved, secrets redacted (never more than the last 4 characters).
+
+    \b
+    Examples:
+      wibmo profiles show uat
+      wibmo profiles show -o json
+    """
+    profile = rt.profile(name)
+    values: dict[str, Any] = {}
+    for key, value in profile.values.items():
+        if key in profile.missing:
+            values[key] = None
+        elif key in SECRET_KEYS:
+            values[key] = redact(str(value))
+        else:
+            values[key] = value
+    record = {
+        "name": profile.name,
+        "source": profile.source,
+        "values": values,
+        "missing": dict(profile.missing),
+    }
+    if rt.json:
+        rt.render.json(record)
+        return
+    from wibmo_cli.views.profiles import show_table
+
+    rt.render.print(show_table(record))
+
+
+@profiles_app.command("check")
+@command_options
+def check(
+    rt: Runtime,
+    name: Name = None,
+    online: Annotated[
+        bool,
+        typer.Option("--online", help="Also make a real lookup round trip to the endpoint."),
+    ] = False,
+) -> None:
+    """Check a profile: keys present, key decodes to 24 bytes, iv valid, file safety.
+
+    With --online, also sends one lookup (of a number that should not exist) and
+    reports whether the credentials, key and iv scheme are right.
+
+    \b
+    Examples:
+      wibmo profiles check uat
+      wibmo profiles check uat --online
+    """
+    from wibmo_cli.profile_check import offline_checks
+
+    profile = rt.profile(name)
+    checks = offline_checks(profile, rt.cwd / ".env")
+    if online and not any(c.status == "fail" for c in checks):
+        from wibmo_cli.online_check import online_check
+
+        checks.append(online_check(rt, profile))
+    if rt.json:
+        rt.render.json(
+            {
+                "profile": profile.name,
+                "ok": not any(c.status == "fail" for c in checks),
+                "checks": [c.__dict__ for c in checks],
+            }
+        )
+    else:
+        from wibmo_cli.views.profiles import check_table
+
+        rt.render.print(check_table(profile.name, checks))
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(ExitStatus.CONFIG)

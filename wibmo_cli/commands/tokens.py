@@ -1,0 +1,248 @@
+"""`wibmo encrypt` and `wibmo decrypt`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from wibmo_cli import tokenio
+from wibmo_cli.crypto import Detection, detect
+from wibmo_cli.errors import CryptoError, ExitStatus, InputError
+from wibmo_cli.runtime import Runtime, command_options
+
+KeyEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--key-env",
+        metavar="VAR",
+        help="Read the key from this environment variable (or .env) instead of the profile.",
+        show_default=False,
+    ),
+]
+KeyFile = Annotated[
+    str | None,
+    typer.Option(
+        "--key-file",
+        metavar="PATH",
+        help="Read the key from this file instead of the profile.",
+        show_default=False,
+    ),
+]
+KeyEncoding = Annotated[
+    str | None,
+    typer.Option(
+        "--key-encoding",
+        metavar="auto|text|hex|base64",
+        help="How the key is written (default: the profile's, else auto).",
+        show_default=False,
+    ),
+]
+Iv = Annotated[
+    str | None,
+    typer.Option(
+        "--iv",
+        metavar="zero|key|prepend|ecb|HEX",
+        help="IV scheme, overriding the profile's.",
+        show_default=False,
+    ),
+]
+
+
+def _stdin_or_error(what: str) -> None:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError(f"no input: give {what} as an argument, a file, or on stdin")
+
+
+@command_options
+def encrypt(
+    rt: Runtime,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[JSON|FILE|-]", help="JSON text, a file holding it, or - for stdin."
+        ),
+    ] = None,
+    wrap: Annotated[
+        bool, typer.Option("--wrap", help='Print the request body {"token": "..."}.')
+    ] = False,
+    compact: Annotated[
+        bool,
+        typer.Option("--compact", help="Re-serialise the JSON compactly before encrypting."),
+    ] = False,
+    key_env: KeyEnv = None,
+    key_file: KeyFile = None,
+    key_encoding: KeyEncoding = None,
+    iv: Iv = None,
+) -> None:
+    """Encrypt a JSON payload into a token.
+
+    \b
+    Examples:
+      wibmo encrypt '{"messageCode":1930,"clientTxnId":"T1","urn":"389"}'
+      wibmo encrypt payload.json --wrap
+      cat payload.json | wibmo -p uat encrypt - --iv key
+      wibmo encrypt payload.json --key-env MY_KEY --iv ecb
+    """
+    keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
+    what = "the payload"
+    if source is None or source == "-":
+        _stdin_or_error("a JSON payload")
+        data = tokenio.read_limited(sys.stdin.buffer, "stdin")
+        what = "stdin"
+    elif (path := tokenio.existing_file(source)) is not None:
+        with tokenio.open_binary(path) as fh:
+            data = tokenio.read_limited(fh, str(path))
+        what = str(path)
+    else:
+        data = source.encode()
+    payload = tokenio.parse_json_payload(data, what)
+    codec = tokenio.build_codec(keys, rt.env, rt.profile)
+    token = codec.encrypt_json(payload) if compact else codec.encrypt(data.strip())
+    if wrap:
+        rt.render.json({"token": token}, pretty=False)
+    else:
+        rt.render.line(token)
+
+
+@command_options
+def decrypt(
+    rt: Runtime,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TOKEN|FILE|-]",
+            help='A token, a {"token": ...} body, a file of them one per line, or - for stdin.',
+        ),
+    ] = None,
+    detect_scheme: Annotated[
+        bool,
+        typer.Option("--detect", help="Try every key encoding and IV scheme; say which works."),
+    ] = False,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="Show identity document numbers whole (audited).")
+    ] = False,
+    key_env: KeyEnv = None,
+    key_file: KeyFile = None,
+    key_encoding: KeyEncoding = None,
+    iv: Iv = None,
+) -> None:
+    """Decrypt tokens to JSON.
+
+    A single token prints pretty JSON on a terminal and one line otherwise. A file
+    (or stdin) gives one JSON line per input line, in order; a line that fails gives
+    {"line": N, "error": "...", "exit_code": 4} and the run exits 4.
+
+    \b
+    Examples:
+      wibmo decrypt 'zNCs9HXs6Lr4+BH6cKPIRQ=='
+      wibmo decrypt '{"token": "zNCs9HXs6Lr4+BH6cKPIRQ=="}'
+      wibmo decrypt captured-tokens.txt > decoded.jsonl
+      wibmo decrypt --detect token.txt --key-env UAT_KEY
+    """
+    keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
+    if reveal:
+        _audit_reveal(rt, "decrypt")
+    if source is not None and source != "-" and tokenio.existing_file(source) is None:
+        _decrypt_one(rt, keys, source, detect_scheme=detect_scheme, reveal=reveal)
+        return
+    if source is None or source == "-":
+        _stdin_or_error("a token")
+        stream = sys.stdin.buffer
+        live = not _is_regular_file(stream)
+    else:
+        path = tokenio.existing_file(source)
+        assert path is not None
+        stream = tokenio.open_binary(path)
+        live = False
+    with stream:
+        first, whole = tokenio.first_document(stream)
+        if detect_scheme or whole:
+            text = first.decode("utf-8", "replace")
+            _decrypt_one(rt, keys, text, detect_scheme=detect_scheme, reveal=reveal)
+            return
+        codec = tokenio.build_codec(keys, rt.env, rt.profile)
+        out = sys.stdout.buffer
+        summary = tokenio.decrypt_stream(
+            codec,
+            stream,
+            out.write,
+            reveal=reveal,
+            first=first,
+            flush=out.flush if live else None,
+        )
+        out.flush()
+    if summary.lines == 0:
+        raise InputError("no input: the file or stdin is empty")
+    if summary.failed:
+        rt.render.info(f"{summary.failed} of {summary.lines} lines could not be decrypted")
+        raise typer.Exit(summary.exit_status)
+
+
+def _decrypt_one(
+    rt: Runtime, keys: tokenio.KeyOptions, text: str, *, detect_scheme: bool, reveal: bool
+) -> None:
+    if detect_scheme:
+        _detect(rt, keys, text, reveal=reveal)
+        return
+    codec = tokenio.build_codec(keys, rt.env, rt.profile)
+    rt.render.json(tokenio.decrypt_text(codec, text, reveal=reveal))
+
+
+def _detect(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> None:
+    readings, extra = tokenio.detect_inputs(keys, rt.env, rt.profile)
+    results = detect(text.strip(), readings, extra)
+    working = [r for r in results if r.ok]
+    from wibmo_cli.masking import mask
+    from wibmo_cli.views.tokens import detection_report
+
+    report = detection_report(results, working, reveal=reveal)
+    if rt.json:
+        rt.render.json(
+            {
+                "working": [
+                    {
+                        "key_encoding": r.key_encoding,
+                        "iv": str(r.scheme),
+                        "plaintext": r.plaintext if reveal else mask(r.plaintext),
+                    }
+                    for r in working
+                ],
+                "tried": [_tried(r) for r in results],
+                "advice": report.advice,
+            }
+        )
+    else:
+        rt.render.print(*report.renderables)
+    if not working:
+        raise typer.Exit(ExitStatus.CRYPTO)
+
+
+def _tried(result: Detection) -> dict[str, object]:
+    return {
+        "key_encoding": result.key_encoding,
+        "iv": str(result.scheme),
+        "ok": result.ok,
+        "padding_ok": result.padding_ok,
+        "error": result.error,
+    }
+
+
+def _is_regular_file(stream: object) -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
+    except (OSError, AttributeError, ValueError):
+        return False
+
+
+def _audit_reveal(rt: Runtime, command: str) -> None:
+    from wibmo_cli.audit import AuditLog
+
+    AuditLog.for_runtime(rt).record(command=command, action="reveal")
+
+
+__all__ = ["CryptoError", "decrypt", "encrypt"]

@@ -1,0 +1,397 @@
+"""Environment profiles: where the file is, which profile, and its resolved settings.
+
+Precedence (DESIGN.md, Commands):
+
+    profiles file   --profiles-file, else $WIBMO_PROFILES, else ./profiles.toml,
+                    else <user config dir>/wibmo/profiles.toml, else none (built-in demo only)
+    profile name    --profile/-p, else $WIBMO_PROFILE, else the file's default_profile,
+                    else "demo" when there is no file
+
+`${VAR}` in any string value is read from the process environment after `.env` in the
+working directory (the environment wins). A reference that cannot be resolved is kept
+as *missing* rather than failing the load, so `profiles show/check` can report it;
+`Profile.require` raises `ConfigError` naming the profile, key and variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from wibmo_cli.crypto import KEY_ENCODINGS, IvScheme, TokenCodec, parse_key
+from wibmo_cli.errors import ConfigError
+
+SECRET_KEYS: Final = ("api_key", "secure_code", "encryption_key")
+REQUIRED_KEYS: Final = ("base_url", "client_id", "bank_id", *SECRET_KEYS)
+DEMO_NAME: Final = "demo"
+EMBEDDED: Final = "embedded"
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+
+_VAR_RE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# Defaults for every optional key, as DESIGN.md documents them.
+DEFAULTS: Final[Mapping[str, Any]] = {
+    "lookup_path": "/api/v2/customer/retrieveCustRecord",
+    "update_path": "/mob1/api/onboarding/v1/updateProfile",
+    "entity_id": "100",
+    "credentials": "headers",
+    "consumer_custom_id": "",
+    "key_encoding": "auto",
+    "iv": "zero",
+    "mobile_prefix": "91",
+    "lookup_message_code": 1930,
+    "update_message_code": 1280,
+    "timeout": 15.0,
+    "retries": 2,
+    "production": False,
+    "allow_insecure_http": False,
+}
+_STR_KEYS: Final = frozenset(
+    {
+        "base_url",
+        "lookup_path",
+        "update_path",
+        "client_id",
+        "bank_id",
+        "entity_id",
+        "credentials",
+        "consumer_custom_id",
+        "key_encoding",
+        "iv",
+        "mobile_prefix",
+        *SECRET_KEYS,
+    }
+)
+_INT_KEYS: Final = frozenset({"lookup_message_code", "update_message_code", "retries"})
+_FLOAT_KEYS: Final = frozenset({"timeout"})
+_BOOL_KEYS: Final = frozenset({"production", "allow_insecure_http"})
+KNOWN_KEYS: Final = _STR_KEYS | _INT_KEYS | _FLOAT_KEYS | _BOOL_KEYS
+
+# The built-in profile: talks to the sandbox run inside the command. Its values are
+# demo credentials of the embedded sandbox, not secrets of any real environment.
+DEMO_PROFILE: Final[Mapping[str, Any]] = {
+    "base_url": EMBEDDED,
+    "client_id": "DemoClient",
+    "bank_id": "2010",
+    "api_key": "demo-api-key-0000",
+    "secure_code": "DEMOSECURE01",
+    "encryption_key": "wibmo-demo-key-24-bytes!",
+    "iv": "zero",
+}
+
+
+def config_dir(env: Mapping[str, str]) -> Path:
+    """$WIBMO_CONFIG_DIR, else the platform's user config dir for wibmo."""
+    if env.get("WIBMO_CONFIG_DIR"):
+        return Path(env["WIBMO_CONFIG_DIR"])
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("wibmo", appauthor=False))
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """$WIBMO_DATA_DIR, else the platform's user data dir for wibmo (audit log, sandbox db)."""
+    if env.get("WIBMO_DATA_DIR"):
+        return Path(env["WIBMO_DATA_DIR"])
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("wibmo", appauthor=False))
+
+
+def load_environment(cwd: Path | None = None) -> dict[str, str]:
+    """The process environment over `.env` in the working directory."""
+    merged: dict[str, str] = {}
+    dotenv = (cwd or Path.cwd()) / ".env"
+    if dotenv.is_file():
+        from dotenv import dotenv_values
+
+        try:
+            values = dotenv_values(dotenv)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {dotenv}: {exc}") from None
+        merged.update({k: v for k, v in values.items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+@dataclass(frozen=True)
+class ProfilesFile:
+    """A parsed profiles file (or none: `path` is None and only the demo exists)."""
+
+    path: Path | None
+    default_profile: str | None
+    profiles: Mapping[str, Mapping[str, Any]]
+
+    def names(self) -> list[str]:
+        names = list(self.profiles)
+        if DEMO_NAME not in self.profiles:
+            names.append(DEMO_NAME)
+        return names
+
+    def raw(self, name: str) -> tuple[Mapping[str, Any], bool]:
+        """The profile's table as written and whether it is the built-in demo."""
+        if name in self.profiles:
+            return self.profiles[name], False
+        if name == DEMO_NAME:
+            return DEMO_PROFILE, True
+        where = str(self.path) if self.path else "no profiles file"
+        known = ", ".join(self.names())
+        raise ConfigError(f"unknown profile {name!r} ({where}); known profiles: {known}")
+
+
+def find_profiles_file(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"profiles file {explicit} (--profiles-file) does not exist")
+        return path
+    if env.get("WIBMO_PROFILES"):
+        path = Path(env["WIBMO_PROFILES"]).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"profiles file {path} ($WIBMO_PROFILES) does not exist")
+        return path
+    for candidate in (cwd / "profiles.toml", config_dir(env) / "profiles.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_profiles_file(path: Path | None) -> ProfilesFile:
+    if path is None:
+        return ProfilesFile(None, None, {})
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"profiles file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read profiles file {path}: {exc.strerror}") from None
+    default = data.get("default_profile")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"{path}: default_profile must be a string")
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(f"{path}: profiles must be tables, e.g. [profiles.sandbox]")
+    unknown_top = set(data) - {"default_profile", "profiles"}
+    if unknown_top:
+        raise ConfigError(f"{path}: unknown top-level key {sorted(unknown_top)[0]!r}")
+    return ProfilesFile(path, default, profiles)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One environment's settings with `${VAR}` references resolved."""
+
+    name: str
+    source: str
+    values: Mapping[str, Any]
+    missing: Mapping[str, str] = field(default_factory=dict)  # key -> why it is missing
+    literal_secrets: tuple[str, ...] = ()
+    builtin: bool = False
+
+    def __repr__(self) -> str:
+        return f"Profile(name={self.name!r}, source={self.source!r})"
+
+    def require(self, *keys: str) -> None:
+        """Raise `ConfigError` for the first of `keys` that has no value."""
+        for key in keys:
+            if key in self.missing:
+                raise ConfigError(f"profile {self.name!r}: {key} {self.missing[key]}")
+
+    def get(self, key: str) -> Any:
+        self.require(key)
+        return self.values[key]
+
+    @property
+    def embedded(self) -> bool:
+        return bool(self.values.get("base_url") == EMBEDDED)
+
+    @property
+    def iv_scheme(self) -> IvScheme:
+        try:
+            return IvScheme.parse(str(self.get("iv")))
+        except ConfigError as exc:
+            raise ConfigError(f"profile {self.name!r}: {exc.message}") from None
+
+    def key_bytes(self) -> bytes:
+        try:
+            return parse_key(self.get("encryption_key"), self.get("key_encoding"))
+        except ConfigError as exc:
+            raise ConfigError(f"profile {self.name!r}: {exc.message}") from None
+
+    def codec(self) -> TokenCodec:
+        return TokenCodec(self.key_bytes(), self.iv_scheme)
+
+    def url(self, path: str, base_url: str | None = None) -> str:
+        base = (base_url or self.get("base_url")).rstrip("/")
+        return f"{base}/{path.lstrip('/')}"
+
+    def check_transport(self) -> None:
+        """Refuse plain http:// to anything but loopback unless allowed."""
+        base = self.get("base_url")
+        if base == EMBEDDED:
+            return
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f'profile {self.name!r}: base_url {base!r} must be an http(s):// URL or "embedded"',
+            )
+        if (
+            parts.scheme == "http"
+            and parts.hostname not in LOOPBACK_HOSTS
+            and not parts.hostname.startswith("127.")
+            and not self.get("allow_insecure_http")
+        ):
+            raise ConfigError(
+                f"profile {self.name!r}: plain http:// to {parts.hostname} is refused; "
+                "use https:// or set allow_insecure_http = true",
+            )
+
+
+def resolve(
+    name: str, raw: Mapping[str, Any], env: Mapping[str, str], *, source: str, builtin: bool = False
+) -> Profile:
+    """Check types, fill defaults and resolve `${VAR}` references of one profile table."""
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"profile {name!r}: unknown key {unknown[0]!r} ({source})")
+    values: dict[str, Any] = dict(DEFAULTS)
+    missing: dict[str, str] = {}
+    literal: list[str] = []
+    for key, value in raw.items():
+        values[key] = _typed(name, key, value)
+        if isinstance(value, str):
+            if key in SECRET_KEYS and not _VAR_RE.search(value):
+                literal.append(key)
+            resolved, absent = _interpolate(value, env)
+            if absent:
+                missing[key] = (
+                    f"needs environment variable {absent}, which is not set (nor in .env)"
+                )
+            values[key] = resolved
+    for key in REQUIRED_KEYS:
+        if key not in raw:
+            missing.setdefault(key, f"is not set ({source})")
+        elif isinstance(values.get(key), str) and not values[key].strip() and key not in missing:
+            missing[key] = f"is empty ({source})"
+    profile = Profile(name, source, values, missing, tuple(literal), builtin)
+    _check_settings(profile)
+    return profile
+
+
+def _typed(name: str, key: str, value: Any) -> Any:
+    if key in _STR_KEYS:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and key
+            in {
+                "bank_id",
+                "entity_id",
+                "mobile_prefix",
+            }
+        ):
+            return str(value)
+        if not isinstance(value, str):
+            raise ConfigError(f"profile {name!r}: {key} must be a string")
+        return value
+    if key in _BOOL_KEYS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"profile {name!r}: {key} must be true or false")
+        return value
+    if key in _INT_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"profile {name!r}: {key} must be a whole number >= 0")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"profile {name!r}: {key} must be a number of seconds > 0")
+    return float(value)
+
+
+def _interpolate(value: str, env: Mapping[str, str]) -> tuple[str, str | None]:
+    absent: list[str] = []
+
+    def sub(match: re.Match[str]) -> str:
+        var = match.group(1)
+        if var not in env:
+            absent.append(var)
+            return ""
+        return env[var]
+
+    return _VAR_RE.sub(sub, value), (f"${{{absent[0]}}}" if absent else None)
+
+
+def _check_settings(profile: Profile) -> None:
+    values = profile.values
+    if values["credentials"] not in ("headers", "body"):
+        raise ConfigError(
+            f'profile {profile.name!r}: credentials must be "headers" or "body", '
+            f"not {values['credentials']!r}",
+        )
+    if values["key_encoding"] not in KEY_ENCODINGS:
+        raise ConfigError(
+            f"profile {profile.name!r}: key_encoding must be one of {', '.join(KEY_ENCODINGS)}",
+        )
+    if "iv" not in profile.missing:
+        profile.iv_scheme  # noqa: B018  (raises ConfigError naming the profile)
+    prefix = values["mobile_prefix"]
+    if prefix and not prefix.isdigit():
+        raise ConfigError(f'profile {profile.name!r}: mobile_prefix must be digits, e.g. "91"')
+    for key in ("lookup_path", "update_path"):
+        if not str(values[key]).strip():
+            raise ConfigError(f"profile {profile.name!r}: {key} is empty")
+
+
+@dataclass(frozen=True)
+class ProfileChoice:
+    """How the command chose its profile: for messages and `profiles list`."""
+
+    file: ProfilesFile
+    name: str
+    env: Mapping[str, str]
+
+
+def choose(
+    profile: str | None,
+    profiles_file: str | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ProfileChoice:
+    """Find the profiles file and decide which profile the command uses."""
+    cwd = cwd or Path.cwd()
+    env = load_environment(cwd) if env is None else env
+    file = read_profiles_file(find_profiles_file(profiles_file, env, cwd))
+    name = profile or env.get("WIBMO_PROFILE") or file.default_profile
+    if not name:
+        if file.path is None:
+            name = DEMO_NAME
+        else:
+            raise ConfigError(
+                f"no profile chosen: {file.path} has no default_profile; "
+                f"pass --profile (one of {', '.join(file.names())}) or set WIBMO_PROFILE",
+            )
+    return ProfileChoice(file, name, env)
+
+
+def load(choice: ProfileChoice, name: str | None = None) -> Profile:
+    """Resolve one profile (the chosen one unless `name` is given)."""
+    name = name or choice.name
+    raw, builtin = choice.file.raw(name)
+    source = "built-in" if builtin else str(choice.file.path)
+    return resolve(name, raw, choice.env, source=source, builtin=builtin)
+
+
+def redact(value: str) -> str:
+    """Show at most the last four characters of a secret, and only of a long one."""
+    if not value:
+        return ""
+    if len(value) < 12:
+        return "****"
+    return "****" + value[-4:]

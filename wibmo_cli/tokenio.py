@@ -1,0 +1,269 @@
+"""Token work for `encrypt` and `decrypt`: where the key comes from, reading the
+input, and the streaming decrypt loop (constant memory, one output line per input line).
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from wibmo_cli.crypto import (
+    IvScheme,
+    TokenCodec,
+    decode_base64,
+    extract_token,
+    key_interpretations,
+    parse_key,
+    parse_plaintext,
+)
+from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
+from wibmo_cli.masking import mask, may_need_masking
+
+if TYPE_CHECKING:
+    from wibmo_cli.profiles import Profile
+
+MAX_LINE: Final = 1 << 20  # a token line longer than 1 MiB is not a token
+MAX_DOCUMENT: Final = 16 << 20  # a whole-input JSON payload or body
+
+
+@dataclass(frozen=True)
+class KeyOptions:
+    """`--key-env`, `--key-file`, `--key-encoding` and `--iv` as given (None: not given)."""
+
+    key_env: str | None = None
+    key_file: str | None = None
+    key_encoding: str | None = None
+    iv: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.key_env and self.key_file:
+            raise InputError("give --key-env or --key-file, not both")
+
+    @property
+    def explicit_key(self) -> bool:
+        return bool(self.key_env or self.key_file)
+
+
+def _key_text(options: KeyOptions, env: Mapping[str, str]) -> str:
+    if options.key_env:
+        value = env.get(options.key_env)
+        if not value:
+            raise ConfigError(
+                f"--key-env {options.key_env}: the variable is not set (nor in .env)",
+            )
+        return value
+    assert options.key_file
+    path = Path(options.key_file).expanduser()
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"--key-file {options.key_file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--key-file {options.key_file}: cannot read it ({exc})") from None
+
+
+def build_codec(
+    options: KeyOptions, env: Mapping[str, str], profile: Callable[[], Profile]
+) -> TokenCodec:
+    """The codec from --key-env/--key-file, else from the profile; --iv overrides the scheme."""
+    if options.explicit_key:
+        key = parse_key(_key_text(options, env), options.key_encoding or "auto")
+        scheme = IvScheme.parse(options.iv or "zero")
+        return TokenCodec(key, scheme)
+    chosen = profile()
+    if options.key_encoding:
+        key = parse_key(chosen.get("encryption_key"), options.key_encoding)
+    else:
+        key = chosen.key_bytes()
+    scheme = IvScheme.parse(options.iv) if options.iv else chosen.iv_scheme
+    return TokenCodec(key, scheme)
+
+
+def detect_inputs(
+    options: KeyOptions, env: Mapping[str, str], profile: Callable[[], Profile]
+) -> tuple[list[tuple[str, bytes]], tuple[IvScheme, ...]]:
+    """Key readings and extra (fixed) IV schemes for `decrypt --detect`."""
+    extra: list[IvScheme] = []
+    if options.explicit_key:
+        text = _key_text(options, env)
+    else:
+        chosen = profile()
+        text = chosen.get("encryption_key")
+        if chosen.iv_scheme.kind == "fixed":
+            extra.append(chosen.iv_scheme)
+    if options.iv:
+        extra.append(IvScheme.parse(options.iv))
+    if options.key_encoding and options.key_encoding != "auto":
+        readings = [(options.key_encoding, parse_key(text, options.key_encoding))]
+    else:
+        readings = key_interpretations(text)
+    if not readings:
+        parse_key(text, "auto")  # raises the error that names the length it got
+    return readings, tuple(extra)
+
+
+# -- input ---------------------------------------------------------------------
+
+
+def existing_file(argument: str) -> Path | None:
+    """`argument` as a path, if it names a readable regular file (or a FIFO)."""
+    if argument in ("", "-") or argument.lstrip().startswith("{") or "\n" in argument:
+        return None
+    try:
+        path = Path(argument).expanduser()
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{argument} is a directory, not a file")
+    return path
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def read_limited(stream: IO[bytes], what: str) -> bytes:
+    data = stream.read(MAX_DOCUMENT + 1)
+    if len(data) > MAX_DOCUMENT:
+        raise InputError(f"{what} is larger than {MAX_DOCUMENT >> 20} MiB")
+    return data
+
+
+def parse_json_payload(data: bytes, what: str) -> dict[str, Any]:
+    """The JSON object to encrypt, or `InputError` saying what is wrong with it."""
+    text = data.strip()
+    if not text:
+        raise InputError(f"{what} is empty: give a JSON object")
+    try:
+        value = json.loads(text)
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not UTF-8 text") from None
+    except ValueError as exc:
+        raise InputError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InputError(
+            f"{what} is JSON but not an object: the platform's payloads are {{...}} objects",
+        )
+    return value
+
+
+# -- decrypt ---------------------------------------------------------------------
+
+
+def decrypt_text(codec: TokenCodec, text: str, *, reveal: bool) -> Any:
+    """One token or `{"token": ...}` body -> the decoded JSON (masked unless `reveal`)."""
+    value = codec.decrypt_json(extract_token(text))
+    return value if reveal else mask(value)
+
+
+def _lines(stream: IO[bytes], first: bytes = b"") -> Iterator[tuple[int, bytes | None]]:
+    """(line number, content) for each line; content None for a line over MAX_LINE.
+
+    `first` is a line already read with `readline(MAX_LINE + 1)` (see `first_document`).
+    """
+    readline = stream.readline
+    number = 0
+    line = first or readline(MAX_LINE + 1)
+    while line:
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while True:  # skip the rest of the over-long line in bounded chunks
+                rest = readline(MAX_LINE)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, None
+        else:
+            yield number, line
+        line = readline(MAX_LINE + 1)
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass
+class StreamSummary:
+    lines: int = 0
+    failed: int = 0
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus.CRYPTO if self.failed else ExitStatus.OK
+
+
+def _error_line(number: int, message: str, status: ExitStatus = ExitStatus.CRYPTO) -> bytes:
+    record = {"line": number, "error": message, "exit_code": int(status)}
+    return json.dumps(record, ensure_ascii=False).encode() + b"\n"
+
+
+def decrypt_stream(
+    codec: TokenCodec,
+    stream: IO[bytes],
+    write: Callable[[bytes], object],
+    *,
+    reveal: bool,
+    first: bytes = b"",
+    flush: Callable[[], object] | None = None,
+) -> StreamSummary:
+    """Decrypt one token (or body) per input line, writing one JSON line per input line.
+
+    Output lines keep input order; a line that fails gives `{"line", "error",
+    "exit_code"}`. Plaintext that is already one line of JSON needing no masking is
+    written as the platform sent it.
+    """
+    summary = StreamSummary()
+    decrypt = codec.decrypt
+    for number, line in _lines(stream, first):
+        summary.lines = number
+        try:
+            if line is None:
+                raise CryptoError(f"line is longer than {MAX_LINE >> 20} MiB: not a token")
+            token: bytes | str = line.strip()
+            if not token:
+                raise CryptoError("empty line")
+            if token[:1] == b"{":
+                token = extract_token(line.decode("utf-8", "replace"))
+            plaintext = decrypt(token)
+            if not reveal and may_need_masking(plaintext):
+                out = _compact(mask(parse_plaintext(plaintext)))
+            else:
+                value = parse_plaintext(plaintext)
+                one_line = b"\n" not in plaintext and b"\r" not in plaintext
+                out = plaintext if one_line else _compact(value)
+            write(out + b"\n")
+        except CryptoError as exc:
+            summary.failed += 1
+            write(_error_line(number, str(exc)))
+        if flush is not None:
+            flush()
+    return summary
+
+
+def first_document(stream: IO[bytes]) -> tuple[bytes, bool]:
+    """Peek at the input: (data, whole) where `whole` means one multi-line JSON body.
+
+    A file whose first line opens a JSON object that does not close on that line is
+    a pretty-printed `{"token": ...}` body, read whole; otherwise it is one token per
+    line and only the first line is returned (the caller streams the rest).
+    """
+    first = stream.readline(MAX_LINE + 1)
+    stripped = first.strip()
+    if stripped.startswith(b"{"):
+        try:
+            json.loads(stripped)
+        except ValueError:
+            return first + read_limited(stream, "the input"), True
+    return first, False
+
+
+def check_token_shape(text: str) -> None:
+    """Raise the codec's own error for input that cannot be a token at all."""
+    decode_base64(extract_token(text))

@@ -1,0 +1,1 @@
+"""Rich renderables built from plain results; `render.Renderer` prints them."""

@@ -1,0 +1,78 @@
+"""What `decrypt --detect` shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wibmo_cli.masking import mask
+from wibmo_cli.render import dumps
+
+if TYPE_CHECKING:
+    from wibmo_cli.crypto import Detection
+
+
+@dataclass
+class DetectionReport:
+    advice: str
+    renderables: list[Any] = field(default_factory=list)
+
+
+def advise(results: list[Detection], working: list[Detection]) -> str:
+    """One paragraph: what to put in the profile, or what is probably wrong."""
+    if len(working) == 1:
+        win = working[0]
+        return (
+            "Put this in the profile:\n"
+            f'  key_encoding = "{win.key_encoding}"\n'
+            f'  iv = "{win.scheme}"'
+        )
+    if working:
+        kinds = {str(r.scheme) for r in working}
+        lines = [f'  key_encoding = "{r.key_encoding}"  iv = "{r.scheme}"' for r in working]
+        note = ""
+        if {"zero", "ecb"} <= kinds:
+            note = (
+                "\nzero and ecb give the same first block; a token of one block cannot tell "
+                "them apart: try a longer token (a response usually is)."
+            )
+        return "Several settings decrypt this token:\n" + "\n".join(lines) + note
+    cbc_padding = [r for r in results if r.padding_ok and r.scheme.kind != "ecb"]
+    if cbc_padding:
+        enc = cbc_padding[0].key_encoding
+        return (
+            f'The key is right (key_encoding = "{enc}", CBC padding checks out) but the first '
+            "block is garbled under every IV tried: the platform uses a fixed IV. Ask for it "
+            'and set iv = "<32 hex digits>", or try --iv HEX.'
+        )
+    return (
+        "No key reading and IV scheme gives valid padding: the key is probably wrong for "
+        "this token (another environment's key?), or the token was altered or truncated."
+    )
+
+
+def detection_report(
+    results: list[Detection], working: list[Detection], *, reveal: bool
+) -> DetectionReport:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="decrypt --detect", title_justify="left")
+    table.add_column("key_encoding")
+    table.add_column("iv")
+    table.add_column("result")
+    for result in results:
+        if result.ok:
+            outcome = Text("works: valid padding and JSON", style="green")
+        elif result.padding_ok:
+            outcome = Text(f"padding valid, {result.error}", style="yellow")
+        else:
+            outcome = Text(result.error, style="dim")
+        table.add_row(result.key_encoding, str(result.scheme), outcome)
+    advice = advise(results, working)
+    renderables: list[Any] = [table, Text(advice)]
+    if working:
+        plaintext = working[0].plaintext if reveal else mask(working[0].plaintext)
+        renderables.append(Text("\nPlaintext:", style="bold"))
+        renderables.append(Text(dumps(plaintext, pretty=True)))
+    return DetectionReport(advice, renderables)
