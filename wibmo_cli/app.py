@@ -10,7 +10,7 @@ from typer._click import Context as ClickContext
 from typer.core import TyperGroup
 
 from wibmo_cli import __version__
-from wibmo_cli.commands import codes, profiles_cmd, tokens
+from wibmo_cli.commands import codes, lookup, profiles_cmd, sandbox_cmd, tokens
 from wibmo_cli.errors import ExitStatus, WibmoError
 from wibmo_cli.runtime import GlobalOptions, OutputFormat, root_options
 
@@ -118,10 +118,12 @@ def root(
     )
 
 
+app.command("lookup")(lookup.lookup)
 app.command("encrypt")(tokens.encrypt)
 app.command("decrypt")(tokens.decrypt)
 app.command("codes")(codes.codes)
 app.add_typer(profiles_cmd.profiles_app, name="profiles")
+app.command("sandbox")(sandbox_cmd.sandbox)
 
 
 def main() -> None:

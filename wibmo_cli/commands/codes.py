@@ -87,4 +87,4 @@ def codes(
 
 
 def _http_like(text: str) -> bool:
-    return len(text) == 3 and text.isdigit() and 100 <= int(text) <= 599
+    return len(text) == 3 and text.isascii() and text.isdigit() and 100 <= int(text) <= 599

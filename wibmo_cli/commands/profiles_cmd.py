@@ -40,7 +40,7 @@ def list_profiles(rt: Runtime) -> None:
             {
                 "name": name,
                 "default": name == choice.name,
-                "base_url": raw.get("base_url", ""),
+                "base_url": str(raw.get("base_url", "")),
                 "production": bool(raw.get("production", False)),
                 "source": "built-in" if builtin else str(choice.file.path),
             }

@@ -1,0 +1,110 @@
+"""`wibmo sandbox`: the local stand-in for the platform, in the foreground."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wibmo_cli.errors import InputError
+from wibmo_cli.runtime import Runtime, command_options
+
+
+@command_options
+def sandbox(
+    rt: Runtime,
+    port: Annotated[
+        int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 8765,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH",
+            help="SQLite database (created and seeded when missing; default: user data dir).",
+            show_default=False,
+        ),
+    ] = None,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", help="Added to every API answer.")
+    ] = 0.0,
+    fail_rate: Annotated[
+        float, typer.Option("--fail-rate", help="Share of API requests answered --fail-status.")
+    ] = 0.0,
+    fail_status: Annotated[
+        int, typer.Option("--fail-status", help="5xx: an HTML page; 4xx: small JSON.")
+    ] = 503,
+    hang_rate: Annotated[
+        float, typer.Option("--hang-rate", help="Share of API requests never answered.")
+    ] = 0.0,
+    hang_seconds: Annotated[
+        float, typer.Option("--hang-seconds", help="How long a hung request hangs.")
+    ] = 60.0,
+    garbage_rate: Annotated[
+        float, typer.Option("--garbage-rate", help="Share answered with an undecryptable token.")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option("--drop-rate", help="Share whose connection is dropped unanswered.")
+    ] = 0.0,
+    shape: Annotated[
+        str, typer.Option("--shape", metavar="cardList|flat", help="Lookup answer shape.")
+    ] = "cardList",
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for reproducible fault draws.")
+    ] = None,
+) -> None:
+    """Run the local sandbox: both APIs over real HTTP on 127.0.0.1, real encryption,
+    demo customers in SQLite, the documents' error codes, and fault knobs.
+
+    It accepts the chosen profile's credentials, key and IV scheme (the built-in demo
+    profile's unless -p says otherwise). The URL is printed on stdout when it listens;
+    faults can also be changed while it runs: POST /__sandbox/faults.
+
+    \b
+    Examples:
+      wibmo sandbox
+      wibmo sandbox --port 0 --db /tmp/sandbox.db
+      wibmo -p local sandbox --latency-ms 50 --fail-rate 0.2 --fail-status 503
+    """
+    from wibmo_cli.sandbox import Faults, serve
+    from wibmo_cli.session import SANDBOX_DB, sandbox_settings
+
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port {port}: must be 0-65535")
+    try:
+        faults = Faults()
+        faults.set_from_json(
+            {
+                "latency_ms": latency_ms,
+                "fail_rate": fail_rate,
+                "fail_status": fail_status,
+                "hang_rate": hang_rate,
+                "hang_seconds": hang_seconds,
+                "garbage_rate": garbage_rate,
+                "drop_rate": drop_rate,
+                "seed": seed,
+            }
+        )
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    profile = rt.profile()
+    db_path = Path(db).expanduser() if db else rt.data_dir() / SANDBOX_DB
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = sandbox_settings(profile, db_path, faults=faults, shape=shape)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+    def ready(url: str) -> None:
+        print(url, flush=True)
+        rt.render.info(
+            f"sandbox for profile {profile.name} listening on {url} (db {db_path}); Ctrl-C stops it"
+        )
+
+    try:
+        serve(settings, "127.0.0.1", port, on_ready=ready)
+    except OSError as exc:
+        raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    sys.stderr.write("sandbox stopped\n")

@@ -1,0 +1,122 @@
+"""Plaintext request payloads, before encryption: pure functions over plain data.
+
+`clientTxnId` is 14 characters, `W` + 13 base-36 characters (milliseconds since the
+epoch, then random): Update Profile's field table caps it at 14, the samples run
+longer, and this fits both. `requestDateTime` is local time, YYYYMMDDHHMMSS.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from wibmo_cli import validate
+from wibmo_cli.errors import InputError
+
+_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _base36(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, rem = divmod(number, 36)
+        digits.append(_ALPHABET[rem])
+    return "".join(reversed(digits))
+
+
+def new_client_txn_id() -> str:
+    """A fresh, unique-enough transaction id: `W` + 8 time + 5 random base-36 chars."""
+    millis = time.time_ns() // 1_000_000
+    return "W" + _base36(millis, 8) + _base36(secrets.randbelow(36**5), 5)
+
+
+def request_datetime(now: datetime | None = None) -> str:
+    return (now or datetime.now()).strftime("%Y%m%d%H%M%S")
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """Who to look up: any of mobile (with prefix), URN, customer id, email."""
+
+    mobile: str | None = None
+    urn: str | None = None
+    customer_id: str | None = None
+    email: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        mobile: str | None = None,
+        urn: str | None = None,
+        customer_id: str | None = None,
+        email: str | None = None,
+        mobile_prefix: str = "91",
+    ) -> Identifiers:
+        """Validate and normalise what the user typed; at least one is required."""
+        found = cls(
+            mobile=validate.mobile(mobile, prefix=mobile_prefix, field="--mobile")
+            if mobile is not None
+            else None,
+            urn=validate.urn(urn, field="--urn") if urn is not None else None,
+            customer_id=validate.customer_id(customer_id, field="--customer-id")
+            if customer_id is not None
+            else None,
+            email=validate.email(email, field="--email") if email is not None else None,
+        )
+        if not found.any():
+            raise InputError("say who: give --mobile, --urn, --customer-id or --email")
+        return found
+
+    def any(self) -> bool:
+        return any((self.mobile, self.urn, self.customer_id, self.email))
+
+    def fields(self) -> dict[str, str]:
+        """The request fields these identifiers fill, as the platform names them."""
+        out: dict[str, str] = {}
+        if self.mobile:
+            out["customerMobile"] = self.mobile
+        if self.urn:
+            out["urn"] = self.urn
+        if self.customer_id:
+            out["customerId"] = self.customer_id
+        if self.email:
+            out["emailId"] = self.email
+        return out
+
+    def describe(self, *, masked: bool = True) -> str:
+        """For messages and logs: the identifiers, mobile and email partly hidden."""
+        from wibmo_cli.audit import mask_identifier as hide
+
+        def mask_identifier(kind: str, value: str) -> str:
+            return hide(kind, value) if masked else value
+
+        parts = []
+        if self.mobile:
+            parts.append(f"mobile {mask_identifier('mobile', self.mobile)}")
+        if self.urn:
+            parts.append(f"urn {self.urn}")
+        if self.customer_id:
+            parts.append(f"customer id {self.customer_id}")
+        if self.email:
+            parts.append(f"email {mask_identifier('email', self.email)}")
+        return ", ".join(parts)
+
+
+def lookup_payload(
+    identifiers: Identifiers,
+    *,
+    message_code: int = 1930,
+    client_txn_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The Retrieve Cust Record request (1930), as in the document's sample."""
+    return {
+        "messageCode": message_code,
+        "clientTxnId": client_txn_id or new_client_txn_id(),
+        "requestDateTime": request_datetime(now),
+        **identifiers.fields(),
+    }

@@ -1,0 +1,83 @@
+"""Opening a connection to a profile's endpoint, embedded sandbox included.
+
+`base_url = "embedded"` runs the sandbox inside the command on a free loopback port,
+with the profile's own credentials, key and IV scheme, over the SQLite database in the
+user data dir (so updates persist between commands), and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wibmo_cli.profiles import Profile
+
+if TYPE_CHECKING:
+    from wibmo_cli.client import Client, Trace
+    from wibmo_cli.sandbox import SandboxSettings
+
+SANDBOX_DB = "sandbox.db"
+
+
+def sandbox_settings(profile: Profile, db_path: Path, **extra: Any) -> SandboxSettings:
+    """The sandbox that accepts exactly this profile's credentials, key and IV scheme."""
+    from wibmo_cli.sandbox import SandboxSettings
+    from wibmo_cli.sandbox.settings import LOOKUP_PATHS, UPDATE_PATHS
+
+    profile.require("api_key", "secure_code", "client_id", "bank_id", "encryption_key")
+    lookup_path = str(profile.get("lookup_path"))
+    update_path = str(profile.get("update_path"))
+    return SandboxSettings(
+        key=profile.key_bytes(),
+        iv=profile.iv_scheme,
+        api_key=str(profile.get("api_key")),
+        client_id=str(profile.get("client_id")),
+        bank_id=str(profile.get("bank_id")),
+        secure_code=str(profile.get("secure_code")),
+        entity_id=str(profile.get("entity_id")),
+        consumer_custom_id=str(profile.get("consumer_custom_id")),
+        lookup_paths=tuple(dict.fromkeys(("/" + lookup_path.lstrip("/"), *LOOKUP_PATHS))),
+        update_paths=tuple(dict.fromkeys(("/" + update_path.lstrip("/"), *UPDATE_PATHS))),
+        db_path=db_path,
+        **extra,
+    )
+
+
+@contextmanager
+def endpoint(
+    profile: Profile, data_dir: Path, notice: Callable[[str], None] | None = None
+) -> Iterator[str]:
+    """The base URL to talk to: the profile's, or a sandbox started for this command."""
+    if not profile.embedded:
+        profile.check_transport()
+        yield str(profile.get("base_url"))
+        return
+    from wibmo_cli.sandbox import Sandbox
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = sandbox_settings(profile, data_dir / SANDBOX_DB)
+    if notice:
+        what = "demo data" if profile.builtin else "sandbox data"
+        notice(f"{profile.name}: embedded sandbox ({what}, nothing real)")
+    with Sandbox(settings) as sandbox:
+        yield sandbox.url
+
+
+@asynccontextmanager
+async def open_client(
+    profile: Profile,
+    data_dir: Path,
+    *,
+    trace: Trace | None = None,
+    notice: Callable[[str], None] | None = None,
+    max_connections: int = 10,
+) -> AsyncIterator[Client]:
+    from wibmo_cli.client import Client
+
+    with endpoint(profile, data_dir, notice) as base_url:
+        async with Client(
+            profile, base_url, trace=trace, max_connections=max_connections
+        ) as client:
+            yield client
