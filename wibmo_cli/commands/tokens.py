@@ -136,8 +136,8 @@ def decrypt(
 
     \b
     Examples:
-      wibmo decrypt 'zNCs9HXs6Lr4+BH6cKPIRQ=='
-      wibmo decrypt '{"token": "zNCs9HXs6Lr4+BH6cKPIRQ=="}'
+      wibmo decrypt 'bhPbPdQDo7D1QHDUZmU+uiorLTlXOgfY2N9dhO33wnxrIpTIq1veM8oYg3RN8UxO'
+      wibmo decrypt '{"token": "bhPbPdQDo7D1QHDUZmU+uiorLTlXOgfY2N9dhO33wnxrIpTIq1veM8oYg3RN8UxO"}'
       wibmo decrypt captured-tokens.txt > decoded.jsonl
       wibmo decrypt --detect token.txt --key-env UAT_KEY
     """
