@@ -1,0 +1,53 @@
+"""The sandbox's own endpoints, for tests that drive a sandbox in another process.
+
+    GET  /__sandbox/requests   every request received so far (JSON list of records)
+    GET  /__sandbox/faults     the current fault knobs
+    POST /__sandbox/faults     set some fault knobs: a JSON object of `Faults` fields
+    POST /__sandbox/reset      forget the records (this request is not recorded either)
+                               and clear every fault
+
+No authentication: the server listens on loopback. Faults never apply here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Final
+
+from wibmo_cli.sandbox.protocol import Reply, Request, json_reply
+
+if TYPE_CHECKING:
+    from wibmo_cli.sandbox.gateway import Gateway
+
+PREFIX: Final = "/__sandbox/"
+RESET: Final = "/__sandbox/reset"
+_ROUTES: Final = {
+    "/__sandbox/requests": ("GET",),
+    "/__sandbox/faults": ("GET", "POST"),
+    "/__sandbox/reset": ("POST",),
+}
+
+
+def handle(gateway: Gateway, request: Request) -> Reply:
+    methods = _ROUTES.get(request.path)
+    if methods is None:
+        return json_reply(404, {"message": f"no sandbox endpoint {request.path}"})
+    if request.method not in methods:
+        allow = ", ".join(methods)
+        return json_reply(405, {"message": "Method Not Allowed"}, headers=(("Allow", allow),))
+    faults = gateway.settings.faults
+    if request.path == "/__sandbox/requests":
+        return json_reply(200, [record.to_json() for record in list(gateway.records)])
+    if request.path == RESET:
+        gateway.records.clear()
+        faults.reset()
+        return json_reply(200, {"ok": True})
+    if request.method == "POST":
+        try:
+            changes = json.loads(request.body or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("the body must be a JSON object of fault fields")
+            faults.set_from_json(changes)
+        except ValueError as exc:
+            return json_reply(400, {"message": str(exc)})
+    return json_reply(200, faults.to_json())

@@ -1,0 +1,248 @@
+"""From an HTTP request to an HTTP reply: routing, gateway checks, faults, token in and out.
+
+The order a request goes through, as the platform's gateway and services do it:
+
+    unknown path                   404 plain JSON
+    x-api-key missing / wrong      401 plain JSON (the gateway's own messages)
+    wrong method                   405 plain JSON
+    injected fault                 see `Faults` (no further processing, nothing recorded)
+    credentials                    1262 clientId, 1264/1031 bankId, 1311 secureCode,
+                                   1310 X-Consumer-Custom-ID (headers or body fields)
+    body / token / messageCode     1055
+    clientTxnId                    1093 missing or over 100 characters, 1054 seen before
+    the API's own rules            `lookup.lookup`, `update.update`
+
+Every business answer, error or not, is HTTP 200 with an encrypted ``{"token": ...}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import os
+from typing import Any, Final
+
+from wibmo_cli.crypto import TokenCodec
+from wibmo_cli.errors import CryptoError
+from wibmo_cli.sandbox import control
+from wibmo_cli.sandbox.lookup import lookup
+from wibmo_cli.sandbox.model import (
+    Context,
+    PlatformError,
+    now14,
+    number_or_text,
+    response_message,
+)
+from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, phrase
+from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
+from wibmo_cli.sandbox.store import Store
+from wibmo_cli.sandbox.update import update
+
+MAX_TXN_ID: Final = 100
+_METHODS: Final = {"lookup": "POST", "update": "PATCH"}
+_MESSAGE_CODES: Final = {"lookup": ("1930",), "update": ("1280", "1080")}
+_HTML_5XX: Final = (
+    "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_GATEWAY_MESSAGES: Final = {
+    401: "Unauthorized",
+    429: "API rate limit exceeded",
+}
+
+
+class Gateway:
+    """Routes requests and answers them; used only from the server's event-loop thread."""
+
+    def __init__(self, settings: SandboxSettings, store: Store, records: list[RequestRecord]):
+        self.settings = settings
+        self.store = store
+        self.records = records
+        self.codec = TokenCodec(settings.key, settings.iv)
+        self.routes = {path: "lookup" for path in settings.lookup_paths}
+        self.routes.update({path: "update" for path in settings.update_paths})
+        self.bank_id = number_or_text(settings.bank_id)
+        self._api_key = settings.api_key.encode()
+
+    def handle(self, request: Request) -> tuple[Reply, RequestRecord | None]:
+        """The reply, and the record to keep (none for a reset, which starts a new record)."""
+        if request.path.startswith(control.PREFIX):
+            record = RequestRecord(request.method, request.path, "control")
+            reply = control.handle(self, request)
+            if request.path == control.RESET and reply.status == 200:
+                return reply, None
+        else:
+            api = self.routes.get(request.path)
+            record = RequestRecord(request.method, request.path, api or "other")
+            if api is None:
+                reply = json_reply(404, {"message": "no Route matched with those values"})
+            else:
+                reply = self._api(api, request, record)
+                reply.delay = self.settings.faults.latency_ms / 1000
+        record.status = 0 if reply.action != "answer" else reply.status
+        return reply, record
+
+    # -- the gateway in front of the platform ------------------------------------------
+
+    def _api(self, api: str, request: Request, record: RequestRecord) -> Reply:
+        key = request.headers.get("x-api-key")
+        if key is None:
+            return json_reply(401, {"message": "No API key found in request"})
+        if not hmac.compare_digest(key.encode(), self._api_key):
+            return json_reply(401, {"message": "Invalid authentication credentials"})
+        if request.method != _METHODS[api]:
+            return json_reply(
+                405, {"message": "Method Not Allowed"}, headers=(("Allow", _METHODS[api]),)
+            )
+        fault = self.settings.faults.take()
+        if fault is not None:
+            record.fault = fault
+            return self._fault_reply(fault)
+        answer = self._platform(api, request, record)
+        record.response_code = str(answer.get("responseCode"))
+        token = self.codec.encrypt_json(answer)
+        return json_reply(200, {"token": token})
+
+    def _fault_reply(self, fault: str) -> Reply:
+        if fault == "drop":
+            return Reply(0, action="drop")
+        if fault == "hang":
+            return Reply(0, action="hang", hang=self.settings.faults.hang_seconds)
+        if fault == "garbage":  # 37 bytes: not whole AES blocks, so no scheme decrypts it
+            return json_reply(200, {"token": base64.b64encode(os.urandom(37)).decode()})
+        status = int(fault)
+        if status >= 500:
+            page = _HTML_5XX.format(status=status, phrase=phrase(status))
+            return Reply(status, page.encode(), content_type="text/html")
+        return json_reply(status, {"message": _GATEWAY_MESSAGES.get(status, "Request rejected")})
+
+    # -- the platform ------------------------------------------------------------------
+
+    def _platform(self, api: str, request: Request, record: RequestRecord) -> dict[str, Any]:
+        body = _json_object(request.body)
+        payload: dict[str, Any] | None = None
+        token = body.get("token") if body is not None else None
+        if isinstance(token, str):
+            try:
+                decrypted = self.codec.decrypt_json(token)
+            except CryptoError:
+                decrypted = None
+            if isinstance(decrypted, dict):
+                payload = decrypted
+        txn = payload.get("clientTxnId") if payload is not None else None
+        txn_id = str(txn) if isinstance(txn, str | int) and not isinstance(txn, bool) else None
+        record.client_txn_id = txn_id
+        try:
+            answer = self._answer(api, request.headers, body, payload, txn_id)
+        except BaseException:
+            self.store.rollback()
+            raise
+        self.store.commit()
+        return answer
+
+    def _answer(
+        self,
+        api: str,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+        payload: dict[str, Any] | None,
+        txn_id: str | None,
+    ) -> dict[str, Any]:
+        message_code = 1280
+        now = now14()
+        try:
+            self._credentials(headers, body or {})
+            if payload is None:
+                raise PlatformError("1055", 'the body is not {"token": ...} with a JSON token')
+            code = str(payload.get("messageCode", "")).strip()
+            if code not in _MESSAGE_CODES[api] or isinstance(payload.get("messageCode"), bool):
+                raise PlatformError("1055", f"messageCode must be {_MESSAGE_CODES[api][0]}")
+            message_code = int(code)
+            if not txn_id or len(txn_id) > MAX_TXN_ID:
+                raise PlatformError("1093")
+            accosa = self.store.remember_txn(txn_id, api, now)
+            if accosa is None:
+                raise PlatformError("1054")
+            ctx = Context(
+                self.settings.client_id,
+                self.bank_id,
+                txn_id,
+                accosa,
+                message_code,
+                now,
+                self.settings.shape,
+            )
+            try:
+                return (lookup if api == "lookup" else update)(self.store, payload, ctx)
+            except PlatformError as exc:
+                return self._error(api, exc, now, txn_id, message_code, accosa)
+        except PlatformError as exc:
+            return self._error(api, exc, now, txn_id, message_code, 0)
+
+    def _credentials(self, headers: dict[str, str], body: dict[str, Any]) -> None:
+        in_body = {key.lower(): value for key, value in body.items() if key != "token"}
+
+        def value(name: str) -> str | None:
+            found = headers.get(name)
+            if found is None:
+                raw = in_body.get(name)
+                found = None if raw is None or isinstance(raw, dict | list) else str(raw)
+            return found.strip() if found is not None else None
+
+        settings = self.settings
+        if value("clientid") != settings.client_id:
+            raise PlatformError("1262")
+        bank_id = value("bankid")
+        if not bank_id:
+            raise PlatformError("1264")
+        if bank_id != settings.bank_id:
+            raise PlatformError("1031")
+        secure_code = value("securecode") or ""
+        if not hmac.compare_digest(secure_code.encode(), settings.secure_code.encode()):
+            raise PlatformError("1311")
+        if settings.consumer_custom_id:
+            custom = value("x-consumer-custom-id") or ""
+            if not hmac.compare_digest(custom.encode(), settings.consumer_custom_id.encode()):
+                raise PlatformError("1310")
+
+    def _error(
+        self,
+        api: str,
+        exc: PlatformError,
+        now: str,
+        txn_id: str | None,
+        message_code: int,
+        accosa: int,
+    ) -> dict[str, Any]:
+        """An error answer: lookup's exactly as the retrieve document's failure sample."""
+        if api == "lookup":
+            return {
+                "bankId": 0,
+                "responseDateTime": now,
+                "accosaTransactionId": 0,
+                "messageCode": 0,
+                "responseMessage": response_message(exc.code),
+                "responseCode": exc.code,
+            }
+        answer: dict[str, Any] = {"bankId": self.bank_id, "responseDateTime": now}
+        if txn_id is not None:
+            answer["clientTxnId"] = txn_id
+        answer.update(
+            accosaTransactionId=accosa,
+            messageCode=message_code + 1,
+            responseMessage=response_message(exc.code),
+            responseCode=exc.code,
+        )
+        if exc.detail:
+            answer["description"] = exc.detail
+        return answer
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

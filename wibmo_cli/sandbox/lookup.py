@@ -1,0 +1,169 @@
+"""Retrieve Cust Record (1930 -> 1931): find one customer, show each of their cards.
+
+Pure over the store and plain dicts: `lookup` answers the success dict or raises
+`PlatformError`; the gateway wraps either into the encrypted answer.
+
+Identifiers (any of them; when several are given they must all lead to one customer):
+
+    customerMobile  10 digits, with or without 91   invalid 1034, on several customers 1237
+    emailId         case-insensitive                invalid 1092, on several customers 1307
+    customerId                                      invalid 1275
+    urn             the customer of that card       not a URN: not found, 1303
+
+None given 1055; nobody found 1303; a customer without any card 1001 (CARD NOT FOUND).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Final
+
+from wibmo_cli import validate
+from wibmo_cli.errors import InputError
+from wibmo_cli.sandbox.model import (
+    KYC_NAMES,
+    Card,
+    Context,
+    Customer,
+    Document,
+    PlatformError,
+    display_date,
+    fields_of,
+    given,
+)
+from wibmo_cli.sandbox.store import Store
+
+SUCCESS_MESSAGE_CODE: Final = 1931
+
+# Optional customer columns shown when set, under these names (not in the sample).
+_OPTIONAL: Final = (
+    ("alternate_email", "alternateEmail"),
+    ("gender", "gender"),
+    ("address", "address"),
+    ("address1", "addressLine1"),
+    ("address2", "addressLine2"),
+    ("address3", "addressLine3"),
+    ("city", "city"),
+    ("state", "state"),
+    ("country", "country"),
+    ("zip_code", "zipCode"),
+)
+
+
+def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The success answer for a 1930 request, or `PlatformError`."""
+    fields = fields_of(payload)
+    mobile = given(fields, "customermobile")
+    email = given(fields, "emailid")
+    customer_id = given(fields, "customerid")
+    urn = given(fields, "urn")
+    if mobile is None and email is None and customer_id is None and urn is None:
+        raise PlatformError("1055", "no customerMobile, urn, customerId or emailId")
+
+    found: set[int] | None = None
+    if mobile is not None:
+        number = _valid("1034", validate.mobile, mobile, prefix="")
+        found = _narrow(found, store.by_mobile(number))
+    if email is not None:
+        found = _narrow(found, store.by_email(_valid("1092", validate.email, email)))
+    if customer_id is not None:
+        found = _narrow(
+            found, store.by_customer_id(_valid("1275", validate.customer_id, customer_id))
+        )
+    card_urn: int | None = None
+    if urn is not None:
+        card_urn = int(_valid("1303", validate.urn, urn))
+        found = _narrow(found, store.by_urn(card_urn))
+    if not found:
+        raise PlatformError("1303")
+    if len(found) > 1:
+        raise PlatformError("1237" if mobile is not None else "1307")
+
+    rowid = found.pop()
+    customer = store.customer(rowid)
+    cards = store.cards(rowid)
+    if customer is None or not cards:
+        raise PlatformError("1001")
+    docs = [_document(doc) for doc in store.documents(rowid)]
+    extra = json.loads(customer.extra) if customer.extra != "{}" else {}
+    entries = [card_entry(customer, card, docs, extra) for card in cards]
+
+    answer: dict[str, Any]
+    if ctx.shape == "flat":
+        chosen = next((i for i, card in enumerate(cards) if card.urn == card_urn), 0)
+        answer = {
+            ("availBal" if key == "availableBalance" else key): value
+            for key, value in entries[chosen].items()
+        }
+    else:
+        answer = {"cardList": entries}
+    answer.update(
+        bankId=ctx.bank_id,
+        clientId=ctx.client_id,
+        responseDateTime=ctx.now,
+        clientTxnId=ctx.client_txn_id,
+        accosaTransactionId=ctx.accosa_id,
+        messageCode=SUCCESS_MESSAGE_CODE,
+        responseMessage="SUCCESS",
+        responseCode="00",
+    )
+    return answer
+
+
+def card_entry(
+    customer: Customer, card: Card, docs: list[dict[str, str]], extra: dict[str, Any]
+) -> dict[str, Any]:
+    """One ``cardList`` entry: the card with its customer's fields, in the sample's order."""
+    entry: dict[str, Any] = {
+        "lastName": customer.last_name,
+        "panValid": customer.pan_valid,
+        "docList": docs,
+        "cardType": card.card_type,
+        "mobile": "91" + customer.mobile,
+        "updatedOn": display_date(max(card.updated_on, customer.updated_on)),
+        "kycName": KYC_NAMES.get(card.profile_id, str(card.profile_id)),
+        "createdOn": display_date(card.created_on),
+        "availableBalance": card.balance,
+        "urn": card.urn,
+        "firstName": customer.first_name,
+        "lastFourDigit": card.card_number[-4:],
+        "statusDescription": card.status_description,
+        "entityName": card.entity_name,
+        "profileId": card.profile_id,
+        "dob": display_date(customer.dob),
+        "reKyc": customer.re_kyc,
+        "customerId": customer.customer_id,
+        "cardNumber": card.card_number,
+        "cardStatus": card.status,
+        "email": customer.email,
+    }
+    if not customer.dob:
+        del entry["dob"]
+    for column, name in _OPTIONAL:
+        value = getattr(customer, column)
+        if value:
+            entry[name] = value
+    entry.update(extra)
+    return entry
+
+
+def _document(doc: Document) -> dict[str, str]:
+    shown = {"docNumber": doc.doc_number, "docType": doc.doc_type}
+    if doc.doc_country:
+        shown["docCountry"] = doc.doc_country
+    if doc.doc_expiry:
+        shown["docExpiry"] = doc.doc_expiry
+    return shown
+
+
+def _valid(code: str, check: Callable[..., str], value: str, **options: Any) -> str:
+    """``check(value)``, or the platform's answer ``code`` when the value is invalid."""
+    try:
+        return check(value, **options)
+    except InputError as exc:
+        raise PlatformError(code, exc.message) from None
+
+
+def _narrow(found: set[int] | None, ids: list[int]) -> set[int]:
+    return set(ids) if found is None else found & set(ids)

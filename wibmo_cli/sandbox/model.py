@@ -1,0 +1,153 @@
+"""The sandbox's records (one row each in SQLite) and how the platform shows their values."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from wibmo_cli.codes import explain
+
+# KYC profile id -> kycName, as the retrieve document names them (30 and 300 from the update
+# document: Simple CDD is a minimum-KYC profile, No CDD has no KYC at all).
+KYC_NAMES: Final[dict[int, str]] = {
+    1: "MIN_KYC",
+    30: "MIN_KYC",
+    150: "FULL_KYC",
+    200: "IKYC",
+    300: "NO_KYC",
+}
+FULL_KYC: Final = 150
+
+_MONTHS: Final = "JanFebMarAprMayJunJulAugSepOctNovDec"  # English, whatever the locale
+
+
+@dataclass(slots=True)
+class Customer:
+    """A cardholder. Dates are YYYYMMDD, ``mobile`` the bare 10 digits."""
+
+    id: int
+    customer_id: str
+    first_name: str
+    last_name: str
+    mobile: str
+    email: str
+    alternate_email: str
+    dob: str
+    gender: str
+    address: str
+    address1: str
+    address2: str
+    address3: str
+    city: str
+    state: str
+    country: str
+    zip_code: str
+    pan_valid: bool
+    re_kyc: bool
+    extra: str  # JSON object of the newer optional fields (riskCategory, form60, ...)
+    created_on: str
+    updated_on: str
+
+
+@dataclass(slots=True)
+class Card:
+    """A card or wallet of a customer; ``balance`` in paise."""
+
+    urn: int
+    customer: int
+    card_number: str
+    card_type: str
+    status: int
+    status_description: str
+    entity_name: str
+    profile_id: int
+    balance: int
+    created_on: str
+    updated_on: str
+
+
+@dataclass(slots=True)
+class Document:
+    """An identity document; ``doc_type`` is validate.py's canonical name."""
+
+    customer: int
+    doc_type: str
+    doc_number: str
+    doc_country: str = ""
+    doc_expiry: str = ""
+
+
+CUSTOMER_COLUMNS: Final = tuple(Customer.__dataclass_fields__)
+CARD_COLUMNS: Final = tuple(Card.__dataclass_fields__)
+DOCUMENT_COLUMNS: Final = tuple(Document.__dataclass_fields__)
+
+
+class PlatformError(Exception):
+    """A business answer other than success: the code, and for updates what went wrong."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+def response_message(code: str) -> str:
+    """The platform's responseMessage for a code: its name with spaces."""
+    entry = explain(code)
+    if entry is None:
+        return "SYSTEM ERROR"
+    return entry.name.replace("_", " ").strip()
+
+
+def now14() -> str:
+    """Local date and time as YYYYMMDDHHMMSS."""
+    return time.strftime("%Y%m%d%H%M%S")
+
+
+def today8() -> str:
+    """Local date as YYYYMMDD."""
+    return time.strftime("%Y%m%d")
+
+
+def display_date(yyyymmdd: str) -> str:
+    """``20221116`` -> ``16-Nov-2022``, the platform's style; anything else unchanged."""
+    if len(yyyymmdd) != 8 or not yyyymmdd.isdigit() or not 1 <= int(yyyymmdd[4:6]) <= 12:
+        return yyyymmdd
+    month = 3 * (int(yyyymmdd[4:6]) - 1)
+    return f"{yyyymmdd[6:]}-{_MONTHS[month : month + 3]}-{yyyymmdd[:4]}"
+
+
+def number_or_text(value: str) -> int | str:
+    """``"2010"`` -> 2010 (the platform sends bankId as a number); other text unchanged."""
+    return int(value) if value.isdigit() else value
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a business answer needs besides the request: who asked, and this answer's ids."""
+
+    client_id: str
+    bank_id: int | str
+    client_txn_id: str
+    accosa_id: int
+    message_code: int
+    now: str
+    shape: str = "cardList"
+
+
+def fields_of(payload: dict[str, object]) -> dict[str, object]:
+    """The payload's fields keyed by lower-case name, stripped ("customerId " is in a doc)."""
+    return {key.strip().lower(): value for key, value in payload.items()}
+
+
+def given(fields: dict[str, object], *names: str) -> str | None:
+    """The first of ``names`` present with a non-blank value, as stripped text."""
+    for name in names:
+        value = fields.get(name)
+        if value is None or isinstance(value, dict | list):
+            continue
+        text = str(value).strip()
+        if text:
+            return text
+    return None

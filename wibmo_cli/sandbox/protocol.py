@@ -1,0 +1,47 @@
+"""The HTTP request and reply as the gateway sees them, independent of the server."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final
+
+JSON: Final = "application/json"
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str  # without the query string
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass(slots=True)
+class Reply:
+    """What to send back.
+
+    ``action`` is "answer" (send it), "hang" (send nothing, close after ``hang`` seconds)
+    or "drop" (close at once without an answer); ``delay`` seconds are waited first.
+    """
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: tuple[tuple[str, str], ...] = ()
+    action: str = "answer"
+    delay: float = 0.0
+    hang: float = 0.0
+
+
+def json_reply(status: int, value: Any, **kwargs: Any) -> Reply:
+    return Reply(status, json.dumps(value, separators=(",", ":")).encode(), **kwargs)
+
+
+def phrase(status: int) -> str:
+    """The reason phrase of an HTTP status ("" for statuses the standard library lacks)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -1,0 +1,173 @@
+"""What a sandbox is configured with, the fault knobs, and the record of each request."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Final
+
+from wibmo_cli.crypto import IvScheme
+
+LOOKUP_PATHS: Final = (
+    "/api/v2/customer/retrieveCustRecord",
+    "/mob1/api/onboarding/v2/retrieveCustRecord",
+    "/uat/sbx/api/onboarding/v3/retrieveCustRecord",
+)
+UPDATE_PATHS: Final = (
+    "/mob1/api/onboarding/v1/updateProfile",
+    "/uat/sbx/api/onboarding/v3/updateprofile",
+)
+SHAPES: Final = ("cardList", "flat")
+QUEUE_ENTRIES: Final = frozenset(
+    {"503", "502", "429", "500", "401", "hang", "garbage", "drop", "ok"}
+)
+
+
+@dataclass
+class Faults:
+    """Knobs for tests and load, read on every API request (mutable while running).
+
+    Rates are shares of API requests, drawn in this order from one random number:
+    drop, hang, fail (answered ``fail_status``), garbage. ``queue`` holds one-shot
+    faults for the next API requests, in order, taken before any rate is drawn; "ok"
+    lets one request through. Setting ``seed`` (again) restarts its draw sequence.
+
+    A faulted request never reaches the platform's logic: nothing is recorded or
+    changed, so a retry with the same clientTxnId is not a duplicate. ``latency_ms``
+    delays every API answer, faulted or not. A hang closes the connection unanswered
+    after ``hang_seconds``; control endpoints and unknown paths are never faulted.
+    """
+
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    fail_status: int = 503
+    hang_rate: float = 0.0
+    hang_seconds: float = 60.0
+    garbage_rate: float = 0.0
+    drop_rate: float = 0.0
+    seed: int | None = None
+    queue: list[str] = field(default_factory=list)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "seed":  # a seed set again restarts its sequence
+            super().__setattr__("_rng", random.Random(value))
+
+    def draw(self) -> float:
+        """The next number in [0, 1) of this object's fault sequence."""
+        rng: random.Random = self.__dict__["_rng"]
+        return rng.random()
+
+    def take(self) -> str | None:
+        """The fault for the next API request: queued first, else drawn; None for none."""
+        if self.queue:
+            fault = self.queue.pop(0)
+            return None if fault == "ok" else fault
+        if not (self.drop_rate or self.hang_rate or self.fail_rate or self.garbage_rate):
+            return None
+        draw = self.draw()
+        for fault, rate in (
+            ("drop", self.drop_rate),
+            ("hang", self.hang_rate),
+            (str(self.fail_status), self.fail_rate),
+            ("garbage", self.garbage_rate),
+        ):
+            if draw < rate:
+                return fault
+            draw -= rate
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def set_from_json(self, changes: dict[str, Any]) -> None:
+        """Set the fields named in ``changes``; `ValueError` names the first bad one."""
+        known = {f.name for f in fields(self)}
+        checked: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
+            checked[name] = _check_fault(name, value)
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    def reset(self) -> None:
+        """Back to no faults, in place (holders of this object see the change)."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(Faults(), f.name))
+
+
+def _check_fault(name: str, value: Any) -> Any:
+    if name == "queue":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("queue must be a list of strings")
+        bad = [v for v in value if v not in QUEUE_ENTRIES]
+        if bad:
+            raise ValueError(f"unknown queue entry {bad[0]!r}; known: {sorted(QUEUE_ENTRIES)}")
+        return list(value)
+    if name == "seed":
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ValueError("seed must be an integer or null")
+        return value
+    if name == "fail_status":
+        if not isinstance(value, int) or isinstance(value, bool) or not 400 <= value <= 599:
+            raise ValueError("fail_status must be an HTTP error status (400-599)")
+        return value
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0")
+    if name.endswith("_rate") and value > 1:
+        raise ValueError(f"{name} must be between 0 and 1")
+    return float(value)
+
+
+@dataclass
+class SandboxSettings:
+    """Everything a sandbox needs; the credentials are the ones clients must present."""
+
+    key: bytes
+    iv: IvScheme
+    api_key: str
+    client_id: str
+    bank_id: str
+    secure_code: str
+    entity_id: str = "100"
+    consumer_custom_id: str = ""
+    lookup_paths: tuple[str, ...] = LOOKUP_PATHS
+    update_paths: tuple[str, ...] = UPDATE_PATHS
+    db_path: Path = field(kw_only=True)  # created and seeded when missing, else reused
+    shape: str = "cardList"
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            raise ValueError(f"shape {self.shape!r} is not one of {', '.join(SHAPES)}")
+        self.db_path = Path(self.db_path)
+
+    def __repr__(self) -> str:  # never show the secrets
+        return (
+            f"SandboxSettings(client_id={self.client_id!r}, bank_id={self.bank_id!r}, "
+            f"iv={self.iv}, db_path={str(self.db_path)!r}, shape={self.shape!r})"
+        )
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One request the sandbox received and what it did with it.
+
+    ``status`` is 0 when no answer was sent (a hang or a drop); ``fault`` names the
+    injected fault, if any; ``response_code`` is the answer's responseCode, if any.
+    """
+
+    method: str
+    path: str
+    api: str  # "lookup" | "update" | "control" | "other"
+    status: int = 0
+    client_txn_id: str | None = None
+    response_code: str | None = None
+    fault: str | None = None
+    at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,227 @@
+"""The sandbox's SQLite database: schema, seeding, the queries and the updates.
+
+One connection, used only from the server's event-loop thread. WAL mode with
+``synchronous=NORMAL``: every request commits (its clientTxnId is remembered for
+duplicate detection), and that must stay cheap.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import astuple
+from pathlib import Path
+from typing import Final
+
+from wibmo_cli.sandbox import seed
+from wibmo_cli.sandbox.model import (
+    CARD_COLUMNS,
+    CUSTOMER_COLUMNS,
+    DOCUMENT_COLUMNS,
+    Card,
+    Customer,
+    Document,
+)
+
+SCHEMA_VERSION: Final = "1"
+FIRST_ACCOSA_ID: Final = 7442  # the retrieve document's sample answer is 7441
+FIRST_REF_NO: Final = 123212  # the update document's sample accosaRefNo
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+    id INTEGER PRIMARY KEY,
+    customer_id TEXT NOT NULL UNIQUE,
+    first_name TEXT NOT NULL, last_name TEXT NOT NULL,
+    mobile TEXT NOT NULL, email TEXT NOT NULL, alternate_email TEXT NOT NULL,
+    dob TEXT NOT NULL, gender TEXT NOT NULL,
+    address TEXT NOT NULL, address1 TEXT NOT NULL, address2 TEXT NOT NULL,
+    address3 TEXT NOT NULL, city TEXT NOT NULL, state TEXT NOT NULL,
+    country TEXT NOT NULL, zip_code TEXT NOT NULL,
+    pan_valid INTEGER NOT NULL, re_kyc INTEGER NOT NULL, extra TEXT NOT NULL,
+    created_on TEXT NOT NULL, updated_on TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customers_mobile ON customers (mobile);
+CREATE INDEX IF NOT EXISTS customers_email ON customers (email COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS cards (
+    urn INTEGER PRIMARY KEY,
+    customer INTEGER NOT NULL REFERENCES customers (id),
+    card_number TEXT NOT NULL, card_type TEXT NOT NULL,
+    status INTEGER NOT NULL, status_description TEXT NOT NULL,
+    entity_name TEXT NOT NULL, profile_id INTEGER NOT NULL, balance INTEGER NOT NULL,
+    created_on TEXT NOT NULL, updated_on TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cards_customer ON cards (customer);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    customer INTEGER NOT NULL REFERENCES customers (id),
+    doc_type TEXT NOT NULL, doc_number TEXT NOT NULL,
+    doc_country TEXT NOT NULL, doc_expiry TEXT NOT NULL,
+    UNIQUE (customer, doc_type)
+);
+CREATE TABLE IF NOT EXISTS txns (
+    client_txn_id TEXT PRIMARY KEY,
+    accosa_id INTEGER NOT NULL UNIQUE,
+    api TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+# Update Profile may change these customer columns, nothing else.
+UPDATABLE: Final = frozenset(CUSTOMER_COLUMNS) - {"id", "customer_id", "extra", "created_on"}
+
+
+def _select(table: str, columns: tuple[str, ...], where: str) -> str:
+    """A SELECT over the dataclass's columns (never built from input)."""
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"  # noqa: S608
+
+
+_SELECT_CUSTOMER: Final = _select("customers", CUSTOMER_COLUMNS, "id = ?")
+_SELECT_CARDS: Final = _select("cards", CARD_COLUMNS, "customer = ? ORDER BY created_on, urn")
+_SELECT_DOCS: Final = _select("documents", DOCUMENT_COLUMNS, "customer = ? ORDER BY id")
+
+
+class Store:
+    """Customers, cards, documents and seen clientTxnIds, in one SQLite file."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        row = conn.execute("SELECT max(accosa_id) FROM txns").fetchone()
+        self._accosa = max(int(row[0] or 0), FIRST_ACCOSA_ID - 1)
+        self._ref = FIRST_REF_NO + self._accosa - FIRST_ACCOSA_ID
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open ``path``, creating and seeding it when it is new."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(SCHEMA)
+            seeded = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
+            if seeded is None:
+                _seed(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+
+    # -- transactions ------------------------------------------------------------------
+
+    def remember_txn(self, client_txn_id: str, api: str, at: str) -> int | None:
+        """A new accosaTransactionId for ``client_txn_id``, or None when it was seen before."""
+        accosa = self._accosa + 1
+        try:
+            self._conn.execute(
+                "INSERT INTO txns (client_txn_id, accosa_id, api, at) VALUES (?, ?, ?, ?)",
+                (client_txn_id, accosa, api, at),
+            )
+        except sqlite3.IntegrityError:
+            return None
+        self._accosa = accosa
+        return accosa
+
+    def next_ref_no(self) -> int:
+        """The next accosaRefNo (the update document's auto-generated sequence number)."""
+        self._ref += 1
+        return self._ref
+
+    # -- finding customers -------------------------------------------------------------
+
+    def _ids(self, sql: str, value: object) -> list[int]:
+        return [row[0] for row in self._conn.execute(sql, (value,))]
+
+    def by_mobile(self, mobile10: str) -> list[int]:
+        return self._ids("SELECT id FROM customers WHERE mobile = ? ORDER BY id", mobile10)
+
+    def by_email(self, email: str) -> list[int]:
+        return self._ids(
+            "SELECT id FROM customers WHERE email = ? COLLATE NOCASE ORDER BY id", email
+        )
+
+    def by_customer_id(self, customer_id: str) -> list[int]:
+        return self._ids("SELECT id FROM customers WHERE customer_id = ?", customer_id)
+
+    def by_urn(self, urn: int) -> list[int]:
+        return self._ids("SELECT customer FROM cards WHERE urn = ?", urn)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def customer(self, rowid: int) -> Customer | None:
+        row = self._conn.execute(_SELECT_CUSTOMER, (rowid,)).fetchone()
+        if row is None:
+            return None
+        customer = Customer(*row)
+        customer.pan_valid = bool(customer.pan_valid)
+        customer.re_kyc = bool(customer.re_kyc)
+        return customer
+
+    def cards(self, rowid: int) -> list[Card]:
+        return [Card(*row) for row in self._conn.execute(_SELECT_CARDS, (rowid,))]
+
+    def documents(self, rowid: int) -> list[Document]:
+        return [Document(*row) for row in self._conn.execute(_SELECT_DOCS, (rowid,))]
+
+    # -- writing (the caller commits) --------------------------------------------------
+
+    def update_customer(self, rowid: int, changes: dict[str, str]) -> None:
+        """Set customer columns (only those in `UPDATABLE`)."""
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not changes:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        self._conn.execute(
+            f"UPDATE customers SET {assignments} WHERE id = ?",  # noqa: S608 (column whitelist)
+            (*changes.values(), rowid),
+        )
+
+    def touch_cards(self, rowid: int, day: str) -> None:
+        self._conn.execute("UPDATE cards SET updated_on = ? WHERE customer = ?", (day, rowid))
+
+    def set_profile(self, urns: list[int], profile_id: int) -> None:
+        self._conn.executemany(
+            "UPDATE cards SET profile_id = ? WHERE urn = ?", [(profile_id, urn) for urn in urns]
+        )
+
+    def merge_documents(self, documents: list[Document]) -> None:
+        """Insert each document, or replace the customer's document of the same type."""
+        self._conn.executemany(
+            "INSERT INTO documents (customer, doc_type, doc_number, doc_country, doc_expiry) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (customer, doc_type) DO UPDATE SET "
+            "doc_number = excluded.doc_number, "
+            "doc_country = coalesce(nullif(excluded.doc_country, ''), doc_country), "
+            "doc_expiry = coalesce(nullif(excluded.doc_expiry, ''), doc_expiry)",
+            [astuple(doc) for doc in documents],
+        )
+
+
+def _seed(conn: sqlite3.Connection) -> None:
+    data = seed.build()
+
+    def insert(table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+        marks = ", ".join("?" * len(columns))
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+            rows,
+        )
+
+    insert("customers", CUSTOMER_COLUMNS, [astuple(c) for c in data.customers])
+    insert("cards", CARD_COLUMNS, [astuple(c) for c in data.cards])
+    insert("documents", DOCUMENT_COLUMNS, [astuple(d) for d in data.documents])
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('seeded', ?), ('schema', ?)",
+        (str(seed.SEED), SCHEMA_VERSION),
+    )
+    conn.commit()
