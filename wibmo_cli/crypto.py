@@ -216,7 +216,7 @@ def parse_plaintext(plaintext: bytes) -> Any:
             "decrypted, but the plaintext is not UTF-8 text",
             hint=_DETECT_HINT,
         ) from None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         raise CryptoError(
             "decrypted, but the plaintext is not JSON",
             hint=_DETECT_HINT,
@@ -250,7 +250,7 @@ def extract_token(text: str) -> str:
     if text.startswith("{"):
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             raise CryptoError("the input starts with '{' but is not a JSON body") from None
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str):

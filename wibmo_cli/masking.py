@@ -33,6 +33,8 @@ MASKED_KEYS: Final = frozenset(
 # Byte patterns that tell, before parsing, whether a plaintext may need masking.
 _PROBES: Final = tuple(f'"{key}"'.encode() for key in MASKED_KEYS)
 
+_Container = dict[Any, Any] | list[Any]
+
 
 def mask_value(value: str) -> str:
     """`ABCDE1234A` -> `******234A`; spaces inside are kept so the shape stays readable."""
@@ -51,19 +53,32 @@ def mask_value(value: str) -> str:
 
 
 def mask(value: Any) -> Any:
-    """A copy of `value` with every document number masked."""
-    if isinstance(value, dict):
-        return {
-            key: (
-                _mask_scalar(item)
-                if isinstance(key, str) and key.lower() in MASKED_KEYS
-                else mask(item)
-            )
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [mask(item) for item in value]
-    return value
+    """A copy of `value` with every document number masked.
+
+    Iterative, not recursive: JSON nested deeper than Python's recursion limit allows
+    for (json.loads accepts several hundred levels) must not crash the masking.
+    """
+    if not isinstance(value, dict | list):
+        return value
+    root: _Container = {} if isinstance(value, dict) else []
+    pending: list[tuple[_Container, _Container]] = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            copy: Any
+            if isinstance(item, dict | list):
+                copy = {} if isinstance(item, dict) else []
+                pending.append((item, copy))
+            elif isinstance(target, dict) and isinstance(key, str) and key.lower() in MASKED_KEYS:
+                copy = _mask_scalar(item)
+            else:
+                copy = item
+            if isinstance(target, dict):
+                target[key] = copy
+            else:
+                target.append(copy)
+    return root
 
 
 def _mask_scalar(value: Any) -> Any:
@@ -71,12 +86,14 @@ def _mask_scalar(value: Any) -> Any:
         return mask_value(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return mask_value(str(value))
-    return mask(value)
+    return value
 
 
 def may_need_masking(plaintext: bytes) -> bool:
     """Cheap pre-check on raw JSON bytes: False means `mask` would change nothing."""
     if b"\\u" in plaintext:  # an escaped key could hide from the probes: parse to be sure
+        return True
+    if b"\x00" in plaintext:  # UTF-16/32 JSON (json.loads takes it): probes cannot see keys
         return True
     lowered = plaintext.lower()
     return any(probe in lowered for probe in _PROBES)

@@ -15,6 +15,7 @@ as *missing* rather than failing the load, so `profiles show/check` can report i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -244,14 +245,23 @@ class Profile:
             )
         if (
             parts.scheme == "http"
-            and parts.hostname not in LOOPBACK_HOSTS
-            and not parts.hostname.startswith("127.")
+            and not _is_loopback(parts.hostname)
             and not self.get("allow_insecure_http")
         ):
             raise ConfigError(
                 f"profile {self.name!r}: plain http:// to {parts.hostname} is refused; "
                 "use https:// or set allow_insecure_http = true",
             )
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost or a loopback address (127.0.0.0/8, ::1); not a name like 127.example.com."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def resolve(

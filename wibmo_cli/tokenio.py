@@ -148,6 +148,8 @@ def parse_json_payload(data: bytes, what: str) -> dict[str, Any]:
         raise InputError(f"{what} is not UTF-8 text") from None
     except ValueError as exc:
         raise InputError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{what} is not valid JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise InputError(
             f"{what} is JSON but not an object: the platform's payloads are {{...}} objects",
@@ -199,6 +201,19 @@ class StreamSummary:
         return ExitStatus.CRYPTO if self.failed else ExitStatus.OK
 
 
+def _as_sent_ok(plaintext: bytes) -> bool:
+    """True if the plaintext can be written unchanged as one line of UTF-8 JSON.
+
+    json.loads also takes UTF-16/32 and a UTF-8 BOM; those are re-serialised.
+    """
+    return (
+        b"\n" not in plaintext
+        and b"\r" not in plaintext
+        and b"\x00" not in plaintext
+        and not plaintext.startswith(b"\xef\xbb\xbf")
+    )
+
+
 def _error_line(number: int, message: str, status: ExitStatus = ExitStatus.CRYPTO) -> bytes:
     record = {"line": number, "error": message, "exit_code": int(status)}
     return json.dumps(record, ensure_ascii=False).encode() + b"\n"
@@ -236,8 +251,7 @@ def decrypt_stream(
                 out = _compact(mask(parse_plaintext(plaintext)))
             else:
                 value = parse_plaintext(plaintext)
-                one_line = b"\n" not in plaintext and b"\r" not in plaintext
-                out = plaintext if one_line else _compact(value)
+                out = plaintext if _as_sent_ok(plaintext) else _compact(value)
             write(out + b"\n")
         except CryptoError as exc:
             summary.failed += 1
@@ -259,7 +273,7 @@ def first_document(stream: IO[bytes]) -> tuple[bytes, bool]:
     if stripped.startswith(b"{"):
         try:
             json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             return first + read_limited(stream, "the input"), True
     return first, False
 

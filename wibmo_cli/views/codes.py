@@ -34,9 +34,11 @@ def catalogue_table(codes: tuple[Code, ...]) -> Table:
 
     table = Table(title="Response codes", title_justify="left", show_lines=False)
     table.add_column("code", style="bold", no_wrap=True)
-    table.add_column("name", no_wrap=True)
+    # On a narrow terminal or a pipe (80 columns) long names fold rather than squeeze
+    # the meaning column down to an ellipsis.
+    table.add_column("name", overflow="fold", ratio=1)
     table.add_column("api", no_wrap=True)
-    table.add_column("meaning")
+    table.add_column("meaning", ratio=2)
     for code in codes:
         table.add_row(code.code, code.name, ", ".join(code.apis), code.meaning)
     return table
