@@ -127,7 +127,7 @@ class ProfilesFile:
 
     path: Path | None
     default_profile: str | None
-    profiles: Mapping[str, Mapping[str, Any]]
+    profiles: Mapping[str, Mapping[str, Any]] = field(repr=False)  # may hold literal secrets
 
     def names(self) -> list[str]:
         names = list(self.profiles)
@@ -191,7 +191,7 @@ class Profile:
 
     name: str
     source: str
-    values: Mapping[str, Any]
+    values: Mapping[str, Any] = field(repr=False)
     missing: Mapping[str, str] = field(default_factory=dict)  # key -> why it is missing
     literal_secrets: tuple[str, ...] = ()
     builtin: bool = False
@@ -364,7 +364,7 @@ class ProfileChoice:
 
     file: ProfilesFile
     name: str
-    env: Mapping[str, str]
+    env: Mapping[str, str] = field(repr=False)
 
 
 def choose(
