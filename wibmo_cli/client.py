@@ -37,6 +37,14 @@ from wibmo_cli.messages import new_client_txn_id
 from wibmo_cli.profiles import Profile, redact
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+# Connect errors, and connections dropped before an answer (closed or reset by the peer).
+RETRY_ERRORS: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
 BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 8.0
 _TITLE_RE: Final = re.compile(rb"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -112,7 +120,7 @@ class Client:
             attempt += 1
             try:
                 response = await self._send("POST", url, body)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+            except RETRY_ERRORS as exc:
                 if attempt > self.retries or _is_tls(exc):
                     raise _network_error(exc, url, self.timeout) from None
                 delay = _backoff(attempt, None)

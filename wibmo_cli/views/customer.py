@@ -224,7 +224,10 @@ def answer_view(answer: dict[str, Any]) -> AnswerView:
 
     view.customer = _customer(person, answer)
     view.cards = [_card(entry) for entry in entries]
-    view.documents = _documents(entries or [answer])
+    # Documents may sit beside the cardList as well as in it.
+    view.documents = _documents([*(e for e in entries if e is not answer), answer])
+    # Card fields at the top level not drawn as a card: list them, never drop them.
+    top_known = _KNOWN if any(e is answer for e in entries) else _KNOWN - set(CARD_KEYS)
     seen_other: set[tuple[str, str]] = set()
     for source, label_suffix in [(answer, "")] + [
         (entry, f" (URN {entry.get('urn', entry.get('Urn', i))})" if len(entries) > 1 else "")
@@ -232,7 +235,7 @@ def answer_view(answer: dict[str, Any]) -> AnswerView:
         if entry is not answer
     ]:
         for key, value in source.items():
-            if key in _KNOWN:
+            if key in (top_known if source is answer else _KNOWN):
                 continue
             row = (f"{key}{label_suffix}", scalar(value))
             if row not in seen_other:
@@ -250,7 +253,9 @@ def _first(source: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 def _customer(person: dict[str, Any], answer: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    name = " ".join(str(person[k]) for k in NAME_KEYS if person.get(k))
+    name = " ".join(str(person[k]) for k in NAME_KEYS if person.get(k)) or " ".join(
+        str(answer[k]) for k in NAME_KEYS if answer.get(k)
+    )
     if name:
         rows.append(("Name", name))
     for label, keys in CUSTOMER_FIELDS:
