@@ -10,7 +10,15 @@ from typer._click import Context as ClickContext
 from typer.core import TyperGroup
 
 from wibmo_cli import __version__
-from wibmo_cli.commands import codes, lookup, profiles_cmd, sandbox_cmd, tokens
+from wibmo_cli.commands import (
+    audit_cmd,
+    codes,
+    lookup,
+    profiles_cmd,
+    sandbox_cmd,
+    tokens,
+    update_cmd,
+)
 from wibmo_cli.errors import ExitStatus, WibmoError
 from wibmo_cli.runtime import GlobalOptions, OutputFormat, root_options
 
@@ -119,6 +127,8 @@ def root(
 
 
 app.command("lookup")(lookup.lookup)
+app.command("update-profile")(update_cmd.update_profile)
+app.command("audit")(audit_cmd.audit)
 app.command("encrypt")(tokens.encrypt)
 app.command("decrypt")(tokens.decrypt)
 app.command("codes")(codes.codes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -120,3 +121,37 @@ def lookup_payload(
         "requestDateTime": request_datetime(now),
         **identifiers.fields(),
     }
+
+
+def update_payload(
+    identifiers: Identifiers,
+    changes: Mapping[str, Any],
+    *,
+    card_profile_id: int,
+    update_vectors: Sequence[str] = (),
+    message_code: int = 1280,
+    client_txn_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The Update Profile request (1280), in the document's field order.
+
+    ``changes`` are already-validated fields under the document's names. ``updateDate``
+    is always filled, ``profileIdChangeDate`` when ``newcardProfileId`` is among the
+    changes, ``updateVectors`` (comma-separated, as in the sample) when any apply.
+    Numbers travel as strings, as in the document's samples.
+    """
+    stamp = request_datetime(now)
+    payload: dict[str, Any] = {
+        "messageCode": str(message_code),
+        "clientTxnId": client_txn_id or new_client_txn_id(),
+        "requestDateTime": stamp,
+        **identifiers.fields(),
+        "cardProfileId": str(card_profile_id),
+        **changes,
+    }
+    if "newcardProfileId" in changes:
+        payload["profileIdChangeDate"] = stamp
+    if update_vectors:
+        payload["updateVectors"] = ",".join(update_vectors)
+    payload["updateDate"] = stamp
+    return payload

@@ -1,0 +1,246 @@
+"""`wibmo update-profile`: Update Profile (1280 -> 1281), previewed, confirmed, sent once.
+
+The command parses and validates (`update.parse_request`: exit 2 on any bad field,
+nothing sent), decides whether it may ask (never when stdin is not a terminal), and
+hands over to `update_flow.UpdateSession`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from wibmo_cli.errors import ExitStatus, InputError
+from wibmo_cli.runtime import Runtime, command_options
+
+
+def _opt(option: str, help: str) -> Any:
+    return typer.Option(option, help=help, show_default=False)
+
+
+@command_options
+def update_profile(
+    rt: Runtime,
+    urn: Annotated[str | None, typer.Option("--urn", help="Card/wallet URN.")] = None,
+    mobile: Annotated[
+        str | None,
+        typer.Option("--mobile", "-m", help="The customer's current mobile number."),
+    ] = None,
+    customer_id: Annotated[
+        str | None, typer.Option("--customer-id", help="The client's customer id.")
+    ] = None,
+    first_name: Annotated[str | None, _opt("--first-name", "New first name.")] = None,
+    last_name: Annotated[str | None, _opt("--last-name", "New last name.")] = None,
+    email: Annotated[str | None, _opt("--email", "New email address.")] = None,
+    alternate_email: Annotated[
+        str | None, _opt("--alternate-email", "New alternate email address.")
+    ] = None,
+    new_mobile: Annotated[
+        str | None,
+        _opt("--new-mobile", "New mobile number (sent as `mobile`, with the profile's prefix)."),
+    ] = None,
+    dob: Annotated[
+        str | None,
+        _opt("--dob", "Date of birth: YYYYMMDD (also YYYY-MM-DD, DD-MM-YYYY), in the past."),
+    ] = None,
+    gender: Annotated[
+        str | None, _opt("--gender", "Male, Female or Transgender (M / F / T).")
+    ] = None,
+    address: Annotated[
+        str | None,
+        _opt("--address", "Postal address (cardholderAddress; required to upgrade to Full CDD)."),
+    ] = None,
+    address_line1: Annotated[str | None, _opt("--address-line1", "Address line 1.")] = None,
+    address_line2: Annotated[str | None, _opt("--address-line2", "Address line 2.")] = None,
+    address_line3: Annotated[str | None, _opt("--address-line3", "Address line 3.")] = None,
+    city: Annotated[str | None, _opt("--city", "City.")] = None,
+    state: Annotated[str | None, _opt("--state", "State.")] = None,
+    country: Annotated[str | None, _opt("--country", "Country.")] = None,
+    zip_code: Annotated[str | None, _opt("--zip-code", "6-digit PIN code.")] = None,
+    new_card_profile_id: Annotated[
+        str | None,
+        _opt("--new-card-profile-id", "New KYC profile: 30 Simple CDD, 150 Full CDD, 300 No CDD."),
+    ] = None,
+    card_profile_id: Annotated[
+        str | None,
+        typer.Option(
+            "--card-profile-id",
+            help="The card's current KYC profile (30, 150, 300); looked up when not given.",
+            show_default=False,
+        ),
+    ] = None,
+    kyc_date_stamp: Annotated[
+        str | None,
+        _opt(
+            "--kyc-date-stamp",
+            "When the KYC was done: YYYYMMDDHHMMSS (required to upgrade to 150).",
+        ),
+    ] = None,
+    doc: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--doc",
+            metavar="TYPE:NUMBER[:COUNTRY[:EXPIRY]]",
+            help="An identity document, repeatable. TYPE: PAN, Aadhaar, VoterId, DL, "
+            "Passport, jobcard; EXPIRY YYYYMMDD.",
+            show_default=False,
+        ),
+    ] = None,
+    ckyc_number: Annotated[
+        str | None, _opt("--ckyc-number", "The customer's 14-digit CKYC number.")
+    ] = None,
+    doc_consent: Annotated[
+        bool | None,
+        typer.Option(
+            "--doc-consent/--no-doc-consent",
+            help="The customer consented (required with an Aadhaar in a Full-CDD upgrade).",
+        ),
+    ] = None,
+    sor_customer_id: Annotated[
+        str | None, _opt("--sor-customer-id", "The customer's id in the issuer's system of record.")
+    ] = None,
+    sor_disable: Annotated[
+        bool | None,
+        typer.Option(
+            "--sor-disable/--no-sor-disable",
+            help="Disable (or --no-sor-disable: enable) SOR integration.",
+        ),
+    ] = None,
+    from_file: Annotated[
+        str | None,
+        typer.Option(
+            "--from-file",
+            metavar="FILE",
+            help="JSON object of fields under the platform's names ('-' reads stdin); "
+            "options override it.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the payload, token and a curl command; send nothing."
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")
+    ] = False,
+    production_ok: Annotated[
+        bool,
+        typer.Option("--production-ok", help="With --yes: send to a production profile unasked."),
+    ] = False,
+    audit_log: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-log",
+            metavar="PATH",
+            help="Audit log file (else $WIBMO_AUDIT_LOG, else the user data dir).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Change a customer's profile: validated, previewed, confirmed, sent at most once.
+
+    The customer is named by exactly one of --urn, --mobile, --customer-id. Every field
+    is checked before anything is sent. A preview shows each field now (from a lookup)
+    and as it will be, then asks; --yes skips that (production profiles also need
+    --production-ok). A timeout after sending is never resent: the outcome is reported
+    unknown with the clientTxnId and the lookup that tells (exit 5).
+
+    Exit codes: 0 applied (00), 1 the platform answered another code, 2 bad input or
+    not confirmed, 3 configuration, 4 undecryptable answer, 5 network or outcome
+    unknown, 6 HTTP error.
+
+    \b
+    Examples:
+      wibmo update-profile --urn 389 --email new.address@example.com
+      wibmo update-profile --mobile 9897123456 --city Pune --zip-code 411001 --yes
+      wibmo update-profile --customer-id C123 --new-card-profile-id 150 \\
+          --address "12, MG Road, Pune" --doc PAN:ABCPE1234F:India \\
+          --kyc-date-stamp 20240501103000 --dry-run
+      wibmo -p prod update-profile --urn 389 --from-file patch.json --yes --production-ok
+    """
+    from wibmo_cli.commands.update_flow import read_file
+    from wibmo_cli.messages import Identifiers
+    from wibmo_cli.update import parse_request, read_patch
+
+    profile = rt.profile()
+    prefix = str(profile.get("mobile_prefix"))
+    given = {"--urn": urn, "--mobile": mobile, "--customer-id": customer_id}
+    named = [option for option, value in given.items() if value is not None]
+    if len(named) != 1:
+        got = f" (got {' and '.join(named)})" if named else ""
+        raise InputError(f"say who: give exactly one of --urn, --mobile, --customer-id{got}")
+    identifiers = Identifiers.parse(
+        mobile=mobile, urn=urn, customer_id=customer_id, mobile_prefix=prefix
+    )
+    options = {
+        "firstName": first_name,
+        "lastName": last_name,
+        "emailId": email,
+        "alternateEmailId": alternate_email,
+        "mobile": new_mobile,
+        "dateOfBirth": dob,
+        "gender": gender,
+        "cardholderAddress": address,
+        "addressline1": address_line1,
+        "addressline2": address_line2,
+        "addressline3": address_line3,
+        "cardholderCity": city,
+        "cardholderState": state,
+        "cardholderCountry": country,
+        "cardholderZipCode": zip_code,
+        "newcardProfileId": new_card_profile_id,
+        "kycDateStamp": kyc_date_stamp,
+        "cKycDocNo": ckyc_number,
+        "docConsent": doc_consent,
+        "sorCustomerId": sor_customer_id,
+        "sorDisable": sor_disable,
+    }
+    patch = read_patch(read_file(from_file), from_file) if from_file else None
+    request = parse_request(
+        identifiers,
+        options,
+        docs=doc or (),
+        card_profile_id=card_profile_id,
+        patch=patch,
+        patch_label=from_file or "",
+        mobile_prefix=prefix,
+    )
+    typed = bool(profile.get("production")) and not (yes and production_ok)
+    ask = not dry_run and (not yes or typed)
+    if ask and not sys.stdin.isatty():
+        how = "--yes"
+        if typed:
+            how = f"--yes --production-ok (profile {profile.name!r} is production)"
+        raise InputError(
+            f"cannot ask for confirmation: stdin is not a terminal; check with --dry-run, "
+            f"then pass {how}"
+        )
+    from wibmo_cli.audit import AuditLog
+    from wibmo_cli.commands.update_flow import UpdateSession
+
+    run = UpdateSession(
+        rt, profile, request, AuditLog.for_runtime(rt, audit_log), ask=ask, typed=typed
+    )
+    import asyncio
+
+    try:
+        exchange = asyncio.run(run.main(dry_run=dry_run))
+    except KeyboardInterrupt:
+        if run.sent:
+            rt.render.error(run.unknown_message("interrupted after sending"))
+        else:
+            rt.render.info("interrupted: nothing was sent")
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    if exchange is None:
+        return
+    from wibmo_cli.commands.lookup import show_answer
+
+    title = f"Update Profile ({identifiers.describe(masked=False)})"
+    if show_answer(rt, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title):
+        rt.render.info(f"see the change: {run.check_command()}")
+    else:
+        raise typer.Exit(ExitStatus.API_ERROR)

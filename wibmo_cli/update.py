@@ -1,0 +1,463 @@
+"""Update Profile (1280): from what the operator asked for to a checked payload. Pure.
+
+    options + --from-file JSON  --parse_request-->  UpdateRequest   every field validated
+    UpdateRequest + current KYC profile  --plan-->  Plan            full-KYC rules, payload
+    lookup answer  --current_profile-->  the KYC profile cardProfileId must carry
+
+Field names are the document's table (`FIELDS`); a file may also use the sample's
+spellings (``email``, ``address``, ``city``, ``zipCode``, ...) and any letter case.
+The new mobile number travels as ``mobile`` (the document lists "Mobile No." as
+updatable and ``mobile`` in ``updateVectors``), with the profile's mobile prefix like
+``customerMobile``. Every message names the CLI option, or ``FILE: field`` for a value
+from the file. Identity document numbers never appear whole in a message or preview.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from wibmo_cli import validate
+from wibmo_cli.errors import InputError
+from wibmo_cli.masking import mask_value
+from wibmo_cli.messages import Identifiers, update_payload
+
+FULL_KYC: Final = 150
+KYC_RANK: Final = {300: 0, 30: 1, 150: 2}  # No CDD < Simple CDD < Full CDD
+# Documents that carry an expiry date: a Full-CDD upgrade needs it ("docExpiry ... In case
+# of Full KYC this is required"); PAN, Aadhaar, voter id and job card have none.
+EXPIRING_DOCS: Final = frozenset({"Passport", "Driverlicense"})
+# Filled by wibmo: a file may not set them.
+TOOL_FIELDS: Final = frozenset(
+    {
+        "messagecode",
+        "clienttxnid",
+        "requestdatetime",
+        "updatevectors",
+        "updatedate",
+        "profileidchangedate",
+    }
+)
+IDENTIFIER_FIELDS: Final = frozenset({"urn", "customermobile", "customerid"})
+_CKYC: Final = re.compile(r"[0-9]{14}")
+
+Check = Callable[[Any, str, str], Any]  # (value, where, mobile prefix) -> normalised value
+
+
+def _text(max_len: int) -> Check:
+    return lambda value, where, _: validate.text(value, field=where, max_len=max_len)
+
+
+def _ckyc_number(value: Any, where: str, _: str) -> str:
+    """A CKYC identification number (KIN): 14 digits, spaces and dashes dropped."""
+    number = re.sub(r"[\s\-]+", "", str(value))
+    if not _CKYC.fullmatch(number):
+        shown = repr(mask_value(str(value).strip()))
+        raise InputError(f"{where} {shown}: must be a 14-digit CKYC number")
+    return number
+
+
+def _flag(value: Any, where: str, _: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("true", "yes", "y", "1"):
+        return True
+    if word in ("false", "no", "n", "0"):
+        return False
+    raise InputError(f"{where} {str(value)[:40]!r}: must be true or false")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One updatable field: its platform name, option, label, check and lookup names."""
+
+    name: str
+    option: str
+    label: str
+    check: Check
+    vector: str = ""  # its updateVectors word, if the document has one
+    shown_as: tuple[str, ...] = ()  # where a lookup answer shows the current value
+    aliases: tuple[str, ...] = ()  # other spellings accepted in a file
+
+
+# fmt: off
+FIELDS: Final[tuple[Field, ...]] = (
+    Field("firstName", "--first-name", "First name",
+          lambda v, w, _: validate.name(v, field=w), shown_as=("firstName",)),
+    Field("lastName", "--last-name", "Last name",
+          lambda v, w, _: validate.name(v, field=w), shown_as=("lastName",)),
+    Field("emailId", "--email", "Email",
+          lambda v, w, _: validate.email(v, field=w), "emailId", ("email", "emailId"),
+          ("email",)),
+    Field("alternateEmailId", "--alternate-email", "Alternate email",
+          lambda v, w, _: validate.email(v, field=w), "alternateEmailId",
+          ("alternateEmail", "alternateEmailId"), ("alternateEmail",)),
+    Field("mobile", "--new-mobile", "Mobile",
+          lambda v, w, p: validate.mobile(v, prefix=p, field=w), "mobile",
+          ("mobile", "customerMobile"), ("newMobile",)),
+    Field("dateOfBirth", "--dob", "Date of birth",
+          lambda v, w, _: validate.date_yyyymmdd(v, field=w, past=True), "",
+          ("dob", "dateOfBirth"), ("dob",)),
+    Field("gender", "--gender", "Gender",
+          lambda v, w, _: validate.gender(v, field=w), shown_as=("gender",)),
+    Field("cardholderAddress", "--address", "Address", _text(200), "address",
+          ("address", "cardholderAddress"), ("address",)),
+    Field("addressline1", "--address-line1", "Address line 1", _text(100), "address",
+          ("addressLine1", "addressline1"), ("addressLine1",)),
+    Field("addressline2", "--address-line2", "Address line 2", _text(100), "address",
+          ("addressLine2", "addressline2"), ("addressLine2",)),
+    Field("addressline3", "--address-line3", "Address line 3", _text(100), "address",
+          ("addressLine3", "addressline3"), ("addressLine3",)),
+    Field("cardholderCity", "--city", "City", _text(50), "city",
+          ("city", "cardholderCity"), ("city",)),
+    Field("cardholderState", "--state", "State", _text(50), "state",
+          ("state", "cardholderState"), ("state",)),
+    Field("cardholderCountry", "--country", "Country", _text(50), "country",
+          ("country", "cardholderCountry"), ("country",)),
+    Field("cardholderZipCode", "--zip-code", "PIN code",
+          lambda v, w, _: validate.zip_code(v, field=w), "zipcode",
+          ("zipCode", "cardholderZipCode"), ("zipCode", "pinCode")),
+    Field("newcardProfileId", "--new-card-profile-id", "KYC profile",
+          lambda v, w, _: validate.kyc_profile_id(v, field=w), "", (),
+          ("newCardProfileId",)),
+    Field("kycDateStamp", "--kyc-date-stamp", "KYC date",
+          lambda v, w, _: validate.datetime14(v, field=w), "", ("kycDateStamp",)),
+    Field("cKycDocNo", "--ckyc-number", "CKYC number", _ckyc_number, "", ("cKycDocNo",),
+          ("ckycNo", "ckycNumber")),
+    Field("docConsent", "--doc-consent", "Document consent", _flag, "", ("docConsent",)),
+    Field("sorCustomerId", "--sor-customer-id", "SOR customer id",
+          lambda v, w, _: validate.customer_id(v, field=w), "", ("sorCustomerId",)),
+    Field("sorDisable", "--sor-disable", "SOR disabled", _flag, "", ("sorDisable",)),
+)
+# fmt: on
+BY_NAME: Final = {f.name: f for f in FIELDS}
+DOC_OPTION: Final = "--doc"
+_FILE_NAMES: Final = {
+    spelling.lower(): f.name for f in FIELDS for spelling in (f.name, *f.aliases)
+} | {"doclist": "docList", "cardprofileid": "cardProfileId"}
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """Who, what changes (validated, platform names), and the current profile if given."""
+
+    identifiers: Identifiers
+    changes: dict[str, Any]
+    card_profile_id: int | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # platform field -> option / file
+
+    @property
+    def documents(self) -> list[dict[str, str]]:
+        docs: list[dict[str, str]] = self.changes.get("docList", [])
+        return docs
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will be sent, and what it changes."""
+
+    payload: dict[str, Any]
+    current_profile: int
+    new_profile: int | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def client_txn_id(self) -> str:
+        return str(self.payload["clientTxnId"])
+
+    def changed(self) -> list[str]:
+        """Field names changed (document types for documents; never a value)."""
+        names = [f.name for f in FIELDS if f.name in self.payload]
+        names += [f"docList:{doc['docType']}" for doc in self.payload.get("docList", [])]
+        return names
+
+
+# -- parsing and validating ----------------------------------------------------------------
+
+
+def read_patch(text: str, label: str) -> dict[str, Any]:
+    """A --from-file patch: a JSON object keyed by the platform's field names."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"--from-file {label}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(
+            f"--from-file {label}: must be a JSON object of fields, e.g. "
+            '{"emailId": "new@example.com"}'
+        )
+    return data
+
+
+def parse_request(
+    identifiers: Identifiers,
+    options: Mapping[str, Any],
+    *,
+    docs: Sequence[str] = (),
+    card_profile_id: str | None = None,
+    patch: Mapping[str, Any] | None = None,
+    patch_label: str = "patch",
+    mobile_prefix: str = "91",
+    now: datetime | None = None,
+) -> UpdateRequest:
+    """Validate everything asked for; options (platform name -> value) override the file."""
+    raw: dict[str, tuple[Any, str]] = {}
+    for key, value in (patch or {}).items():
+        name = _file_name(str(key), patch_label)
+        where = f"{patch_label}: {key}"
+        if name in raw:
+            raise InputError(f"{where}: {raw[name][1]} is the same field; give it once")
+        raw[name] = (value, where)
+    for name, value in options.items():
+        if value is not None:
+            raw[name] = (value, BY_NAME[name].option if name in BY_NAME else name)
+    if docs:
+        raw["docList"] = (list(docs), DOC_OPTION)
+    if card_profile_id is not None:
+        raw["cardProfileId"] = (card_profile_id, "--card-profile-id")
+
+    changes: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for f in FIELDS:
+        if f.name in raw:
+            value, where = raw[f.name]
+            changes[f.name] = _scalar(f, value, where, mobile_prefix)
+            sources[f.name] = where
+    if "newcardProfileId" in changes:
+        changes["newcardProfileId"] = str(changes["newcardProfileId"])
+    if "docList" in raw:
+        value, where = raw["docList"]
+        changes["docList"] = _documents(value, where)
+        sources["docList"] = where
+    if "kycDateStamp" in changes and changes["kycDateStamp"] > _stamp(now):
+        raise InputError(
+            f"{sources['kycDateStamp']} {changes['kycDateStamp']!r}: must not be in the future"
+        )
+    current = None
+    if "cardProfileId" in raw:
+        value, where = raw["cardProfileId"]
+        current = validate.kyc_profile_id(_plain(value, where), field=where)
+    if not changes:
+        raise InputError(
+            "nothing to change: give at least one field option (see --help) or --from-file"
+        )
+    return UpdateRequest(identifiers, changes, current, sources)
+
+
+def _file_name(key: str, label: str) -> str:
+    lowered = key.strip().lower()
+    if lowered in TOOL_FIELDS:
+        raise InputError(f"{label}: {key} is filled by wibmo; leave it out of the file")
+    if lowered in IDENTIFIER_FIELDS:
+        raise InputError(
+            f"{label}: {key} names the customer; say who with --urn, --mobile or --customer-id"
+        )
+    name = _FILE_NAMES.get(lowered)
+    if name is None:
+        raise InputError(
+            f"{label}: unknown field {key!r}; known: "
+            + ", ".join([*(f.name for f in FIELDS), "docList", "cardProfileId"])
+        )
+    return name
+
+
+def _plain(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(f"{where}: must be a string or a number, not {_json_type(value)}")
+    return str(value)
+
+
+def _scalar(f: Field, value: Any, where: str, prefix: str) -> Any:
+    if f.check is _flag:
+        if not isinstance(value, bool | str):
+            raise InputError(f"{where}: must be true or false, not {_json_type(value)}")
+        return _flag(value, where, prefix)
+    return f.check(_plain(value, where), where, prefix)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", bool: "true/false", float: "a fraction"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _documents(value: Any, where: str) -> list[dict[str, str]]:
+    """``--doc TYPE:NUMBER[:COUNTRY[:EXPIRY]]`` strings, or a file's docList objects."""
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where}: must be a non-empty list of documents")
+    docs: list[dict[str, str]] = []
+    for index, item in enumerate(value):
+        if isinstance(item, str):
+            parts = item.split(":")
+            if len(parts) < 2 or len(parts) > 4:
+                raise InputError(
+                    f"{where} {mask_value(item)!r}: must be TYPE:NUMBER[:COUNTRY[:EXPIRY]], "
+                    "e.g. PAN:ABCPE1234F:India"
+                )
+            parts += [""] * (4 - len(parts))
+            kind, number, country, expiry = parts
+            at = where
+        elif isinstance(item, dict):
+            entry = {str(k).strip().lower(): v for k, v in item.items()}
+            unknown = set(entry) - {"doctype", "docnumber", "doccountry", "docexpiry"}
+            if unknown:
+                raise InputError(
+                    f"{where}[{index}]: unknown key {sorted(unknown)[0]!r}; "
+                    "known: docType, docNumber, docCountry, docExpiry"
+                )
+            at = f"{where}[{index}]"
+            kind, number, country, expiry = (
+                _plain(entry.get(k, ""), f"{at}.{k}")
+                for k in ("doctype", "docnumber", "doccountry", "docexpiry")
+            )
+        else:
+            raise InputError(f"{where}[{index}]: must be an object or TYPE:NUMBER text")
+        doc_type, doc_number = validate.document(
+            kind, number, field=f"{at} number", type_field=f"{at} type"
+        )
+        doc = {"docType": doc_type, "docNumber": doc_number}
+        if country.strip():
+            doc["docCountry"] = validate.text(country, field=f"{at} country", max_len=50)
+        if expiry.strip():
+            doc["docExpiry"] = validate.date_yyyymmdd(expiry, field=f"{at} expiry", future=True)
+        if any(d["docType"] == doc_type for d in docs):
+            raise InputError(f"{where}: two {doc_type} documents; give one of each type")
+        docs.append(doc)
+    return docs
+
+
+def _stamp(now: datetime | None) -> str:
+    return (now or datetime.now()).strftime("%Y%m%d%H%M%S")
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def plan(
+    request: UpdateRequest,
+    current_profile: int,
+    *,
+    message_code: int = 1280,
+    client_txn_id: str | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """The payload to send, after the rules that need the current KYC profile."""
+    changes = dict(request.changes)
+    notes: list[str] = []
+    new: int | None = None
+    if "newcardProfileId" in changes:
+        new = int(changes["newcardProfileId"])
+        if new == current_profile:
+            del changes["newcardProfileId"]
+            new = None
+            notes.append(
+                f"the KYC profile is already {current_profile} "
+                f"({validate.KYC_PROFILES[current_profile]}): it is left out"
+            )
+            if not changes:
+                raise InputError(
+                    f"nothing to change: the KYC profile is already {current_profile} "
+                    "and no other field was given"
+                )
+        elif new == FULL_KYC:
+            full_kyc_rules(changes, request.sources)
+        elif KYC_RANK[new] < KYC_RANK[current_profile]:
+            notes.append(
+                f"this lowers the KYC profile from {current_profile} to {new}: make sure "
+                "your compliance policy allows it"
+            )
+    if "mobile" in changes:
+        notes.append("this changes the registered mobile number (a compliance-sensitive change)")
+    vectors = list(dict.fromkeys(f.vector for f in FIELDS if f.vector and f.name in changes))
+    payload = update_payload(
+        request.identifiers,
+        changes,
+        card_profile_id=current_profile,
+        update_vectors=vectors,
+        message_code=message_code,
+        client_txn_id=client_txn_id,
+        now=now,
+    )
+    return Plan(payload, current_profile, new, tuple(notes))
+
+
+def full_kyc_rules(changes: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+    """What an upgrade to 150 (Full CDD) must carry, per the document's field table."""
+    why = f"{sources.get('newcardProfileId', '--new-card-profile-id')} 150: an upgrade to Full CDD"
+    if "cardholderAddress" not in changes:
+        raise InputError(f"{why} needs the address (--address; cardholderAddress)")
+    docs: list[dict[str, str]] = changes.get("docList", [])
+    if not docs and "cKycDocNo" not in changes:
+        raise InputError(
+            f"{why} needs at least one identity document (--doc TYPE:NUMBER) or --ckyc-number"
+        )
+    if "kycDateStamp" not in changes:
+        raise InputError(f"{why} needs --kyc-date-stamp (when the KYC was done, YYYYMMDDHHMMSS)")
+    for doc in docs:
+        if doc["docType"] in EXPIRING_DOCS and "docExpiry" not in doc:
+            raise InputError(
+                f"{why} needs the {doc['docType']}'s expiry date "
+                f"(--doc {doc['docType']}:NUMBER:COUNTRY:YYYYMMDD)"
+            )
+    if any(doc["docType"] == "Aadhar" for doc in docs) and changes.get("docConsent") is not True:
+        raise InputError(f"{why} with an Aadhaar needs the customer's consent (--doc-consent)")
+
+
+# -- the current state, from a lookup answer ---------------------------------------------------
+
+
+def customer_record(answer: Mapping[str, Any], urn: str | None = None) -> dict[str, Any]:
+    """The lookup answer's record of the customer (the card with ``urn`` when given)."""
+    cards = _cards(answer)
+    if urn is not None:
+        for card in cards:
+            if str(card.get("urn", card.get("Urn", ""))).lstrip("0") == urn:
+                return {**answer, **card}
+    return {**answer, **cards[0]} if cards else dict(answer)
+
+
+def _cards(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    card_list = answer.get("cardList")
+    if isinstance(card_list, list):
+        return [c for c in card_list if isinstance(c, dict)]
+    return [dict(answer)] if "profileId" in answer or "urn" in answer else []
+
+
+def current_profile(answer: Mapping[str, Any], urn: str | None, given: int | None) -> int:
+    """The card's KYC profile id per the lookup, checked against --card-profile-id."""
+    cards = _cards(answer)
+    if urn is not None:
+        cards = [c for c in cards if str(c.get("urn", c.get("Urn", ""))).lstrip("0") == urn]
+    found = sorted(
+        {str(c["profileId"]) for c in cards if c.get("profileId") not in (None, "")},
+        key=lambda profile: profile.zfill(12),
+    )
+    hint = "pass --card-profile-id (30, 150 or 300)"
+    if given is not None:
+        if found and str(given) not in found:
+            raise InputError(
+                f"--card-profile-id {given}: the lookup shows the card's KYC profile is "
+                f"{', '.join(found)} (the platform would answer 1309 CARDPROFILE_MISTMATCH)"
+            )
+        return given
+    if not found:
+        raise InputError(f"the lookup does not show the card's KYC profile; {hint}")
+    if len(found) > 1:
+        raise InputError(
+            f"this customer's cards have KYC profiles {', '.join(found)}; say which with "
+            "--card-profile-id, or identify the card with --urn"
+        )
+    try:
+        return validate.kyc_profile_id(found[0])
+    except InputError:
+        raise InputError(
+            f"the lookup shows KYC profile {found[0]}, which Update Profile does not take "
+            f"(30, 150, 300); {hint}"
+        ) from None

@@ -1,0 +1,179 @@
+"""How an update is shown before it is sent: the preview, the dry run, the check command.
+
+`preview` is pure (plan + lookup record -> rows of field, now, will be); the drawing
+functions import rich only when called. Document numbers are always masked here.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from wibmo_cli import validate
+from wibmo_cli.masking import mask, mask_value
+from wibmo_cli.update import FIELDS, Field, Plan
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from wibmo_cli.messages import Identifiers
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    label: str
+    now: str
+    will_be: str
+
+    @property
+    def unchanged(self) -> bool:
+        return self.now == self.will_be
+
+
+def preview(plan: Plan, record: Mapping[str, Any] | None) -> list[PreviewRow]:
+    """Each field the plan sends, as the lookup shows it now and as it will be."""
+    record = record or {}
+    payload = plan.payload
+    rows: list[PreviewRow] = []
+    for f in FIELDS:
+        if f.name not in payload:
+            continue
+        if f.name == "newcardProfileId":
+            rows.append(PreviewRow(f.label, _kyc(plan.current_profile), _kyc(payload[f.name])))
+            continue
+        now = next((record[k] for k in f.shown_as if record.get(k) not in (None, "")), None)
+        rows.append(PreviewRow(f.label, _shown(f, now), _shown(f, payload[f.name])))
+    on_file = {str(d.get("docType")): d for d in record.get("docList") or [] if isinstance(d, dict)}
+    for doc in payload.get("docList", []):
+        old = on_file.get(doc["docType"])
+        rows.append(PreviewRow(f"Document {doc['docType']}", _doc(old) if old else "", _doc(doc)))
+    return rows
+
+
+def _shown(f: Field, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if f.name == "cKycDocNo":
+        return mask_value(str(value))
+    if f.name == "dateOfBirth":
+        return _readable_date(str(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if f.name == "mobile":
+        return text[-10:]
+    return text
+
+
+def _readable_date(text: str) -> str:
+    for form in ("%Y%m%d", "%d-%b-%Y", "%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, form).strftime("%d %b %Y")
+        except ValueError:
+            continue
+    return text
+
+
+def _kyc(profile: Any) -> str:
+    label = validate.KYC_PROFILES.get(int(profile)) if str(profile).isdigit() else None
+    return f"{profile} ({label})" if label else str(profile)
+
+
+def _doc(doc: Mapping[str, Any]) -> str:
+    masked = mask(dict(doc))
+    extra = [str(masked[k]) for k in ("docCountry", "docExpiry") if masked.get(k)]
+    return str(masked.get("docNumber", "")) + (f" ({', '.join(extra)})" if extra else "")
+
+
+# -- text for the operator -----------------------------------------------------------------
+
+
+def lookup_command(profile: str, identifiers: Identifiers, new_mobile: str | None = None) -> str:
+    """The `wibmo lookup` that shows whether an update applied."""
+    command = ["wibmo", "-p", profile, "lookup"]
+    if identifiers.urn:
+        command += ["--urn", identifiers.urn]
+    elif identifiers.customer_id:
+        command += ["--customer-id", identifiers.customer_id]
+    elif identifiers.mobile:
+        command += ["--mobile", identifiers.mobile]
+    text = shlex.join(command)
+    if new_mobile and identifiers.mobile and not (identifiers.urn or identifiers.customer_id):
+        other = shlex.join(["wibmo", "-p", profile, "lookup", "--mobile", new_mobile])
+        text += f" (or, if the new mobile number applied, {other})"
+    return text
+
+
+def curl_command(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: Mapping[str, Any],
+    secrets: Iterable[str],
+) -> str:
+    """An equivalent curl command, every secret value replaced by its redaction."""
+    from wibmo_cli.profiles import redact
+
+    hidden = {s for s in secrets if s}
+
+    def shown(value: Any) -> Any:
+        return redact(str(value)) if str(value) in hidden else value
+
+    lines = [f"curl -sS -X {method} {shlex.quote(url)}"]
+    lines += [f"-H {shlex.quote(f'{k}: {shown(v)}')}" for k, v in headers.items()]
+    data = {k: (v if k == "token" else shown(v)) for k, v in body.items()}
+    lines.append(f"--data-raw {shlex.quote(json.dumps(data, separators=(',', ':')))}")
+    return " \\\n  ".join(lines)
+
+
+def audit_identifiers(identifiers: Identifiers) -> str:
+    """Identifiers for the audit log, each masked as `audit.mask_identifier` says."""
+    from wibmo_cli.audit import mask_identifier
+
+    parts = []
+    if identifiers.urn:
+        parts.append(f"urn {mask_identifier('urn', identifiers.urn)}")
+    if identifiers.mobile:
+        parts.append(f"mobile {mask_identifier('mobile', identifiers.mobile)}")
+    if identifiers.customer_id:
+        parts.append(f"customer id {mask_identifier('customer_id', identifiers.customer_id)}")
+    return ", ".join(parts)
+
+
+# -- drawing -------------------------------------------------------------------------------
+
+
+def preview_renderables(
+    rows: list[PreviewRow], *, title: str, notes: Iterable[str] = ()
+) -> list[RenderableType]:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("now")
+    table.add_column("will be")
+    for row in rows:
+        will_be = Text(row.will_be + ("  (unchanged)" if row.unchanged else ""))
+        table.add_row(Text(row.label), Text(row.now or "—"), will_be)
+    out: list[RenderableType] = [table]
+    out += [Text(f"note: {note}", style="yellow") for note in notes]
+    return out
+
+
+def dry_run_text(payload: Mapping[str, Any], token: str, curl: str) -> str:
+    """Plain text (never wrapped: the curl must paste whole), `#` headings, like a script."""
+    return "\n".join(
+        [
+            "# Payload (decrypted; document numbers masked)",
+            json.dumps(mask(dict(payload)), indent=2, ensure_ascii=False),
+            "# Token",
+            token,
+            "# Equivalent curl (secrets redacted)",
+            curl,
+        ]
+    )
