@@ -172,3 +172,17 @@ def test_client_txn_ids_sort_by_time() -> None:
 def test_every_valid_national_number_round_trips(national: str, lead: str) -> None:
     spaced = f"{lead} {national[:5]}-{national[5:]}"
     assert Identifiers.parse(mobile=spaced).mobile == "91" + national
+
+
+def test_describe_masks_like_the_audit_log_and_shows_all_unmasked() -> None:
+    ids = Identifiers.parse(
+        mobile="9897123456", urn="1000058915", customer_id="IN01", email="asha@example.com"
+    )
+    masked = ids.describe()
+    assert "********3456" in masked
+    assert "******8915" in masked
+    assert "a***@example.com" in masked
+    assert "customer id IN01" in masked
+    assert "1000058915" not in masked
+    whole = ids.describe(masked=False)
+    assert "919897123456" in whole and "1000058915" in whole and "asha@example.com" in whole

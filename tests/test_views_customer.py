@@ -476,3 +476,17 @@ def test_footer_names_code_ids_and_time() -> None:
     )
     assert "message 'NO SUCH CUSTOMER'" in unknown
     assert unknown.endswith("1000 ms")
+
+
+def test_footer_shows_the_description_the_platform_sent() -> None:
+    view = answer_view(
+        {
+            "responseCode": "1055",
+            "responseMessage": "MALFORMED REQUEST",
+            "description": "cardholderAddress is required for Full CDD",
+            "clientTxnId": "W1",
+        }
+    )
+    text = footer(view, None)
+    assert "description 'cardholderAddress is required for Full CDD'" in text
+    assert "clientTxnId W1" in text

@@ -89,21 +89,25 @@ class Identifiers:
         return out
 
     def describe(self, *, masked: bool = True) -> str:
-        """For messages and logs: the identifiers, mobile and email partly hidden."""
-        from wibmo_cli.audit import mask_identifier as hide
+        """For messages and logs: the identifiers, partly hidden unless `masked=False`.
 
-        def mask_identifier(kind: str, value: str) -> str:
-            return hide(kind, value) if masked else value
+        Masked the way the audit log masks them: mobile and URN keep their last four
+        digits, email its first letter and domain, the customer id stays whole.
+        """
+        from wibmo_cli.audit import mask_identifier
+
+        def shown(kind: str, value: str) -> str:
+            return mask_identifier(kind, value) if masked else value
 
         parts = []
         if self.mobile:
-            parts.append(f"mobile {mask_identifier('mobile', self.mobile)}")
+            parts.append(f"mobile {shown('mobile', self.mobile)}")
         if self.urn:
-            parts.append(f"urn {self.urn}")
+            parts.append(f"urn {shown('urn', self.urn)}")
         if self.customer_id:
             parts.append(f"customer id {self.customer_id}")
         if self.email:
-            parts.append(f"email {mask_identifier('email', self.email)}")
+            parts.append(f"email {shown('email', self.email)}")
         return ", ".join(parts)
 
 

@@ -405,6 +405,8 @@ def footer(view: AnswerView, elapsed: float | None) -> str:
     message = env.get("responseMessage")
     if message and message.replace(" ", "_").upper() != view.name:
         parts.append(f"message {message!r}")
+    if env.get("description"):
+        parts.append(f"description {env['description']!r}")
     txn_id = env.get("accosaTransactionId") or env.get("accosaTransactionID")
     if txn_id:
         parts.append(f"accosaTransactionId {txn_id}")
