@@ -50,6 +50,14 @@ BACKOFF_CAP: Final = 8.0
 _TITLE_RE: Final = re.compile(rb"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})
 _SECRET_BODY: Final = frozenset({"secureCode"})
+_HEADER_KEYS: Final = {  # header -> the profile key it comes from, for messages
+    "x-api-key": "api_key",
+    "clientId": "client_id",
+    "bankId": "bank_id",
+    "entityId": "entity_id",
+    "secureCode": "secure_code",
+    "X-Consumer-Custom-ID": "consumer_custom_id",
+}
 
 Trace = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
@@ -264,8 +272,27 @@ def _credentials(profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
         "Accept": "application/json",
     }
     if profile.get("credentials") == "body":
+        _check_header_values(profile, headers)
         return headers, creds
-    return {**headers, **creds}, {}
+    headers = {**headers, **creds}
+    _check_header_values(profile, headers)
+    return headers, {}
+
+
+def _check_header_values(profile: Profile, headers: Mapping[str, str]) -> None:
+    """Refuse a value HTTP cannot carry in a header, naming its key, never the value.
+
+    Left to httpx, such a value fails mid-request with an error that quotes it whole:
+    an api_key or secureCode with a line break or a space at either end would be printed.
+    """
+    for name, value in headers.items():
+        if value.isascii() and value.isprintable() and value == value.strip():
+            continue
+        key = _HEADER_KEYS.get(name, name)
+        raise ConfigError(
+            f"profile {profile.name!r}: {key} cannot be sent in an HTTP header: it has "
+            "a space at either end, a line break, or a control or non-ASCII character",
+        )
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:
@@ -313,6 +340,8 @@ def _network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
         return NetworkError(f"cannot connect to {where}: {_short(text)}")
     if isinstance(exc, httpx.RemoteProtocolError):
         return NetworkError(f"{where} closed the connection without an answer")
+    if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
+        return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
     return NetworkError(f"connection to {where} failed: {_short(text) or type(exc).__name__}")
 
 
