@@ -186,6 +186,8 @@ def read_patch(text: str, label: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise InputError(f"--from-file {label}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"--from-file {label}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise InputError(
             f"--from-file {label}: must be a JSON object of fields, e.g. "

@@ -45,9 +45,11 @@ SANDBOX_URL = "http://127.0.0.1:8765"  # `wibmo sandbox`'s default: what a dry r
 
 
 def read_file(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
     try:
+        if name == "-":
+            if sys.stdin is None:  # closed (`<&-`)
+                raise InputError("--from-file -: there is no stdin to read")
+            return sys.stdin.buffer.read().decode("utf-8")
         return Path(name).expanduser().read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
