@@ -287,7 +287,7 @@ def normalise_code(code: str | int) -> str:
     Anything else comes back stripped and otherwise unchanged ("1303" stays "1303").
     """
     text = str(code).strip()
-    if text and text.isascii() and text.isdigit() and int(text) == 0:
+    if text and text.isascii() and text.isdigit() and not text.strip("0"):  # no int(): any length
         return SUCCESS
     return text
 
