@@ -11,6 +11,7 @@ import contextlib
 import getpass
 import json
 import os
+import sys
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -75,7 +76,8 @@ class AuditLog:
         """The last `limit` entries, oldest first (bad lines are skipped)."""
         if not self.path.exists():
             return []
-        entries: deque[Mapping[str, Any]] = deque(maxlen=limit)
+        # deque needs a C-sized maxlen: `wibmo audit -n 99999999999999999999` means "all"
+        entries: deque[Mapping[str, Any]] = deque(maxlen=min(limit, sys.maxsize))
         try:
             with self.path.open(encoding="utf-8", errors="replace") as fh:
                 for line in fh:
