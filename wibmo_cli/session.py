@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wibmo_cli.errors import ConfigError
 from wibmo_cli.profiles import Profile
 
 if TYPE_CHECKING:
@@ -54,15 +55,29 @@ def endpoint(
         profile.check_transport()
         yield str(profile.get("base_url"))
         return
+    import sqlite3
+
     from wibmo_cli.sandbox import Sandbox
 
-    data_dir.mkdir(parents=True, exist_ok=True)
     settings = sandbox_settings(profile, data_dir / SANDBOX_DB)
+    sandbox = Sandbox(settings)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        sandbox.start()
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"profile {profile.name!r}: the embedded sandbox cannot use {settings.db_path}: "
+            f"{reason}",
+            hint="check $WIBMO_DATA_DIR",
+        ) from None
     if notice:
         what = "demo data" if profile.builtin else "sandbox data"
         notice(f"{profile.name}: embedded sandbox ({what}, nothing real)")
-    with Sandbox(settings) as sandbox:
+    try:
         yield sandbox.url
+    finally:
+        sandbox.stop()
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from wibmo_cli.errors import InputError
+from wibmo_cli.errors import ConfigError, InputError
 from wibmo_cli.runtime import Runtime, command_options
 
 
@@ -91,11 +91,11 @@ def sandbox(
         raise InputError(str(exc)) from None
     profile = rt.profile()
     db_path = Path(db).expanduser() if db else rt.data_dir() / SANDBOX_DB
-    db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         settings = sandbox_settings(profile, db_path, faults=faults, shape=shape)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    _check_database(db_path, given=db is not None)
 
     def ready(url: str) -> None:
         print(url, flush=True)
@@ -108,3 +108,22 @@ def sandbox(
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     sys.stderr.write("sandbox stopped\n")
+
+
+def _check_database(path: Path, *, given: bool) -> None:
+    """Create (and seed) the database now: a path it cannot use is one line, not a crash."""
+    import sqlite3
+
+    from wibmo_cli.sandbox.store import Store
+
+    try:
+        Store.open(path).close()
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if given:
+            raise InputError(
+                f"--db {path}: cannot use it as the sandbox database: {reason}"
+            ) from None
+        raise ConfigError(
+            f"cannot use {path} as the sandbox database: {reason}", hint="check $WIBMO_DATA_DIR"
+        ) from None
