@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wibmo_cli.errors import ConfigError
+from wibmo_cli.paths import user_path
 
 if TYPE_CHECKING:
     from wibmo_cli.runtime import Runtime
@@ -48,7 +49,7 @@ class AuditLog:
     @classmethod
     def for_runtime(cls, rt: Runtime, override: str | None = None) -> AuditLog:
         explicit = override or rt.env.get("WIBMO_AUDIT_LOG")
-        path = Path(explicit).expanduser() if explicit else rt.data_dir() / FILENAME
+        path = user_path(explicit) if explicit else rt.data_dir() / FILENAME
         try:
             profile = rt.choice().name
         except ConfigError:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from wibmo_cli.errors import ConfigError, InputError
+from wibmo_cli.paths import user_path
 from wibmo_cli.runtime import Runtime, command_options
 
 
@@ -90,7 +91,7 @@ def sandbox(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     profile = rt.profile()
-    db_path = Path(db).expanduser() if db else rt.data_dir() / SANDBOX_DB
+    db_path = user_path(db) if db else rt.data_dir() / SANDBOX_DB
     try:
         settings = sandbox_settings(profile, db_path, faults=faults, shape=shape)
     except ValueError as exc:

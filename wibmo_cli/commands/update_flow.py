@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -32,6 +31,7 @@ from wibmo_cli.errors import (
     OutcomeUnknownError,
     WibmoError,
 )
+from wibmo_cli.paths import user_path
 
 if TYPE_CHECKING:
     from wibmo_cli.audit import AuditLog
@@ -50,7 +50,7 @@ def read_file(name: str) -> str:
             if sys.stdin is None:  # closed (`<&-`)
                 raise InputError("--from-file -: there is no stdin to read")
             return sys.stdin.buffer.read().decode("utf-8")
-        return Path(name).expanduser().read_text(encoding="utf-8")
+        return user_path(name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise InputError(f"--from-file {name}: cannot read it ({reason})") from None
