@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wibmo_cli.errors import InputError
+
 
 def user_path(text: str) -> Path:
     """`text` as a path, `~` and `~user` expanded.
 
-    Kept as typed when that user (or HOME) is unknown, as a shell keeps it, so the
-    caller's own "no such file" error says what is wrong; `Path.expanduser` would raise
-    RuntimeError, which no caller expects.
+    `Path.expanduser` raises RuntimeError for a user that does not exist (or `~` with
+    no HOME); that is bad input, said in one line, not an internal error.
     """
-    path = Path(text)
     try:
-        return path.expanduser()
+        return Path(text).expanduser()
     except RuntimeError:
-        return path
+        head = text.split("/", 1)[0]
+        raise InputError(
+            f"{text}: cannot expand {head}: no such user (or HOME is not set)"
+        ) from None
