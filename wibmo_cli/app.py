@@ -2,31 +2,105 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated, Any
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Annotated, Any, Final
 
 import typer
+from typer._click import Command as ClickCommand
 from typer._click import Context as ClickContext
 from typer.core import TyperGroup
 
 from wibmo_cli import __version__
-from wibmo_cli.commands import (
-    audit_cmd,
-    codes,
-    lookup,
-    profiles_cmd,
-    sandbox_cmd,
-    tokens,
-    update_cmd,
-)
 from wibmo_cli.errors import ExitStatus, WibmoError
 from wibmo_cli.runtime import GlobalOptions, OutputFormat, root_options
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in wibmo itself
 
+# The commands, in the order help lists them: "module:attribute", a command function or
+# a Typer (a group). A command's module is imported, and its click command built, only
+# when it runs or help lists it: `wibmo decrypt` pays for none of the others.
+COMMANDS: Final[Mapping[str, str]] = {
+    "lookup": "wibmo_cli.commands.lookup:lookup",
+    "update-profile": "wibmo_cli.commands.update_cmd:update_profile",
+    "audit": "wibmo_cli.commands.audit_cmd:audit",
+    "encrypt": "wibmo_cli.commands.tokens:encrypt",
+    "decrypt": "wibmo_cli.commands.tokens:decrypt",
+    "codes": "wibmo_cli.commands.codes:codes",
+    "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox",
+    "profiles": "wibmo_cli.commands.profiles_cmd:profiles_app",
+}
+
+
+def _build(name: str) -> ClickCommand:
+    """The click command for `name`, built as registering it on the root app would."""
+    module, _, attribute = COMMANDS[name].partition(":")
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer(add_completion=False, rich_markup_mode=None)
+    holder.callback()(_nothing)  # a group, as the root is, whatever it holds
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+def _nothing() -> None:
+    pass
+
+
+class _Commands(MutableMapping[str, ClickCommand]):
+    """The root group's commands: every name known up front, each built when first used."""
+
+    def __init__(self, built: Mapping[str, ClickCommand]) -> None:
+        self._built = dict(built)
+
+    def __getitem__(self, name: str) -> ClickCommand:
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = _build(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: ClickCommand) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*COMMANDS, *self._built]))
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._built))
+
 
 class WibmoGroup(TyperGroup):
-    """Root group: `WibmoError` -> one line on stderr and its exit code."""
+    """Root group: commands loaded when used; `WibmoError` -> one line and its exit code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands(self.commands)
+
+    def list_commands(self, ctx: ClickContext) -> list[str]:
+        return list(self.commands)  # names only: nothing imported
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        from wibmo_cli.coercion import install
+
+        install(self, ctx)  # option values converted without importing pydantic (start-up)
+        return super().parse_args(ctx, args)
+
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            from wibmo_cli.coercion import install
+
+            install(command, ctx)
+        return command
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -124,16 +198,6 @@ def root(
             "debug": debug,
         },
     )
-
-
-app.command("lookup")(lookup.lookup)
-app.command("update-profile")(update_cmd.update_profile)
-app.command("audit")(audit_cmd.audit)
-app.command("encrypt")(tokens.encrypt)
-app.command("decrypt")(tokens.decrypt)
-app.command("codes")(codes.codes)
-app.add_typer(profiles_cmd.profiles_app, name="profiles")
-app.command("sandbox")(sandbox_cmd.sandbox)
 
 
 def main() -> None:

@@ -255,6 +255,29 @@ class Client:
         self._trace(f"< body: {_describe_body(None, response.content)}")
 
 
+def one_connection_each(
+    profile: Profile, base_url: str, count: int, *, trace: Trace | None = None
+) -> list[Client]:
+    """`count` clients of one connection each, sharing one TLS context (batch lookups).
+
+    httpcore's pool spends more time matching requests to connections than a request
+    takes once there are a dozen in flight; one connection per client avoids that (a
+    batch at concurrency 16 runs about twice as fast), and the shared TLS context saves
+    loading the CA bundle `count` times.
+    """
+    tls = httpx.create_ssl_context(trust_env=True)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return [
+        Client(
+            profile,
+            base_url,
+            trace=trace,
+            transport=httpx.AsyncHTTPTransport(verify=tls, trust_env=True, limits=limits),
+        )
+        for _ in range(count)
+    ]
+
+
 def _credentials(profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
     """Headers always carry x-api-key; the rest go in headers or the body per profile."""
     creds = {

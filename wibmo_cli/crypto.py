@@ -18,6 +18,7 @@ import binascii
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -36,6 +37,7 @@ _B64_RE: Final = re.compile(rb"[A-Za-z0-9+/]*")
 _WHITESPACE: Final = b" \t\r\n\f\v"
 _URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
 _ZERO_IV: Final = bytes(BLOCK)
+_PADDING: Final = tuple(bytes((n,)) * n for n in range(BLOCK + 1))  # _PADDING[n]: n bytes of n
 _DETECT_HINT: Final = "wrong key or wrong iv scheme; try `wibmo decrypt --detect`"
 
 
@@ -195,6 +197,59 @@ class TokenCodec:
         if not 1 <= pad <= BLOCK or padded[-pad:] != bytes((pad,)) * pad:
             raise CryptoError("padding is invalid", hint=_DETECT_HINT)
         return padded[:-pad]
+
+    def decrypt_many(self, tokens: Sequence[bytes]) -> list[bytes | CryptoError]:
+        """`decrypt` for many tokens at once: for each, its plaintext or the error.
+
+        The same results as calling `decrypt` on each token, several times faster on
+        short tokens: one cipher context and one pass for all of them instead of one
+        per token. CBC decrypts each block with the previous ciphertext block, so the
+        tokens go end to end, each behind its IV as an extra block (the IV a
+        `prepend` token carries, else the scheme's); the extra block decrypts to
+        nothing of use and is dropped. A token this path does not take as it stands
+        (whitespace, URL-safe alphabet, missing `=`, a bad length) goes through
+        `decrypt`, so its error is exactly the one `decrypt` raises.
+        """
+        results: list[bytes | CryptoError] = [b""] * len(tokens)  # every slot is set below
+        kind = self.scheme.kind
+        shortest = 2 * BLOCK if kind == "prepend" else BLOCK
+        a2b = binascii.a2b_base64
+        raws: list[bytes] = []
+        where: list[int] = []
+        for index, token in enumerate(tokens):
+            try:
+                raw = a2b(token, strict_mode=True)
+            except binascii.Error:
+                raw = b""
+            if len(raw) < shortest or len(raw) % BLOCK:
+                try:
+                    results[index] = self.decrypt(token)
+                except CryptoError as exc:  # kept without its traceback: no frame cycles
+                    results[index] = exc.with_traceback(None)
+                continue
+            raws.append(raw)
+            where.append(index)
+        if not raws:
+            return results
+        if kind == "ecb":
+            skip = 0
+            decryptor = Cipher(self._algorithm, modes.ECB()).decryptor()  # noqa: S305
+            plain = decryptor.update(b"".join(raws))
+        else:
+            skip = BLOCK
+            decryptor = Cipher(self._algorithm, modes.CBC(_ZERO_IV)).decryptor()
+            iv = b"" if kind == "prepend" else self._iv
+            plain = decryptor.update(iv + iv.join(raws) if iv else b"".join(raws))
+        start = 0
+        for index, raw in zip(where, raws, strict=True):
+            end = start + len(raw) + (skip if kind != "prepend" else 0)
+            pad = plain[end - 1]
+            if 1 <= pad <= BLOCK and plain[end - pad : end] == _PADDING[pad]:
+                results[index] = plain[start + skip : end - pad]
+            else:
+                results[index] = CryptoError("padding is invalid", hint=_DETECT_HINT)
+            start = end
+        return results
 
     # -- JSON -------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ as they are.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Final
 
 # Keys (compared case-insensitively) whose values are identity-document numbers.
@@ -30,14 +32,16 @@ MASKED_KEYS: Final = frozenset(
         "dlnumber",
     }
 )
-# Byte patterns that tell, before parsing, whether a plaintext may need masking.
-_PROBES: Final = tuple(f'"{key}"'.encode() for key in MASKED_KEYS)
+_QUOTE: Final = ord('"')
+_KELVIN: Final = "\u212a".encode()  # K (Kelvin sign): str.lower() makes it a "k"
 
 _Container = dict[Any, Any] | list[Any]
 
 
 def mask_value(value: str) -> str:
     """`ABCDE1234A` -> `******234A`; spaces inside are kept so the shape stays readable."""
+    if len(value) > 4 and value.isalnum():  # the usual case, without the loop below
+        return "*" * (len(value) - 4) + value[-4:]
     chars = list(value)
     keep = 4
     for index in range(len(chars) - 1, -1, -1):
@@ -95,5 +99,67 @@ def may_need_masking(plaintext: bytes) -> bool:
         return True
     if b"\x00" in plaintext:  # UTF-16/32 JSON (json.loads takes it): probes cannot see keys
         return True
-    lowered = plaintext.lower()
-    return any(probe in lowered for probe in _PROBES)
+    if not plaintext.isascii() and _KELVIN in plaintext:  # K lowers to "k": "cKycNo"
+        return True
+    return _key_pattern().search(plaintext.lower()) is not None
+
+
+@functools.cache
+def _key_pattern() -> re.Pattern[bytes]:
+    """`"docnumber"|"pan"|...` as a trie (fast to search), for ASCII-lowered JSON text."""
+    trie: dict[str, Any] = {}
+    for key in MASKED_KEYS:
+        node = trie
+        for char in key:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + pattern(node[char]) for char in sorted(node) if char]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        return f"(?:{'|'.join(branches)})" + ("?" if "" in node else "")
+
+    return re.compile(f'"{pattern(trie)}"'.encode())
+
+
+@functools.cache
+def _member_pattern() -> re.Pattern[bytes]:
+    """A masked key, its colon, and its value when a string or a number (group 1)."""
+    number = rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+    return re.compile(_key_pattern().pattern + rb'\s*:\s*("[^"\\]*"|' + number + b")?")
+
+
+def mask_json_bytes(plaintext: bytes) -> bytes | None:
+    """`mask` done on valid JSON text in place, or None where this needs the full parse.
+
+    For a plaintext already known to be valid UTF-8 JSON: each masked key's string or
+    integer value is masked where it stands (an integer becomes the masked string, as
+    `mask` makes it), and everything else is left byte for byte as it was sent.
+    Without any backslash in the text every `"` delimits a string, so a key pattern
+    followed by `:` can only be an object key. Text with a backslash (escaped keys or
+    values) or a Kelvin sign gives None: the caller parses, masks and re-serialises.
+    """
+    if b"\\" in plaintext or (not plaintext.isascii() and _KELVIN in plaintext):
+        return None
+    pieces: list[bytes] = []
+    done = 0
+    for member in _member_pattern().finditer(plaintext.lower()):
+        start, end = member.span(1)
+        if start < 0:
+            continue  # an object or array (its own members are matched), or a literal
+        if plaintext[start] == _QUOTE:
+            masked = mask_value(plaintext[start + 1 : end - 1].decode())
+        else:
+            number = plaintext[start:end]
+            if b"." in number or b"e" in number or b"E" in number:
+                continue  # a float: `mask` leaves it as it is
+            masked = mask_value(str(int(number)))
+        pieces += (plaintext[done:start], b'"', masked.encode(), b'"')
+        done = end
+    if not pieces:
+        return plaintext
+    pieces.append(plaintext[done:])
+    return b"".join(pieces)

@@ -15,10 +15,9 @@ as *missing* rather than failing the load, so `profiles show/check` can report i
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import tomllib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ REQUIRED_KEYS: Final = ("base_url", "client_id", "bank_id", *SECRET_KEYS)
 DEMO_NAME: Final = "demo"
 EMBEDDED: Final = "embedded"
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+_ON_LINUX: Final[bool] = os.name == "posix" and sys.platform.startswith("linux")
 
 _VAR_RE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -91,6 +91,9 @@ def config_dir(env: Mapping[str, str]) -> Path:
     """$WIBMO_CONFIG_DIR, else the platform's user config dir for wibmo."""
     if env.get("WIBMO_CONFIG_DIR"):
         return Path(env["WIBMO_CONFIG_DIR"])
+    if _ON_LINUX:  # the XDG rule platformdirs applies there, without its import cost
+        xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
+        return (Path(xdg) if xdg else Path("~/.config").expanduser()) / "wibmo"
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("wibmo", appauthor=False))
@@ -166,6 +169,8 @@ def find_profiles_file(explicit: str | None, env: Mapping[str, str], cwd: Path) 
 def read_profiles_file(path: Path | None) -> ProfilesFile:
     if path is None:
         return ProfilesFile(None, None, {})
+    import tomllib  # only when there is a file to read
+
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -259,6 +264,8 @@ def _is_loopback(host: str) -> bool:
     if host in LOOPBACK_HOSTS:
         return True
     try:
+        import ipaddress
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False

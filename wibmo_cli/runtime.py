@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from wibmo_cli import profiles
-
 if TYPE_CHECKING:
     from wibmo_cli.profiles import Profile, ProfileChoice
     from wibmo_cli.render import Renderer
@@ -58,17 +56,23 @@ class Runtime:
     @property
     def env(self) -> dict[str, str]:
         if self._env is None:
+            from wibmo_cli import profiles  # not at start-up: --help and codes need none
+
             self._env = profiles.load_environment(self.cwd)
         return self._env
 
     def choice(self) -> ProfileChoice:
         if self._choice is None:
+            from wibmo_cli import profiles
+
             self._choice = profiles.choose(
                 self.options.profile, self.options.profiles_file, env=self.env, cwd=self.cwd
             )
         return self._choice
 
     def profile(self, name: str | None = None) -> Profile:
+        from wibmo_cli import profiles
+
         return profiles.load(self.choice(), name)
 
     @property
@@ -84,6 +88,8 @@ class Runtime:
         return self._renderer
 
     def data_dir(self) -> Path:
+        from wibmo_cli import profiles
+
         return profiles.data_dir(self.env)
 
 

@@ -96,3 +96,24 @@ async def open_client(
             profile, base_url, trace=trace, max_connections=max_connections
         ) as client:
             yield client
+
+
+@asynccontextmanager
+async def open_clients(
+    profile: Profile,
+    data_dir: Path,
+    count: int,
+    *,
+    trace: Trace | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> AsyncIterator[list[Client]]:
+    """`count` clients of one connection each to one endpoint (batch lookups)."""
+    from wibmo_cli.client import one_connection_each
+
+    with endpoint(profile, data_dir, notice) as base_url:
+        clients = one_connection_each(profile, base_url, count, trace=trace)
+        try:
+            yield clients
+        finally:
+            for client in clients:
+                await client.aclose()

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from wibmo_cli import codes as catalogue
 from wibmo_cli.errors import InputError
 from wibmo_cli.runtime import Runtime, command_options
 
@@ -39,6 +38,7 @@ def codes(
       wibmo codes 503
       wibmo codes --api update -o json
     """
+    from wibmo_cli import codes as catalogue
     from wibmo_cli.views import codes as views
 
     if code is not None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from wibmo_cli.errors import ExitStatus
+from wibmo_cli.errors import ExitStatus, InputError
 from wibmo_cli.runtime import Runtime, command_options
 
 Mobile = Annotated[
@@ -28,6 +27,49 @@ Email = Annotated[str | None, typer.Option("--email", help="Email address.", sho
 Reveal = Annotated[
     bool, typer.Option("--reveal", help="Show identity document numbers whole (audited).")
 ]
+File = Annotated[
+    str | None,
+    typer.Option(
+        "--file",
+        "-f",
+        metavar="PATH",
+        help="Look up every row of a CSV (with a header row) or a plain list (one "
+        "identifier per line); - for stdin. One JSON line per row on stdout.",
+        show_default=False,
+    ),
+]
+Column = Annotated[
+    str | None,
+    typer.Option(
+        "--column",
+        metavar="NAME",
+        help="--file: the CSV column to use (default: the first named mobile, urn, "
+        "customerId or email); without a header, what the identifiers are.",
+        show_default=False,
+    ),
+]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency", metavar="N", help="--file: requests in flight at once [default: 8]."
+    ),
+]
+Rate = Annotated[
+    str | None,
+    typer.Option(
+        "--rate", metavar="R/s", help="--file: at most R requests a second.", show_default=False
+    ),
+]
+Resume = Annotated[
+    str | None,
+    typer.Option(
+        "--resume",
+        metavar="OUT.jsonl",
+        help="--file: skip the rows OUT.jsonl already answers (an earlier, interrupted "
+        "run's output); append to it with >>.",
+        show_default=False,
+    ),
+]
 
 
 @command_options
@@ -38,6 +80,11 @@ def lookup(
     customer_id: CustomerId = None,
     email: Email = None,
     reveal: Reveal = False,
+    file: File = None,
+    column: Column = None,
+    concurrency: Concurrency = None,
+    rate: Rate = None,
+    resume: Resume = None,
 ) -> None:
     """Look a customer up: who, which cards, KYC, balance, status, documents.
 
@@ -45,13 +92,38 @@ def lookup(
     code (explained), 2 for bad input, 3 configuration, 4 undecryptable answer,
     5 network, 6 HTTP error.
 
+    With --file, every row is looked up (--concurrency at once, at most --rate a
+    second) and answered with one JSON line on stdout, in input order, carrying the
+    row number and the identifier, and the masked answer or the error (code, message,
+    exit_code). A progress bar and a summary go to stderr. The exit code is the worst
+    row's (the highest; with --resume, the earlier rows' count too); Ctrl-C writes
+    every finished row and exits 130. To finish an interrupted (or killed) run, run
+    the same command again with --resume on its output, appending (>>): every row
+    ends up in the file exactly once (not all in row order: sort on "row" if needed).
+
     \b
     Examples:
       wibmo lookup --mobile 9897123456
       wibmo lookup --urn 389 -o json
       wibmo -p uat lookup --email abc@xyz.com -v
       wibmo lookup --customer-id custid_V3_juyWqcUUxz --reveal
+      wibmo lookup --file customers.csv --column mobile > answers.jsonl
+      wibmo lookup --file customers.csv --resume answers.jsonl >> answers.jsonl
+      cut -d, -f3 export.csv | wibmo -p uat lookup -f - --concurrency 16 --rate 50/s
     """
+    batch_options = (column, concurrency, rate, resume)
+    if file is not None:
+        if any(v is not None for v in (mobile, urn, customer_id, email)):
+            raise InputError(
+                "--file looks up each row of the file: leave out --mobile, --urn, "
+                "--customer-id and --email"
+            )
+        _lookup_file(rt, file, column, concurrency, rate, resume, reveal=reveal)
+        return
+    if any(v is not None for v in batch_options):
+        raise InputError("--column, --concurrency, --rate and --resume go with --file")
+    import asyncio
+
     from wibmo_cli.messages import Identifiers, lookup_payload
     from wibmo_cli.session import open_client
 
@@ -93,6 +165,81 @@ def lookup(
     ok = show_answer(rt, exchange.answer, elapsed=exchange.elapsed, reveal=reveal, title=title)
     if not ok:
         raise typer.Exit(ExitStatus.API_ERROR)
+
+
+def _lookup_file(
+    rt: Runtime,
+    path: str,
+    column: str | None,
+    concurrency: int | None,
+    rate: str | None,
+    resume: str | None,
+    *,
+    reveal: bool,
+) -> None:
+    """`--file`: the batch engine (wibmo_cli.batch) wired to this profile's client."""
+    import sys
+    from pathlib import Path
+
+    from wibmo_cli.batch import BatchSettings, FileJob, lookup_file, parse_rate
+    from wibmo_cli.session import open_clients
+    from wibmo_cli.views.batch import ProgressBar, summary_line
+
+    per_second = None if rate is None else parse_rate(rate)
+    profile = rt.profile()
+    settings = BatchSettings(
+        concurrency=8 if concurrency is None else concurrency,
+        rate=per_second,
+        reveal=reveal,
+        mobile_prefix=str(profile.get("mobile_prefix")),
+        message_code=int(profile.get("lookup_message_code")),
+    )
+    job = FileJob(path, column, Path(resume).expanduser() if resume else None)
+    if reveal:
+        from wibmo_cli.audit import AuditLog
+
+        AuditLog.for_runtime(rt).record(command="lookup", action="reveal", file=path)
+
+    def connect(count: int) -> Any:
+        trace = rt.render.trace if rt.options.verbose else None
+        return open_clients(profile, rt.data_dir(), count, trace=trace, notice=rt.render.info)
+
+    def write(line: str) -> None:
+        out = sys.stdout  # looked up each time: the progress bar may wrap it
+        out.write(line)
+        out.flush()
+
+    try:
+        summary = lookup_file(
+            job,
+            settings,
+            connect,
+            write=write,
+            notice=rt.render.info,
+            progress=ProgressBar if ProgressBar.wanted() else None,
+            stdout=sys.stdout,
+        )
+    except BrokenPipeError:  # whoever read stdout went away (`| head`): stop, quietly
+        _silence_stdout()
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    hint = None
+    if summary.interrupted:
+        hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
+    rt.render.info(summary_line(summary, resume_hint=hint))
+    if summary.exit_status:
+        raise typer.Exit(summary.exit_status)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
+    import contextlib
+    import os
+    import sys
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def show_answer(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wibmo_cli import tokenio
-from wibmo_cli.crypto import Detection, detect
 from wibmo_cli.errors import CryptoError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime, command_options
+
+if TYPE_CHECKING:  # imported when a command runs: the codec is not needed for --help
+    from wibmo_cli import tokenio
+    from wibmo_cli.crypto import Detection
 
 KeyEnv = Annotated[
     str | None,
@@ -85,6 +87,8 @@ def encrypt(
       cat payload.json | wibmo -p uat encrypt - --iv key
       wibmo encrypt payload.json --key-env MY_KEY --iv ecb
     """
+    from wibmo_cli import tokenio
+
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     what = "the payload"
     if source is None or source == "-":
@@ -141,6 +145,8 @@ def decrypt(
       wibmo decrypt captured-tokens.txt > decoded.jsonl
       wibmo decrypt --detect token.txt --key-env UAT_KEY
     """
+    from wibmo_cli import tokenio
+
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     if reveal:
         _audit_reveal(rt, "decrypt")
@@ -183,6 +189,8 @@ def decrypt(
 def _decrypt_one(
     rt: Runtime, keys: tokenio.KeyOptions, text: str, *, detect_scheme: bool, reveal: bool
 ) -> None:
+    from wibmo_cli import tokenio
+
     if detect_scheme:
         _detect(rt, keys, text, reveal=reveal)
         return
@@ -191,6 +199,9 @@ def _decrypt_one(
 
 
 def _detect(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> None:
+    from wibmo_cli import tokenio
+    from wibmo_cli.crypto import detect
+
     readings, extra = tokenio.detect_inputs(keys, rt.env, rt.profile)
     results = detect(text.strip(), readings, extra)
     working = [r for r in results if r.ok]

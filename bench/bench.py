@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""wibmo benchmarks: start-up, streaming decrypt and batch lookups, each figure next to a
+baseline measured in the same run on the same machine, with its target and PASS/FAIL.
+
+    python bench/bench.py            # the full run (a few minutes)
+    python bench/bench.py --quick    # smaller files, fewer repeats (about a minute)
+
+Start-up runs `wibmo` as installed: bytecode cached (in a private PYTHONPYCACHEPREFIX,
+so the tree stays clean), a fresh HOME, no profiles file (the built-in demo profile).
+Results are also written to bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from wibmo_cli.crypto import IvScheme, TokenCodec, parse_key
+from wibmo_cli.profiles import DEMO_PROFILE
+
+FLOOR = "import typer, cryptography.hazmat.primitives.ciphers"
+DEMO_KEY = parse_key(DEMO_PROFILE["encryption_key"])
+LOOKUP_PATH = "/api/v2/customer/retrieveCustRecord"
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    baseline_name: str
+    baseline: float
+    ratio: float
+    target: str
+    passed: bool
+
+    def line(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        return (
+            f"{verdict}  {self.name:<44} {self.value:>10,.1f} {self.unit:<9}"
+            f" {self.baseline_name} {self.baseline:,.1f} -> ratio {self.ratio:.2f}"
+            f"  (target {self.target})"
+        )
+
+
+class Bench:
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.figures: list[Figure] = []
+        self.notes: list[str] = []
+        self.work = Path(tempfile.mkdtemp(prefix="wibmo-bench-"))
+        self.home = self.work / "home"
+        self.home.mkdir()
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("WIBMO_") and key not in ("PYTHONDONTWRITEBYTECODE",)
+        }
+        self.env.update(HOME=str(self.home), PYTHONPYCACHEPREFIX=str(self.work / "pycache"))
+        self.env.pop("XDG_CONFIG_HOME", None)
+        script = Path(sys.executable).with_name("wibmo")
+        self.wibmo = [str(script)] if script.exists() else [sys.executable, "-m", "wibmo_cli"]
+
+    def record(self, figure: Figure) -> None:
+        self.figures.append(figure)
+        print(figure.line(), flush=True)
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        kwargs.setdefault("check", True)
+        return subprocess.run(argv, env=self.env, cwd=self.work, **kwargs)
+
+    def wall(self, argv: Sequence[str], **kwargs: Any) -> float:
+        started = time.perf_counter()
+        self.run(argv, **kwargs)
+        return time.perf_counter() - started
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def startup(self) -> None:
+        print("\n== start-up (median wall time of interleaved runs)", flush=True)
+        token = TokenCodec(DEMO_KEY, IvScheme("zero")).encrypt_json(
+            {"messageCode": 1930, "clientTxnId": "W0000000000001", "urn": "389"}
+        )
+        cases: dict[str, list[str]] = {
+            "floor": [sys.executable, "-c", FLOOR],
+            "decrypt": [*self.wibmo, "decrypt", token],
+            "help": [*self.wibmo, "--help"],
+        }
+        for argv in cases.values():  # warm the bytecode cache and the page cache
+            self.run(argv)
+            self.run(argv)
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(9 if self.quick else 25):
+            for name, argv in cases.items():
+                times[name].append(self.wall(argv))
+        floor = statistics.median(times["floor"]) * 1000
+        for name, label, limit in (
+            ("decrypt", "wibmo decrypt TOKEN", 1.4),
+            ("help", "wibmo --help", 1.5),
+        ):
+            value = statistics.median(times[name]) * 1000
+            self.record(
+                Figure(
+                    label,
+                    value,
+                    "ms",
+                    "floor",
+                    floor,
+                    value / floor,
+                    f"<= {limit} x floor",
+                    value / floor <= limit,
+                )
+            )
+        self.notes.append(f"start-up floor: python -c '{FLOOR}'")
+
+    # -- streaming decrypt -------------------------------------------------------------
+
+    def decrypt(self) -> None:
+        count = 50_000 if self.quick else 200_000
+        print(f"\n== streaming decrypt ({count:,} tokens, half requests, half answers)")
+        path = self.work / "tokens.txt"
+        write_tokens(path, count)
+        bare = self.work / "bare.py"
+        bare.write_text(BARE_LOOP)
+        rates, bare_rates = [], []
+        for _ in range(1 if self.quick else 3):
+            seconds = self.wall([sys.executable, str(bare), str(path)])
+            bare_rates.append(count / seconds)
+            seconds = self.wall([*self.wibmo, "decrypt", str(path)])
+            rates.append(count / seconds)
+        rate, bare_rate = max(rates), max(bare_rates)
+        self.record(
+            Figure(
+                "wibmo decrypt FILE > /dev/null",
+                rate,
+                "tokens/s",
+                "bare loop",
+                bare_rate,
+                rate / bare_rate,
+                ">= 50,000/s and >= 0.5 x bare loop",
+                rate >= 50_000 and rate / bare_rate >= 0.5,
+            )
+        )
+        answers = self.work / "answers.txt"
+        write_tokens(answers, count // 2, answers_only=True)
+        seconds = self.wall([*self.wibmo, "decrypt", str(answers)])
+        bare_seconds = self.wall([sys.executable, str(bare), str(answers)])
+        self.notes.append(
+            f"answers only (every token masked): {count // 2 / seconds:,.0f} tokens/s, "
+            f"bare loop {count // 2 / bare_seconds:,.0f}/s (no target)"
+        )
+        print("      " + self.notes[-1])
+
+        big_count = count * (5 if not self.quick else 4)
+        big = self.work / "big.txt"
+        with big.open("wb") as out:
+            for _ in range(big_count // count):
+                with path.open("rb") as part:
+                    shutil.copyfileobj(part, out)
+        small_rss = self.peak_rss([*self.wibmo, "decrypt", str(path)])
+        started = time.perf_counter()
+        big_rss = self.peak_rss([*self.wibmo, "decrypt", str(big)])
+        big_rate = big_count / (time.perf_counter() - started)
+        self.record(
+            Figure(
+                f"peak RSS, decrypt of {big_count:,} tokens",
+                big_rss / 1024,
+                "MiB",
+                f"{count:,} tokens",
+                small_rss / 1024,
+                big_rss / small_rss,
+                "< 150 MiB, flat",
+                big_rss < 150 * 1024 and big_rss < small_rss + 16 * 1024,
+            )
+        )
+        self.notes.append(f"decrypt of {big_count:,} tokens ran at {big_rate:,.0f} tokens/s")
+        print("      " + self.notes[-1])
+        big.unlink()
+
+    def peak_rss(self, argv: Sequence[str]) -> int:
+        """Peak RSS (KiB) of one run of `argv`, measured by a wrapper process."""
+        code = (
+            "import resource, subprocess, sys\n"
+            "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        )
+        done = self.run([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE)
+        return int(done.stdout)
+
+    # -- batch lookups -----------------------------------------------------------------
+
+    def lookups(self) -> None:
+        count = 2_000 if self.quick else 5_000
+        print(f"\n== batch lookup ({count:,} rows, concurrency 16, sandbox in a subprocess)")
+        sandbox = subprocess.Popen(
+            [*self.wibmo, "sandbox", "--port", "0", "--db", str(self.work / "sandbox.db")],
+            env=self.env,
+            cwd=self.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert sandbox.stdout is not None
+            url = sandbox.stdout.readline().decode().strip()
+            if not url.startswith("http://"):
+                raise SystemExit(f"the sandbox did not start (got {url!r})")
+            self._lookups(url, count)
+        finally:
+            sandbox.send_signal(signal.SIGINT)
+            try:
+                sandbox.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                sandbox.kill()
+                sandbox.wait()
+
+    def _lookups(self, url: str, count: int) -> None:
+        profiles = self.work / "bench-profiles.toml"
+        values = {**DEMO_PROFILE, "base_url": url}
+        body = "".join(f'{key} = "{value}"\n' for key, value in values.items())
+        profiles.write_text(f'default_profile = "bench"\n[profiles.bench]\n{body}')
+        rows = identifiers(self.work / "sandbox.db", count)
+        rows_path = self.work / "rows.txt"
+        rows_path.write_text("".join(f"{value}\n" for _, value in rows))
+
+        capacity = asyncio.run(sandbox_capacity(url, rows, connections=16))
+        out = self.work / "answers.jsonl"
+        batch = [*self.wibmo, "lookup", "--profiles-file", str(profiles), "--concurrency", "16"]
+        with out.open("wb") as sink:
+            seconds = self.wall([*batch, "--file", str(rows_path)], stdout=sink, check=False)
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [r["row"] for r in records] == list(range(1, count + 1)), "rows lost or out of order"
+        rate = count / seconds
+        found = sum(1 for r in records if r["ok"])
+
+        sample = rows[: 20 if self.quick else 50]
+        started = time.perf_counter()
+        for kind, value in sample:
+            option = {"customerId": "--customer-id"}.get(kind, f"--{kind}")
+            argv = [*self.wibmo, "lookup", "--profiles-file", str(profiles), option, value]
+            self.run([*argv, "-o", "json"], check=False)
+        loop_rate = len(sample) / (time.perf_counter() - started)
+
+        self.record(
+            Figure(
+                "wibmo lookup --file (concurrency 16)",
+                rate,
+                "rows/s",
+                "per-row loop",
+                loop_rate,
+                rate / loop_rate,
+                ">= 400/s and >= 20 x per-row loop",
+                rate >= 400 and rate / loop_rate >= 20,
+            )
+        )
+        self.record(
+            Figure(
+                "sandbox alone (minimal async client, 16 conns)",
+                capacity,
+                "req/s",
+                "the batch",
+                rate,
+                capacity / rate,
+                ">= 1.5 x the batch (not the bottleneck)",
+                capacity >= 1.5 * rate,
+            )
+        )
+        self.notes.append(
+            f"batch lookup: {count:,} rows in {seconds:.2f} s, {found:,} found; per-row loop "
+            f"measured on {len(sample)} rows and extrapolated"
+        )
+        print("      " + self.notes[-1])
+
+    # -- report ------------------------------------------------------------------------
+
+    def report(self) -> int:
+        print("\n| figure | value | baseline | ratio | target | result |")
+        print("|---|---|---|---|---|---|")
+        for f in self.figures:
+            print(
+                f"| {f.name} | {f.value:,.1f} {f.unit} | {f.baseline_name}: "
+                f"{f.baseline:,.1f} | {f.ratio:.2f} | {f.target} | "
+                f"{'PASS' if f.passed else 'FAIL'} |"
+            )
+        for note in self.notes:
+            print(f"- {note}")
+        out = Path(__file__).with_name("out")
+        out.mkdir(exist_ok=True)
+        results = {
+            "quick": self.quick,
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "figures": [asdict(f) for f in self.figures],
+            "notes": self.notes,
+        }
+        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        shutil.rmtree(self.work, ignore_errors=True)
+        return 0 if all(f.passed for f in self.figures) else 1
+
+
+BARE_LOOP = """\
+import sys
+from wibmo_cli.crypto import IvScheme, TokenCodec, parse_key
+from wibmo_cli.profiles import DEMO_PROFILE
+codec = TokenCodec(parse_key(DEMO_PROFILE["encryption_key"]), IvScheme("zero"))
+decrypt, write = codec.decrypt, sys.stdout.buffer.write
+with open(sys.argv[1], "rb") as tokens:
+    for line in tokens:
+        write(decrypt(line.strip()) + b"\\n")
+"""
+
+
+def write_tokens(path: Path, count: int, *, answers_only: bool = False) -> None:
+    """Captured traffic: lookup requests (1930) and their answers (1931, with documents)."""
+    codec = TokenCodec(DEMO_KEY, IvScheme("zero"))
+    docs = [
+        {"docNumber": "ABC0123456", "docType": "Passport"},
+        {"docNumber": "1234 5678 6015", "docType": "Aadhar"},
+        {"docNumber": "ABCDE1234A", "docType": "Pancard"},
+    ]
+    with path.open("w") as out:
+        for n in range(count):
+            txn = f"W{n:013d}"
+            if n % 2 and not answers_only:
+                payload: dict[str, Any] = {
+                    "messageCode": 1930,
+                    "clientTxnId": txn,
+                    "requestDateTime": "20240101120000",
+                    "customerMobile": f"91{9800000000 + n}",
+                }
+            else:
+                card = {
+                    "firstName": "ABC",
+                    "lastName": "LastName",
+                    "mobile": f"91{9800000000 + n}",
+                    "urn": 1000000000 + n,
+                    "cardNumber": "179947 XXXXXX 4216",
+                    "lastFourDigit": "4216",
+                    "cardType": "TRAVEL CARD",
+                    "cardStatus": 0,
+                    "statusDescription": "Active",
+                    "kycName": "FULL_KYC",
+                    "profileId": 150,
+                    "availableBalance": 100000,
+                    "customerId": f"IN{n:010d}",
+                    "email": f"user{n}@example.com",
+                    "dob": "11-Jul-1993",
+                    "docList": docs,
+                    "createdOn": "16-Nov-2022",
+                    "updatedOn": "16-Nov-2022",
+                    "reKyc": False,
+                }
+                payload = {
+                    "cardList": [card],
+                    "bankId": "2010",
+                    "clientId": "DemoClient",
+                    "responseDateTime": "20240101120000",
+                    "clientTxnId": txn,
+                    "accosaTransactionId": f"A{n:09d}",
+                    "messageCode": 1931,
+                    "responseMessage": "SUCCESS",
+                    "responseCode": "00",
+                }
+            out.write(codec.encrypt_json(payload) + "\n")
+
+
+def identifiers(db: Path, count: int) -> list[tuple[str, str]]:
+    """`count` (kind, value) rows from the sandbox's demo data, and a few unknown ones."""
+    with sqlite3.connect(db) as conn:
+        people = conn.execute("SELECT mobile, email, customer_id FROM customers").fetchall()
+        urns = [str(urn) for (urn,) in conn.execute("SELECT urn FROM cards")]
+    rows = []
+    for n in range(count):
+        mobile, email, customer_id = people[n % len(people)]
+        pick = n % 20
+        if pick < 11:
+            rows.append(("mobile", mobile))
+        elif pick < 15:
+            rows.append(("urn", urns[n % len(urns)]))
+        elif pick < 17:
+            rows.append(("email", email))
+        elif pick < 19:
+            rows.append(("customerId", customer_id))
+        else:
+            rows.append(("mobile", f"9{n:09d}"[-10:]))  # not a customer
+    return rows
+
+
+async def sandbox_capacity(url: str, rows: list[tuple[str, str]], connections: int) -> float:
+    """Requests a second the sandbox answers to a minimal client: raw HTTP/1.1 keep-alive
+    connections sending requests encrypted beforehand."""
+    parts = urlsplit(url)
+    codec = TokenCodec(DEMO_KEY, IvScheme("zero"))
+    field = {"mobile": "customerMobile", "urn": "urn", "email": "emailId"}
+    head = (
+        f"POST {LOOKUP_PATH} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"x-api-key: {DEMO_PROFILE['api_key']}\r\nclientId: {DEMO_PROFILE['client_id']}\r\n"
+        f"bankId: {DEMO_PROFILE['bank_id']}\r\nentityId: 100\r\n"
+        f"secureCode: {DEMO_PROFILE['secure_code']}\r\nContent-Type: application/json\r\n"
+    )
+    stamp = int(time.time()) % 10**6
+    requests = []
+    for n, (kind, value) in enumerate(rows):
+        payload = {
+            "messageCode": 1930,
+            "clientTxnId": f"B{stamp:06d}{n:07d}",
+            "requestDateTime": "20240101120000",
+            field.get(kind, "customerId"): ("91" + value) if kind == "mobile" else value,
+        }
+        body = json.dumps({"token": codec.encrypt_json(payload)}).encode()
+        requests.append(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    requests.reverse()
+    answered: list[bytes] = []
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        while requests:
+            writer.write(requests.pop())
+            response_head = await reader.readuntil(b"\r\n\r\n")
+            length = int(response_head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            answered.append(response_head[9:12])
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    seconds = time.perf_counter() - started
+    assert set(answered) == {b"200"}, set(answered)
+    return len(answered) / seconds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller and faster")
+    parser.add_argument(
+        "--only", choices=("startup", "decrypt", "lookups"), action="append", help="one part"
+    )
+    options = parser.parse_args(argv)
+    bench = Bench(options.quick)
+    print(f"wibmo bench on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)
+    parts: dict[str, Callable[[], None]] = {
+        "startup": bench.startup,
+        "decrypt": bench.decrypt,
+        "lookups": bench.lookups,
+    }
+    for name in options.only or parts:
+        parts[name]()
+    return bench.report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
