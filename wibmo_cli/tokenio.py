@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from wibmo_cli.crypto import (
+    KEY_ENCODINGS,
     IvScheme,
     TokenCodec,
     decode_base64,
@@ -45,6 +46,15 @@ class KeyOptions:
     def __post_init__(self) -> None:
         if self.key_env and self.key_file:
             raise InputError("give --key-env or --key-file, not both")
+        if self.key_encoding is not None and self.key_encoding not in KEY_ENCODINGS:
+            raise InputError(
+                f"--key-encoding {self.key_encoding!r}: must be one of {', '.join(KEY_ENCODINGS)}"
+            )
+        if self.iv is not None:
+            try:
+                IvScheme.parse(self.iv)
+            except ConfigError as exc:
+                raise InputError(f"--iv: {exc.message}") from None
 
     @property
     def explicit_key(self) -> bool:
