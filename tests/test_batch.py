@@ -474,3 +474,15 @@ def test_streaming_decrypt_memory_stays_flat(tmp_path: Path) -> None:
     small, large = peak_kib(20_000), peak_kib(200_000)
     assert large < small + 8 * 1024, (small, large)  # ten times the input, same memory
     assert large < 150 * 1024
+
+
+def test_a_bad_row_is_named_by_its_field_not_a_command_line_option(
+    wibmo: Any, tmp_path: Path
+) -> None:
+    listing = tmp_path / "rows.txt"
+    listing.write_text("12345\n")
+    result = wibmo("lookup", "--file", str(listing), "--column", "mobile")
+    line = json.loads(result.stdout.splitlines()[0])
+    assert result.exit_code == 2
+    assert line["error"]["message"].startswith("mobile '12345':")
+    assert "--mobile" not in line["error"]["message"]

@@ -247,7 +247,9 @@ class Batch:
         settings = self.settings
         try:
             identifiers = Identifiers.parse(
-                **{_FIELDS[kind]: row.value}, mobile_prefix=settings.mobile_prefix
+                **{_FIELDS[kind]: row.value},
+                mobile_prefix=settings.mobile_prefix,
+                as_options=False,
             )
         except InputError as exc:
             return error_line(row, kind, str(exc), exc.exit_status)

@@ -38,6 +38,10 @@ def request_datetime(now: datetime | None = None) -> str:
     return (now or datetime.now()).strftime("%Y%m%d%H%M%S")
 
 
+_OPTION_NAMES: Final = ("--mobile", "--urn", "--customer-id", "--email")
+_FIELD_NAMES: Final = ("mobile", "urn", "customer id", "email")
+
+
 @dataclass(frozen=True)
 class Identifiers:
     """Who to look up: any of mobile (with prefix), URN, customer id, email."""
@@ -56,20 +60,26 @@ class Identifiers:
         customer_id: str | None = None,
         email: str | None = None,
         mobile_prefix: str = "91",
+        as_options: bool = True,
     ) -> Identifiers:
-        """Validate and normalise what the user typed; at least one is required."""
+        """Validate and normalise what the user typed; at least one is required.
+
+        Errors name the command-line option (`--mobile`), or with `as_options=False`
+        the field (`mobile`), for identifiers read from a file.
+        """
+        names = _OPTION_NAMES if as_options else _FIELD_NAMES
         found = cls(
-            mobile=validate.mobile(mobile, prefix=mobile_prefix, field="--mobile")
+            mobile=validate.mobile(mobile, prefix=mobile_prefix, field=names[0])
             if mobile is not None
             else None,
-            urn=validate.urn(urn, field="--urn") if urn is not None else None,
-            customer_id=validate.customer_id(customer_id, field="--customer-id")
+            urn=validate.urn(urn, field=names[1]) if urn is not None else None,
+            customer_id=validate.customer_id(customer_id, field=names[2])
             if customer_id is not None
             else None,
-            email=validate.email(email, field="--email") if email is not None else None,
+            email=validate.email(email, field=names[3]) if email is not None else None,
         )
         if not found.any():
-            raise InputError("say who: give --mobile, --urn, --customer-id or --email")
+            raise InputError(f"say who: give {', '.join(names[:3])} or {names[3]}")
         return found
 
     def any(self) -> bool:
