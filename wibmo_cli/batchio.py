@@ -25,6 +25,7 @@ from typing import IO, Any, Final
 
 from wibmo_cli import validate
 from wibmo_cli.errors import ExitStatus, InputError
+from wibmo_cli.paths import user_path
 
 KINDS: Final = ("mobile", "urn", "customerId", "email")
 # Header names (lower case, without spaces, _ and -) that name an identifier column.
@@ -166,7 +167,7 @@ def opened_input(path: str) -> Iterator[IO[str]]:
             stdin.detach()  # leave sys.stdin open
         return
     try:
-        handle = Path(path).expanduser().open(encoding="utf-8-sig", errors="replace", newline="")
+        handle = user_path(path).open(encoding="utf-8-sig", errors="replace", newline="")
     except FileNotFoundError:
         raise InputError(f"--file {path}: no such file") from None
     except IsADirectoryError:
@@ -234,7 +235,7 @@ def count_lines(path: str) -> int:
     """Lines in a file, counted fast (for the progress bar's total and ETA)."""
     count = 0
     last = b""
-    with Path(path).expanduser().open("rb") as handle:
+    with user_path(path).open("rb") as handle:
         while chunk := handle.read(1 << 20):
             count += chunk.count(b"\n")
             last = chunk

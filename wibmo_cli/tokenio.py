@@ -23,6 +23,7 @@ from wibmo_cli.crypto import (
 )
 from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
 from wibmo_cli.masking import mask, mask_json_bytes, may_need_masking
+from wibmo_cli.paths import user_path
 
 if TYPE_CHECKING:
     from wibmo_cli.profiles import Profile
@@ -70,7 +71,7 @@ def _key_text(options: KeyOptions, env: Mapping[str, str]) -> str:
             )
         return value
     assert options.key_file
-    path = Path(options.key_file).expanduser()
+    path = user_path(options.key_file)
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -127,7 +128,7 @@ def existing_file(argument: str) -> Path | None:
     if argument in ("", "-") or argument.lstrip().startswith("{") or "\n" in argument:
         return None
     try:
-        path = Path(argument).expanduser()
+        path = user_path(argument)
         mode = path.stat().st_mode
     except (OSError, ValueError):
         return None

@@ -179,9 +179,9 @@ def _lookup_file(
 ) -> None:
     """`--file`: the batch engine (wibmo_cli.batch) wired to this profile's client."""
     import sys
-    from pathlib import Path
 
     from wibmo_cli.batch import BatchSettings, FileJob, lookup_file, parse_rate
+    from wibmo_cli.paths import user_path
     from wibmo_cli.session import open_clients
     from wibmo_cli.views.batch import ProgressBar, summary_line
 
@@ -194,7 +194,7 @@ def _lookup_file(
         mobile_prefix=str(profile.get("mobile_prefix")),
         message_code=int(profile.get("lookup_message_code")),
     )
-    job = FileJob(path, column, Path(resume).expanduser() if resume else None)
+    job = FileJob(path, column, user_path(resume) if resume else None)
     if reveal:
         from wibmo_cli.audit import AuditLog
 
