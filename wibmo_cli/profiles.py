@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from wibmo_cli.crypto import KEY_ENCODINGS, IvScheme, TokenCodec, parse_key
 from wibmo_cli.errors import ConfigError
+from wibmo_cli.paths import user_path
 
 SECRET_KEYS: Final = ("api_key", "secure_code", "encryption_key")
 REQUIRED_KEYS: Final = ("base_url", "client_id", "bank_id", *SECRET_KEYS)
@@ -113,12 +114,21 @@ def load_environment(cwd: Path | None = None) -> dict[str, str]:
     merged: dict[str, str] = {}
     dotenv = (cwd or Path.cwd()) / ".env"
     if dotenv.is_file():
+        import io
+
         from dotenv import dotenv_values
+        from dotenv.parser import parse_stream
 
         try:
-            values = dotenv_values(dotenv)
+            text = dotenv.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read {dotenv}: {exc}") from None
+        # python-dotenv skips a line it cannot parse with a log warning on stderr; a
+        # garbled .env may hold a garbled secret: say which line, once, and stop.
+        bad = next((b.original.line for b in parse_stream(io.StringIO(text)) if b.error), None)
+        if bad is not None:
+            raise ConfigError(f"{dotenv}: line {bad} is not NAME=value")
+        values = dotenv_values(stream=io.StringIO(text))
         merged.update({k: v for k, v in values.items() if v is not None})
     merged.update(os.environ)
     return merged
@@ -151,12 +161,12 @@ class ProfilesFile:
 
 def find_profiles_file(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
     if explicit:
-        path = Path(explicit).expanduser()
+        path = user_path(explicit)
         if not path.is_file():
             raise ConfigError(f"profiles file {explicit} (--profiles-file) does not exist")
         return path
     if env.get("WIBMO_PROFILES"):
-        path = Path(env["WIBMO_PROFILES"]).expanduser()
+        path = user_path(env["WIBMO_PROFILES"])
         if not path.is_file():
             raise ConfigError(f"profiles file {path} ($WIBMO_PROFILES) does not exist")
         return path
@@ -178,6 +188,8 @@ def read_profiles_file(path: Path | None) -> ProfilesFile:
         raise ConfigError(f"profiles file {path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read profiles file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"profiles file {path} is not UTF-8 text") from None
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
         raise ConfigError(f"{path}: default_profile must be a string")
@@ -243,18 +255,18 @@ class Profile:
         base = self.get("base_url")
         if base == EMBEDDED:
             return
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(base)
+            scheme, host = parts.scheme, parts.hostname
+        except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 bracket)
+            scheme, host = "", None
+        if scheme not in ("http", "https") or not host:
             raise ConfigError(
                 f'profile {self.name!r}: base_url {base!r} must be an http(s):// URL or "embedded"',
             )
-        if (
-            parts.scheme == "http"
-            and not _is_loopback(parts.hostname)
-            and not self.get("allow_insecure_http")
-        ):
+        if scheme == "http" and not _is_loopback(host) and not self.get("allow_insecure_http"):
             raise ConfigError(
-                f"profile {self.name!r}: plain http:// to {parts.hostname} is refused; "
+                f"profile {self.name!r}: plain http:// to {host} is refused; "
                 "use https:// or set allow_insecure_http = true",
             )
 
