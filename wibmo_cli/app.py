@@ -17,6 +17,7 @@ from wibmo_cli.errors import ExitStatus, WibmoError
 from wibmo_cli.runtime import GlobalOptions, OutputFormat, root_options
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in wibmo itself
+PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away, as a shell reports it
 
 # The commands, in the order help lists them: "module:attribute", a command function or
 # a Typer (a group). A command's module is imported, and its click command built, only
@@ -116,6 +117,9 @@ class WibmoGroup(TyperGroup):
             raise
         except typer.BadParameter:
             raise
+        except BrokenPipeError:
+            _stdout_gone()
+            raise typer.Exit(PIPE_CLOSED) from None
         except Exception as exc:
             if _debug(ctx) or _is_click_exception(exc):
                 raise
@@ -126,6 +130,20 @@ class WibmoGroup(TyperGroup):
                 "(a bug in wibmo; rerun with --debug for the traceback and report it)",
             )
             raise typer.Exit(INTERNAL_ERROR) from None
+
+
+def _stdout_gone() -> None:
+    """Whoever read stdout went away (`wibmo decrypt big.txt | head`): stop quietly, as
+    `cat` does. Python would flush stdout once more at exit and complain; point it at
+    /dev/null first."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (CliRunner)
+        pass
 
 
 def _debug(ctx: ClickContext) -> bool:

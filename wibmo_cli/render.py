@@ -79,6 +79,9 @@ class Renderer:
                 highlight=False,
                 soft_wrap=False,
             )
+            # rich exits 1 when stdout's reader goes away (`| head`), which scripts read
+            # as "the platform said no"; let the edge end it as a closed pipe instead.
+            self._console.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
         return self._console
 
     @property
@@ -118,6 +121,10 @@ class Renderer:
         else:
             sys.stderr.write(f"{tag}: {message}\n")
         sys.stderr.flush()
+
+
+def _raise_broken_pipe() -> None:
+    raise BrokenPipeError
 
 
 def error_line(message: str) -> None:
