@@ -339,14 +339,27 @@ def read_answered(path: Path) -> Answered:
     with handle:
         good = 0  # offset just past the last complete line
         tail = b""
+        others = 0  # complete lines that are not records
         for line in handle:
             if not line.endswith(b"\n"):
                 tail = line
                 break
             good += len(line)
-            _add_line(answered, line)
+            if not _add_line(answered, line) and line.strip():
+                others += 1
+        if others and not answered.rows:
+            raise InputError(
+                f"--resume {path}: not the output of a `wibmo lookup --file` run (no line "
+                "of it is a row's JSON line); nothing was changed"
+            )
         if tail:
             whole = _add_line(answered, tail)
+            if not whole and not tail.lstrip().startswith(b"{"):
+                # Not a torn record: cutting it would destroy data of some other file.
+                raise InputError(
+                    f"--resume {path}: its last line is not a row's JSON line: not the "
+                    "output of a `wibmo lookup --file` run? nothing was changed"
+                )
             if not handle.writable():
                 answered.repaired = "its last line is torn (the file is read-only: left as is)"
             elif whole:
