@@ -45,6 +45,12 @@ def _normal(name: str) -> str:
     return name.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
 
 
+def _one_line(text: str, limit: int = 200) -> str:
+    """Text from the input as part of a one-line message: whitespace runs as one space."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def kind_of_name(name: str) -> str | None:
     """The identifier kind a column or `--column` name stands for, if any."""
     return _ALIASES.get(_normal(name))
@@ -104,7 +110,7 @@ class RowReader:
             self._kind = kind_of_name(column)
             if self._kind is None:
                 raise InputError(
-                    f"--column {column}: {name} has no header row naming it; without a "
+                    f"--column {_one_line(column)}: {name} has no header row naming it; without a "
                     f"header, --column says what the identifiers are: {', '.join(KINDS)}"
                 )
 
@@ -113,8 +119,10 @@ class RowReader:
     ) -> None:
         if wanted is not None:
             if wanted not in names:
-                shown = ", ".join(cell.strip() for cell in cells)
-                raise InputError(f"--column {column}: {self.name} has no such column ({shown})")
+                shown = _one_line(", ".join(cell.strip() for cell in cells))
+                raise InputError(
+                    f"--column {_one_line(str(column))}: {self.name} has no such column ({shown})"
+                )
             self._index = names.index(wanted)
         else:
             self._index = next(i for i, n in enumerate(names) if n in _ALIASES)
