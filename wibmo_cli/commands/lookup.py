@@ -209,37 +209,21 @@ def _lookup_file(
         out.write(line)
         out.flush()
 
-    try:
-        summary = lookup_file(
-            job,
-            settings,
-            connect,
-            write=write,
-            notice=rt.render.info,
-            progress=ProgressBar if ProgressBar.wanted() else None,
-            stdout=sys.stdout,
-        )
-    except BrokenPipeError:  # whoever read stdout went away (`| head`): stop, quietly
-        _silence_stdout()
-        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    summary = lookup_file(
+        job,
+        settings,
+        connect,
+        write=write,
+        notice=rt.render.info,
+        progress=ProgressBar if ProgressBar.wanted() else None,
+        stdout=sys.stdout,
+    )  # a BrokenPipeError (`| head`) ends the run quietly at the edge (app.py), exit 141
     hint = None
     if summary.interrupted:
         hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
     rt.render.info(summary_line(summary, resume_hint=hint))
     if summary.exit_status:
         raise typer.Exit(summary.exit_status)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
-    import contextlib
-    import os
-    import sys
-
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
 
 
 def show_answer(
