@@ -43,6 +43,7 @@ TOKEN = codec().encrypt_json(ANSWER)
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     for name, value in ENV_VARS.items():
         monkeypatch.setenv(name, value)
+    (Path.cwd() / "in.csv").write_text("urn\n389\n", encoding="utf-8")
     with running(tmp_path / "sandbox.db") as started:
         write_profiles(started.url)
         yield started
@@ -85,6 +86,8 @@ UPDATE += ("--doc", "Passport:A1234567:India:20321231")
         (("decrypt", "--detect", TOKEN), None, ()),
         (("decrypt", "--detect", TOKEN, "-o", "json"), None, MASKED),
         (("encrypt", json.dumps(ANSWER)), None, ()),
+        (("lookup", "--file", "in.csv"), None, MASKED),
+        (("lookup", "--file", "-", "--column", "urn", "-v"), "389\n", MASKED),
     ],
     ids=[
         "lookup-table",
@@ -103,6 +106,8 @@ UPDATE += ("--doc", "Passport:A1234567:India:20321231")
         "detect-table",
         "detect-json",
         "encrypt",
+        "lookup-file",
+        "lookup-file-trace",
     ],
 )
 def test_every_output_masks_document_numbers(
@@ -135,8 +140,9 @@ def test_the_flat_answer_shape_is_masked_too(wibmo: Invoke, tmp_path: Path) -> N
         (("decrypt", "--reveal", TOKEN), None, "decrypt"),
         (("decrypt", "--reveal", "-"), f"{TOKEN}\n", "decrypt"),
         (("decrypt", "--detect", "--reveal", TOKEN, "-o", "json"), None, "decrypt"),
+        (("lookup", "--file", "in.csv", "--reveal"), None, "lookup"),
     ],
-    ids=["lookup-table", "lookup-json", "decrypt-token", "decrypt-stream", "detect"],
+    ids=["lookup-table", "lookup-json", "decrypt-token", "decrypt-stream", "detect", "file"],
 )
 def test_reveal_shows_whole_numbers_and_appends_an_audit_entry(
     wibmo: Invoke, args: tuple[str, ...], stdin: str | None, command: str

@@ -64,6 +64,13 @@ RUNS = [
     Run("lookup-garbage", ("lookup", "--urn", "389"), {"queue": ["garbage"]}),
     Run("lookup-embedded", ("-p", "emb", "lookup", "--urn", "389")),
     Run("lookup-refused", ("-p", "refused", "lookup", "--urn", "389"), slow=True),
+    Run("lookup-file", ("lookup", "--file", "in.csv")),
+    Run("lookup-file-reveal-json", ("lookup", "--file", "in.csv", "--reveal", "-o", "json")),
+    Run("lookup-file-stdin", ("lookup", "--file", "-", "--column", "urn"), stdin="389\n0\n"),
+    Run("lookup-file-resume", ("lookup", "--file", "in.csv", "--resume", "out.jsonl")),
+    Run("lookup-file-bad-key", ("-p", "badkey", "lookup", "--file", "in.csv")),
+    Run("lookup-file-bad-api-key", ("-p", "badapi", "lookup", "--file", "in.csv")),
+    Run("lookup-file-embedded", ("-p", "emb", "lookup", "--file", "in.csv")),
     Run("update-dry-run", (*UPDATE, "--email", "s@example.com", "--dry-run")),
     Run(
         "update-dry-run-json",
@@ -138,6 +145,8 @@ def world(
     where = request.param
     monkeypatch.setenv("WRONG_KEY", WRONG_KEY)
     written = {isolated / "profiles.toml"}
+    (isolated / "in.csv").write_text("urn,mobile\n389,\n99999,\n,12\n", encoding="utf-8")
+    (isolated / "out.jsonl").write_text('{"row": 2, "input": "389", "ok": true}\n{"row', "utf-8")
     if where == "env":
         for name, value in ENV_VARS.items():
             monkeypatch.setenv(name, value)
