@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The long fuzz campaign: tests/test_fuzz.py with many times more examples per test.
+
+    python bench/fuzz_campaign.py                    # scale 30: about 115,000 cases
+    python bench/fuzz_campaign.py --scale 3 --seed 7 # a shorter run, another seed
+
+The suite runs each fuzz test with a modest number of examples; this runs the same
+tests with WIBMO_FUZZ_SCALE times as many, pytest's per-test timeout off and a fixed
+seed (printed: `pytest tests/test_fuzz.py --hypothesis-seed=SEED` with the same scale
+replays a failure). It sums the passing examples hypothesis reports per test, prints
+the total and writes it to bench/out/fuzz_campaign.json. Exit status: pytest's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+_TEST = re.compile(r"^(tests/test_fuzz\.py::\S+):\s*$")
+_COUNTS = re.compile(r"-\s+(\d+) passing, (\d+) failing")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=30.0, help="examples x this (30)")
+    parser.add_argument("--seed", type=int, default=20250101, help="hypothesis seed")
+    args = parser.parse_args()
+
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/test_fuzz.py",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-o",
+        "timeout=0",
+        f"--hypothesis-seed={args.seed}",
+        "--hypothesis-show-statistics",
+    ]
+    env = {**os.environ, "WIBMO_FUZZ_SCALE": str(args.scale)}
+    print(f"$ WIBMO_FUZZ_SCALE={args.scale:g} {' '.join(command[2:])}", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+
+    per_test: dict[str, dict[str, int]] = {}
+    current = None
+    for line in done.stdout.splitlines():
+        if match := _TEST.match(line.strip()):
+            current = match.group(1)
+        elif current and (match := _COUNTS.search(line)):
+            passing, failing = map(int, match.groups())
+            entry = per_test.setdefault(current, {"passing": 0, "failing": 0})
+            entry["passing"] += passing
+            entry["failing"] += failing
+    total = sum(entry["passing"] for entry in per_test.values())
+    failing = sum(entry["failing"] for entry in per_test.values())
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+    for name, entry in sorted(per_test.items()):
+        print(f"{entry['passing']:>8} passing {entry['failing']:>3} failing  {name}")
+    print(
+        f"total: {total} cases passing, {failing} failing, in {elapsed:.0f} s "
+        f"(scale {args.scale:g}, seed {args.seed}); pytest: {summary}"
+    )
+    if done.returncode:
+        print(done.stdout[-20000:])
+        print(done.stderr[-5000:], file=sys.stderr)
+    out = REPO / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "scale": args.scale,
+        "seed": args.seed,
+        "seconds": round(elapsed),
+        "cases": total,
+        "failing": failing,
+        "pytest": summary,
+        "returncode": done.returncode,
+        "tests": per_test,
+    }
+    (out / "fuzz_campaign.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
