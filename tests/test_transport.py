@@ -1,0 +1,402 @@
+"""Transport safety: TLS verified, plain http:// only to loopback unless allowed,
+proxies from the standard variables, files that hold secrets kept private.
+
+A self-signed HTTPS server and a small recording proxy run on loopback in threads; the
+CLI runs in-process against them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import http.server
+import ipaddress
+import os
+import ssl
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from hardening import ENV_VARS, Invoke, assert_one_line_error, running, write_profiles
+
+from wibmo_cli.profiles import resolve
+from wibmo_cli.sandbox import Sandbox
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[1]
+_PROFILE = {
+    "client_id": "c",
+    "bank_id": "1",
+    "api_key": "k" * 16,
+    "secure_code": "s" * 16,
+    "encryption_key": "K" * 24,
+}
+
+
+@pytest.fixture(autouse=True)
+def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENV_VARS.items():
+        monkeypatch.setenv(name, value)
+    for name in ("NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    with running(tmp_path / "sandbox.db") as started:
+        yield started
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
+    """A certificate for `host` signed by itself, and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    try:
+        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alt = x509.DNSName(host)
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{host}.crt", directory / f"{host}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class _Unavailable(http.server.BaseHTTPRequestHandler):
+    """Every request answered 503 with an HTML page: proof the TLS handshake worked."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"<html><title>TLS OK</title></html>"
+        self.send_response(503)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate: (url, cert file)."""
+    cert, key = self_signed(tmp_path, "127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_an_untrusted_certificate_fails_the_lookup_with_exit_5(
+    wibmo: Invoke, https_server: tuple[str, Path]
+) -> None:
+    url, _ = https_server
+    write_profiles(url, retries=2)
+    result = wibmo("lookup", "--urn", "389")
+    assert_one_line_error(result, 5, "TLS with 127.0.0.1")
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr
+    assert "retrying" not in result.stderr  # a TLS failure is not retried
+
+
+def test_the_same_server_trusted_through_ssl_cert_file_answers(
+    wibmo: Invoke, https_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control: trust the certificate and the handshake succeeds (the server then
+    answers 503), so the failure above is certificate verification at work."""
+    url, cert = https_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    write_profiles(url, retries=0)
+    result = wibmo("lookup", "--urn", "389")
+    assert_one_line_error(result, 6, "HTTP 503")
+    assert "TLS OK" in result.stderr
+
+
+def test_a_trusted_certificate_for_another_name_is_refused(
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed(tmp_path, "localhost")  # the server is reached as 127.0.0.1
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        write_profiles(f"https://127.0.0.1:{server.server_address[1]}", retries=0)
+        result = wibmo("lookup", "--urn", "389")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert_one_line_error(result, 5, "TLS with 127.0.0.1")
+
+
+def test_the_client_is_built_verifying_certificates_and_hostnames() -> None:
+    from wibmo_cli.client import Client
+
+    profile = resolve("p", {"base_url": "https://platform.example", **_PROFILE}, {}, source="t")
+    client = Client(profile, "https://platform.example")
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    context: ssl.SSLContext = pool._ssl_context
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    asyncio.run(client.aclose())
+
+
+# -- plain http:// -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:8765", True),
+        ("http://127.9.9.9", True),
+        ("http://localhost:8765", True),
+        ("http://[::1]:8765", True),
+        ("https://platform.example", True),
+        ("http://platform.example", False),
+        ("http://10.0.0.7:8080", False),
+        ("http://localhost.platform.example", False),
+        ("http://127.0.0.1.nip.io", False),
+        ("http://[::ffff:10.0.0.1]", False),
+    ],
+)
+def test_plain_http_only_to_loopback(url: str, allowed: bool) -> None:
+    from wibmo_cli.errors import ConfigError
+
+    profile = resolve("p", {"base_url": url, **_PROFILE}, {}, source="test")
+    if allowed:
+        profile.check_transport()
+    else:
+        with pytest.raises(ConfigError, match="allow_insecure_http = true"):
+            profile.check_transport()
+    insecure = resolve(
+        "p", {"base_url": url, "allow_insecure_http": True, **_PROFILE}, {}, source="test"
+    )
+    insecure.check_transport()  # the profile said so
+
+
+def test_plain_http_off_loopback_is_refused_before_anything_is_sent(
+    wibmo: Invoke, sandbox: Sandbox
+) -> None:
+    write_profiles("http://platform.example")
+    result = wibmo("lookup", "--urn", "389")
+    assert_one_line_error(result, 3, "plain http:// to platform.example is refused")
+
+
+def test_plain_http_to_localhost_works(wibmo: Invoke, sandbox: Sandbox) -> None:
+    write_profiles(sandbox.url.replace("127.0.0.1", "localhost"))
+    result = wibmo("lookup", "--urn", "389", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+# -- proxies ---------------------------------------------------------------------------------
+
+
+class RecordingProxy:
+    """An HTTP proxy on loopback that records each request line. Plain-HTTP requests
+    are forwarded to `target` whatever host they name; CONNECT is refused (403)."""
+
+    def __init__(self, target: tuple[str, int] | None = None) -> None:
+        self.target = target
+        self.lines: list[str] = []
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> RecordingProxy:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+        self.url = future.result(timeout=5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    async def _start(self) -> str:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def _stop(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            line, *headers = head.decode("latin-1").split("\r\n")
+            self.lines.append(line)
+            method, url, version = line.split(" ")
+            if method == "CONNECT" or self.target is None:
+                writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                return
+            length = 0
+            kept = []
+            for header in filter(None, headers):
+                name, _, value = header.partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                if name.lower() not in ("connection", "proxy-connection", "keep-alive"):
+                    kept.append(header)
+            body = await reader.readexactly(length)
+            path = "/" + url.split("://", 1)[1].partition("/")[2]
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+            request = "\r\n".join([f"{method} {path} {version}", *kept, "Connection: close"])
+            upstream_writer.write(request.encode("latin-1") + b"\r\n\r\n" + body)
+            writer.write(await upstream_reader.read())
+            upstream_writer.close()
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+def _address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def test_http_proxy_carries_plain_http_requests(
+    wibmo: Invoke, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with RecordingProxy(_address(sandbox.url)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        write_profiles("http://platform.invalid", allow_insecure_http=True)
+        result = wibmo("lookup", "--urn", "389", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert proxy.lines == [
+        "POST http://platform.invalid/api/v2/customer/retrieveCustRecord HTTP/1.1"
+    ]
+    assert [r.api for r in sandbox.requests] == ["lookup"]
+
+
+def test_https_proxy_is_asked_to_connect(wibmo: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    with RecordingProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        write_profiles("https://platform.invalid", retries=0)
+        result = wibmo("lookup", "--urn", "389")
+    assert proxy.lines == ["CONNECT platform.invalid:443 HTTP/1.1"]
+    assert_one_line_error(result, 5, "proxy")
+
+
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "*"])
+def test_no_proxy_exempts_a_host(
+    wibmo: Invoke, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, no_proxy: str
+) -> None:
+    with RecordingProxy() as proxy:  # forwards nothing: a request through it fails
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        write_profiles(sandbox.url)
+        result = wibmo("lookup", "--urn", "389", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert proxy.lines == []
+    assert [r.api for r in sandbox.requests] == ["lookup"]
+
+
+def test_without_no_proxy_loopback_goes_through_the_proxy_too(
+    wibmo: Invoke, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with RecordingProxy(_address(sandbox.url)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        write_profiles(sandbox.url)
+        result = wibmo("lookup", "--urn", "389", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert len(proxy.lines) == 1
+
+
+def test_the_proxy_variables_are_documented() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "Proxies are taken from the standard `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`" in (
+        readme
+    )
+    security = (REPO / "docs" / "SECURITY.md").read_text(encoding="utf-8")
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"):
+        assert name in security
+
+
+# -- files that hold secrets -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["profiles.toml", ".env"])
+@pytest.mark.parametrize(("mode", "warned"), [(0o640, True), (0o604, True), (0o600, False)])
+def test_profiles_check_warns_about_a_file_others_can_read(
+    wibmo: Invoke, sandbox: Sandbox, isolated: Path, name: str, mode: int, warned: bool
+) -> None:
+    write_profiles(sandbox.url)
+    dotenv = isolated / ".env"
+    dotenv.write_text("UNUSED=1\n", encoding="utf-8")
+    dotenv.chmod(0o600)
+    (isolated / name).chmod(mode)
+    result = wibmo("profiles", "check", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert (f"chmod 600 {isolated / name}" in result.stdout) is warned
+    assert "readable by group or others" not in result.stdout or warned
+
+
+def test_the_audit_log_is_created_0600_whatever_the_umask(wibmo: Invoke, sandbox: Sandbox) -> None:
+    write_profiles(sandbox.url)
+    old = os.umask(0)
+    try:
+        result = wibmo("lookup", "--urn", "389", "--reveal", "-o", "json")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.stderr
+    log = Path(os.environ["WIBMO_DATA_DIR"]) / "audit.jsonl"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_an_existing_audit_log_keeps_its_mode(wibmo: Invoke, sandbox: Sandbox) -> None:
+    write_profiles(sandbox.url)
+    log = Path(os.environ["WIBMO_DATA_DIR"]) / "audit.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text("", encoding="utf-8")
+    log.chmod(0o400 | 0o200)
+    result = wibmo("lookup", "--urn", "389", "--reveal", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert log.read_text(encoding="utf-8").count("\n") == 1
+    log.chmod(0o620)  # group may write (a shared log): wibmo does not widen or narrow it
+    wibmo("lookup", "--urn", "389", "--reveal", "-o", "json")
+    assert stat.S_IMODE(log.stat().st_mode) == 0o620
