@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, NoReturn
 
 import typer
 from typer._click import Command as ClickCommand
 from typer._click import Context as ClickContext
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from wibmo_cli import __version__
@@ -103,9 +104,23 @@ class WibmoGroup(TyperGroup):
             install(command, ctx)
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: ClickContext | None = None,
+        **extra: Any,
+    ) -> ClickContext:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            _usage_error(exc)
+
     def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            _usage_error(exc)
         except WibmoError as exc:
             if _debug(ctx):
                 raise
@@ -114,8 +129,6 @@ class WibmoGroup(TyperGroup):
             error_line(str(exc))
             raise typer.Exit(exc.exit_status) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
-        except typer.BadParameter:
             raise
         except BrokenPipeError:
             _stdout_gone()
@@ -130,6 +143,20 @@ class WibmoGroup(TyperGroup):
                 "(a bug in wibmo; rerun with --debug for the traceback and report it)",
             )
             raise typer.Exit(INTERNAL_ERROR) from None
+
+
+def _usage_error(exc: UsageError) -> NoReturn:
+    """Click's usage errors as one line, like every other error (exit 2).
+
+    `no_args_is_help` (a bare `wibmo profiles`) keeps click's own handling: help, exit 2.
+    """
+    if isinstance(exc, NoArgsIsHelpError):
+        raise exc
+    from wibmo_cli.render import error_line
+
+    where = exc.ctx.command_path if exc.ctx is not None else "wibmo"
+    error_line(f"{exc.format_message()} (see '{where} --help')")
+    raise typer.Exit(exc.exit_code) from None
 
 
 def _stdout_gone() -> None:
