@@ -486,3 +486,20 @@ def test_a_bad_row_is_named_by_its_field_not_a_command_line_option(
     assert result.exit_code == 2
     assert line["error"]["message"].startswith("mobile '12345':")
     assert "--mobile" not in line["error"]["message"]
+
+
+def test_a_csv_whose_header_names_no_identifier_column_is_refused_before_any_request(
+    wibmo: Any, tmp_path: Path
+) -> None:
+    table = tmp_path / "people.csv"
+    table.write_text("name,phone\nAsha,9897123456\n")
+    result = wibmo("lookup", "--file", str(table))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "no header naming an identifier column" in result.stderr
+    assert "first record: name, phone" in result.stderr
+    # Saying what the first column holds is the way out for a headerless file.
+    listing = tmp_path / "headerless.csv"
+    listing.write_text("12345,Asha\n")
+    named = wibmo("lookup", "--file", str(listing), "--column", "mobile")
+    assert json.loads(named.stdout)["error"]["message"].startswith("mobile '12345'")

@@ -87,7 +87,9 @@ class RowReader:
     email, customer_id, emailId, ...) or the `--column` name is a header. With a
     header, `--column` picks the column (default: the first identifier column); without
     one, each record's first cell is the identifier and `--column` (a kind) says what
-    it is, else each row's kind is sniffed.
+    it is, else each row's kind is sniffed. Several columns with neither a header naming
+    one nor `--column` is refused: a header like "name,phone" would otherwise be looked
+    up as a customer id.
     """
 
     def __init__(self, stream: IO[str], *, column: str | None, name: str) -> None:
@@ -106,6 +108,13 @@ class RowReader:
         if (wanted and wanted in names) or any(n in _ALIASES for n in names):
             self._header(cells, names, column, wanted)
             self._first = None  # the header is not a row
+        elif not column and len(cells) > 1:
+            shown = _one_line(", ".join(cell.strip() for cell in cells))
+            raise InputError(
+                f"{name} has several columns but no header naming an identifier column "
+                f"({', '.join(KINDS)}); first record: {shown}. Name the column in a header "
+                "row, or say what the first column holds with --column"
+            )
         elif column:
             self._kind = kind_of_name(column)
             if self._kind is None:
