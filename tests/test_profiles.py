@@ -373,3 +373,11 @@ def test_choice_keeps_the_environment_it_resolved_with(isolated: Path) -> None:
     assert isinstance(choice, ProfileChoice)
     assert load(choice).get("api_key") == API_KEY
     assert load(choice, "demo").builtin
+
+
+def test_a_profiles_file_that_is_a_directory_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"is a directory, not a file") as raised:
+        profiles.find_profiles_file(str(tmp_path), {}, tmp_path)
+    assert raised.value.exit_status == 3
+    with pytest.raises(ConfigError, match=r"\$WIBMO_PROFILES\) is a directory"):
+        profiles.find_profiles_file(None, {"WIBMO_PROFILES": str(tmp_path)}, tmp_path)

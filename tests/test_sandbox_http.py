@@ -404,3 +404,13 @@ def test_requests_endpoint_is_json_serialisable(sandbox: Sandbox) -> None:
     httpx.get(sandbox.url + "/nowhere")
     body = httpx.get(sandbox.url + "/__sandbox/requests").text
     assert json.loads(body)[0]["path"] == "/nowhere"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_fault_knobs_refuse_numbers_that_are_not_finite(value: float) -> None:
+    from wibmo_cli.sandbox import Faults
+
+    with pytest.raises(ValueError, match="finite"):
+        Faults().set_from_json({"latency_ms": value})
+    with pytest.raises(ValueError, match="finite"):
+        Faults().set_from_json({"fail_rate": value})

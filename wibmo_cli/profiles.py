@@ -160,16 +160,17 @@ class ProfilesFile:
 
 
 def find_profiles_file(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
-    if explicit:
-        path = user_path(explicit)
-        if not path.is_file():
-            raise ConfigError(f"profiles file {explicit} (--profiles-file) does not exist")
-        return path
-    if env.get("WIBMO_PROFILES"):
-        path = user_path(env["WIBMO_PROFILES"])
-        if not path.is_file():
-            raise ConfigError(f"profiles file {path} ($WIBMO_PROFILES) does not exist")
-        return path
+    for given, source in (
+        (explicit, "--profiles-file"),
+        (env.get("WIBMO_PROFILES"), "$WIBMO_PROFILES"),
+    ):
+        if given:
+            path = user_path(given)
+            if path.is_dir():
+                raise ConfigError(f"profiles file {given} ({source}) is a directory, not a file")
+            if not path.is_file():
+                raise ConfigError(f"profiles file {given} ({source}) does not exist")
+            return path
     for candidate in (cwd / "profiles.toml", config_dir(env) / "profiles.toml"):
         if candidate.is_file():
             return candidate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -115,8 +116,13 @@ def _check_fault(name: str, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or not 400 <= value <= 599:
             raise ValueError("fail_status must be an HTTP error status (400-599)")
         return value
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be a number >= 0")
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{name} must be a finite number >= 0")
     if name.endswith("_rate") and value > 1:
         raise ValueError(f"{name} must be between 0 and 1")
     return float(value)
