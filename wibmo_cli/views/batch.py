@@ -83,7 +83,8 @@ def summary_line(summary: Summary, *, resume_hint: str | None = None) -> str:
         f"{summary.count('not found')} not found",
         f"{summary.count('failed')} failed",
     ]
-    line = f"lookup: {done} rows in {summary.elapsed:.1f} s{rate}: {', '.join(parts)}"
+    noun = "row" if done == 1 else "rows"
+    line = f"lookup: {done} {noun} in {summary.elapsed:.1f} s{rate}: {', '.join(parts)}"
     if summary.skipped:
         line += f"; {summary.skipped} skipped (answered before)"
     if summary.interrupted:
