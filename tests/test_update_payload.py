@@ -25,7 +25,6 @@ from wibmo_cli.update import (
     read_patch,
 )
 from wibmo_cli.views.update import (
-    audit_identifiers,
     curl_command,
     lookup_command,
     preview,
@@ -505,9 +504,9 @@ def test_lookup_command() -> None:
 
 
 def test_audit_identifiers_are_masked() -> None:
-    assert audit_identifiers(Identifiers(mobile="919897123456")) == "mobile ********3456"
-    assert audit_identifiers(Identifiers(urn="70000000008")) == "urn *******0008"
-    assert audit_identifiers(Identifiers(customer_id="C1")) == "customer id C1"
+    assert Identifiers(mobile="919897123456").describe() == "mobile ********3456"
+    assert Identifiers(urn="70000000008").describe() == "urn *******0008"
+    assert Identifiers(customer_id="C1").describe() == "customer id C1"
 
 
 # -- properties ----------------------------------------------------------------------------

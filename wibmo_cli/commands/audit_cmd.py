@@ -11,6 +11,16 @@ import typer
 from wibmo_cli.errors import InputError
 from wibmo_cli.runtime import Runtime, command_options
 
+AuditLogPath = Annotated[
+    str | None,
+    typer.Option(
+        "--audit-log",
+        metavar="PATH",
+        help="Audit log file (else $WIBMO_AUDIT_LOG, else the user data dir).",
+        show_default=False,
+    ),
+]
+
 COLUMNS = ("when", "customer", "change", "result")
 
 
@@ -20,15 +30,7 @@ def audit(
     limit: Annotated[
         int, typer.Option("--limit", "-n", help="How many entries, newest last.")
     ] = 20,
-    audit_log: Annotated[
-        str | None,
-        typer.Option(
-            "--audit-log",
-            metavar="PATH",
-            help="Audit log file (else $WIBMO_AUDIT_LOG, else the user data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    audit_log: AuditLogPath = None,
 ) -> None:
     """Show the audit log: every update-profile attempt and every --reveal.
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from wibmo_cli.commands.audit_cmd import AuditLogPath
 from wibmo_cli.errors import ExitStatus, InputError
 from wibmo_cli.runtime import Runtime, command_options
 
@@ -131,15 +132,7 @@ def update_profile(
         bool,
         typer.Option("--production-ok", help="With --yes: send to a production profile unasked."),
     ] = False,
-    audit_log: Annotated[
-        str | None,
-        typer.Option(
-            "--audit-log",
-            metavar="PATH",
-            help="Audit log file (else $WIBMO_AUDIT_LOG, else the user data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    audit_log: AuditLogPath = None,
 ) -> None:
     """Change a customer's profile: validated, previewed, confirmed, sent at most once.
 

@@ -281,13 +281,12 @@ class UpdateSession:
         )
 
     def _audit(self, *, action: str, result: str, **fields: Any) -> None:
-        from wibmo_cli.views.update import audit_identifiers
 
         assert self.plan is not None
         entry: dict[str, Any] = {
             "command": "update-profile",
             "action": action,
-            "identifiers": audit_identifiers(self.identifiers),
+            "identifiers": self.identifiers.describe(),
             "clientTxnId": self.plan.client_txn_id,
             "fields": self.plan.changed(),
         }

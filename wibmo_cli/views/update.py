@@ -130,20 +130,6 @@ def curl_command(
     return " \\\n  ".join(lines)
 
 
-def audit_identifiers(identifiers: Identifiers) -> str:
-    """Identifiers for the audit log, each masked as `audit.mask_identifier` says."""
-    from wibmo_cli.audit import mask_identifier
-
-    parts = []
-    if identifiers.urn:
-        parts.append(f"urn {mask_identifier('urn', identifiers.urn)}")
-    if identifiers.mobile:
-        parts.append(f"mobile {mask_identifier('mobile', identifiers.mobile)}")
-    if identifiers.customer_id:
-        parts.append(f"customer id {mask_identifier('customer_id', identifiers.customer_id)}")
-    return ", ".join(parts)
-
-
 # -- drawing -------------------------------------------------------------------------------
 
 
