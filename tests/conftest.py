@@ -10,6 +10,9 @@ from typer.testing import CliRunner, Result
 
 from wibmo_cli.app import app
 
+# Fixtures shared by the sandbox tests (`platform` uses each module's own `sandbox`).
+pytest_plugins = ("sandbox_fixtures",)
+
 _CLEARED = (
     "WIBMO_PROFILE",
     "WIBMO_PROFILES",

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sandbox_fixtures import make_settings
 from typer.testing import Result
 
 from wibmo_cli.app import INTERNAL_ERROR
@@ -59,16 +60,14 @@ def codec(iv: str = "zero") -> TokenCodec:
 
 def settings(db_path: Path, **extra: Any) -> SandboxSettings:
     """A sandbox that accepts exactly the hardening profile's credentials."""
-    extra.setdefault("iv", IvScheme("zero"))
-    return SandboxSettings(
-        key=KEY,
-        api_key=API_KEY,
-        client_id=CLIENT_ID,
-        bank_id=BANK_ID,
-        secure_code=SECURE_CODE,
-        db_path=db_path,
-        **extra,
-    )
+    credentials = {
+        "key": KEY,
+        "api_key": API_KEY,
+        "client_id": CLIENT_ID,
+        "bank_id": BANK_ID,
+        "secure_code": SECURE_CODE,
+    }
+    return make_settings(db_path, **{**credentials, **extra})
 
 
 @contextmanager

@@ -7,6 +7,7 @@ sandbox's wire behaviour, not the tool's.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from wibmo_cli.crypto import IvScheme, TokenCodec
 from wibmo_cli.sandbox import Sandbox, SandboxSettings
@@ -44,16 +46,14 @@ def txn_id() -> str:
 
 
 def make_settings(db_path: Path, **extra: Any) -> SandboxSettings:
+    """A sandbox accepting these fixtures' credentials, unless `extra` names others."""
     extra.setdefault("iv", IvScheme("zero"))
-    return SandboxSettings(
-        key=KEY,
-        api_key=API_KEY,
-        client_id=CLIENT_ID,
-        bank_id=BANK_ID,
-        secure_code=SECURE_CODE,
-        db_path=db_path,
-        **extra,
-    )
+    extra.setdefault("key", KEY)
+    extra.setdefault("api_key", API_KEY)
+    extra.setdefault("client_id", CLIENT_ID)
+    extra.setdefault("bank_id", BANK_ID)
+    extra.setdefault("secure_code", SECURE_CODE)
+    return SandboxSettings(db_path=db_path, **extra)
 
 
 @contextmanager
@@ -127,3 +127,48 @@ class Platform:
         payload.update(fields)
         headers = payload.pop("_headers", None)
         return self.answer(self.send("PATCH", path, payload, headers=headers))
+
+
+# The retrieve document's "Response (Success)" sample: its one cardList entry, exactly.
+SAMPLE_ENTRY = {
+    "lastName": "LastName",
+    "panValid": False,
+    "docList": [
+        {"docNumber": "ABC0123456", "docType": "Passport"},
+        {"docNumber": "1234 5678 6015", "docType": "Aadhar"},
+        {"docNumber": "YCV0123456", "docType": "VoterId"},
+        {"docNumber": "ABCDE1234A", "docType": "Pancard"},
+        {"docNumber": "DL60 20211234567", "docType": "Driverlicense"},
+    ],
+    "cardType": "TRAVEL CARD",
+    "mobile": "919897123456",
+    "updatedOn": "16-Nov-2022",
+    "kycName": "FULL_KYC",
+    "createdOn": "16-Nov-2022",
+    "availableBalance": 100000,
+    "urn": 389,
+    "firstName": "ABC",
+    "lastFourDigit": "4216",
+    "statusDescription": "Active",
+    "entityName": "FintechA",
+    "profileId": 150,
+    "dob": "11-Jul-1993",
+    "reKyc": False,
+    "customerId": "custid_V3_juyWqcUUxz",
+    "cardNumber": "179947 XXXXXX 4216",
+    "cardStatus": 0,
+    "email": "abc@xyz.com",
+}
+
+
+@pytest.fixture
+def platform(sandbox: Sandbox) -> Iterator[Platform]:
+    """A client of the test module's `sandbox` fixture."""
+    client = Platform(sandbox.url)
+    yield client
+    client.close()
+
+
+def query(db_path: Path, sql: str) -> list[Any]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql).fetchall()

@@ -40,13 +40,6 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def platform(sandbox: Sandbox) -> Iterator[Platform]:
-    client = Platform(sandbox.url)
-    yield client
-    client.close()
-
-
 def lookup_payload(**fields: Any) -> dict[str, Any]:
     return {"messageCode": 1930, "clientTxnId": txn_id(), "urn": "389", **fields}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,12 @@ from sandbox_fixtures import (
     LOOKUP,
     LOOKUP_ERROR_KEYS,
     LOOKUP_V3,
+    SAMPLE_ENTRY,
     SECURE_CODE,
     UPDATE,
     Platform,
     credential_headers,
+    query,
     running,
     txn_id,
 )
@@ -36,36 +37,6 @@ from wibmo_cli.sandbox import (
 
 pytestmark = pytest.mark.e2e
 
-SAMPLE_ENTRY = {
-    "lastName": "LastName",
-    "panValid": False,
-    "docList": [
-        {"docNumber": "ABC0123456", "docType": "Passport"},
-        {"docNumber": "1234 5678 6015", "docType": "Aadhar"},
-        {"docNumber": "YCV0123456", "docType": "VoterId"},
-        {"docNumber": "ABCDE1234A", "docType": "Pancard"},
-        {"docNumber": "DL60 20211234567", "docType": "Driverlicense"},
-    ],
-    "cardType": "TRAVEL CARD",
-    "mobile": "919897123456",
-    "updatedOn": "16-Nov-2022",
-    "kycName": "FULL_KYC",
-    "createdOn": "16-Nov-2022",
-    "availableBalance": 100000,
-    "urn": 389,
-    "firstName": "ABC",
-    "lastFourDigit": "4216",
-    "statusDescription": "Active",
-    "entityName": "FintechA",
-    "profileId": 150,
-    "dob": "11-Jul-1993",
-    "reKyc": False,
-    "customerId": "custid_V3_juyWqcUUxz",
-    "cardNumber": "179947 XXXXXX 4216",
-    "cardStatus": 0,
-    "email": "abc@xyz.com",
-}
-
 
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -76,18 +47,6 @@ def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sandbox(db_path: Path) -> Iterator[Sandbox]:
     with running(db_path) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def platform(sandbox: Sandbox) -> Iterator[Platform]:
-    client = Platform(sandbox.url)
-    yield client
-    client.close()
-
-
-def query(db_path: Path, sql: str) -> list[Any]:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def assert_lookup_error(answer: dict[str, Any], code: str, message: str | None = None) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_fixtures import BANK_ID, CLIENT_ID, UPDATE_V3, Platform, running, txn_id
+from sandbox_fixtures import (
+    BANK_ID,
+    CLIENT_ID,
+    UPDATE_V3,
+    Platform,
+    query,
+    running,
+    txn_id,
+)
 
 from wibmo_cli.sandbox import (
     CARDLESS_CUSTOMER_ID,
@@ -46,18 +53,6 @@ def db_path(tmp_path: Path) -> Path:
 def sandbox(db_path: Path) -> Iterator[Sandbox]:
     with running(db_path) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def platform(sandbox: Sandbox) -> Iterator[Platform]:
-    client = Platform(sandbox.url)
-    yield client
-    client.close()
-
-
-def query(db_path: Path, sql: str) -> list[Any]:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def customer_with(db_path: Path, where: str) -> tuple[str, int, int]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from sandbox_fixtures import SAMPLE_ENTRY
 
 from wibmo_cli.views.customer import (
     AnswerView,
@@ -22,37 +23,7 @@ from wibmo_cli.views.customer import (
 
 # The retrieve document's "Response (Success)" sample, decrypted, exactly.
 SAMPLE: dict[str, Any] = {
-    "cardList": [
-        {
-            "lastName": "LastName",
-            "panValid": False,
-            "docList": [
-                {"docNumber": "ABC0123456", "docType": "Passport"},
-                {"docNumber": "1234 5678 6015", "docType": "Aadhar"},
-                {"docNumber": "YCV0123456", "docType": "VoterId"},
-                {"docNumber": "ABCDE1234A", "docType": "Pancard"},
-                {"docNumber": "DL60 20211234567", "docType": "Driverlicense"},
-            ],
-            "cardType": "TRAVEL CARD",
-            "mobile": "919897123456",
-            "updatedOn": "16-Nov-2022",
-            "kycName": "FULL_KYC",
-            "createdOn": "16-Nov-2022",
-            "availableBalance": 100000,
-            "urn": 389,
-            "firstName": "ABC",
-            "lastFourDigit": "4216",
-            "statusDescription": "Active",
-            "entityName": "FintechA",
-            "profileId": 150,
-            "dob": "11-Jul-1993",
-            "reKyc": False,
-            "customerId": "custid_V3_juyWqcUUxz",
-            "cardNumber": "179947 XXXXXX 4216",
-            "cardStatus": 0,
-            "email": "abc@xyz.com",
-        }
-    ],
+    "cardList": [SAMPLE_ENTRY],
     "bankId": 2010,
     "clientId": "WibmoClient",
     "responseDateTime": "20221116114243",
