@@ -62,8 +62,7 @@ def endpoint(
     settings = sandbox_settings(profile, data_dir / SANDBOX_DB)
     sandbox = Sandbox(settings)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        sandbox.start()
+        sandbox.start()  # creates the data dir (0700) and the database (0600) when missing
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(

@@ -134,13 +134,8 @@ class Gateway:
         txn = payload.get("clientTxnId") if payload is not None else None
         txn_id = str(txn) if isinstance(txn, str | int) and not isinstance(txn, bool) else None
         record.client_txn_id = txn_id
-        try:
-            answer = self._answer(api, request.headers, body, payload, txn_id)
-        except BaseException:
-            self.store.rollback()
-            raise
-        self.store.commit()
-        return answer
+        with self.store.transaction():
+            return self._answer(api, request.headers, body, payload, txn_id)
 
     def _answer(
         self,

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Final
@@ -134,12 +135,33 @@ class HttpServer:
         assert self._gateway is not None
         try:
             return self._gateway.handle(request)
-        except Exception:  # noqa: BLE001 - a bug must cost one answer, not the server
+        except Exception as exc:  # noqa: BLE001 - a bug must cost one answer, not the server
+            if _unavailable(exc):
+                _log.warning("sandbox: database unavailable answering %s: %s", request.path, exc)
+                record = RequestRecord(request.method, request.path, "other", 503)
+                reply = json_reply(503, {"message": f"sandbox database unavailable: {exc}"})
+                return reply, record
             _log.exception(
                 "sandbox: unexpected error answering %s %s", request.method, request.path
             )
             record = RequestRecord(request.method, request.path, "other", 500)
             return json_reply(500, {"message": "sandbox internal error"}), record
+
+
+_UNAVAILABLE: Final = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+)
+
+
+def _unavailable(exc: Exception) -> bool:
+    """The database cannot serve now (locked by another process too long, disk full,
+    read-only, I/O error), as opposed to a bug in the sandbox."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return isinstance(exc, sqlite3.OperationalError) and str(name).startswith(_UNAVAILABLE)
 
 
 def _parse_head(head: bytes) -> tuple[Request, bool]:

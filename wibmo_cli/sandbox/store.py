@@ -1,13 +1,26 @@
 """The sandbox's SQLite database: schema, seeding, the queries and the updates.
 
-One connection, used only from the server's event-loop thread. WAL mode with
+One connection per server, used only from its event-loop thread. WAL mode with
 ``synchronous=NORMAL``: every request commits (its clientTxnId is remembered for
 duplicate detection), and that must stay cheap.
+
+Several processes may share one database (`wibmo sandbox` and any number of commands
+running the embedded sandbox): nothing is cached between requests. Each request is one
+``BEGIN IMMEDIATE`` transaction (`Store.transaction`), so the accosaTransactionId and
+accosaRefNo it draws are read from the database under the write lock and cannot be
+drawn twice; a new database is created and seeded once, under that same lock; and a
+connection waits up to `BUSY_TIMEOUT` seconds for another process's transaction.
+
+The database holds whole document numbers: a new file is created 0600 (SQLite gives
+its -wal and -shm files the same mode), and a data directory created here 0700.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
 from typing import Final
@@ -25,6 +38,7 @@ from wibmo_cli.sandbox.model import (
 SCHEMA_VERSION: Final = "1"
 FIRST_ACCOSA_ID: Final = 7442  # the retrieve document's sample answer is 7441
 FIRST_REF_NO: Final = 123212  # the update document's sample accosaRefNo
+BUSY_TIMEOUT: Final = 10.0  # seconds a connection waits for another's write lock
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,56 +99,75 @@ class Store:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        row = conn.execute("SELECT max(accosa_id) FROM txns").fetchone()
-        self._accosa = max(int(row[0] or 0), FIRST_ACCOSA_ID - 1)
-        self._ref = FIRST_REF_NO + self._accosa - FIRST_ACCOSA_ID
 
     @classmethod
     def open(cls, path: Path) -> Store:
         """Open ``path``, creating and seeding it when it is new."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path)
+        _create_private(path)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(SCHEMA)
-            seeded = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
-            if seeded is None:
-                _seed(conn)
+            store = cls(conn)
+            with store.transaction():
+                for statement in _statements(SCHEMA):
+                    conn.execute(statement)
+                seeded = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
+                if seeded is None:
+                    _seed(conn)
         except BaseException:
             conn.close()
             raise
-        return cls(conn)
+        return store
 
     def close(self) -> None:
         self._conn.close()
 
-    def commit(self) -> None:
-        self._conn.commit()
-
-    def rollback(self) -> None:
-        self._conn.rollback()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One request's work: ``BEGIN IMMEDIATE`` (the write lock, waited for), then
+        COMMIT, or ROLLBACK when the body raises."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._conn.in_transaction:  # SQLite may have rolled back already
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     # -- transactions ------------------------------------------------------------------
 
     def remember_txn(self, client_txn_id: str, api: str, at: str) -> int | None:
-        """A new accosaTransactionId for ``client_txn_id``, or None when it was seen before."""
-        accosa = self._accosa + 1
-        try:
-            self._conn.execute(
-                "INSERT INTO txns (client_txn_id, accosa_id, api, at) VALUES (?, ?, ?, ?)",
-                (client_txn_id, accosa, api, at),
-            )
-        except sqlite3.IntegrityError:
-            return None
-        self._accosa = accosa
-        return accosa
+        """A new accosaTransactionId for ``client_txn_id``, or None when it was seen before.
+
+        The id is the database's highest plus one, drawn inside the caller's transaction
+        (which holds the write lock): whatever other processes wrote is counted.
+        """
+        row = self._conn.execute(
+            "INSERT INTO txns (client_txn_id, accosa_id, api, at) "
+            "SELECT ?, max(coalesce(max(accosa_id), 0), ?) + 1, ?, ? FROM txns "
+            "WHERE true ON CONFLICT (client_txn_id) DO NOTHING RETURNING accosa_id",
+            (client_txn_id, FIRST_ACCOSA_ID - 1, api, at),
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     def next_ref_no(self) -> int:
-        """The next accosaRefNo (the update document's auto-generated sequence number)."""
-        self._ref += 1
-        return self._ref
+        """The next accosaRefNo (the update document's auto-generated sequence number),
+        from a sequence row in ``meta``, in the caller's transaction."""
+        row = self._conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'ref_no' "
+            "RETURNING value"
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        # A database made before the sequence row: start where the old counter would have.
+        last = self._conn.execute("SELECT max(accosa_id) FROM txns").fetchone()[0]
+        ref = FIRST_REF_NO + max(int(last or 0) - FIRST_ACCOSA_ID, -1) + 1
+        self._conn.execute("INSERT INTO meta (key, value) VALUES ('ref_no', ?)", (str(ref),))
+        return ref
 
     # -- finding customers -------------------------------------------------------------
 
@@ -221,7 +254,27 @@ def _seed(conn: sqlite3.Connection) -> None:
     insert("cards", CARD_COLUMNS, [astuple(c) for c in data.cards])
     insert("documents", DOCUMENT_COLUMNS, [astuple(d) for d in data.documents])
     conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('seeded', ?), ('schema', ?)",
-        (str(seed.SEED), SCHEMA_VERSION),
+        "INSERT INTO meta (key, value) VALUES ('seeded', ?), ('schema', ?), ('ref_no', ?)",
+        (str(seed.SEED), SCHEMA_VERSION, str(FIRST_REF_NO - 1)),
     )
-    conn.commit()
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of `SCHEMA` (no semicolons inside them), to run in one transaction."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 (and its directory 0700) unless it exists.
+
+    SQLite would create it with the umask's mode (0644); created here first, it and the
+    -wal and -shm files SQLite adds beside it (which take its mode) are the owner's only.
+    An existing file is left as it is.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
