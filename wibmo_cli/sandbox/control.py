@@ -11,10 +11,9 @@ No authentication: the server listens on loopback. Faults never apply here.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Final
 
-from wibmo_cli.sandbox.protocol import Reply, Request, json_reply
+from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, parse_json
 
 if TYPE_CHECKING:
     from wibmo_cli.sandbox.gateway import Gateway
@@ -44,7 +43,7 @@ def handle(gateway: Gateway, request: Request) -> Reply:
         return json_reply(200, {"ok": True})
     if request.method == "POST":
         try:
-            changes = json.loads(request.body or b"{}")
+            changes = parse_json(request.body or b"{}")
             if not isinstance(changes, dict):
                 raise ValueError("the body must be a JSON object of fault fields")
             faults.set_from_json(changes)

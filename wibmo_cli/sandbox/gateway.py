@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import os
 from typing import Any, Final
 
@@ -34,7 +33,7 @@ from wibmo_cli.sandbox.model import (
     number_or_text,
     response_message,
 )
-from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, phrase
+from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, parse_json, phrase
 from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
 from wibmo_cli.sandbox.store import Store
 from wibmo_cli.sandbox.update import update
@@ -126,7 +125,7 @@ class Gateway:
         token = body.get("token") if body is not None else None
         if isinstance(token, str):
             try:
-                decrypted = self.codec.decrypt_json(token)
+                decrypted = parse_json(self.codec.decrypt(token))
             except CryptoError:
                 decrypted = None
             if isinstance(decrypted, dict):
@@ -236,8 +235,5 @@ class Gateway:
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return None
+    value = parse_json(body)
     return value if isinstance(value, dict) else None

@@ -112,7 +112,7 @@ def today8() -> str:
 
 def display_date(yyyymmdd: str) -> str:
     """``20221116`` -> ``16-Nov-2022``, the platform's style; anything else unchanged."""
-    if len(yyyymmdd) != 8 or not yyyymmdd.isdigit() or not 1 <= int(yyyymmdd[4:6]) <= 12:
+    if len(yyyymmdd) != 8 or not _ascii_digits(yyyymmdd) or not 1 <= int(yyyymmdd[4:6]) <= 12:
         return yyyymmdd
     month = 3 * (int(yyyymmdd[4:6]) - 1)
     return f"{yyyymmdd[6:]}-{_MONTHS[month : month + 3]}-{yyyymmdd[:4]}"
@@ -120,7 +120,12 @@ def display_date(yyyymmdd: str) -> str:
 
 def number_or_text(value: str) -> int | str:
     """``"2010"`` -> 2010 (the platform sends bankId as a number); other text unchanged."""
-    return int(value) if value.isdigit() else value
+    return int(value) if _ascii_digits(value) else value
+
+
+def _ascii_digits(text: str) -> bool:
+    """Only 0-9 (``str.isdigit`` also takes "²" and other digits `int` refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True, slots=True)

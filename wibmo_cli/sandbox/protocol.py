@@ -35,6 +35,21 @@ class Reply:
     hang: float = 0.0
 
 
+def parse_json(data: bytes) -> Any:
+    """A request's JSON (a body, or a token's plaintext), or None when it is not JSON the
+    platform could take: not JSON text, nested deeper than the parser goes, an
+    integer of more digits than Python converts, or text holding a lone surrogate
+    (``"\\ud800"``, which no database or UTF-8 answer can carry). Never raises: the
+    gateway answers None as a malformed request (1055)."""
+    try:
+        value = json.loads(data)
+        if b"\\u" in data or not data.isascii():  # where a lone surrogate can come from
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # raises on one
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        return None
+    return value
+
+
 def json_reply(status: int, value: Any, **kwargs: Any) -> Reply:
     return Reply(status, json.dumps(value, separators=(",", ":")).encode(), **kwargs)
 

@@ -190,7 +190,7 @@ def _content_length(headers: dict[str, str]) -> int:
     raw = headers.get("content-length")
     if raw is None:
         return 0
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true, int("²") fails
         raise _BadRequest(400, "malformed Content-Length")
     length = int(raw)
     if length > MAX_BODY:

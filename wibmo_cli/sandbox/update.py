@@ -156,14 +156,22 @@ def _identify(store: Store, fields: dict[str, object]) -> tuple[int, int | None]
         ids = set(store.by_customer_id(customer_id))
         found = ids if found is None else found & ids
     if urn_raw is not None:
-        urn = int(urn_raw) if urn_raw.isdigit() else -1
-        ids = set(store.by_urn(urn))
+        urn = _urn(urn_raw)
+        ids = set(store.by_urn(urn)) if urn is not None else set()
         found = ids if found is None else found & ids
     if not found:
         raise PlatformError("1231")
     if len(found) > 1:
         raise PlatformError("1237")
     return found.pop(), urn
+
+
+def _urn(value: str) -> int | None:
+    """The URN as a number, or None when it cannot be one (nobody has it: 1231)."""
+    try:
+        return int(validate.urn(value))
+    except InputError:
+        return None
 
 
 def _customer_changes(fields: dict[str, object]) -> dict[str, str]:
