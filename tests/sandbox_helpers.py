@@ -88,3 +88,48 @@ def write_demo_profiles(url: str, path: Path | None = None) -> Path:
 
 def data_dir() -> Path:
     return Path(os.environ["WIBMO_DATA_DIR"])
+
+
+class HostileServer:
+    """A loopback HTTP server answering every request with one canned reply.
+
+    `reply` is (status, content type, body bytes); set it before each request. Bounded:
+    it serves from a daemon thread and is shut down on exit.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.reply: tuple[int, str, bytes] = (200, "application/json", b"{}")
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                status, content_type, body = outer.reply
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_PATCH = do_GET = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)

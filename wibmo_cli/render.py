@@ -1,7 +1,8 @@
 """The only place that writes to the terminal.
 
 Data on stdout (JSON, or rich tables for people); every message, warning, progress
-and trace on stderr. No colour when the stream is not a terminal or NO_COLOR is set.
+and trace on stderr, with control characters made visible (`textsafe.visible`: they
+may quote what a server sent). No colour when the stream is not a terminal or NO_COLOR is set.
 Rich is imported only when a table is actually drawn.
 """
 
@@ -11,6 +12,8 @@ import json
 import os
 import sys
 from typing import IO, TYPE_CHECKING, Any
+
+from wibmo_cli.textsafe import visible
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -99,7 +102,7 @@ class Renderer:
     # -- stderr -----------------------------------------------------------------
 
     def info(self, message: str) -> None:
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(visible(message, lines=True) + "\n")
         sys.stderr.flush()
 
     def warn(self, message: str) -> None:
@@ -111,10 +114,11 @@ class Renderer:
     def trace(self, message: str) -> None:
         """A `-v` trace line on stderr (callers redact secrets before they get here)."""
         if self.verbose:
-            sys.stderr.write(message + "\n")
+            sys.stderr.write(visible(message) + "\n")
             sys.stderr.flush()
 
     def _tagged(self, tag: str, colour: str, message: str) -> None:
+        message = visible(message, lines=True)
         if _colour_allowed(sys.stderr):
             code = {"red": "31", "yellow": "33"}[colour]
             sys.stderr.write(f"\x1b[{code};1m{tag}:\x1b[0m {message}\n")

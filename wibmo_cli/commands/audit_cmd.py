@@ -57,13 +57,14 @@ def audit(
         rt.render.info(f"no entries in {log.path}")
         return
     from rich.table import Table
-    from rich.text import Text
+
+    from wibmo_cli.textsafe import cell
 
     table = Table(title=f"Audit log ({log.path})", title_justify="left")
     for column in COLUMNS:
         table.add_column(column, no_wrap=column == "when", overflow="fold")
     for row in rows:
-        table.add_row(*(Text(row[c]) for c in COLUMNS))
+        table.add_row(*(cell(row[c], lines=True) for c in COLUMNS))  # errors quote answers
     rt.render.print(table)
 
 

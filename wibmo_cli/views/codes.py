@@ -57,16 +57,22 @@ def http_table(statuses: tuple[HttpStatus, ...]) -> Table:
 
 
 def explanation(code: str, name: str, meaning: str, action: str, *, apis: str = "") -> Table:
-    """A two-column block: code, name, (api), meaning, what to do."""
+    """A two-column block: code, name, (api), meaning, what to do.
+
+    The code and name may be an answer's (a code not in the catalogue): each value goes
+    in through `textsafe.cell`, never as markup, control characters shown escaped.
+    """
     from rich.table import Table
+
+    from wibmo_cli.textsafe import cell
 
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    table.add_row("code", code)
-    table.add_row("name", name)
+    table.add_row("code", cell(code))
+    table.add_row("name", cell(name))
     if apis:
-        table.add_row("api", apis)
-    table.add_row("meaning", meaning)
-    table.add_row("what to do", action)
+        table.add_row("api", cell(apis))
+    table.add_row("meaning", cell(meaning))
+    table.add_row("what to do", cell(action))
     return table

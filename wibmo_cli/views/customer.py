@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from wibmo_cli.codes import explain, normalise_code
+from wibmo_cli.textsafe import cell
 
 ENVELOPE: Final = (
     "responseCode",
@@ -338,17 +339,23 @@ WIDE: Final = 110  # narrower consoles get one block per card instead of a wide 
 def answer_renderables(
     view: AnswerView, *, elapsed: float | None, title: str, width: int = WIDE
 ) -> list[Any]:
-    """Rich renderables for a view: every value goes in as Text, never as markup."""
+    """Rich renderables for a view: every value goes in as Text (`textsafe.cell`: never
+    markup, control characters shown escaped), never as a str rich would parse."""
     from rich.table import Table
-    from rich.text import Text
 
     out: list[Any] = []
     if view.customer:
-        grid = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+        grid = Table(
+            title=cell(title, "table.title"),
+            title_justify="left",
+            show_header=False,
+            box=None,
+            padding=(0, 2),
+        )
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
         for label, value in view.customer:
-            grid.add_row(label, Text(value))
+            grid.add_row(label, cell(value))
         out.append(grid)
     if view.cards and width >= WIDE:
         out.append(_table("Cards", view.cards, no_wrap=("URN", "Card", "Balance")))
@@ -365,7 +372,7 @@ def answer_renderables(
             block.add_column()
             for label, value in card.items():
                 if value:
-                    block.add_row(label, Text(value))
+                    block.add_row(label, cell(value))
             out.append(block)
     if view.documents:
         rows = [
@@ -378,7 +385,7 @@ def answer_renderables(
         other.add_column("field", style="bold")
         other.add_column("value")
         for key, value in view.other:
-            other.add_row(Text(key), Text(value))
+            other.add_row(cell(key), cell(value))
         out.append(other)
     if not view.ok:
         from wibmo_cli.views.codes import explanation
@@ -395,7 +402,7 @@ def answer_renderables(
         block.title_justify = "left"
         block.title_style = "bold red"
         out.append(block)
-    out.append(Text(footer(view, elapsed), style="dim" if view.ok else "bold"))
+    out.append(cell(footer(view, elapsed), "dim" if view.ok else "bold"))
     return out
 
 
@@ -419,12 +426,11 @@ def footer(view: AnswerView, elapsed: float | None) -> str:
 
 def _table(title: str, rows: list[dict[str, str]], *, no_wrap: tuple[str, ...] = ()) -> Any:
     from rich.table import Table
-    from rich.text import Text
 
     columns = [c for c in rows[0] if any(row.get(c) for row in rows)]
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, no_wrap=column in no_wrap)
     for row in rows:
-        table.add_row(*(Text(row.get(c, "")) for c in columns))
+        table.add_row(*(cell(row.get(c, "")) for c in columns))
     return table

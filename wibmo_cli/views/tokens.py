@@ -57,6 +57,8 @@ def detection_report(
     from rich.table import Table
     from rich.text import Text
 
+    from wibmo_cli.textsafe import cell
+
     table = Table(title="decrypt --detect", title_justify="left")
     table.add_column("key_encoding")
     table.add_column("iv")
@@ -65,14 +67,14 @@ def detection_report(
         if result.ok:
             outcome = Text("works: valid padding and JSON", style="green")
         elif result.padding_ok:
-            outcome = Text(f"padding valid, {result.error}", style="yellow")
+            outcome = cell(f"padding valid, {result.error}", "yellow")
         else:
-            outcome = Text(result.error, style="dim")
+            outcome = cell(result.error, "dim")
         table.add_row(result.key_encoding, str(result.scheme), outcome)
     advice = advise(results, working)
     renderables: list[Any] = [table, Text(advice)]
     if working:
         plaintext = working[0].plaintext if reveal else mask(working[0].plaintext)
         renderables.append(Text("\nPlaintext:", style="bold"))
-        renderables.append(Text(dumps(plaintext, pretty=True)))
+        renderables.append(cell(dumps(plaintext, pretty=True), lines=True))
     return DetectionReport(advice, renderables)

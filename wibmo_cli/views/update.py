@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from wibmo_cli import validate
 from wibmo_cli.masking import mask, mask_value
+from wibmo_cli.textsafe import cell
 from wibmo_cli.update import FIELDS, Field, Plan
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ def _readable_date(text: str) -> str:
 
 
 def _kyc(profile: Any) -> str:
-    label = validate.KYC_PROFILES.get(int(profile)) if str(profile).isdigit() else None
+    text = str(profile)
+    label = validate.KYC_PROFILES.get(int(text)) if text.isascii() and text.isdigit() else None
     return f"{profile} ({label})" if label else str(profile)
 
 
@@ -136,18 +138,19 @@ def curl_command(
 def preview_renderables(
     rows: list[PreviewRow], *, title: str, notes: Iterable[str] = ()
 ) -> list[RenderableType]:
+    """The preview table; the title and "now" hold what the lookup answered, so every
+    value goes in through `textsafe.cell` (never markup, control characters escaped)."""
     from rich.table import Table
-    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=cell(title, "table.title"), title_justify="left")
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("now")
     table.add_column("will be")
     for row in rows:
-        will_be = Text(row.will_be + ("  (unchanged)" if row.unchanged else ""))
-        table.add_row(Text(row.label), Text(row.now or "—"), will_be)
+        will_be = cell(row.will_be + ("  (unchanged)" if row.unchanged else ""))
+        table.add_row(cell(row.label), cell(row.now or "—"), will_be)
     out: list[RenderableType] = [table]
-    out += [Text(f"note: {note}", style="yellow") for note in notes]
+    out += [cell(f"note: {note}", "yellow") for note in notes]
     return out
 
 

@@ -1,0 +1,58 @@
+"""Text from outside the tool made safe to show on a terminal: control characters visible.
+
+A customer name, a responseMessage, an HTML page's <title> or a header can hold
+``ESC[2J`` (clear the screen), an OSC title or OSC 52 clipboard write, a BEL, a CR
+that overwrites the line, C1 controls (``\\x9b`` is CSI on some terminals), bidi
+overrides that reorder what is shown, or a lone surrogate that no UTF-8 stream can
+take. `visible` shows each as an escape instead (``\\x1b``, ``\\r``, ``\\u202e``), so
+the terminal prints it rather than obeys it; everything else, any script included,
+is left as it is. Every table cell built from an answer (`cell`) and every message
+line the renderer writes goes through it. JSON output is data: json.dumps escapes
+what JSON must.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+# C0 controls, DEL, C1 controls; the bidi embeddings, overrides, isolates and marks;
+# the Unicode line and paragraph separators; lone surrogates.
+_UNSAFE: Final = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    r"\ud800-\udfff]"
+)
+_NAMED: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, *, lines: bool = False) -> str:
+    """`text` with every control character shown as an escape (``\\x1b``, ``\\r``).
+
+    ``lines=True`` keeps line feeds as they are (a message of several lines of the
+    tool's own); every other control character is still shown escaped.
+    """
+    if text.isprintable():  # the usual case: nothing to do
+        return text
+    if lines:
+        return "\n".join(_UNSAFE.sub(_escape, line) for line in text.split("\n"))
+    return _UNSAFE.sub(_escape, text)
+
+
+def cell(value: object, style: str = "", *, lines: bool = False) -> Text:
+    """A rich Text of ``str(value)`` made `visible`: never parsed as markup, never
+    obeyed by the terminal. For table cells, titles and lines built from answers."""
+    from rich.text import Text
+
+    return Text(visible(str(value), lines=lines), style=style)
