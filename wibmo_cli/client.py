@@ -32,7 +32,7 @@ from wibmo_cli.errors import (
     NetworkError,
     OutcomeUnknownError,
 )
-from wibmo_cli.masking import mask
+from wibmo_cli.masking import mask, redact_url
 from wibmo_cli.messages import new_client_txn_id
 from wibmo_cli.profiles import Profile, redact
 
@@ -226,7 +226,7 @@ class Client:
         self, method: str, url: str, body: Mapping[str, Any], payload: Mapping[str, Any]
     ) -> None:
         assert self._trace
-        self._trace(f"> {method} {url}")
+        self._trace(f"> {method} {redact_url(url)}")
         for name, value in self._headers.items():
             shown = redact(value) if name.lower() in _SECRET_HEADERS else value
             self._trace(f"> {name}: {shown}")

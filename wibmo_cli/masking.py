@@ -3,6 +3,9 @@
 Applied to any decoded JSON (lookup answers, decrypted tokens, traces) unless the
 user asks for `--reveal`. Card numbers arrive masked from the platform and are left
 as they are.
+
+Also `redact_url`: the password in a URL's userinfo (``http://svc:PASS@host``),
+redacted as every other secret is (`profiles.redact`) wherever a URL is shown.
 """
 
 from __future__ import annotations
@@ -163,3 +166,31 @@ def mask_json_bytes(plaintext: bytes) -> bytes | None:
         return plaintext
     pieces.append(plaintext[done:])
     return b"".join(pieces)
+
+
+_REDACTED: Final = "****"  # how `profiles.redact` starts
+# scheme://authority: the authority ends at the path, query, fragment, a space or a quote.
+_URL_AUTHORITY: Final = re.compile(r"""([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\s'"<>]*)""")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the password of every URL's userinfo redacted.
+
+    ``http://svc:s3cret-passw0rd@host/x`` -> ``http://svc:****w0rd@host/x`` (as
+    `profiles.redact` shows any secret); the user name stays, it says which account.
+    Works on one URL or on a message quoting URLs; text without one is returned as is.
+    """
+    if "://" not in text or "@" not in text:
+        return text
+    return _URL_AUTHORITY.sub(_redact_authority, text)
+
+
+def _redact_authority(match: re.Match[str]) -> str:
+    scheme, authority = match.groups()
+    userinfo, at, host = authority.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not password or password.startswith(_REDACTED):
+        return match.group()  # no password, or one redacted already
+    from wibmo_cli.profiles import redact
+
+    return f"{scheme}{user}:{redact(password)}@{host}"

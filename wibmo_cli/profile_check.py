@@ -9,6 +9,7 @@ from typing import Literal
 
 from wibmo_cli.crypto import key_interpretations
 from wibmo_cli.errors import ConfigError
+from wibmo_cli.masking import redact_url
 from wibmo_cli.profiles import REQUIRED_KEYS, SECRET_KEYS, Profile, redact
 
 Status = Literal["ok", "warn", "fail"]
@@ -16,9 +17,15 @@ Status = Literal["ok", "warn", "fail"]
 
 @dataclass(frozen=True)
 class Check:
+    """One line of `profiles check`. The detail may quote the base_url or what the
+    endpoint answered: a password in a URL's userinfo is redacted here, once."""
+
     name: str
     status: Status
     detail: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detail", redact_url(self.detail))
 
 
 def offline_checks(profile: Profile, dotenv: Path | None = None) -> list[Check]:

@@ -2,8 +2,9 @@
 
 Data on stdout (JSON, or rich tables for people); every message, warning, progress
 and trace on stderr, with control characters made visible (`textsafe.visible`: they
-may quote what a server sent). No colour when the stream is not a terminal or NO_COLOR is set.
-Rich is imported only when a table is actually drawn.
+may quote what a server sent) and URL passwords redacted (`masking.redact_url`).
+No colour when the stream is not a terminal or NO_COLOR is set. Rich is imported
+only when a table is actually drawn.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
+from wibmo_cli.masking import redact_url
 from wibmo_cli.textsafe import visible
 
 if TYPE_CHECKING:
@@ -102,7 +104,7 @@ class Renderer:
     # -- stderr -----------------------------------------------------------------
 
     def info(self, message: str) -> None:
-        sys.stderr.write(visible(message, lines=True) + "\n")
+        sys.stderr.write(_shown(message) + "\n")
         sys.stderr.flush()
 
     def warn(self, message: str) -> None:
@@ -114,17 +116,22 @@ class Renderer:
     def trace(self, message: str) -> None:
         """A `-v` trace line on stderr (callers redact secrets before they get here)."""
         if self.verbose:
-            sys.stderr.write(visible(message) + "\n")
+            sys.stderr.write(_shown(message, lines=False) + "\n")
             sys.stderr.flush()
 
     def _tagged(self, tag: str, colour: str, message: str) -> None:
-        message = visible(message, lines=True)
+        message = _shown(message)
         if _colour_allowed(sys.stderr):
             code = {"red": "31", "yellow": "33"}[colour]
             sys.stderr.write(f"\x1b[{code};1m{tag}:\x1b[0m {message}\n")
         else:
             sys.stderr.write(f"{tag}: {message}\n")
         sys.stderr.flush()
+
+
+def _shown(message: str, *, lines: bool = True) -> str:
+    """A message as written to stderr: control characters visible, URL passwords redacted."""
+    return visible(redact_url(message), lines=lines)
 
 
 def _raise_broken_pipe() -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from wibmo_cli.errors import ExitStatus
+from wibmo_cli.masking import redact_url
 from wibmo_cli.runtime import Runtime, command_options
 
 profiles_app = typer.Typer(
@@ -39,7 +40,7 @@ def list_profiles(rt: Runtime) -> None:
             {
                 "name": name,
                 "default": name == choice.name,
-                "base_url": str(raw.get("base_url", "")),
+                "base_url": redact_url(str(raw.get("base_url", ""))),
                 "production": bool(raw.get("production", False)),
                 "source": "built-in" if builtin else str(choice.file.path),
             }
@@ -72,6 +73,8 @@ def show(rt: Runtime, name: Name = None) -> None:
             values[key] = None
         elif key in SECRET_KEYS:
             values[key] = redact(str(value))
+        elif key == "base_url":  # a password in its userinfo
+            values[key] = redact_url(str(value))
         else:
             values[key] = value
     record = {

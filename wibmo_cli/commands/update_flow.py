@@ -152,7 +152,7 @@ class UpdateSession:
         return self.plan
 
     def _dry_run(self, client: Client) -> None:
-        from wibmo_cli.masking import mask
+        from wibmo_cli.masking import mask, redact_url
         from wibmo_cli.profiles import SECRET_KEYS
         from wibmo_cli.views.update import curl_command, dry_run_text
 
@@ -169,7 +169,7 @@ class UpdateSession:
                 {
                     "dryRun": True,
                     "method": "PATCH",
-                    "url": url,
+                    "url": redact_url(url),
                     "payload": mask(payload),
                     "token": body["token"],
                     "curl": curl,

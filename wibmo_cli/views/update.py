@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from wibmo_cli import validate
-from wibmo_cli.masking import mask, mask_value
+from wibmo_cli.masking import mask, mask_value, redact_url
 from wibmo_cli.textsafe import cell
 from wibmo_cli.update import FIELDS, Field, Plan
 
@@ -117,7 +117,8 @@ def curl_command(
     body: Mapping[str, Any],
     secrets: Iterable[str],
 ) -> str:
-    """An equivalent curl command, every secret value replaced by its redaction."""
+    """An equivalent curl command, every secret value replaced by its redaction (a
+    password in the URL's userinfo too)."""
     from wibmo_cli.profiles import redact
 
     hidden = {s for s in secrets if s}
@@ -125,7 +126,7 @@ def curl_command(
     def shown(value: Any) -> Any:
         return redact(str(value)) if str(value) in hidden else value
 
-    lines = [f"curl -sS -X {method} {shlex.quote(url)}"]
+    lines = [f"curl -sS -X {method} {shlex.quote(redact_url(url))}"]
     lines += [f"-H {shlex.quote(f'{k}: {shown(v)}')}" for k, v in headers.items()]
     data = {k: (v if k == "token" else shown(v)) for k, v in body.items()}
     lines.append(f"--data-raw {shlex.quote(json.dumps(data, separators=(',', ':')))}")
