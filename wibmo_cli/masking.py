@@ -62,22 +62,30 @@ def mask_value(value: str) -> str:
 def mask(value: Any) -> Any:
     """A copy of `value` with every document number masked.
 
+    A document number is any scalar under a masked key, however it is wrapped: the
+    value itself, or every string and integer inside a list or object under that key
+    (``"docNumber": ["ABCPE1234F"]``, ``{"docNumber": {"a": "ABCPE1234F"}}``).
+
     Iterative, not recursive: JSON nested deeper than Python's recursion limit allows
     for (json.loads accepts several hundred levels) must not crash the masking.
     """
     if not isinstance(value, dict | list):
         return value
     root: _Container = {} if isinstance(value, dict) else []
-    pending: list[tuple[_Container, _Container]] = [(value, root)]
+    # (source, its copy, whether it sits under a masked key)
+    pending: list[tuple[_Container, _Container, bool]] = [(value, root, False)]
     while pending:
-        source, target = pending.pop()
+        source, target, under = pending.pop()
         items = source.items() if isinstance(source, dict) else enumerate(source)
         for key, item in items:
+            masked = under or (
+                isinstance(target, dict) and isinstance(key, str) and key.lower() in MASKED_KEYS
+            )
             copy: Any
             if isinstance(item, dict | list):
                 copy = {} if isinstance(item, dict) else []
-                pending.append((item, copy))
-            elif isinstance(target, dict) and isinstance(key, str) and key.lower() in MASKED_KEYS:
+                pending.append((item, copy, masked))
+            elif masked:
                 copy = _mask_scalar(item)
             else:
                 copy = item
@@ -140,7 +148,8 @@ def mask_json_bytes(plaintext: bytes) -> bytes | None:
 
     For a plaintext already known to be valid UTF-8 JSON: each masked key's string or
     integer value is masked where it stands (an integer becomes the masked string, as
-    `mask` makes it), and everything else is left byte for byte as it was sent.
+    `mask` makes it), and everything else is left byte for byte as it was sent. A
+    masked key holding a list or an object gives None (all its scalars are masked).
     Without any backslash in the text every `"` delimits a string, so a key pattern
     followed by `:` can only be an object key. Text with a backslash (escaped keys or
     values) or a Kelvin sign gives None: the caller parses, masks and re-serialises.
@@ -152,7 +161,9 @@ def mask_json_bytes(plaintext: bytes) -> bytes | None:
     for member in _member_pattern().finditer(plaintext.lower()):
         start, end = member.span(1)
         if start < 0:
-            continue  # an object or array (its own members are matched), or a literal
+            if plaintext[member.end() : member.end() + 1] in (b"[", b"{"):
+                return None  # a list or object of document numbers: `mask` masks it all
+            continue  # a literal (true, false, null)
         if plaintext[start] == _QUOTE:
             masked = mask_value(plaintext[start + 1 : end - 1].decode())
         else:
