@@ -30,7 +30,7 @@ from sandbox_fixtures import (
 from sandbox_helpers import sandbox_process
 
 from wibmo_cli.profiles import DEMO_PROFILE
-from wibmo_cli.sandbox import Sandbox
+from wibmo_cli.sandbox import SAMPLE_URN, Sandbox
 
 DEEP = 50_000
 
@@ -206,3 +206,15 @@ def test_wibmo_sandbox_prints_no_traceback_for_malformed_requests() -> None:
             for method, path in (("POST", LOOKUP), ("PATCH", UPDATE)):
                 response = http.request(method, path, content=_deep(DEEP), headers=headers)
                 assert response.status_code == 200
+
+
+def test_the_store_finds_nobody_for_a_urn_sqlite_cannot_hold(tmp_path: Path) -> None:
+    from wibmo_cli.sandbox.store import Store
+
+    store = Store.open(tmp_path / "sandbox.db")
+    try:
+        assert store.by_urn(10**20) == []
+        assert store.by_urn(-(10**20)) == []
+        assert store.by_urn(SAMPLE_URN) == [1]
+    finally:
+        store.close()

@@ -38,6 +38,8 @@ from wibmo_cli.sandbox.model import (
 SCHEMA_VERSION: Final = "1"
 FIRST_ACCOSA_ID: Final = 7442  # the retrieve document's sample answer is 7441
 FIRST_REF_NO: Final = 123212  # the update document's sample accosaRefNo
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 BUSY_TIMEOUT: Final = 10.0  # seconds a connection waits for another's write lock
 
 SCHEMA: Final = """
@@ -186,6 +188,8 @@ class Store:
         return self._ids("SELECT id FROM customers WHERE customer_id = ?", customer_id)
 
     def by_urn(self, urn: int) -> list[int]:
+        if not _INT64_MIN <= urn <= _INT64_MAX:  # SQLite cannot bind it; no card has it
+            return []
         return self._ids("SELECT customer FROM cards WHERE urn = ?", urn)
 
     # -- reading -----------------------------------------------------------------------
