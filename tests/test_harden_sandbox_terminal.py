@@ -48,8 +48,14 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         with sqlite3.connect(db) as conn:
             conn.execute(
                 "UPDATE customers SET first_name = ?, last_name = ?, city = ?, "
-                "address = ? WHERE id = 1",
-                (HOSTILE, CLIPBOARD + "Name", "Pune\x07\x1b[5m", TITLE + "MG Road"),
+                "address = ?, email = ? WHERE id = 1",
+                (
+                    HOSTILE,
+                    CLIPBOARD + "Name",
+                    "Pune\x07\x1b[5m",
+                    TITLE + "MG Road",
+                    "abc\r\x1b[2K@xyz.com",
+                ),
             )
             conn.execute(
                 "UPDATE cards SET card_type = ?, entity_name = ? WHERE urn = ?",
