@@ -40,7 +40,7 @@ from wibmo_cli.batchio import (
     is_regular_file,
     opened_input,
     outcome,
-    read_answered,
+    resumed,
     sniff_kind,
     threaded,
 )
@@ -345,18 +345,31 @@ def lookup_file(
     """Look up every row of `job.path`, writing one JSON line per row with `write`.
 
     `connect(count)` opens `count` clients; `progress(total)` makes the progress
-    display (None: none); `stdout` is checked against `--resume`'s file.
+    display (None: none); `stdout` is checked against `--resume`'s file. The
+    `--resume` file is locked for the whole run: a second run on it is refused.
     """
-    answered = None
-    if job.resume is not None:
-        if stdout is not None and appends_to(stdout, job.resume) is False:
-            notice(
-                f"warning: stdout is {job.resume} opened with > (not >>): the rows answered "
-                "before are gone; answering every row again"
-            )
-        answered = read_answered(job.resume)
-        if answered.repaired:
-            notice(f"--resume {job.resume}: {answered.repaired} (left by an interrupted run)")
+    with contextlib.ExitStack() as held:
+        answered = None
+        if job.resume is not None:
+            if stdout is not None and appends_to(stdout, job.resume) is False:
+                notice(
+                    f"warning: stdout is {job.resume} opened with > (not >>): the rows answered "
+                    "before are gone; answering every row again"
+                )
+            answered = held.enter_context(resumed(job.resume))  # locked until the run ends
+            if answered.repaired:
+                notice(f"--resume {job.resume}: {answered.repaired} (left by an interrupted run)")
+        return _lookup_rows(job, settings, connect, answered, write, progress)
+
+
+def _lookup_rows(
+    job: FileJob,
+    settings: BatchSettings,
+    connect: Connect,
+    answered: Answered | None,
+    write: Write,
+    progress: Callable[[int | None], Progress] | None,
+) -> Summary:
     name = "stdin" if job.path == "-" else job.path
     with opened_input(job.path) as stream:
         reader = RowReader(stream, column=job.column, name=name)

@@ -2,10 +2,12 @@
 they come from a pipe), the JSON line of each answered row, and what an earlier
 (interrupted) run already answered.
 
-Rows are numbered as a spreadsheet numbers them: the position of the record in the
-file, a header row included, so `"row": 7` is row 7 of the file. A blank record is
-not a row (it yields no output line); a record whose identifier cell is empty, or that
-cannot be read, is a row, answered with an error.
+One line of the input is one row, numbered as a spreadsheet numbers it: its line
+number in the file, a header line included, so `"row": 7` is line 7 of the file. A
+blank line (or a CSV line of empty cells) is not a row and yields no output line;
+every other line is a row: answered, or answered with an error when it has no
+identifier, is too long or is not valid CSV. So the output has one line per
+non-blank input line (after the header), whatever the input holds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import contextlib
 import csv
 import json
 import os
+import re
+import stat
 import threading
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -28,6 +32,8 @@ from wibmo_cli.errors import ExitStatus, InputError
 from wibmo_cli.paths import user_path
 
 KINDS: Final = ("mobile", "urn", "customerId", "email")
+MAX_ROW_CHARS: Final = 64 << 10  # a longer input line is no row of identifiers
+RESUME_LINE: Final = 1 << 20  # of a longer --resume line, only the start is read
 # Header names (lower case, without spaces, _ and -) that name an identifier column.
 _ALIASES: Final[Mapping[str, str]] = {
     "mobile": "mobile",
@@ -83,26 +89,38 @@ class Row:
 class RowReader:
     """The rows of one input, streamed; the header (if any) is read when this is made.
 
-    A first record with a cell naming an identifier column (mobile, urn, customerId,
-    email, customer_id, emailId, ...) or the `--column` name is a header. With a
-    header, `--column` picks the column (default: the first identifier column); without
-    one, each record's first cell is the identifier and `--column` (a kind) says what
-    it is, else each row's kind is sniffed. Several columns with neither a header naming
-    one nor `--column` is refused: a header like "name,phone" would otherwise be looked
-    up as a customer id.
+    The input is read one physical line at a time, and each line is one row: a line
+    is never joined to the next (a quoted cell holding a line break is not supported),
+    so a stray `"` spoils its own row only, and a row's number is its line's number.
+    A line longer than `MAX_ROW_CHARS` is that row's error; the rest of it is read
+    and dropped, so memory stays bounded whatever the input.
+
+    A first line with a cell naming an identifier column (mobile, urn, customerId,
+    email, customer_id, emailId, ...) or the `--column` name is a header. A first
+    line of one cell (a header or an identifier) makes the input a plain list: each
+    line, stripped, is the identifier, and is never parsed as CSV. A first line of
+    several cells makes it a CSV: each line is parsed on its own, and a line that is
+    not valid CSV (a quote not closed on its line, text after a closing quote) is
+    that row's error. With a header, `--column` picks the column (default: the first
+    identifier column); without one, each line's first cell is the identifier and
+    `--column` (a kind) says what it is, else each row's kind is sniffed. Several
+    columns with neither a header naming one nor `--column` is refused: a header like
+    "name,phone" would otherwise be looked up as a customer id.
     """
 
     def __init__(self, stream: IO[str], *, column: str | None, name: str) -> None:
         self.name = name
         self.column: str | None = None  # the header's name of the identifier column
-        self._reader = csv.reader(stream)
+        self._lines = physical_lines(stream)
         self._count = 0
         self._index = 0
         self._kind: str | None = None
-        self._first = self._next_record()
-        if self._first is None or self._first[1] is None:
+        self._csv = False  # True: each line is parsed as CSV; False: a plain list
+        self._first = self._next_line()
+        if self._first is None:
             return
-        cells = self._first[1]
+        cells = [] if self._first[1] is None else _cells(self._first[1])
+        self._csv = len(cells) > 1
         names = [_normal(cell) for cell in cells]
         wanted = _normal(column) if column else None
         if (wanted and wanted in names) or any(n in _ALIASES for n in names):
@@ -138,34 +156,77 @@ class RowReader:
         self._kind = _ALIASES.get(names[self._index])
         self.column = cells[self._index].strip()
 
-    def _next_record(self) -> tuple[int, list[str] | None, str] | None:
-        """(number, cells, "") of the next non-blank record; cells None if unreadable."""
-        while True:
+    def _next_line(self) -> tuple[int, str | None] | None:
+        """(number, text) of the next non-blank line; text None if it is over-long."""
+        for text in self._lines:
             self._count += 1
-            try:
-                cells = next(self._reader)
-            except StopIteration:
-                return None
-            except csv.Error as exc:
-                return self._count, None, str(exc)
-            if any(cell.strip() for cell in cells):
-                return self._count, cells, ""
+            if text is None or text.strip():
+                return self._count, text
+        return None
 
     def __iter__(self) -> Iterator[Row]:
         record = self._first
         if record is None:
-            record = self._next_record()
+            record = self._next_line()
         while record is not None:
-            yield self._row(*record)
-            record = self._next_record()
+            row = self._row(*record)
+            if row is not None:
+                yield row
+            record = self._next_line()
 
-    def _row(self, number: int, cells: list[str] | None, problem: str) -> Row:
-        if cells is None:
-            return Row(number, "", self._kind, problem=f"cannot read this row: {problem}")
+    def _row(self, number: int, text: str | None) -> Row | None:
+        """The row of one non-blank line; None for a CSV line of empty cells (`,,`)."""
+        if text is None:
+            return self._problem(
+                number, f"the line is longer than {MAX_ROW_CHARS >> 10} KiB: not a row"
+            )
+        if not self._csv:
+            return Row(number, text.strip(), self._kind)
+        try:
+            cells = next(csv.reader([text], strict=True))
+        except csv.Error as exc:
+            reason = str(exc)
+            if reason == "unexpected end of data":
+                reason = 'a quoted cell (") is not closed on its line; a cell cannot span lines'
+            return self._problem(number, f"cannot read this row as CSV: {reason}")
+        if not any(cell.strip() for cell in cells):
+            return None  # an empty row of a spreadsheet, as blank as a blank line
         value = cells[self._index].strip() if self._index < len(cells) else ""
         if not value:
-            return Row(number, "", self._kind, problem="no identifier in this row")
+            return self._problem(number, "no identifier in this row")
         return Row(number, value, self._kind)
+
+    def _problem(self, number: int, problem: str) -> Row:
+        return Row(number, "", self._kind, problem=problem)
+
+
+def _cells(text: str) -> list[str]:
+    """A header's (or first line's) cells, read leniently: only to find the columns."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return [text]
+
+
+def physical_lines(stream: IO[str]) -> Iterator[str | None]:
+    """Each line of `stream` without its line end, None for one over `MAX_ROW_CHARS`.
+
+    Reads at most `MAX_ROW_CHARS` at a time: the rest of an over-long line is read and
+    dropped after its None is yielded (a line that never ends, as `/dev/zero` gives,
+    is read for as long as the run goes on, in constant memory).
+    """
+    while True:
+        line = stream.readline(MAX_ROW_CHARS + 1)
+        if not line:
+            return
+        if line.endswith(("\n", "\r")):
+            yield line.rstrip("\r\n")
+        elif len(line) <= MAX_ROW_CHARS:
+            yield line  # the last line, without a line end
+        else:
+            yield None
+            while line and not line.endswith(("\n", "\r")):
+                line = stream.readline(MAX_ROW_CHARS)
 
 
 @contextmanager
@@ -175,16 +236,14 @@ def opened_input(path: str) -> Iterator[IO[str]]:
         import io
         import sys
 
-        stdin = io.TextIOWrapper(
-            sys.stdin.buffer, encoding="utf-8-sig", errors="replace", newline=""
-        )
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
         try:
             yield stdin
         finally:
             stdin.detach()  # leave sys.stdin open
         return
     try:
-        handle = user_path(path).open(encoding="utf-8-sig", errors="replace", newline="")
+        handle = user_path(path).open(encoding="utf-8-sig", errors="replace")
     except FileNotFoundError:
         raise InputError(f"--file {path}: no such file") from None
     except IsADirectoryError:
@@ -196,8 +255,6 @@ def opened_input(path: str) -> Iterator[IO[str]]:
 
 
 def is_regular_file(stream: IO[Any]) -> bool:
-    import stat
-
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (OSError, ValueError, AttributeError):
@@ -337,56 +394,129 @@ class Answered:
 
 
 def read_answered(path: Path) -> Answered:
-    """What `path` (an earlier run's output) answered; a torn last line is repaired.
+    """What `path` (an earlier run's output) answered; see `resumed`."""
+    with resumed(path) as answered:
+        return answered
+
+
+@contextmanager
+def resumed(path: Path) -> Iterator[Answered]:
+    """What `path` (an earlier run's output) answered, the file locked while this is open.
+
+    The lock (`flock`, exclusive) keeps a second run on the same `--resume` file out:
+    two runs would both answer every row not yet in it, and write it twice. Only a
+    regular file is read (a FIFO or a device is no earlier run's output), one line at
+    a time, at most `RESUME_LINE` bytes of each.
 
     A run killed mid-write can leave a last line without its newline: if it is a whole
     record the newline is added, else the fragment is cut off, so the lines appended
     next start on a line of their own and every line of the file stays valid JSON.
     """
-    answered = Answered()
+    handle = _open_resume(path)
+    if handle is None:
+        yield Answered()  # nothing answered yet: the first run can use --resume too
+        return
+    with handle:
+        _lock(handle, path)
+        yield _read_answered(handle, path)
+
+
+def _open_resume(path: Path) -> IO[bytes] | None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"--resume {path}: cannot open it ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"--resume {path}: cannot open it (Is a directory)")
+    if not stat.S_ISREG(mode):  # a FIFO would block, a device never end
+        raise InputError(
+            f"--resume {path}: not a regular file; give the output file of an earlier run"
+        )
     handle: IO[bytes]
     try:
         handle = path.open("r+b")
     except FileNotFoundError:
-        return answered  # nothing answered yet: the first run can use --resume too
+        return None
     except PermissionError:
         handle = _read_only(path)  # read-only: read it, leave a torn line where it is
     except OSError as exc:
         raise InputError(f"--resume {path}: cannot open it ({exc.strerror})") from None
-    with handle:
-        good = 0  # offset just past the last complete line
-        tail = b""
-        others = 0  # complete lines that are not records
-        for line in handle:
-            if not line.endswith(b"\n"):
-                tail = line
-                break
-            good += len(line)
-            if not _add_line(answered, line) and line.strip():
-                others += 1
-        if others and not answered.rows:
+    if not is_regular_file(handle):  # replaced since the stat
+        handle.close()
+        raise InputError(f"--resume {path}: not a regular file")
+    return handle
+
+
+def _lock(handle: IO[bytes], path: Path) -> None:
+    """Lock `path` for this run, or refuse: another run holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise InputError(
+            f"--resume {path}: another wibmo run is using it; wait for that run to end (two "
+            "runs on one output file would both answer the rows missing from it)"
+        ) from None
+    except OSError:
+        return  # a file system without locks (some network ones): go on unlocked
+
+
+def _read_answered(handle: IO[bytes], path: Path) -> Answered:
+    answered = Answered()
+    good = 0  # offset just past the last complete line
+    tail = b""  # the last line, if it has no line end
+    tail_cut = False  # ... and is longer than RESUME_LINE (only its start is in `tail`)
+    others = 0  # complete lines that are not records
+    for line, size, ended in _resume_lines(handle):
+        if not ended:
+            tail, tail_cut = line, size > len(line)
+            break
+        good += size
+        if not _add_line(answered, line, whole=size == len(line)) and line.strip():
+            others += 1
+    if others and not answered.rows:
+        raise InputError(
+            f"--resume {path}: not the output of a `wibmo lookup --file` run (no line "
+            "of it is a row's JSON line); nothing was changed"
+        )
+    if tail:
+        whole = not tail_cut and _add_line(answered, tail, whole=True)
+        if not whole and not tail.lstrip().startswith(b"{"):
+            # Not a torn record: cutting it would destroy data of some other file.
             raise InputError(
-                f"--resume {path}: not the output of a `wibmo lookup --file` run (no line "
-                "of it is a row's JSON line); nothing was changed"
+                f"--resume {path}: its last line is not a row's JSON line: not the "
+                "output of a `wibmo lookup --file` run? nothing was changed"
             )
-        if tail:
-            whole = _add_line(answered, tail)
-            if not whole and not tail.lstrip().startswith(b"{"):
-                # Not a torn record: cutting it would destroy data of some other file.
-                raise InputError(
-                    f"--resume {path}: its last line is not a row's JSON line: not the "
-                    "output of a `wibmo lookup --file` run? nothing was changed"
-                )
-            if not handle.writable():
-                answered.repaired = "its last line is torn (the file is read-only: left as is)"
-            elif whole:
-                handle.seek(0, os.SEEK_END)
-                handle.write(b"\n")
-                answered.repaired = "ended its last line"
-            else:
-                handle.truncate(good)
-                answered.repaired = f"cut a torn last line ({len(tail)} bytes)"
+        if not handle.writable():
+            answered.repaired = "its last line is torn (the file is read-only: left as is)"
+        elif whole:
+            handle.seek(0, os.SEEK_END)
+            handle.write(b"\n")
+            answered.repaired = "ended its last line"
+        else:
+            handle.truncate(good)
+            answered.repaired = f"cut a torn last line ({size} bytes)"
     return answered
+
+
+def _resume_lines(handle: IO[bytes]) -> Iterator[tuple[bytes, int, bool]]:
+    """(line, size, ended) for each line: at most its first `RESUME_LINE` bytes, its
+    whole size, and whether it has its line end; memory stays bounded."""
+    while line := handle.readline(RESUME_LINE + 1):
+        if line.endswith(b"\n") or len(line) <= RESUME_LINE:
+            yield line, len(line), line.endswith(b"\n")
+            continue
+        size = len(line)
+        rest = line
+        while rest and not rest.endswith(b"\n"):
+            rest = handle.readline(RESUME_LINE)
+            size += len(rest)
+        yield line, size, rest.endswith(b"\n")
 
 
 def _read_only(path: Path) -> IO[bytes]:
@@ -396,7 +526,21 @@ def _read_only(path: Path) -> IO[bytes]:
         raise InputError(f"--resume {path}: cannot read it ({exc.strerror})") from None
 
 
-def _add_line(answered: Answered, line: bytes) -> bool:
+# The start of a row's line as `answered_line` writes it (an answer makes a line long).
+_ANSWERED_HEAD: Final = re.compile(
+    rb'\{"row":(\d{1,18}),"input":("(?:[^"\\]|\\.)*"),"kind":(?:null|"[^"\\]*"),"ok":true,'
+)
+
+
+def _add_line(answered: Answered, line: bytes, *, whole: bool) -> bool:
+    """Count the record `line` holds; `whole` False: only the line's start is there."""
+    if not whole:
+        match = _ANSWERED_HEAD.match(line)
+        if match is None:
+            return False
+        record = {"row": int(match[1]), "input": json.loads(match[2]), "ok": True}
+        answered.add(record)
+        return True
     try:
         record = json.loads(line)
     except (ValueError, RecursionError):
