@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import io
 import json
 import os
 import re
@@ -231,27 +232,55 @@ def physical_lines(stream: IO[str]) -> Iterator[str | None]:
 
 @contextmanager
 def opened_input(path: str) -> Iterator[IO[str]]:
-    """The input as text: a file, or stdin for `-` (a UTF-8 BOM is dropped)."""
-    if path == "-":
-        import io
-        import sys
+    """The input as text: a file, or stdin for `-` (a UTF-8 BOM is dropped).
 
-        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
+    Stdin is read through a file of its own (a duplicate of its descriptor), never
+    through `sys.stdin`: a reader thread still blocked in it when the run ends must
+    not hold a lock the interpreter needs at exit. A pipe, FIFO or device is closed
+    in the background for the same reason: leaving never waits for input that may
+    never come.
+    """
+    handle: io.TextIOWrapper
+    borrowed = False
+    if path == "-":
+        handle, borrowed = _stdin()
+    else:
         try:
-            yield stdin
-        finally:
-            stdin.detach()  # leave sys.stdin open
-        return
+            handle = user_path(path).open(encoding="utf-8-sig", errors="replace")
+        except FileNotFoundError:
+            raise InputError(f"--file {path}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"--file {path}: is a directory, not a file") from None
+        except OSError as exc:
+            raise InputError(f"--file {path}: cannot read it ({exc.strerror})") from None
     try:
-        handle = user_path(path).open(encoding="utf-8-sig", errors="replace")
-    except FileNotFoundError:
-        raise InputError(f"--file {path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"--file {path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"--file {path}: cannot read it ({exc.strerror})") from None
-    with handle:
         yield handle
+    finally:
+        if borrowed:
+            handle.detach()  # leave sys.stdin open
+        elif is_regular_file(handle):
+            handle.close()
+        else:  # a reader thread may be blocked in it: closing would wait for it
+            threading.Thread(target=_close, args=(handle,), daemon=True).start()
+
+
+def _stdin() -> tuple[io.TextIOWrapper, bool]:
+    """(stdin as text, borrowed): borrowed when it has no descriptor (replaced in-process)."""
+    import sys
+
+    if sys.stdin is None:  # closed (`<&-`)
+        raise InputError("--file -: there is no stdin to read")
+    try:
+        descriptor = os.dup(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):
+        buffer = sys.stdin.buffer
+        return io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="replace"), True
+    return open(descriptor, encoding="utf-8-sig", errors="replace"), False  # noqa: PTH123
+
+
+def _close(handle: IO[str]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        handle.close()
 
 
 def is_regular_file(stream: IO[Any]) -> bool:
