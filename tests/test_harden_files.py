@@ -22,9 +22,9 @@ from files_helpers import (
     wait_for_lines,
 )
 
-from wibmo_cli import batch
+from wibmo_cli import batch, batchio
 from wibmo_cli.batch import BatchSettings, FileJob
-from wibmo_cli.batchio import MAX_ROW_CHARS, RESUME_LINE, Row, RowReader, read_answered, resumed
+from wibmo_cli.batchio import Row, RowReader, read_answered
 from wibmo_cli.client import Exchange
 from wibmo_cli.errors import InputError
 from wibmo_cli.update import read_patch
@@ -86,16 +86,17 @@ def test_line_ends_of_every_kind_count_as_lines() -> None:
 
 
 def test_an_over_long_line_is_its_own_rows_error_and_the_next_rows_keep_their_numbers() -> None:
-    text = "urn\n389\n" + "9" * (MAX_ROW_CHARS * 3) + "\n1000060900\n" + "x" * MAX_ROW_CHARS + "\n"
+    cap = 64 << 10  # batchio.MAX_ROW_CHARS
+    text = "urn\n389\n" + "9" * (cap * 3) + "\n1000060900\n" + "x" * cap + "\n"
     rows = read_rows(text)
     assert [(r.number, r.value) for r in rows] == [
         (2, "389"),
         (3, ""),
         (4, "1000060900"),
-        (5, "x" * MAX_ROW_CHARS),
+        (5, "x" * cap),
     ]
     assert rows[1].problem is not None and "longer than 64 KiB" in rows[1].problem
-    first = read_rows("z" * (MAX_ROW_CHARS + 1))  # no header can be read: a plain list
+    first = read_rows("z" * (cap + 1))  # no header can be read: a plain list
     assert [(r.number, r.problem is not None) for r in first] == [(1, True)]
 
 
@@ -215,7 +216,7 @@ def test_a_list_with_a_stray_quote_is_looked_up_line_by_line(wibmo: Any, tmp_pat
 def test_a_second_run_on_a_locked_resume_file_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text(json.dumps({"row": 1, "input": "389", "ok": True}) + "\n")
-    with resumed(out) as answered:
+    with batchio.resumed(out) as answered:
         assert set(answered.rows) == {1}
         with pytest.raises(InputError, match="another wibmo run is using it"):
             read_answered(out)
@@ -303,6 +304,7 @@ def test_a_patch_with_each_key_once_still_reads() -> None:
 
 
 def test_a_resume_line_longer_than_the_cap_is_read_by_its_start(tmp_path: Path) -> None:
+    cap = 1 << 20  # batchio.RESUME_LINE
     out = tmp_path / "out.jsonl"
     big = {
         "row": 1,
@@ -310,11 +312,11 @@ def test_a_resume_line_longer_than_the_cap_is_read_by_its_start(tmp_path: Path) 
         "kind": "urn",
         "ok": True,
         "responseCode": "00",
-        "answer": {"pad": "x" * (RESUME_LINE + 10)},
+        "answer": {"pad": "x" * (cap + 10)},
     }
     small = {"row": 2, "input": "7", "kind": None, "ok": False, "error": {"exit_code": 2}}
     line = json.dumps(big, separators=(",", ":"), ensure_ascii=False)
-    torn = line[: RESUME_LINE + 5]  # a long last line, cut short by a kill
+    torn = line[: cap + 5]  # a long last line, cut short by a kill
     out.write_text(line + "\n" + json.dumps(small) + "\n" + torn)
     answered = read_answered(out)
     assert set(answered.rows) == {1, 2}
