@@ -248,17 +248,16 @@ def test_two_concurrent_resumed_runs_never_write_a_row_twice(tmp_path: Path) -> 
             with out.open("ab") as sink:
                 second = start(args, stdout=sink)
             _, err = second.communicate(timeout=20)
-            assert first.poll() is None  # the refusal came while the first was running
             assert second.returncode == 2, err.decode()
             message = err.decode().strip().splitlines()
             assert len(message) == 1 and "another wibmo run is using it" in message[0]
+            assert first.poll() is None  # the refusal came while the first was running
             sandbox.settings.faults.set_from_json({"latency_ms": 0})
             first.communicate(timeout=30)
         finally:
-            for process in (first,):
-                if process.poll() is None:
-                    process.kill()
-                    process.communicate()
+            if first.poll() is None:
+                first.kill()
+                first.communicate()
     assert first.returncode == 1  # not found: the sandbox has none of these urns
     rows = [r["row"] for r in records(out.read_bytes())]
     assert sorted(rows) == list(range(1, 151))  # each row once

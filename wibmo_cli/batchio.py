@@ -465,7 +465,7 @@ def _open_resume(path: Path) -> IO[bytes] | None:
         )
     handle: IO[bytes]
     try:
-        handle = path.open("r+b")
+        handle = path.open("r+b", buffering=RESUME_LINE)
     except FileNotFoundError:
         return None
     except PermissionError:
@@ -550,7 +550,7 @@ def _resume_lines(handle: IO[bytes]) -> Iterator[tuple[bytes, int, bool]]:
 
 def _read_only(path: Path) -> IO[bytes]:
     try:
-        return path.open("rb")
+        return path.open("rb", buffering=RESUME_LINE)
     except OSError as exc:
         raise InputError(f"--resume {path}: cannot read it ({exc.strerror})") from None
 
