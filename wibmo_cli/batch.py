@@ -29,21 +29,19 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from wibmo_cli.batchio import (
-    Answered,
     Row,
     RowReader,
     aiter_rows,
     answered_line,
-    appends_to,
     count_lines,
     error_line,
     is_regular_file,
     opened_input,
     outcome,
-    resumed,
     sniff_kind,
     threaded,
 )
+from wibmo_cli.batchresume import Answered, appends_to, resumed
 from wibmo_cli.codes import explain, is_success
 from wibmo_cli.errors import ExitStatus, InputError, WibmoError
 from wibmo_cli.masking import mask
