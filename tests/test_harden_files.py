@@ -22,7 +22,7 @@ from files_helpers import (
     wait_for_lines,
 )
 
-from wibmo_cli import batch
+from wibmo_cli import batch, batchio
 from wibmo_cli.batch import BatchSettings, FileJob
 from wibmo_cli.batchio import Row, RowReader
 from wibmo_cli.client import Exchange
@@ -86,8 +86,10 @@ def test_each_csv_line_is_parsed_on_its_own() -> None:
     assert rows[1].problem is not None and "cannot read this row as CSV" in rows[1].problem
 
 
-def test_line_ends_of_every_kind_count_as_lines() -> None:
+def test_line_ends_of_every_kind_count_as_lines(tmp_path: Path) -> None:
     text = "389\r\n1000060900\r1000063983\n\n1000067317"
+    (tmp_path / "in.txt").write_bytes(text.encode())
+    assert batchio.count_lines(str(tmp_path / "in.txt")) == 5  # the progress bar's total
     rows = list(RowReader(io.TextIOWrapper(io.BytesIO(text.encode())), column=None, name="x"))
     assert [(r.number, r.value) for r in rows] == [
         (1, "389"),

@@ -331,14 +331,17 @@ async def threaded(rows: Iterator[Row], ahead: int = 64) -> AsyncIterator[Row]:
 
 
 def count_lines(path: str) -> int:
-    """Lines in a file, counted fast (for the progress bar's total and ETA)."""
+    """Lines in a file, counted fast (for the progress bar's total and ETA); a line ends
+    at \\n, \\r\\n or \\r, as `physical_lines` reads them."""
     count = 0
     last = b""
     with user_path(path).open("rb") as handle:
         while chunk := handle.read(1 << 20):
-            count += chunk.count(b"\n")
+            count += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if last.endswith(b"\r") and chunk.startswith(b"\n"):
+                count -= 1  # a \\r\\n split between two reads
             last = chunk
-    return count + (1 if last and not last.endswith(b"\n") else 0)
+    return count + (1 if last and not last.endswith((b"\n", b"\r")) else 0)
 
 
 # -- output lines ------------------------------------------------------------------------
