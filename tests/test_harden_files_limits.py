@@ -85,7 +85,6 @@ def test_stdin_rows_stop_at_the_end_of_input() -> None:
     assert [r["row"] for r in (json.loads(line) for line in out.splitlines())] == [1, 2]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("source", ["fifo", "stdin"])
 def test_ctrl_c_never_waits_for_input_that_does_not_come(tmp_path: Path, source: str) -> None:
     """A pipe or FIFO whose writer stays open but quiet: Ctrl-C ends the run at once
