@@ -113,3 +113,16 @@ def test_ctrl_c_never_waits_for_input_that_does_not_come(tmp_path: Path, source:
     assert done.code == 130, done.stderr
     assert done.seconds < 10 and "Fatal Python error" not in done.stderr
     assert [(r["row"], r["ok"]) for r in records(out.read_bytes())] == [(1, True)]
+
+
+def test_rows_from_a_closed_stdin_are_an_input_error() -> None:
+    """`wibmo lookup -f - <&-`: one line, exit 2 (was: internal error, exit 70)."""
+    import sys
+
+    done = subprocess.run(
+        ["/bin/sh", "-c", 'exec "$0" -m wibmo_cli lookup -f - <&-', sys.executable],
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    assert_refused(done.returncode, done.stderr.decode(), 2, "--file -: there is no stdin to read")
