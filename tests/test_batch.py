@@ -24,7 +24,8 @@ from typer.testing import Result
 
 from wibmo_cli import batch, batchio
 from wibmo_cli.batch import Batch, BatchSettings
-from wibmo_cli.batchio import Answered, Row, RowReader, read_answered
+from wibmo_cli.batchio import Row, RowReader
+from wibmo_cli.batchresume import Answered, read_answered
 from wibmo_cli.client import Exchange
 from wibmo_cli.errors import InputError, NetworkError
 from wibmo_cli.profiles import DEMO_PROFILE, resolve

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from wibmo_cli import batchio, tokenio, update
+from wibmo_cli import batchio, batchresume, tokenio, update
 from wibmo_cli.app import INTERNAL_ERROR, app
 from wibmo_cli.crypto import (
     KEY_ENCODINGS,
@@ -348,7 +348,7 @@ def test_resume_changes_its_file_only_by_repairing_a_torn_record(
     path = tmp_path / "out.jsonl"
     data = ("\n".join(lines) + ending).encode()
     path.write_bytes(data)
-    only(InputError, batchio.read_answered, path)
+    only(InputError, batchresume.read_answered, path)
     after = path.read_bytes()
     if after != data:
         assert after == data + b"\n" or (

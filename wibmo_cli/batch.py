@@ -29,21 +29,19 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from wibmo_cli.batchio import (
-    Answered,
     Row,
     RowReader,
     aiter_rows,
     answered_line,
-    appends_to,
     count_lines,
     error_line,
     is_regular_file,
     opened_input,
     outcome,
-    read_answered,
     sniff_kind,
     threaded,
 )
+from wibmo_cli.batchresume import Answered, appends_to, resumed
 from wibmo_cli.codes import explain, is_success
 from wibmo_cli.errors import ExitStatus, InputError, WibmoError
 from wibmo_cli.masking import mask
@@ -345,18 +343,31 @@ def lookup_file(
     """Look up every row of `job.path`, writing one JSON line per row with `write`.
 
     `connect(count)` opens `count` clients; `progress(total)` makes the progress
-    display (None: none); `stdout` is checked against `--resume`'s file.
+    display (None: none); `stdout` is checked against `--resume`'s file. The
+    `--resume` file is locked for the whole run: a second run on it is refused.
     """
-    answered = None
-    if job.resume is not None:
-        if stdout is not None and appends_to(stdout, job.resume) is False:
-            notice(
-                f"warning: stdout is {job.resume} opened with > (not >>): the rows answered "
-                "before are gone; answering every row again"
-            )
-        answered = read_answered(job.resume)
-        if answered.repaired:
-            notice(f"--resume {job.resume}: {answered.repaired} (left by an interrupted run)")
+    with contextlib.ExitStack() as held:
+        answered = None
+        if job.resume is not None:
+            if stdout is not None and appends_to(stdout, job.resume) is False:
+                notice(
+                    f"warning: stdout is {job.resume} opened with > (not >>): the rows answered "
+                    "before are gone; answering every row again"
+                )
+            answered = held.enter_context(resumed(job.resume))  # locked until the run ends
+            if answered.repaired:
+                notice(f"--resume {job.resume}: {answered.repaired} (left by an interrupted run)")
+        return _lookup_rows(job, settings, connect, answered, write, progress)
+
+
+def _lookup_rows(
+    job: FileJob,
+    settings: BatchSettings,
+    connect: Connect,
+    answered: Answered | None,
+    write: Write,
+    progress: Callable[[int | None], Progress] | None,
+) -> Summary:
     name = "stdin" if job.path == "-" else job.path
     with opened_input(job.path) as stream:
         reader = RowReader(stream, column=job.column, name=name)

@@ -1,11 +1,13 @@
 """Batch lookup input and output: rows of a CSV or plain list (read in a thread when
 they come from a pipe), the JSON line of each answered row, and what an earlier
-(interrupted) run already answered.
+(interrupted) run already answered is in `batchresume`.
 
-Rows are numbered as a spreadsheet numbers them: the position of the record in the
-file, a header row included, so `"row": 7` is row 7 of the file. A blank record is
-not a row (it yields no output line); a record whose identifier cell is empty, or that
-cannot be read, is a row, answered with an error.
+One line of the input is one row, numbered as a spreadsheet numbers it: its line
+number in the file, a header line included, so `"row": 7` is line 7 of the file. A
+blank line (or a CSV line of empty cells) is not a row and yields no output line;
+every other line is a row: answered, or answered with an error when it has no
+identifier, is too long or is not valid CSV. So the output has one line per
+non-blank input line (after the header), whatever the input holds.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import json
+import io
 import os
+import stat
 import threading
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import IO, Any, Final
 
 from wibmo_cli import validate
@@ -28,6 +30,7 @@ from wibmo_cli.errors import ExitStatus, InputError
 from wibmo_cli.paths import user_path
 
 KINDS: Final = ("mobile", "urn", "customerId", "email")
+MAX_ROW_CHARS: Final = 64 << 10  # a longer input line is no row of identifiers
 # Header names (lower case, without spaces, _ and -) that name an identifier column.
 _ALIASES: Final[Mapping[str, str]] = {
     "mobile": "mobile",
@@ -83,26 +86,38 @@ class Row:
 class RowReader:
     """The rows of one input, streamed; the header (if any) is read when this is made.
 
-    A first record with a cell naming an identifier column (mobile, urn, customerId,
-    email, customer_id, emailId, ...) or the `--column` name is a header. With a
-    header, `--column` picks the column (default: the first identifier column); without
-    one, each record's first cell is the identifier and `--column` (a kind) says what
-    it is, else each row's kind is sniffed. Several columns with neither a header naming
-    one nor `--column` is refused: a header like "name,phone" would otherwise be looked
-    up as a customer id.
+    The input is read one physical line at a time, and each line is one row: a line
+    is never joined to the next (a quoted cell holding a line break is not supported),
+    so a stray `"` spoils its own row only, and a row's number is its line's number.
+    A line longer than `MAX_ROW_CHARS` is that row's error; the rest of it is read
+    and dropped, so memory stays bounded whatever the input.
+
+    A first line with a cell naming an identifier column (mobile, urn, customerId,
+    email, customer_id, emailId, ...) or the `--column` name is a header. A first
+    line of one cell (a header or an identifier) makes the input a plain list: each
+    line, stripped, is the identifier, and is never parsed as CSV. A first line of
+    several cells makes it a CSV: each line is parsed on its own, and a line that is
+    not valid CSV (a quote not closed on its line, text after a closing quote) is
+    that row's error. With a header, `--column` picks the column (default: the first
+    identifier column); without one, each line's first cell is the identifier and
+    `--column` (a kind) says what it is, else each row's kind is sniffed. Several
+    columns with neither a header naming one nor `--column` is refused: a header like
+    "name,phone" would otherwise be looked up as a customer id.
     """
 
     def __init__(self, stream: IO[str], *, column: str | None, name: str) -> None:
         self.name = name
         self.column: str | None = None  # the header's name of the identifier column
-        self._reader = csv.reader(stream)
+        self._lines = physical_lines(stream)
         self._count = 0
         self._index = 0
         self._kind: str | None = None
-        self._first = self._next_record()
-        if self._first is None or self._first[1] is None:
+        self._csv = False  # True: each line is parsed as CSV; False: a plain list
+        self._first = self._next_line()
+        if self._first is None:
             return
-        cells = self._first[1]
+        cells = [] if self._first[1] is None else _cells(self._first[1])
+        self._csv = len(cells) > 1
         names = [_normal(cell) for cell in cells]
         wanted = _normal(column) if column else None
         if (wanted and wanted in names) or any(n in _ALIASES for n in names):
@@ -138,66 +153,133 @@ class RowReader:
         self._kind = _ALIASES.get(names[self._index])
         self.column = cells[self._index].strip()
 
-    def _next_record(self) -> tuple[int, list[str] | None, str] | None:
-        """(number, cells, "") of the next non-blank record; cells None if unreadable."""
-        while True:
+    def _next_line(self) -> tuple[int, str | None] | None:
+        """(number, text) of the next non-blank line; text None if it is over-long."""
+        for text in self._lines:
             self._count += 1
-            try:
-                cells = next(self._reader)
-            except StopIteration:
-                return None
-            except csv.Error as exc:
-                return self._count, None, str(exc)
-            if any(cell.strip() for cell in cells):
-                return self._count, cells, ""
+            if text is None or text.strip():
+                return self._count, text
+        return None
 
     def __iter__(self) -> Iterator[Row]:
         record = self._first
         if record is None:
-            record = self._next_record()
+            record = self._next_line()
         while record is not None:
-            yield self._row(*record)
-            record = self._next_record()
+            row = self._row(*record)
+            if row is not None:
+                yield row
+            record = self._next_line()
 
-    def _row(self, number: int, cells: list[str] | None, problem: str) -> Row:
-        if cells is None:
-            return Row(number, "", self._kind, problem=f"cannot read this row: {problem}")
+    def _row(self, number: int, text: str | None) -> Row | None:
+        """The row of one non-blank line; None for a CSV line of empty cells (`,,`)."""
+        if text is None:
+            return self._problem(
+                number, f"the line is longer than {MAX_ROW_CHARS >> 10} KiB: not a row"
+            )
+        if not self._csv:
+            return Row(number, text.strip(), self._kind)
+        try:
+            cells = next(csv.reader([text], strict=True))
+        except csv.Error as exc:
+            reason = str(exc)
+            if reason == "unexpected end of data":
+                reason = 'a quoted cell (") is not closed on its line; a cell cannot span lines'
+            return self._problem(number, f"cannot read this row as CSV: {reason}")
+        if not any(cell.strip() for cell in cells):
+            return None  # an empty row of a spreadsheet, as blank as a blank line
         value = cells[self._index].strip() if self._index < len(cells) else ""
         if not value:
-            return Row(number, "", self._kind, problem="no identifier in this row")
+            return self._problem(number, "no identifier in this row")
         return Row(number, value, self._kind)
+
+    def _problem(self, number: int, problem: str) -> Row:
+        return Row(number, "", self._kind, problem=problem)
+
+
+def _cells(text: str) -> list[str]:
+    """A header's (or first line's) cells, read leniently: only to find the columns."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return [text]
+
+
+def physical_lines(stream: IO[str]) -> Iterator[str | None]:
+    """Each line of `stream` without its line end, None for one over `MAX_ROW_CHARS`.
+
+    Reads at most `MAX_ROW_CHARS` at a time: the rest of an over-long line is read and
+    dropped after its None is yielded (a line that never ends, as `/dev/zero` gives,
+    is read for as long as the run goes on, in constant memory).
+    """
+    while True:
+        line = stream.readline(MAX_ROW_CHARS + 1)
+        if not line:
+            return
+        if line.endswith(("\n", "\r")):
+            yield line.rstrip("\r\n")
+        elif len(line) <= MAX_ROW_CHARS:
+            yield line  # the last line, without a line end
+        else:
+            yield None
+            while line and not line.endswith(("\n", "\r")):
+                line = stream.readline(MAX_ROW_CHARS)
 
 
 @contextmanager
 def opened_input(path: str) -> Iterator[IO[str]]:
-    """The input as text: a file, or stdin for `-` (a UTF-8 BOM is dropped)."""
-    if path == "-":
-        import io
-        import sys
+    """The input as text: a file, or stdin for `-` (a UTF-8 BOM is dropped).
 
-        stdin = io.TextIOWrapper(
-            sys.stdin.buffer, encoding="utf-8-sig", errors="replace", newline=""
-        )
+    Stdin is read through a file of its own (a duplicate of its descriptor), never
+    through `sys.stdin`: a reader thread still blocked in it when the run ends must
+    not hold a lock the interpreter needs at exit. A pipe, FIFO or device is closed
+    in the background for the same reason: leaving never waits for input that may
+    never come.
+    """
+    handle: io.TextIOWrapper
+    borrowed = False
+    if path == "-":
+        handle, borrowed = _stdin()
+    else:
         try:
-            yield stdin
-        finally:
-            stdin.detach()  # leave sys.stdin open
-        return
+            handle = user_path(path).open(encoding="utf-8-sig", errors="replace")
+        except FileNotFoundError:
+            raise InputError(f"--file {path}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"--file {path}: is a directory, not a file") from None
+        except OSError as exc:
+            raise InputError(f"--file {path}: cannot read it ({exc.strerror})") from None
     try:
-        handle = user_path(path).open(encoding="utf-8-sig", errors="replace", newline="")
-    except FileNotFoundError:
-        raise InputError(f"--file {path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"--file {path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"--file {path}: cannot read it ({exc.strerror})") from None
-    with handle:
         yield handle
+    finally:
+        if borrowed:
+            handle.detach()  # leave sys.stdin open
+        elif is_regular_file(handle):
+            handle.close()
+        else:  # a reader thread may be blocked in it: closing would wait for it
+            threading.Thread(target=_close, args=(handle,), daemon=True).start()
+
+
+def _stdin() -> tuple[io.TextIOWrapper, bool]:
+    """(stdin as text, borrowed): borrowed when it has no descriptor (replaced in-process)."""
+    import sys
+
+    if sys.stdin is None:  # closed (`<&-`)
+        raise InputError("--file -: there is no stdin to read")
+    try:
+        descriptor = os.dup(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):
+        buffer = sys.stdin.buffer
+        return io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="replace"), True
+    return open(descriptor, encoding="utf-8-sig", errors="replace"), False  # noqa: PTH123
+
+
+def _close(handle: IO[str]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        handle.close()
 
 
 def is_regular_file(stream: IO[Any]) -> bool:
-    import stat
-
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (OSError, ValueError, AttributeError):
@@ -249,14 +331,17 @@ async def threaded(rows: Iterator[Row], ahead: int = 64) -> AsyncIterator[Row]:
 
 
 def count_lines(path: str) -> int:
-    """Lines in a file, counted fast (for the progress bar's total and ETA)."""
+    """Lines in a file, counted fast (for the progress bar's total and ETA); a line ends
+    at \\n, \\r\\n or \\r, as `physical_lines` reads them."""
     count = 0
     last = b""
     with user_path(path).open("rb") as handle:
         while chunk := handle.read(1 << 20):
-            count += chunk.count(b"\n")
+            count += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if last.endswith(b"\r") and chunk.startswith(b"\n"):
+                count -= 1  # a \\r\\n split between two reads
             last = chunk
-    return count + (1 if last and not last.endswith(b"\n") else 0)
+    return count + (1 if last and not last.endswith((b"\n", b"\r")) else 0)
 
 
 # -- output lines ------------------------------------------------------------------------
@@ -300,125 +385,3 @@ def outcome(record: Mapping[str, Any]) -> tuple[str, int]:
 
 def fingerprint(value: str) -> int:
     return zlib.crc32(value.encode("utf-8", "replace"))
-
-
-# -- resume ------------------------------------------------------------------------------
-
-
-@dataclass
-class Answered:
-    """The rows an earlier run wrote to the output file: row -> fingerprint of its input."""
-
-    rows: dict[int, int] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    worst: int = 0
-    repaired: str | None = None  # what was done to a torn last line, if anything
-
-    def add(self, record: Mapping[str, Any]) -> None:
-        number = record.get("row")
-        if not isinstance(number, int) or isinstance(number, bool) or number in self.rows:
-            return
-        self.rows[number] = fingerprint(str(record.get("input", "")))
-        kind, status = outcome(record)
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        self.worst = max(self.worst, status)
-
-    def check(self, row: Row) -> bool:
-        """True if `row` was answered; `InputError` if it was, for another identifier."""
-        seen = self.rows.get(row.number)
-        if seen is None:
-            return False
-        if seen != fingerprint(row.value):
-            raise InputError(
-                f"--resume: row {row.number} was answered for another identifier than the "
-                f"input has now: not the same input file? (use a fresh output file)"
-            )
-        return True
-
-
-def read_answered(path: Path) -> Answered:
-    """What `path` (an earlier run's output) answered; a torn last line is repaired.
-
-    A run killed mid-write can leave a last line without its newline: if it is a whole
-    record the newline is added, else the fragment is cut off, so the lines appended
-    next start on a line of their own and every line of the file stays valid JSON.
-    """
-    answered = Answered()
-    handle: IO[bytes]
-    try:
-        handle = path.open("r+b")
-    except FileNotFoundError:
-        return answered  # nothing answered yet: the first run can use --resume too
-    except PermissionError:
-        handle = _read_only(path)  # read-only: read it, leave a torn line where it is
-    except OSError as exc:
-        raise InputError(f"--resume {path}: cannot open it ({exc.strerror})") from None
-    with handle:
-        good = 0  # offset just past the last complete line
-        tail = b""
-        others = 0  # complete lines that are not records
-        for line in handle:
-            if not line.endswith(b"\n"):
-                tail = line
-                break
-            good += len(line)
-            if not _add_line(answered, line) and line.strip():
-                others += 1
-        if others and not answered.rows:
-            raise InputError(
-                f"--resume {path}: not the output of a `wibmo lookup --file` run (no line "
-                "of it is a row's JSON line); nothing was changed"
-            )
-        if tail:
-            whole = _add_line(answered, tail)
-            if not whole and not tail.lstrip().startswith(b"{"):
-                # Not a torn record: cutting it would destroy data of some other file.
-                raise InputError(
-                    f"--resume {path}: its last line is not a row's JSON line: not the "
-                    "output of a `wibmo lookup --file` run? nothing was changed"
-                )
-            if not handle.writable():
-                answered.repaired = "its last line is torn (the file is read-only: left as is)"
-            elif whole:
-                handle.seek(0, os.SEEK_END)
-                handle.write(b"\n")
-                answered.repaired = "ended its last line"
-            else:
-                handle.truncate(good)
-                answered.repaired = f"cut a torn last line ({len(tail)} bytes)"
-    return answered
-
-
-def _read_only(path: Path) -> IO[bytes]:
-    try:
-        return path.open("rb")
-    except OSError as exc:
-        raise InputError(f"--resume {path}: cannot read it ({exc.strerror})") from None
-
-
-def _add_line(answered: Answered, line: bytes) -> bool:
-    try:
-        record = json.loads(line)
-    except (ValueError, RecursionError):
-        return False
-    if not isinstance(record, dict) or "row" not in record:
-        return False
-    answered.add(record)
-    return True
-
-
-def appends_to(stream: IO[Any], path: Path) -> bool | None:
-    """Whether `stream` writes to `path`: True appending, False truncating, None: another file."""
-    try:
-        mine = os.fstat(stream.fileno())
-        theirs = path.stat()
-    except (OSError, ValueError, AttributeError):
-        return None
-    if (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino):
-        return None
-    try:
-        import fcntl
-
-        return bool(fcntl.fcntl(stream.fileno(), fcntl.F_GETFL) & os.O_APPEND)
-    except (ImportError, OSError):
-        return True

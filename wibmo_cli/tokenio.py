@@ -28,6 +28,7 @@ from wibmo_cli.paths import user_path
 if TYPE_CHECKING:
     from wibmo_cli.profiles import Profile
 
+MAX_KEY_FILE: Final = 8 << 10  # a key is 16-32 bytes, 64 as hex: 8 KiB is ample
 MAX_LINE: Final = 1 << 20  # a token line longer than 1 MiB is not a token
 MAX_DOCUMENT: Final = 16 << 20  # a whole-input JSON payload or body
 READ_SIZE: Final = 32 << 10  # streaming decrypt reads (and decrypts) this much at a time
@@ -73,11 +74,19 @@ def _key_text(options: KeyOptions, env: Mapping[str, str]) -> str:
     assert options.key_file
     path = user_path(options.key_file)
     try:
-        return path.read_text(encoding="utf-8").strip()
+        with path.open("rb") as handle:  # a pipe too: --key-file <(pass show key)
+            data = handle.read(MAX_KEY_FILE + 1)
+        if len(data) > MAX_KEY_FILE:
+            raise ConfigError(
+                f"--key-file {options.key_file}: larger than {MAX_KEY_FILE >> 10} KiB: "
+                "not a key file (it holds one key, as hex, base64 or text)"
+            )
+        return data.decode("utf-8").strip()
     except FileNotFoundError:
         raise ConfigError(f"--key-file {options.key_file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--key-file {options.key_file}: cannot read it ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:  # never the bytes: they are the key
+        reason = (exc.strerror or "error") if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"--key-file {options.key_file}: cannot read it ({reason})") from None
 
 
 def build_codec(

@@ -180,10 +180,31 @@ class Plan:
 # -- parsing and validating ----------------------------------------------------------------
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, refused if a key comes twice (json keeps the last)."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
+
+
 def read_patch(text: str, label: str) -> dict[str, Any]:
-    """A --from-file patch: a JSON object keyed by the platform's field names."""
+    """A --from-file patch: a JSON object keyed by the platform's field names, each once
+    (in every object of it: a key given twice is refused, not resolved to the last)."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        key = str(exc.args[0])
+        shown = json.dumps(key if len(key) <= 60 else key[:57] + "...")
+        raise InputError(
+            f"--from-file {label}: the key {shown} is given twice; give it once"
+        ) from None
     except ValueError as exc:
         raise InputError(f"--from-file {label}: not valid JSON ({exc})") from None
     except RecursionError:

@@ -44,13 +44,25 @@ if TYPE_CHECKING:
 SANDBOX_URL = "http://127.0.0.1:8765"  # `wibmo sandbox`'s default: what a dry run shows
 
 
+MAX_PATCH_BYTES = 1 << 20  # a --from-file patch is a few fields: 1 MiB is ample
+
+
 def read_file(name: str) -> str:
+    """The text of `--from-file` (a path, or - for stdin): at most `MAX_PATCH_BYTES`."""
     try:
         if name == "-":
             if sys.stdin is None:  # closed (`<&-`)
                 raise InputError("--from-file -: there is no stdin to read")
-            return sys.stdin.buffer.read().decode("utf-8")
-        return user_path(name).read_text(encoding="utf-8")
+            data = sys.stdin.buffer.read(MAX_PATCH_BYTES + 1)
+        else:
+            with user_path(name).open("rb") as handle:
+                data = handle.read(MAX_PATCH_BYTES + 1)
+        if len(data) > MAX_PATCH_BYTES:
+            raise InputError(
+                f"--from-file {name}: larger than {MAX_PATCH_BYTES >> 20} MiB: not a patch "
+                "of profile fields"
+            )
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise InputError(f"--from-file {name}: cannot read it ({reason})") from None
