@@ -24,6 +24,8 @@ import socket
 import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,7 @@ MODES = (
     "5xx",  # 502 with an HTML page
     "garbage",  # 200 with bytes that are not UTF-8
     "html",  # 200 with an HTML login page
+    "titles",  # 503 with an HTML page of `size` bytes of unclosed <title> tags
 )
 OTHER_TXN = "WOTHERTXN00000"
 BOMB_MIB = 128  # the gzip bomb inflates to 128 MiB (about 130 KB on the wire)
@@ -61,6 +64,28 @@ def gzip_bomb(mib: int = BOMB_MIB) -> bytes:
     again = gz.compress(zeros) + gz.flush(zlib.Z_FULL_FLUSH)
     assert gz.compress(zeros) + gz.flush(zlib.Z_FULL_FLUSH) == again
     return first + again * (mib - 1) + gz.flush()
+
+
+@contextmanager
+def unanswered() -> Iterator[str]:
+    """The URL of a listener whose backlog is full: a connection to it never completes."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            with suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
 
 
 def nested(depth: int) -> str:
@@ -220,6 +245,9 @@ class Hostile:
             self._send(conn, 502, page, content_type="text/html")
         elif mode == "garbage":
             self._send(conn, 200, b"\xff\xfe\x00\x80garbage\xc3\x28 not utf-8 \x9f")
+        elif mode == "titles":
+            page = b"<html>" + b"<title>" * (self.size // 7)
+            self._send(conn, 503, page, content_type="text/html")
         elif mode == "html":
             page = b"<!DOCTYPE html><html><title>Sign in</title><body>login</body></html>"
             self._send(conn, 200, page, content_type="text/html")

@@ -19,15 +19,26 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from hardening import ENV_VARS, Invoke, assert_one_line_error, write_profiles
-from hostile import OTHER_TXN, Hostile
+from hardening import (
+    API_KEY,
+    BANK_ID,
+    CLIENT_ID,
+    ENCRYPTION_KEY,
+    ENV_VARS,
+    SECURE_CODE,
+    Invoke,
+    assert_one_line_error,
+    write_profiles,
+)
+from hostile import OTHER_TXN, Hostile, unanswered
 from typer.testing import Result
 
 from wibmo_cli import client as client_module
 from wibmo_cli.app import INTERNAL_ERROR
 from wibmo_cli.client import Client
-from wibmo_cli.errors import WibmoError
+from wibmo_cli.errors import OutcomeUnknownError, WibmoError
 from wibmo_cli.messages import Identifiers, lookup_payload
 from wibmo_cli.profiles import resolve
 
@@ -36,6 +47,14 @@ UPDATE = ("update-profile", "--urn", "389", "--email", "wire@example.com")
 SEND = ("--yes", "--card-profile-id", "30")
 CHECK = "check with: wibmo -p hard lookup --urn 389"
 MAX_RETRY_WAIT = 10.0  # profiles.MAX_RETRY_WAIT, as documented
+PROFILE = {  # for a `Client` made in the test (literal values: no environment needed)
+    "base_url": "http://127.0.0.1",
+    "client_id": CLIENT_ID,
+    "bank_id": BANK_ID,
+    "api_key": API_KEY,
+    "secure_code": SECURE_CODE,
+    "encryption_key": ENCRYPTION_KEY,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +117,15 @@ def test_a_verbose_trace_of_a_hostile_answer_is_no_crash(wibmo: Invoke) -> None:
             result = wibmo("-v", *LOOKUP)
         assert result.exit_code == 4, (mode, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_an_html_page_of_unclosed_titles_is_described_in_bounded_time(wibmo: Invoke) -> None:
+    """The <title> search was quadratic: 700 KB of `<title>` took minutes."""
+    with Hostile("titles", size=700_000) as server:
+        write_profiles(server.url)
+        result, elapsed = timed(wibmo, *LOOKUP)
+    assert_one_line_error(result, 6, "HTTP 503")
+    assert elapsed < 2
 
 
 @pytest.mark.parametrize(
@@ -209,6 +237,68 @@ def test_a_dripping_server_cannot_keep_an_update_waiting(wibmo: Invoke, mode: st
     assert len(server.seen) == 1
 
 
+def test_an_update_whose_connection_never_completes_says_nothing_was_sent(
+    wibmo: Invoke,
+) -> None:
+    with unanswered() as url:
+        write_profiles(url, timeout=0.3)
+        result, elapsed = timed(wibmo, *UPDATE, *SEND)
+    assert_one_line_error(result, 5, "timed out connecting to")
+    assert "nothing was sent" in result.stderr
+    assert [e["result"] for e in audit_entries()] == ["sending", "not sent"]
+    assert elapsed < 2
+
+
+def test_a_lookup_that_cannot_connect_is_retried_within_its_budget(wibmo: Invoke) -> None:
+    with unanswered() as url:
+        write_profiles(url, timeout=0.3, retries=1)
+        result, elapsed = timed(wibmo, "-v", *LOOKUP)
+    assert result.exit_code == 5, result.stderr
+    assert result.stderr.count("> POST ") == 2  # retried once
+    assert "timed out connecting to" in result.stderr.splitlines()[-1]
+    assert elapsed < 2 * 0.3 + MAX_RETRY_WAIT
+
+
+class Stalls(httpx.AsyncBaseTransport):
+    """Reports (as httpcore does) how far the request got, then never answers."""
+
+    def __init__(self, *events: str) -> None:
+        self.events = events
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for event in self.events:
+            await request.extensions["trace"](event, {})
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    ("events", "sent"),
+    [
+        (("connection.connect_tcp.started",), False),
+        (("connection.connect_tcp.started", "connection.start_tls.started"), False),
+        (("connection.connect_tcp.started", "http11.send_request_headers.started"), True),
+        (("http11.send_request_headers.started",), True),  # a kept-alive connection
+        ((), True),  # nothing known: it may have left
+    ],
+)
+def test_an_update_past_its_deadline_is_unsent_only_if_it_never_started_sending(
+    events: tuple[str, ...], sent: bool
+) -> None:
+    profile = resolve("p", {**PROFILE, "timeout": 0.2}, {}, source="test")
+    payload = {"clientTxnId": "WTXN0000000001", "urn": "389"}
+
+    async def update() -> None:
+        async with Client(profile, "http://127.0.0.1:9", transport=Stalls(*events)) as client:
+            await client.update(payload)
+
+    with pytest.raises(WibmoError) as caught:
+        asyncio.run(update())
+    assert caught.value.exit_status == 5
+    assert isinstance(caught.value, OutcomeUnknownError) is sent
+    assert ("nothing was sent" in caught.value.message) is not sent
+
+
 def test_the_lookup_budget_is_attempts_times_timeout_plus_the_waits() -> None:
     profile = resolve("b", {"timeout": 4, "retries": 3}, {}, source="test")
     assert profile.lookup_budget() == 4 * 4 + 3 * MAX_RETRY_WAIT
@@ -258,20 +348,7 @@ def test_an_update_whose_answer_is_too_big_is_outcome_unknown(wibmo: Invoke, mod
 
 def test_a_gzip_bomb_is_stopped_at_the_cap_without_inflating_it(isolated: Path) -> None:
     """128 MiB inflated on offer; what is held at once stays near the 1 MiB cap."""
-    profile = resolve(
-        "bomb",
-        {
-            "base_url": "http://127.0.0.1",
-            "client_id": "FintechA",
-            "bank_id": "2010",
-            "api_key": "k",
-            "secure_code": "s",
-            "encryption_key": "Hk24ByteTextKeyForTest!!",
-            "max_answer_bytes": 1024 * 1024,
-        },
-        {},
-        source="test",
-    )
+    profile = resolve("bomb", {**PROFILE, "max_answer_bytes": 1024 * 1024}, {}, source="test")
     payload = lookup_payload(Identifiers.parse(urn="389"))
 
     async def lookup(url: str) -> None:

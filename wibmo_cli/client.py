@@ -32,9 +32,7 @@ import contextlib
 import json
 import random
 import re
-import socket
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +40,16 @@ from typing import Any, Final
 
 import httpx
 
-from wibmo_cli.codes import explain_http
+from wibmo_cli.answer import (
+    ACCEPT_ENCODING,
+    describe_body,
+    host_port,
+    is_tls,
+    network_error,
+    read_body,
+    short,
+    status_error,
+)
 from wibmo_cli.crypto import load_json
 from wibmo_cli.errors import (
     ConfigError,
@@ -70,11 +77,7 @@ UNSENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTime
 BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 8.0  # before the jitter (x0.75 to x1.25): at most MAX_RETRY_WAIT
 MAX_ANSWER_DEPTH: Final = 64  # a real answer is nested 4 deep
-# Only what `_Decoder` decodes is asked for (httpx would add br and zstd when installed).
-ACCEPT_ENCODING: Final = "gzip, deflate"
-_DECODERS: Final = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": 0}
 _SECONDS_RE: Final = re.compile(r"[0-9]+")  # ASCII digits only: "²".isdigit() is True
-_TITLE_RE: Final = re.compile(rb"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})
 _SECRET_BODY: Final = frozenset({"secureCode"})
 _HEADER_KEYS: Final = {  # header -> the profile key it comes from, for messages
@@ -217,7 +220,7 @@ class Client:
         found = answer.get("clientTxnId")
         if found is not None and str(found) != txn:
             raise _outcome_unknown(
-                f"the answer is for clientTxnId {_short(repr(str(found)))}, not the one sent",
+                f"the answer is for clientTxnId {short(repr(str(found)))}, not the one sent",
                 txn,
             )
         return Exchange(answer, reply.status, time.perf_counter() - started, txn, 1)
@@ -267,7 +270,7 @@ class Client:
                     if self._trace:
                         self._trace_status(response, elapsed)
                     try:
-                        content = await _read_body(response, self.max_answer_bytes)
+                        content = await read_body(response, self.max_answer_bytes)
                     except UnreadableAnswerError as exc:
                         if response.status_code not in lenient:
                             raise
@@ -276,15 +279,15 @@ class Client:
                 finally:
                     await response.aclose()
         except TimeoutError:
-            where = _where(url)
+            where = host_port(url)
             if progress.unsent:
                 error = NetworkError(f"timed out connecting to {where} after {self.timeout:g}s")
                 raise _Failed(error, sent=False, retry=True) from None
             error = NetworkError(f"no answer from {where} within {self.timeout:g}s (timeout)")
             raise _Failed(error, sent=True, retry=False) from None
         except httpx.HTTPError as exc:
-            error = _network_error(exc, url, self.timeout)
-            retry = isinstance(exc, RETRY_ERRORS) and not _is_tls(exc)
+            error = network_error(exc, url, self.timeout)
+            retry = isinstance(exc, RETRY_ERRORS) and not is_tls(exc)
             raise _Failed(error, sent=not isinstance(exc, UNSENT_ERRORS), retry=retry) from None
         reply = _Reply(response.status_code, response.headers, content, elapsed)
         if self._trace:
@@ -304,7 +307,7 @@ class Client:
                 answer = self.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH)
             except CryptoError as exc:
                 if status >= 400:
-                    raise _status_error(status, data, content) from None
+                    raise status_error(status, data, content) from None
                 raise CryptoError(
                     f"the answer (HTTP {status}) could not be decrypted: {exc.message}",
                     hint=exc.hint,
@@ -313,10 +316,10 @@ class Client:
                 raise CryptoError(f"the decrypted answer (HTTP {status}) is not a JSON object")
             return answer
         if status >= 300 or status < 200:
-            raise _status_error(status, data, content)
+            raise status_error(status, data, content)
         raise CryptoError(
             f'HTTP {status}, but the body is not a {{"token": ...}} answer: '
-            f"{_describe_body(data, content)}",
+            f"{describe_body(data, content)}",
         )
 
     # -- tracing (-v) ---------------------------------------------------------------
@@ -345,7 +348,7 @@ class Client:
         )
         for name in ("content-type", "content-length", "content-encoding", "retry-after"):
             if name in response.headers:
-                self._trace(f"< {name}: {_short(response.headers[name])}")
+                self._trace(f"< {name}: {short(response.headers[name])}")
 
     def _trace_body(self, reply: _Reply) -> None:
         assert self._trace
@@ -358,7 +361,7 @@ class Client:
                 return
         except (ValueError, CryptoError):
             pass
-        self._trace(f"< body: {_describe_body(None, reply.content)}")
+        self._trace(f"< body: {describe_body(None, reply.content)}")
 
 
 class _Progress:
@@ -379,97 +382,6 @@ class _Progress:
     @property
     def unsent(self) -> bool:
         return self.seen and not self.sending
-
-
-class _Decoder:
-    """A body's content-encoding undone a bounded piece at a time: never more than
-    `limit` bytes out, however much one compressed piece would inflate to."""
-
-    def __init__(self, encoding: str, limit: int, status: int) -> None:
-        self.limit = limit
-        self.room = limit
-        self.status = status
-        self.encoding = encoding
-        self._first = True
-        self._z: Any = None
-        if encoding not in ("", "identity"):
-            if encoding not in _DECODERS:
-                raise UnreadableAnswerError(
-                    f"the answer (HTTP {status}) has Content-Encoding {_short(repr(encoding))}, "
-                    f"which wibmo does not decode (it asks for {ACCEPT_ENCODING})",
-                    status=status,
-                )
-            self._z = zlib.decompressobj(_DECODERS[encoding] or zlib.MAX_WBITS)
-
-    def feed(self, data: bytes) -> bytes:
-        if self._z is None:
-            out = data
-        elif self._z.eof:  # whatever follows the end of the compressed stream is ignored
-            return b""
-        else:
-            try:
-                out = self._z.decompress(data, self.room + 1)
-            except zlib.error:
-                if not (self._first and self.encoding == "deflate"):
-                    raise self._undecodable() from None
-                # "deflate" is often sent raw, without its zlib wrapper (as httpx allows)
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-                self._first = False
-                return self.feed(data)
-        self._first = False
-        if len(out) > self.room:
-            raise _too_big(self.status, self.limit)
-        self.room -= len(out)
-        return out
-
-    def finish(self) -> bytes:
-        if self._z is None or self._z.eof:
-            return b""
-        try:
-            out: bytes = self._z.flush()
-        except zlib.error:
-            raise self._undecodable() from None
-        if len(out) > self.room:
-            raise _too_big(self.status, self.limit)
-        return out
-
-    def _undecodable(self) -> UnreadableAnswerError:
-        return UnreadableAnswerError(
-            f"the answer (HTTP {self.status}) is not valid {self.encoding} data",
-            status=self.status,
-        )
-
-
-async def _read_body(response: httpx.Response, limit: int) -> bytes:
-    """The body, streamed and counted: `UnreadableAnswerError` past `limit` bytes, raw or
-    decoded (a bigger answer is refused before it is all read, or inflated)."""
-    status = response.status_code
-    if response.is_stream_consumed:  # built in memory, already read and decoded (tests)
-        if len(response.content) > limit:
-            raise _too_big(status, limit)
-        return response.content
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    decoder = _Decoder(encoding, limit, status)
-    declared = response.headers.get("content-length", "").strip()
-    if declared.isascii() and declared.isdigit() and (len(declared) > 12 or int(declared) > limit):
-        raise _too_big(status, limit)
-    parts: list[bytes] = []
-    received = 0
-    async for chunk in response.aiter_raw():
-        received += len(chunk)
-        if received > limit:
-            raise _too_big(status, limit)
-        parts.append(decoder.feed(chunk))
-    parts.append(decoder.finish())
-    return b"".join(parts)
-
-
-def _too_big(status: int, limit: int) -> UnreadableAnswerError:
-    return UnreadableAnswerError(
-        f"the answer (HTTP {status}) is bigger than max_answer_bytes ({limit} bytes): refused",
-        status=status,
-        hint="raise max_answer_bytes in the profile if answers this big are expected",
-    )
 
 
 def _outcome_unknown(cause: str, txn: str) -> OutcomeUnknownError:
@@ -567,92 +479,3 @@ def _retry_after(value: str) -> float | None:
         return (when - datetime.now(UTC)).total_seconds()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-
-
-def _is_tls(exc: Exception) -> bool:
-    text = str(exc)
-    return "CERTIFICATE" in text or "SSL" in text or "TLS" in text
-
-
-def _where(url: str) -> str:
-    host = httpx.URL(url).host
-    port = httpx.URL(url).port
-    return f"{host}:{port}" if port else host
-
-
-def _network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
-    host = httpx.URL(url).host
-    where = _where(url)
-    text = str(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return NetworkError(f"timed out connecting to {where} after {timeout:g}s")
-    if isinstance(exc, httpx.PoolTimeout):
-        return NetworkError(f"no free connection to {where} within {timeout:g}s")
-    if isinstance(exc, httpx.TimeoutException):
-        return NetworkError(f"no answer from {where} within {timeout:g}s (timeout)")
-    if isinstance(exc, httpx.ProxyError):
-        return NetworkError(f"the proxy refused or failed the connection to {where}: {text}")
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        raise ConfigError(f"cannot use the URL {url}: {text}")
-    if isinstance(exc, httpx.ConnectError):
-        cause = _os_cause(exc)
-        if isinstance(cause, ConnectionRefusedError):
-            return NetworkError(f"connection refused by {where}: is the service up?")
-        if isinstance(cause, socket.gaierror):
-            return NetworkError(f"cannot resolve host {host} (DNS)")
-        if _is_tls(exc):
-            return NetworkError(
-                f"TLS with {where} failed: {_short(text)}",
-                hint="check the base_url and the server's certificate",
-            )
-        if "Name or service not known" in text or "name resolution" in text or "nodename" in text:
-            return NetworkError(f"cannot resolve host {host} (DNS)")
-        if "refused" in text.lower():
-            return NetworkError(f"connection refused by {where}: is the service up?")
-        return NetworkError(f"cannot connect to {where}: {_short(text)}")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return NetworkError(f"{where} closed the connection without an answer")
-    if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
-        return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
-    return NetworkError(f"connection to {where} failed: {_short(text) or type(exc).__name__}")
-
-
-def _os_cause(exc: BaseException) -> BaseException | None:
-    """The deepest OSError in an httpx exception chain (the specific one), if any."""
-    seen: set[int] = set()
-    found: BaseException | None = None
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError):
-            found = current
-        if isinstance(current, BaseExceptionGroup):
-            inner = [_os_cause(e) for e in current.exceptions]
-            return next((f for f in inner if f is not None), found)
-        current = current.__cause__ or current.__context__
-    return found
-
-
-def _short(text: str) -> str:
-    return " ".join(text.split())[:160]
-
-
-def _describe_body(data: Any, content: bytes) -> str:
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return repr(_short(data["message"]))
-    if b"<html" in content[:512].lower() or b"<!doctype" in content[:512].lower():
-        title = _TITLE_RE.search(content)
-        name = _short(title.group(1).decode("utf-8", "replace")) if title else ""
-        return f"an HTML page{f' ({name})' if name else ''}"
-    if not content:
-        return "an empty body"
-    return repr(_short(content[:120].decode("utf-8", "replace")))
-
-
-def _status_error(status: int, data: Any, content: bytes) -> HTTPStatusError:
-    known = explain_http(status)
-    name = known.name if known else "HTTP error"
-    message = f"HTTP {status} {name}: {_describe_body(data, content)}"
-    if status == 401:
-        message += " (the gateway rejected the x-api-key)"
-    return HTTPStatusError(message, status=status, hint=known.action if known else None)
