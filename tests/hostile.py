@@ -19,7 +19,9 @@ timeout, every drip stops after `lifetime` seconds, and leaving the `with` stops
 from __future__ import annotations
 
 import functools
+import gzip
 import json
+import random
 import socket
 import threading
 import time
@@ -48,6 +50,7 @@ MODES = (
     "garbage",  # 200 with bytes that are not UTF-8
     "html",  # 200 with an HTML login page
     "titles",  # 503 with an HTML page of `size` bytes of unclosed <title> tags
+    "random",  # `random_answer` drawn from Random(`seed`): status, headers, body, encoding
 )
 OTHER_TXN = "WOTHERTXN00000"
 BOMB_MIB = 128  # the gzip bomb inflates to 128 MiB (about 130 KB on the wire)
@@ -112,6 +115,7 @@ class Hostile:
     status: int = 429  # "retry-after"
     retry_after: str = "²"
     lifetime: float = 20.0
+    seed: int = 0  # "random"
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -127,6 +131,7 @@ class Hostile:
         self.port = self._listener.getsockname()[1]
         self._until = time.monotonic() + self.lifetime
         self._lock = threading.Lock()
+        self._rng = random.Random(self.seed)
 
     @property
     def url(self) -> str:
@@ -248,6 +253,9 @@ class Hostile:
         elif mode == "titles":
             page = b"<html>" + b"<title>" * (self.size // 7)
             self._send(conn, 503, page, content_type="text/html")
+        elif mode == "random":
+            with self._lock:
+                conn.sendall(random_answer(self._rng, txn))
         elif mode == "html":
             page = b"<!DOCTYPE html><html><title>Sign in</title><body>login</body></html>"
             self._send(conn, 200, page, content_type="text/html")
@@ -313,3 +321,72 @@ def success(txn: str, urn: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+_STATUSES = (200, 200, 200, 201, 204, 301, 302, 400, 401, 404, 429, 500, 502, 503, 504, 599)
+_RETRY_AFTERS = ("²", "1", "0", "-1", "abc", "Wed, 21 Oct 2015 07:28:00 GMT", "Mon, 32 Foo 2015")
+_ENCODINGS = (None, None, "gzip", "deflate", "raw-deflate", "br", "gzip, gzip", "identity")
+
+
+def random_answer(rng: random.Random, txn: str) -> bytes:
+    """A whole HTTP answer, anything from a good token answer to broken bytes."""
+    status = rng.choice(_STATUSES)
+    body = _random_body(rng, txn)
+    headers: list[tuple[str, str]] = []
+    encoding = rng.choice(_ENCODINGS)
+    if encoding == "gzip":
+        body = gzip.compress(body)
+    elif encoding == "deflate":
+        body = zlib.compress(body)
+    elif encoding == "raw-deflate":
+        raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        body, encoding = raw.compress(body) + raw.flush(), "deflate"
+    if encoding:
+        headers.append(("Content-Encoding", encoding))
+    if rng.random() < 0.2:
+        body = body[: rng.randrange(len(body) + 1)]  # truncated
+    length = rng.choice(("right", "right", "none", "more", "less", "junk"))
+    if length == "right":
+        headers.append(("Content-Length", str(len(body))))
+    elif length == "more":
+        headers.append(("Content-Length", str(len(body) + rng.randrange(1, 100))))
+    elif length == "less":
+        headers.append(("Content-Length", str(max(0, len(body) - 3))))
+    elif length == "junk":
+        headers.append(("Content-Length", rng.choice(("abc", "²", "-1", "9" * 30))))
+    if rng.random() < 0.5:
+        headers.append(("Retry-After", rng.choice(_RETRY_AFTERS)))
+    head = f"HTTP/1.1 {status} {rng.choice(('OK', '', 'x' * 100))}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return (head + "Connection: close\r\n\r\n").encode() + body
+
+
+def _random_body(rng: random.Random, txn: str) -> bytes:
+    answer = {
+        "responseCode": rng.choice(["00", "1054", 0, None, [], "x"]),
+        "clientTxnId": rng.choice([txn, txn, OTHER_TXN, 5, None, {"a": 1}]),
+    }
+    kind = rng.randrange(12)
+    if kind == 0:
+        return b""
+    if kind == 1:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(200)))
+    if kind == 2:
+        return nested(rng.randrange(1, 5000)).encode()
+    if kind == 3:
+        return Hostile._token(answer)
+    if kind == 4:
+        return Hostile._token_text(nested(rng.randrange(1, 3000)))
+    if kind == 5:
+        return json.dumps({"token": rng.choice(["", "abc", "%%%", "A" * 17, 5, None])}).encode()
+    if kind == 6:
+        return json.dumps({"message": "x " * rng.randrange(10000)}).encode()
+    if kind == 7:
+        return b"<html><title>" + bytes(rng.randrange(256) for _ in range(50)) + b"</title>"
+    if kind == 8:
+        return json.dumps({"token": codec().encrypt(rng.randbytes(40))}).encode()
+    if kind == 9:
+        return Hostile._token([1, 2])  # type: ignore[arg-type]
+    if kind == 10:
+        return json.dumps({"token": codec().encrypt_json(answer)}).encode("utf-16")
+    return Hostile._token({**answer, "deep": json.loads(nested(rng.randrange(50, 70)))})

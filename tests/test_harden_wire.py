@@ -394,6 +394,17 @@ def test_a_nonsensical_timeout_or_cap_is_a_configuration_error(
     assert_one_line_error(wibmo("profiles", "check", "hard"), 3, key)
 
 
+def test_profiles_check_shows_the_limits_and_the_lookup_budget(wibmo: Invoke) -> None:
+    write_profiles("http://127.0.0.1:9", timeout=4, retries=3, max_answer_bytes=65536)
+    result = wibmo("profiles", "check", "hard", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["limits"]["status"] == "ok"
+    assert checks["limits"]["detail"] == (
+        "each attempt within 4s, a lookup within 46s (3 retries), answers up to 65536 bytes"
+    )
+
+
 def test_the_example_profiles_file_shows_max_answer_bytes() -> None:
     example = Path(__file__).parent.parent / "profiles.example.toml"
     assert "max_answer_bytes = 4194304" in example.read_text(encoding="utf-8")
@@ -419,6 +430,39 @@ def test_an_update_answered_with_a_5xx_is_outcome_unknown(wibmo: Invoke) -> None
         result = wibmo(*UPDATE, *SEND)
     assert_outcome_unknown(result, "HTTP 502")
     assert len(server.seen) == 1
+
+
+# -- anything at all ---------------------------------------------------------------------
+
+
+def test_random_answers_end_in_documented_outcomes() -> None:
+    """Random statuses, lengths, encodings, Retry-Afters and bodies: only WibmoError."""
+    profile = resolve(
+        "r", {**PROFILE, "timeout": 2, "retries": 1, "max_answer_bytes": 4096}, {}, source="t"
+    )
+    outcomes: dict[str, int] = {}
+
+    async def nap(delay: float) -> None:
+        assert 0 <= delay <= MAX_RETRY_WAIT
+
+    async def exchanges(url: str) -> None:
+        async with Client(profile, url, sleep=nap) as client:
+            for number in range(100):
+                payload = {"clientTxnId": f"WTXN{number:010d}", "urn": "389"}
+                for call in (client.lookup, client.update):
+                    try:
+                        await call(payload)
+                        name = "answered"
+                    except WibmoError as exc:
+                        assert exc.exit_status in (1, 3, 4, 5, 6), exc
+                        assert "\n" not in str(exc)
+                        name = f"{type(exc).__name__} (exit {int(exc.exit_status)})"
+                    outcomes[name] = outcomes.get(name, 0) + 1
+
+    with Hostile("random", seed=9) as server:
+        asyncio.run(exchanges(server.url))
+    assert sum(outcomes.values()) == 200
+    assert len(outcomes) >= 5, outcomes  # the answers were varied
 
 
 # -- the one parser of network JSON ------------------------------------------------------
