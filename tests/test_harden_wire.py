@@ -213,6 +213,22 @@ def test_a_batch_row_with_a_hostile_answer_is_that_rows_error_line(
     assert result.exit_code == 6  # the worst row
 
 
+def test_even_a_bug_while_sending_completes_the_update_audit_entry(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: Client, payload: dict[str, Any]) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(Client, "update", broken)
+    with Hostile("ok") as server:
+        write_profiles(server.url)
+        result = wibmo(*UPDATE, *SEND)
+    assert result.exit_code == INTERNAL_ERROR
+    entries = audit_entries()
+    assert [e["result"] for e in entries] == ["sending", "outcome unknown"]
+    assert entries[1]["error"] == "internal error (ValueError)"
+
+
 # -- item 6: the timeout bounds each attempt's whole exchange --------------------------
 
 

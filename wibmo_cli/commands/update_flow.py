@@ -216,7 +216,6 @@ class UpdateSession:
             raise typer.Exit(ExitStatus.USAGE)
 
     async def _send(self, client: Client, plan: Plan) -> Exchange:
-        """Send once and audit the result; every way it can end completes the entry."""
         self._audit(action="update", result="sending")
         self.sent = True
         try:
