@@ -1,12 +1,28 @@
 """The only module that touches the network.
 
 One `httpx.AsyncClient` per command: TLS verification on, proxies from the standard
-environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), a timeout on every phase.
+environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+
+Every attempt is one exchange bounded as a whole (DESIGN.md, Reliability):
+
+    time     `timeout` covers connecting, sending, the headers and the whole body,
+             however slowly the server drips them
+    size     the body is streamed and counted, decoded (gzip, deflate) by us a bounded
+             piece at a time: more than `max_answer_bytes` is refused, a gzip bomb included
+    JSON     parsed by `crypto.load_json`: nesting deeper than `MAX_ANSWER_DEPTH` is
+             refused, so nothing downstream (masking, rendering) can recurse too deep
 
     lookup   retried with backoff on connect errors, dropped connections, 429, 502,
-             503 and 504, each attempt with a fresh clientTxnId (lookups are idempotent)
-    update   sent at most once: once the request may have reached the server, a
-             failure is `OutcomeUnknownError`, never a resend
+             503 and 504, each attempt with a fresh clientTxnId (lookups are idempotent).
+             It ends within (retries + 1) * timeout + retries * MAX_RETRY_WAIT seconds
+             (`Profile.lookup_budget`): each wait is at most MAX_RETRY_WAIT, a longer
+             Retry-After included.
+    update   sent at most once: once the request may have reached the server, every
+             failure is `OutcomeUnknownError` (exit 5), never a resend: no answer in
+             time, a dropped connection, a 5xx or 3xx, an answer that cannot be read or
+             decrypted, or one for another clientTxnId. Only a 4xx (refused) is not.
+
+Whatever the server sends, these methods raise only `WibmoError`s.
 """
 
 from __future__ import annotations
@@ -16,25 +32,36 @@ import contextlib
 import json
 import random
 import re
-import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
 
-from wibmo_cli.codes import explain_http
+from wibmo_cli.answer import (
+    ACCEPT_ENCODING,
+    describe_body,
+    host_port,
+    is_tls,
+    network_error,
+    read_body,
+    short,
+    status_error,
+)
+from wibmo_cli.crypto import load_json
 from wibmo_cli.errors import (
     ConfigError,
     CryptoError,
     HTTPStatusError,
     NetworkError,
     OutcomeUnknownError,
+    UnreadableAnswerError,
 )
 from wibmo_cli.masking import mask, redact_url
 from wibmo_cli.messages import new_client_txn_id
-from wibmo_cli.profiles import Profile, redact
+from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile, redact
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 # Connect errors, and connections dropped before an answer (closed or reset by the peer).
@@ -45,9 +72,12 @@ RETRY_ERRORS: Final = (
     httpx.ReadError,
     httpx.WriteError,
 )
+# Raised before the request left: an update that failed so was not sent.
+UNSENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 BACKOFF_BASE: Final = 0.5
-BACKOFF_CAP: Final = 8.0
-_TITLE_RE: Final = re.compile(rb"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+BACKOFF_CAP: Final = 8.0  # before the jitter (x0.75 to x1.25): at most MAX_RETRY_WAIT
+MAX_ANSWER_DEPTH: Final = 64  # a real answer is nested 4 deep
+_SECONDS_RE: Final = re.compile(r"[0-9]+")  # ASCII digits only: "²".isdigit() is True
 _SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})
 _SECRET_BODY: Final = frozenset({"secureCode"})
 _HEADER_KEYS: Final = {  # header -> the profile key it comes from, for messages
@@ -74,6 +104,27 @@ class Exchange:
     attempts: int
 
 
+@dataclass(frozen=True)
+class _Reply:
+    """An HTTP answer read whole (within the size cap): what `_interpret` works on."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    elapsed: float
+
+
+class _Failed(Exception):
+    """An attempt that got no HTTP answer: the error to report, and whether the
+    request may have left (`sent`) and may be tried again (`retry`, lookups only)."""
+
+    def __init__(self, error: NetworkError, *, sent: bool, retry: bool) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.sent = sent
+        self.retry = retry
+
+
 class Client:
     """Talks to one profile's endpoint. Use as `async with Client(...) as client:`."""
 
@@ -93,11 +144,13 @@ class Client:
         self.codec = profile.codec()
         self.retries = int(profile.get("retries"))
         self.timeout = float(profile.get("timeout"))
+        self.max_answer_bytes = int(profile.get("max_answer_bytes"))
         self._trace = trace
         self._sleep = sleep
         self._headers, self._body_extra = _credentials(profile)
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(self.timeout),
+            timeout=httpx.Timeout(self.timeout),  # each phase; `_attempt` bounds the whole
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
             verify=True,
             trust_env=True,
             transport=transport,
@@ -126,45 +179,51 @@ class Client:
         body = dict(payload)
         while True:
             attempt += 1
+            last = attempt > self.retries
             try:
-                response = await self._send("POST", url, body)
-            except RETRY_ERRORS as exc:
-                if attempt > self.retries or _is_tls(exc):
-                    raise _network_error(exc, url, self.timeout) from None
+                reply = await self._attempt(
+                    "POST", url, body, lenient=frozenset() if last else RETRY_STATUSES
+                )
+            except _Failed as failed:
+                if last or not failed.retry:
+                    raise failed.error from None
                 delay = _backoff(attempt, None)
-                self._note(f"retrying in {delay:.1f}s after: {_network_error(exc, url, 0)}")
-            except httpx.HTTPError as exc:
-                raise _network_error(exc, url, self.timeout) from None
+                self._note(f"retrying in {delay:.1f}s after: {failed.error.message}")
             else:
-                if response.status_code not in RETRY_STATUSES or attempt > self.retries:
-                    answer = self._interpret(response)
+                if last or reply.status not in RETRY_STATUSES:
+                    answer = self._interpret(reply)
                     elapsed = time.perf_counter() - started
-                    return Exchange(
-                        answer, response.status_code, elapsed, body["clientTxnId"], attempt
-                    )
-                delay = _backoff(attempt, response.headers.get("retry-after"))
-                self._note(f"retrying in {delay:.1f}s after HTTP {response.status_code}")
+                    return Exchange(answer, reply.status, elapsed, body["clientTxnId"], attempt)
+                delay = _backoff(attempt, reply.headers.get("retry-after"))
+                self._note(f"retrying in {delay:.1f}s after HTTP {reply.status}")
             await self._sleep(delay)
             body = {**body, "clientTxnId": new_client_txn_id()}
 
     async def update(self, payload: Mapping[str, Any]) -> Exchange:
-        """Update Profile, sent at most once."""
+        """Update Profile, sent at most once; see the module's docstring for the outcomes."""
         url = self.profile.url(self.profile.get("update_path"), self.base_url)
         txn = str(payload["clientTxnId"])
         started = time.perf_counter()
         try:
-            response = await self._send("PATCH", url, dict(payload))
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            error = _network_error(exc, url, self.timeout)
-            raise NetworkError(f"{error.message}; nothing was sent") from None
-        except httpx.HTTPError as exc:
-            cause = _network_error(exc, url, self.timeout).message
-            raise OutcomeUnknownError(
-                f"{cause}; the update may or may not have been applied (clientTxnId {txn})",
-                client_txn_id=txn,
-            ) from None
-        answer = self._interpret(response)
-        return Exchange(answer, response.status_code, time.perf_counter() - started, txn, 1)
+            reply = await self._attempt("PATCH", url, dict(payload))
+            answer = self._interpret(reply)
+        except _Failed as failed:
+            if not failed.sent:
+                raise NetworkError(f"{failed.error.message}; nothing was sent") from None
+            raise _outcome_unknown(failed.error.message, txn) from None
+        except HTTPStatusError as exc:
+            if 400 <= exc.status < 500:  # refused before it was applied
+                raise
+            raise _outcome_unknown(exc.message, txn) from None
+        except CryptoError as exc:  # an answer came, but it cannot be read
+            raise _outcome_unknown(exc.message, txn) from None
+        found = answer.get("clientTxnId")
+        if found is not None and str(found) != txn:
+            raise _outcome_unknown(
+                f"the answer is for clientTxnId {short(repr(str(found)))}, not the one sent",
+                txn,
+            )
+        return Exchange(answer, reply.status, time.perf_counter() - started, txn, 1)
 
     # -- wire -------------------------------------------------------------------------
 
@@ -176,32 +235,79 @@ class Client:
     def headers(self) -> dict[str, str]:
         return dict(self._headers)
 
-    async def _send(self, method: str, url: str, payload: dict[str, Any]) -> httpx.Response:
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        payload: dict[str, Any],
+        *,
+        lenient: frozenset[int] = frozenset(),
+    ) -> _Reply:
+        """One request and its whole answer within `timeout`, or `_Failed`.
+
+        `UnreadableAnswerError` when the body is bigger than `max_answer_bytes` or its
+        content-encoding does not decode, unless the status is in `lenient` (a lookup
+        about to be retried): then the body is taken as empty.
+        """
         body = self.request_body(payload)
         if self._trace:
             self._trace_request(method, url, body, payload)
-        started = time.perf_counter()
-        response = await self._http.request(
-            method, url, content=json.dumps(body).encode(), headers=self._headers
+        progress = _Progress()
+        request = self._http.build_request(
+            method,
+            url,
+            content=json.dumps(body).encode(),
+            headers=self._headers,
+            extensions={"trace": progress.event},
         )
+        started = time.perf_counter()
+        deadline = asyncio.timeout(self.timeout)
+        try:
+            async with deadline:
+                response = await self._http.send(request, stream=True)
+                try:
+                    elapsed = time.perf_counter() - started
+                    if self._trace:
+                        self._trace_status(response, elapsed)
+                    try:
+                        content = await read_body(response, self.max_answer_bytes)
+                    except UnreadableAnswerError as exc:
+                        if response.status_code not in lenient:
+                            raise
+                        self._note(exc.message)
+                        content = b""
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            where = host_port(url)
+            if progress.unsent:
+                error = NetworkError(f"timed out connecting to {where} after {self.timeout:g}s")
+                raise _Failed(error, sent=False, retry=True) from None
+            error = NetworkError(f"no answer from {where} within {self.timeout:g}s (timeout)")
+            raise _Failed(error, sent=True, retry=False) from None
+        except httpx.HTTPError as exc:
+            error = network_error(exc, url, self.timeout)
+            retry = isinstance(exc, RETRY_ERRORS) and not is_tls(exc)
+            raise _Failed(error, sent=not isinstance(exc, UNSENT_ERRORS), retry=retry) from None
+        reply = _Reply(response.status_code, response.headers, content, elapsed)
         if self._trace:
-            self._trace_response(response, time.perf_counter() - started)
-        return response
+            self._trace_body(reply)
+        return reply
 
-    def _interpret(self, response: httpx.Response) -> dict[str, Any]:
+    def _interpret(self, reply: _Reply) -> dict[str, Any]:
         """The decrypted answer, or the error that says what came back instead."""
-        status = response.status_code
-        content = response.content
+        status = reply.status
+        content = reply.content
         data: Any = None
         with contextlib.suppress(ValueError):
-            data = json.loads(content)
+            data = load_json(content, max_depth=MAX_ANSWER_DEPTH)
         token = data.get("token") if isinstance(data, dict) else None
         if isinstance(token, str):
             try:
-                answer = self.codec.decrypt_json(token)
+                answer = self.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH)
             except CryptoError as exc:
                 if status >= 400:
-                    raise _status_error(status, data, content) from None
+                    raise status_error(status, data, content) from None
                 raise CryptoError(
                     f"the answer (HTTP {status}) could not be decrypted: {exc.message}",
                     hint=exc.hint,
@@ -210,10 +316,10 @@ class Client:
                 raise CryptoError(f"the decrypted answer (HTTP {status}) is not a JSON object")
             return answer
         if status >= 300 or status < 200:
-            raise _status_error(status, data, content)
+            raise status_error(status, data, content)
         raise CryptoError(
             f'HTTP {status}, but the body is not a {{"token": ...}} answer: '
-            f"{_describe_body(data, content)}",
+            f"{describe_body(data, content)}",
         )
 
     # -- tracing (-v) ---------------------------------------------------------------
@@ -235,24 +341,55 @@ class Client:
         self._trace(f"> body: {json.dumps(shown_body)}")
         self._trace(f"> decrypted: {json.dumps(mask(dict(payload)), ensure_ascii=False)}")
 
-    def _trace_response(self, response: httpx.Response, elapsed: float) -> None:
+    def _trace_status(self, response: httpx.Response, elapsed: float) -> None:
         assert self._trace
         self._trace(
             f"< HTTP {response.status_code} {response.reason_phrase} ({elapsed * 1000:.0f} ms)"
         )
-        for name in ("content-type", "content-length", "retry-after"):
+        for name in ("content-type", "content-length", "content-encoding", "retry-after"):
             if name in response.headers:
-                self._trace(f"< {name}: {response.headers[name]}")
+                self._trace(f"< {name}: {short(response.headers[name])}")
+
+    def _trace_body(self, reply: _Reply) -> None:
+        assert self._trace
         try:
-            data = json.loads(response.content)
+            data = load_json(reply.content, max_depth=MAX_ANSWER_DEPTH)
             token = data.get("token") if isinstance(data, dict) else None
             if isinstance(token, str):
-                decrypted = mask(self.codec.decrypt_json(token))
+                decrypted = mask(self.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH))
                 self._trace(f"< decrypted: {json.dumps(decrypted, ensure_ascii=False)}")
                 return
         except (ValueError, CryptoError):
             pass
-        self._trace(f"< body: {_describe_body(None, response.content)}")
+        self._trace(f"< body: {describe_body(None, reply.content)}")
+
+
+class _Progress:
+    """How far one request got, from httpcore's trace events: `unsent` is True only
+    when a connection was being made and no byte of the request was being written."""
+
+    __slots__ = ("seen", "sending")
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.sending = False
+
+    async def event(self, name: str, info: Mapping[str, Any]) -> None:
+        self.seen = True
+        if ".send_request_" in name:
+            self.sending = True
+
+    @property
+    def unsent(self) -> bool:
+        return self.seen and not self.sending
+
+
+def _outcome_unknown(cause: str, txn: str) -> OutcomeUnknownError:
+    return OutcomeUnknownError(
+        f"{cause}; the update may or may not have been applied (clientTxnId {txn})",
+        client_txn_id=txn,
+        cause=cause,
+    )
 
 
 def one_connection_each(
@@ -319,91 +456,26 @@ def _check_header_values(profile: Profile, headers: Mapping[str, str]) -> None:
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:
-    if retry_after and retry_after.strip().isdigit():
-        return min(float(retry_after), 30.0)
-    delay = min(BACKOFF_BASE * float(2 ** (attempt - 1)), BACKOFF_CAP)
-    return delay * random.uniform(0.75, 1.25)
+    """The wait before the next attempt: Retry-After when it says one, else exponential
+    backoff with jitter; never more than MAX_RETRY_WAIT."""
+    wait = _retry_after(retry_after) if retry_after else None
+    if wait is None:
+        delay = min(BACKOFF_BASE * float(2 ** min(attempt - 1, 16)), BACKOFF_CAP)
+        wait = delay * random.uniform(0.75, 1.25)
+    return min(max(wait, 0.0), MAX_RETRY_WAIT)
 
 
-def _is_tls(exc: Exception) -> bool:
-    text = str(exc)
-    return "CERTIFICATE" in text or "SSL" in text or "TLS" in text
+def _retry_after(value: str) -> float | None:
+    """Retry-After as seconds: ASCII digits or an HTTP date; None when it is neither."""
+    text = value.strip()
+    if _SECONDS_RE.fullmatch(text):
+        return float(text)
+    from email.utils import parsedate_to_datetime
 
-
-def _network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
-    host = httpx.URL(url).host
-    port = httpx.URL(url).port
-    where = f"{host}:{port}" if port else host
-    text = str(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return NetworkError(f"timed out connecting to {where} after {timeout:g}s")
-    if isinstance(exc, httpx.PoolTimeout):
-        return NetworkError(f"no free connection to {where} within {timeout:g}s")
-    if isinstance(exc, httpx.TimeoutException):
-        return NetworkError(f"no answer from {where} within {timeout:g}s (timeout)")
-    if isinstance(exc, httpx.ProxyError):
-        return NetworkError(f"the proxy refused or failed the connection to {where}: {text}")
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        raise ConfigError(f"cannot use the URL {url}: {text}")
-    if isinstance(exc, httpx.ConnectError):
-        cause = _os_cause(exc)
-        if isinstance(cause, ConnectionRefusedError):
-            return NetworkError(f"connection refused by {where}: is the service up?")
-        if isinstance(cause, socket.gaierror):
-            return NetworkError(f"cannot resolve host {host} (DNS)")
-        if _is_tls(exc):
-            return NetworkError(
-                f"TLS with {where} failed: {_short(text)}",
-                hint="check the base_url and the server's certificate",
-            )
-        if "Name or service not known" in text or "name resolution" in text or "nodename" in text:
-            return NetworkError(f"cannot resolve host {host} (DNS)")
-        if "refused" in text.lower():
-            return NetworkError(f"connection refused by {where}: is the service up?")
-        return NetworkError(f"cannot connect to {where}: {_short(text)}")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return NetworkError(f"{where} closed the connection without an answer")
-    if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
-        return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
-    return NetworkError(f"connection to {where} failed: {_short(text) or type(exc).__name__}")
-
-
-def _os_cause(exc: BaseException) -> BaseException | None:
-    """The deepest OSError in an httpx exception chain (the specific one), if any."""
-    seen: set[int] = set()
-    found: BaseException | None = None
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError):
-            found = current
-        if isinstance(current, BaseExceptionGroup):
-            inner = [_os_cause(e) for e in current.exceptions]
-            return next((f for f in inner if f is not None), found)
-        current = current.__cause__ or current.__context__
-    return found
-
-
-def _short(text: str) -> str:
-    return " ".join(text.split())[:160]
-
-
-def _describe_body(data: Any, content: bytes) -> str:
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return repr(data["message"])
-    if b"<html" in content[:512].lower() or b"<!doctype" in content[:512].lower():
-        title = _TITLE_RE.search(content)
-        name = _short(title.group(1).decode("utf-8", "replace")) if title else ""
-        return f"an HTML page{f' ({name})' if name else ''}"
-    if not content:
-        return "an empty body"
-    return repr(_short(content[:120].decode("utf-8", "replace")))
-
-
-def _status_error(status: int, data: Any, content: bytes) -> HTTPStatusError:
-    known = explain_http(status)
-    name = known.name if known else "HTTP error"
-    message = f"HTTP {status} {name}: {_describe_body(data, content)}"
-    if status == 401:
-        message += " (the gateway rejected the x-api-key)"
-    return HTTPStatusError(message, status=status, hint=known.action if known else None)
+    try:
+        when = parsedate_to_datetime(text)
+        if when.tzinfo is None:  # "-0000": a date in UTC
+            when = when.replace(tzinfo=UTC)
+        return (when - datetime.now(UTC)).total_seconds()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None

@@ -257,21 +257,69 @@ class TokenCodec:
         """Serialise `payload` compactly and encrypt it."""
         return self.encrypt(json.dumps(payload, separators=(",", ":")).encode())
 
-    def decrypt_json(self, token: str | bytes) -> Any:
-        """Decrypt a token whose plaintext is JSON."""
-        return parse_plaintext(self.decrypt(token))
+    def decrypt_json(self, token: str | bytes, *, max_depth: int | None = None) -> Any:
+        """Decrypt a token whose plaintext is JSON (nested at most `max_depth` deep)."""
+        return parse_plaintext(self.decrypt(token), max_depth=max_depth)
 
 
-def parse_plaintext(plaintext: bytes) -> Any:
+class JSONDepthError(ValueError):
+    """JSON nested deeper than allowed (or than Python's json module can parse)."""
+
+
+def load_json(data: str | bytes, *, max_depth: int | None = None) -> Any:
+    """`json.loads` that never raises `RecursionError`: the one parser of text that
+    came from the network.
+
+    Every failure is a `ValueError`: `JSONDepthError` when the value is nested more
+    than `max_depth` deep (a container in a container is depth 2), or too deep for
+    `json.loads` at all; `UnicodeDecodeError` for bytes that are not UTF-8 (or -16/-32).
+    A value that passes is shallow enough for any recursive code downstream.
+    """
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise JSONDepthError("nested too deeply to parse") from None
+    if max_depth is not None and _deeper_than(data, value, max_depth):
+        raise JSONDepthError(f"nested more than {max_depth} levels deep")
+    return value
+
+
+def _deeper_than(data: str | bytes, value: Any, limit: int) -> bool:
+    """Whether `value` (parsed from `data`) nests containers more than `limit` deep."""
+    if isinstance(data, str):
+        opened = data.count("[") + data.count("{")
+    else:
+        opened = data.count(b"[") + data.count(b"{")
+    if opened <= limit:  # the common case: too few brackets to be that deep
+        return False
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:  # iterative: the value may be nested several hundred deep
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                pending.append((child, depth + 1))
+    return isinstance(value, dict | list) and limit < 1
+
+
+def parse_plaintext(plaintext: bytes, *, max_depth: int | None = None) -> Any:
     """Parse decrypted bytes as JSON, or raise `CryptoError` with a hint."""
     try:
-        return json.loads(plaintext)
+        return load_json(plaintext, max_depth=max_depth)
     except UnicodeDecodeError:
         raise CryptoError(
             "decrypted, but the plaintext is not UTF-8 text",
             hint=_DETECT_HINT,
         ) from None
-    except (ValueError, RecursionError):  # RecursionError: nested too deeply
+    except JSONDepthError as exc:
+        if max_depth is None:  # too deep for json.loads: as before, "not JSON"
+            raise CryptoError(
+                "decrypted, but the plaintext is not JSON", hint=_DETECT_HINT
+            ) from None
+        raise CryptoError(f"decrypted, but the plaintext is JSON {exc}") from None
+    except ValueError:
         raise CryptoError(
             "decrypted, but the plaintext is not JSON",
             hint=_DETECT_HINT,
@@ -304,8 +352,8 @@ def extract_token(text: str) -> str:
     text = text.strip()
     if text.startswith("{"):
         try:
-            body = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply
+            body = load_json(text)
+        except ValueError:  # nested too deeply included
             raise CryptoError("the input starts with '{' but is not a JSON body") from None
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str):

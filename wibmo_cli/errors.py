@@ -11,6 +11,7 @@ on one line and exits with that code.
      ├── NetworkError        5  refused, DNS, TLS, timeout
      │    └── OutcomeUnknown 5  a write may have reached the server; result not known
      ├── HTTPStatusError     6  HTTP error status with no decryptable answer
+     │    └── UnreadableAnswer 6  too big (max_answer_bytes), or an encoding that fails
      └── ApiError            1  the platform answered with a responseCode other than 00
 """
 
@@ -74,11 +75,23 @@ class NetworkError(WibmoError):
 
 
 class OutcomeUnknownError(NetworkError):
-    """A write may have reached the server, but no answer came back."""
+    """A write may have reached the server, and no answer that can be trusted came back:
+    none in time, a dropped connection, a 5xx, an unreadable answer, another clientTxnId.
 
-    def __init__(self, message: str, *, client_txn_id: str, hint: str | None = None) -> None:
+    `cause` is what happened, without the "may or may not have been applied" sentence.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_txn_id: str,
+        cause: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.client_txn_id = client_txn_id
+        self.cause = message if cause is None else cause
 
 
 class HTTPStatusError(WibmoError):
@@ -89,6 +102,11 @@ class HTTPStatusError(WibmoError):
     def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class UnreadableAnswerError(HTTPStatusError):
+    """An HTTP answer that could not be read whole: bigger than the profile's
+    max_answer_bytes, or a content-encoding that does not decode."""
 
 
 class ApiError(WibmoError):

@@ -61,9 +61,23 @@ def offline_checks(profile: Profile, dotenv: Path | None = None) -> list[Check]:
             )
     if not profile.builtin:
         checks.extend(permission_checks([Path(profile.source), dotenv]))
+    checks.append(_limits_check(profile))
     if profile.values.get("production"):
         checks.append(Check("production", "ok", "production = true: writes need typed consent"))
     return checks
+
+
+def _limits_check(profile: Profile) -> Check:
+    """How long a request may take and how big an answer may be (DESIGN.md, Reliability)."""
+    values = profile.values
+    retries = int(values["retries"])
+    return Check(
+        "limits",
+        "ok",
+        f"each attempt within {values['timeout']:g}s, a lookup within "
+        f"{profile.lookup_budget():g}s ({retries} {'retry' if retries == 1 else 'retries'}), "
+        f"answers up to {values['max_answer_bytes']} bytes",
+    )
 
 
 def _key_check(profile: Profile) -> Check:

@@ -15,6 +15,7 @@ as *missing* rather than failing the load, so `profiles show/check` can report i
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -35,6 +36,13 @@ EMBEDDED: Final = "embedded"
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 _ON_LINUX: Final[bool] = os.name == "posix" and sys.platform.startswith("linux")
 
+# A lookup's longest wait before a retry (backoff, or the server's Retry-After, capped).
+MAX_RETRY_WAIT: Final = 10.0
+# What a timeout and an answer-size cap may be set to: beyond these, a mistake.
+MAX_TIMEOUT: Final = 3600.0
+MIN_ANSWER_BYTES: Final = 1024
+MAX_ANSWER_BYTES: Final = 256 * 1024 * 1024
+
 _VAR_RE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Defaults for every optional key, as DESIGN.md documents them.
@@ -51,6 +59,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "update_message_code": 1280,
     "timeout": 15.0,
     "retries": 2,
+    "max_answer_bytes": 4 * 1024 * 1024,
     "production": False,
     "allow_insecure_http": False,
 }
@@ -70,7 +79,9 @@ _STR_KEYS: Final = frozenset(
         *SECRET_KEYS,
     }
 )
-_INT_KEYS: Final = frozenset({"lookup_message_code", "update_message_code", "retries"})
+_INT_KEYS: Final = frozenset(
+    {"lookup_message_code", "update_message_code", "retries", "max_answer_bytes"}
+)
 _FLOAT_KEYS: Final = frozenset({"timeout"})
 _BOOL_KEYS: Final = frozenset({"production", "allow_insecure_http"})
 KNOWN_KEYS: Final = _STR_KEYS | _INT_KEYS | _FLOAT_KEYS | _BOOL_KEYS
@@ -247,6 +258,13 @@ class Profile:
     def codec(self) -> TokenCodec:
         return TokenCodec(self.key_bytes(), self.iv_scheme)
 
+    def lookup_budget(self) -> float:
+        """The longest a lookup can take, in seconds: each of its (retries + 1) attempts
+        within `timeout` (connect, send, the whole answer), each wait before a retry at
+        most MAX_RETRY_WAIT (a longer Retry-After included)."""
+        retries = int(self.get("retries"))
+        return (retries + 1) * float(self.get("timeout")) + retries * MAX_RETRY_WAIT
+
     def url(self, path: str, base_url: str | None = None) -> str:
         base = (base_url or self.get("base_url")).rstrip("/")
         return f"{base}/{path.lstrip('/')}"
@@ -335,12 +353,24 @@ def _typed(name: str, key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"profile {name!r}: {key} must be true or false")
         return value
-    if key in _INT_KEYS:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"profile {name!r}: {key} must be a whole number >= 0")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    shown = f", not {value!r}" if number else ""
+    if key == "max_answer_bytes":
+        if not isinstance(value, int) or not MIN_ANSWER_BYTES <= value <= MAX_ANSWER_BYTES:
+            raise ConfigError(
+                f"profile {name!r}: max_answer_bytes must be a whole number of bytes from "
+                f"{MIN_ANSWER_BYTES} to {MAX_ANSWER_BYTES} (256 MiB){shown}"
+            )
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"profile {name!r}: {key} must be a number of seconds > 0")
+    if key in _INT_KEYS:
+        if not number or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"profile {name!r}: {key} must be a whole number >= 0{shown}")
+        return value
+    if not number or not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise ConfigError(
+            f"profile {name!r}: {key} must be a number of seconds > 0 and at most "
+            f"{MAX_TIMEOUT:g}{shown}"
+        )
     return float(value)
 
 

@@ -23,7 +23,6 @@ import typer
 from wibmo_cli.errors import (
     ApiError,
     ConfigError,
-    CryptoError,
     ExitStatus,
     HTTPStatusError,
     InputError,
@@ -233,36 +232,30 @@ class UpdateSession:
         self.sent = True
         try:
             exchange = await client.update(plan.payload)
-        except OutcomeUnknownError as exc:
-            cause = exc.message.partition("; the update may or may not")[0]
-            self._audit(action="update", result="outcome unknown", error=cause)
+        except OutcomeUnknownError as exc:  # it may have been applied: exit 5, say how to check
+            self._audit(action="update", result="outcome unknown", error=exc.cause)
             raise OutcomeUnknownError(
                 exc.message,
                 client_txn_id=exc.client_txn_id,
+                cause=exc.cause,
                 hint=f"check with: {self.check_command()} before sending it again",
             ) from None
         except (NetworkError, ConfigError) as exc:  # could not connect: it never left
             self.sent = False
             self._audit(action="update", result="not sent", error=exc.message)
             raise
-        except HTTPStatusError as exc:
+        except HTTPStatusError as exc:  # a 4xx: refused, not applied
             self._audit(action="update", result=f"HTTP {exc.status}", error=exc.message)
-            if exc.status >= 500:
-                raise HTTPStatusError(
-                    exc.message + f"; the update may or may not have been applied "
-                    f"(clientTxnId {plan.client_txn_id})",
-                    status=exc.status,
-                    hint=f"check with: {self.check_command()}",
-                ) from None
             raise
-        except CryptoError as exc:
-            self._audit(action="update", result="undecryptable answer", error=exc.message)
-            raise CryptoError(
-                exc.message + f" (clientTxnId {plan.client_txn_id})",
-                hint=f"whether it applied: {self.check_command()}",
-            ) from None
         except asyncio.CancelledError:
             self._audit(action="update", result="interrupted: outcome unknown")
+            raise
+        except Exception as exc:  # a bug in wibmo: still no entry left at "sending"
+            self._audit(
+                action="update",
+                result="outcome unknown",
+                error=f"internal error ({type(exc).__name__})",
+            )
             raise
         answer = exchange.answer
         self._audit(

@@ -1,0 +1,211 @@
+"""What came back: an HTTP answer's body read within limits, and described when it is
+not a token answer; or, when none came, the error that says why. Used by the client
+(the only module that touches the network).
+
+    read_body      streamed and counted; gzip and deflate undone here a bounded piece at
+                   a time (`Decoder`), so no answer, a gzip bomb included, takes more than
+                   `limit` bytes: `UnreadableAnswerError` (exit 6) instead
+    describe_body  one short line for a body that is not `{"token": ...}`: its message,
+                   an HTML page's title, or its first characters
+    network_error  an httpx failure as a one-line `NetworkError` (refused, DNS, TLS, ...)
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import zlib
+from typing import Any, Final
+
+import httpx
+
+from wibmo_cli.codes import explain_http
+from wibmo_cli.errors import ConfigError, HTTPStatusError, NetworkError, UnreadableAnswerError
+
+# Only what `Decoder` decodes is asked for (httpx would add br and zstd when installed).
+ACCEPT_ENCODING: Final = "gzip, deflate"
+_DECODERS: Final = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": 0}
+# A title is looked for near the start, and bounded: no quadratic search of a big body.
+_TITLE_RE: Final = re.compile(rb"<title>(.{0,512}?)</title>", re.IGNORECASE | re.DOTALL)
+_TITLE_WITHIN: Final = 65536
+
+
+class Decoder:
+    """A body's content-encoding undone a bounded piece at a time: never more than
+    `limit` bytes out, however much one compressed piece would inflate to."""
+
+    def __init__(self, encoding: str, limit: int, status: int) -> None:
+        self.limit = limit
+        self.room = limit
+        self.status = status
+        self.encoding = encoding
+        self._first = True
+        self._z: Any = None
+        if encoding not in ("", "identity"):
+            if encoding not in _DECODERS:
+                raise UnreadableAnswerError(
+                    f"the answer (HTTP {status}) has Content-Encoding {short(repr(encoding))}, "
+                    f"which wibmo does not decode (it asks for {ACCEPT_ENCODING})",
+                    status=status,
+                )
+            self._z = zlib.decompressobj(_DECODERS[encoding] or zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> bytes:
+        if self._z is None:
+            out = data
+        elif self._z.eof:  # whatever follows the end of the compressed stream is ignored
+            return b""
+        else:
+            try:
+                out = self._z.decompress(data, self.room + 1)
+            except zlib.error:
+                if not (self._first and self.encoding == "deflate"):
+                    raise self._undecodable() from None
+                # "deflate" is often sent raw, without its zlib wrapper (as httpx allows)
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._first = False
+                return self.feed(data)
+        self._first = False
+        if len(out) > self.room:
+            raise too_big(self.status, self.limit)
+        self.room -= len(out)
+        return out
+
+    def finish(self) -> bytes:
+        if self._z is None or self._z.eof:
+            return b""
+        try:
+            out: bytes = self._z.flush()
+        except zlib.error:
+            raise self._undecodable() from None
+        if len(out) > self.room:
+            raise too_big(self.status, self.limit)
+        return out
+
+    def _undecodable(self) -> UnreadableAnswerError:
+        return UnreadableAnswerError(
+            f"the answer (HTTP {self.status}) is not valid {self.encoding} data",
+            status=self.status,
+        )
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    """The body, streamed and counted: `UnreadableAnswerError` past `limit` bytes, raw or
+    decoded (a bigger answer is refused before it is all read, or inflated)."""
+    status = response.status_code
+    if response.is_stream_consumed:  # built in memory, already read and decoded (tests)
+        if len(response.content) > limit:
+            raise too_big(status, limit)
+        return response.content
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    decoder = Decoder(encoding, limit, status)
+    declared = response.headers.get("content-length", "").strip()
+    if declared.isascii() and declared.isdigit() and (len(declared) > 12 or int(declared) > limit):
+        raise too_big(status, limit)
+    parts: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > limit:
+            raise too_big(status, limit)
+        parts.append(decoder.feed(chunk))
+    parts.append(decoder.finish())
+    return b"".join(parts)
+
+
+def too_big(status: int, limit: int) -> UnreadableAnswerError:
+    return UnreadableAnswerError(
+        f"the answer (HTTP {status}) is bigger than max_answer_bytes ({limit} bytes): refused",
+        status=status,
+        hint="raise max_answer_bytes in the profile if answers this big are expected",
+    )
+
+
+def short(text: str) -> str:
+    """At most 160 characters on one line (whitespace runs made one space)."""
+    return " ".join(text[:4096].split())[:160]
+
+
+def describe_body(data: Any, content: bytes) -> str:
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return repr(short(data["message"]))
+    if b"<html" in content[:512].lower() or b"<!doctype" in content[:512].lower():
+        title = _TITLE_RE.search(content, 0, _TITLE_WITHIN)
+        name = short(title.group(1).decode("utf-8", "replace")) if title else ""
+        return f"an HTML page{f' ({name})' if name else ''}"
+    if not content:
+        return "an empty body"
+    return repr(short(content[:120].decode("utf-8", "replace")))
+
+
+def status_error(status: int, data: Any, content: bytes) -> HTTPStatusError:
+    known = explain_http(status)
+    name = known.name if known else "HTTP error"
+    message = f"HTTP {status} {name}: {describe_body(data, content)}"
+    if status == 401:
+        message += " (the gateway rejected the x-api-key)"
+    return HTTPStatusError(message, status=status, hint=known.action if known else None)
+
+
+def is_tls(exc: Exception) -> bool:
+    text = str(exc)
+    return "CERTIFICATE" in text or "SSL" in text or "TLS" in text
+
+
+def host_port(url: str) -> str:
+    host = httpx.URL(url).host
+    port = httpx.URL(url).port
+    return f"{host}:{port}" if port else host
+
+
+def network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
+    host = httpx.URL(url).host
+    where = host_port(url)
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return NetworkError(f"timed out connecting to {where} after {timeout:g}s")
+    if isinstance(exc, httpx.PoolTimeout):
+        return NetworkError(f"no free connection to {where} within {timeout:g}s")
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(f"no answer from {where} within {timeout:g}s (timeout)")
+    if isinstance(exc, httpx.ProxyError):
+        return NetworkError(f"the proxy refused or failed the connection to {where}: {text}")
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        raise ConfigError(f"cannot use the URL {url}: {text}")
+    if isinstance(exc, httpx.ConnectError):
+        cause = os_cause(exc)
+        if isinstance(cause, ConnectionRefusedError):
+            return NetworkError(f"connection refused by {where}: is the service up?")
+        if isinstance(cause, socket.gaierror):
+            return NetworkError(f"cannot resolve host {host} (DNS)")
+        if is_tls(exc):
+            return NetworkError(
+                f"TLS with {where} failed: {short(text)}",
+                hint="check the base_url and the server's certificate",
+            )
+        if "Name or service not known" in text or "name resolution" in text or "nodename" in text:
+            return NetworkError(f"cannot resolve host {host} (DNS)")
+        if "refused" in text.lower():
+            return NetworkError(f"connection refused by {where}: is the service up?")
+        return NetworkError(f"cannot connect to {where}: {short(text)}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return NetworkError(f"{where} closed the connection without an answer")
+    if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
+        return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
+    return NetworkError(f"connection to {where} failed: {short(text) or type(exc).__name__}")
+
+
+def os_cause(exc: BaseException) -> BaseException | None:
+    """The deepest OSError in an httpx exception chain (the specific one), if any."""
+    seen: set[int] = set()
+    found: BaseException | None = None
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            found = current
+        if isinstance(current, BaseExceptionGroup):
+            inner = [os_cause(e) for e in current.exceptions]
+            return next((f for f in inner if f is not None), found)
+        current = current.__cause__ or current.__context__
+    return found
