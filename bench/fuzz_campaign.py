@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""The long fuzz campaign: tests/test_fuzz.py with many times more examples per test.
+"""The long fuzz campaign: the fuzz tests with many times more examples per test.
 
-    python bench/fuzz_campaign.py                    # scale 30: about 115,000 cases
+    python bench/fuzz_campaign.py                    # scale 30
     python bench/fuzz_campaign.py --scale 3 --seed 7 # a shorter run, another seed
 
-The suite runs each fuzz test with a modest number of examples; this runs the same
-tests with WIBMO_FUZZ_SCALE times as many, pytest's per-test timeout off and a fixed
-seed (printed: `pytest tests/test_fuzz.py --hypothesis-seed=SEED` with the same scale
-replays a failure). It sums the passing examples hypothesis reports per test, prints
-the total and writes it to bench/out/fuzz_campaign.json. Exit status: pytest's.
+Two sides: tests/test_fuzz.py feeds random input (arguments, stdin, files, tokens, keys)
+into the codec, the parsers and the CLI; tests/test_fuzz_answers.py feeds random and
+adversarial answers (statuses, lengths, encodings, nesting, bytes) from a hostile server
+on loopback into lookup, update and batch. The suite runs each fuzz test with a modest
+number of examples; this runs the same tests with WIBMO_FUZZ_SCALE times as many,
+pytest's per-test timeout off and a fixed seed (printed: `pytest tests/test_fuzz*.py
+--hypothesis-seed=SEED` with the same scale replays a failure). It sums the passing
+examples hypothesis reports per test, prints the total and writes it to
+bench/out/fuzz_campaign.json. Exit status: pytest's.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-_TEST = re.compile(r"^(tests/test_fuzz\.py::\S+):\s*$")
+_TEST = re.compile(r"^(tests/test_fuzz\w*\.py::\S+):\s*$")
+FILES = ("tests/test_fuzz.py", "tests/test_fuzz_answers.py")
 _COUNTS = re.compile(r"-\s+(\d+) passing, (\d+) failing")
 
 
@@ -37,7 +42,7 @@ def main() -> int:
         sys.executable,
         "-m",
         "pytest",
-        "tests/test_fuzz.py",
+        *FILES,
         "-p",
         "no:cacheprovider",
         "-q",

@@ -133,6 +133,11 @@ class Hostile:
         self._lock = threading.Lock()
         self._rng = random.Random(self.seed)
 
+    def reseed(self, seed: int) -> None:
+        """Draw the next "random" answers from Random(`seed`) (one server, many examples)."""
+        with self._lock:
+            self._rng = random.Random(seed)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
