@@ -119,9 +119,7 @@ def test_any_answers_to_a_batch_give_one_line_per_row_in_order(
 ) -> None:
     rows = isolated / "urns.txt"
     rows.write_text("\n".join(ROWS) + "\n", encoding="utf-8")
-    result = _run(
-        wibmo, server, seed, "lookup", "--file", str(rows), "--concurrency", concurrency
-    )
+    result = _run(wibmo, server, seed, "lookup", "--file", str(rows), "--concurrency", concurrency)
     _assert_documented(result, {0, 1, 2, 4, 5, 6})
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["row"] for line in lines] == list(range(1, len(ROWS) + 1))
