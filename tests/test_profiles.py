@@ -241,6 +241,8 @@ def test_unknown_key_is_named(isolated: Path) -> None:
         ("key_encoding", "rot13", "key_encoding must be one of auto, text, hex, base64"),
         ("iv", "cbc", "iv 'cbc' is not one of zero, key, prepend, ecb or 32 hex digits"),
         ("mobile_prefix", "+91", "mobile_prefix must be digits"),
+        ("mobile_prefix", "9²", "mobile_prefix must be digits"),
+        ("mobile_prefix", "٩١", "mobile_prefix must be digits"),
         ("lookup_path", " ", "lookup_path is empty"),
     ],
 )

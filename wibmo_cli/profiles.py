@@ -401,7 +401,7 @@ def _check_settings(profile: Profile) -> None:
     if "iv" not in profile.missing:
         profile.iv_scheme  # noqa: B018  (raises ConfigError naming the profile)
     prefix = values["mobile_prefix"]
-    if prefix and not prefix.isdigit():
+    if prefix and not (prefix.isascii() and prefix.isdigit()):  # "²".isdigit() is True
         raise ConfigError(f'profile {profile.name!r}: mobile_prefix must be digits, e.g. "91"')
     for key in ("lookup_path", "update_path"):
         if not str(values[key]).strip():
