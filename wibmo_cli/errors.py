@@ -11,7 +11,8 @@ on one line and exits with that code.
      ├── NetworkError        5  refused, DNS, TLS, timeout
      │    └── OutcomeUnknown 5  a write may have reached the server; result not known
      ├── HTTPStatusError     6  HTTP error status with no decryptable answer
-     └── ApiError            1  the platform answered with a responseCode other than 00
+     ├── ApiError            1  the platform answered with a responseCode other than 00
+     └── OutputError        74  stdout cannot be written (disk full, file too large, closed)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class ExitStatus(IntEnum):
     CRYPTO = 4
     NETWORK = 5
     HTTP = 6
+    OUTPUT = 74  # EX_IOERR: the output could not be written
     INTERRUPTED = 130
 
 
@@ -99,3 +101,9 @@ class ApiError(WibmoError):
     def __init__(self, message: str, *, response: dict[str, Any]) -> None:
         super().__init__(message)
         self.response = response
+
+
+class OutputError(WibmoError):
+    """stdout cannot be written: disk full, file too large, closed (a closed pipe is 141)."""
+
+    exit_status = ExitStatus.OUTPUT
