@@ -249,7 +249,7 @@ class UpdateSession:
                 exc.message + f" (clientTxnId {plan.client_txn_id})",
                 hint=f"whether it applied: {self.check_command()}",
             ) from None
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C or SIGTERM
             self._audit(action="update", result="interrupted: outcome unknown")
             raise
         answer = exchange.answer
@@ -296,6 +296,6 @@ class UpdateSession:
         try:
             self.audit.record(**entry)
         except ConfigError as exc:
-            if result == "sending":
+            if result == "sending" or action == "dry-run":  # before anything is sent or shown
                 raise ConfigError(f"{exc.message}; nothing was sent") from None
             self.rt.render.warn(str(exc))
