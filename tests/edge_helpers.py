@@ -41,11 +41,16 @@ def sandbox(db: Path, *, profile: dict[str, Any] | None = None, **faults: Any) -
         running.stop()
 
 
-def spawn(*args: str, **popen: Any) -> subprocess.Popen[bytes]:
+def spawn(*args: str, ignore_ctrl_c: bool = False, **popen: Any) -> subprocess.Popen[bytes]:
+    """wibmo as a process; `ignore_ctrl_c`: started with SIGINT ignored, as a shell starts
+    a background job (`wibmo ... &` in a script)."""
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
     popen.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.Popen([*WIBMO, *args], env=child_env(), **popen)
+    argv = [*WIBMO, *args]
+    if ignore_ctrl_c:
+        argv = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *argv]
+    return subprocess.Popen(argv, env=child_env(), **popen)
 
 
 def shell(

@@ -21,11 +21,12 @@ pytestmark = pytest.mark.e2e
 UPDATE = ("update-profile", "--urn", "389", "--email", "term@example.com", "--yes")
 
 
+@pytest.mark.parametrize("ignore_ctrl_c", [False, True], ids=["foreground", "sigint-ignored"])
 def test_sigterm_on_an_update_in_flight_is_reported_and_audited_as_ctrl_c_is(
-    tmp_path: Path,
+    tmp_path: Path, ignore_ctrl_c: bool
 ) -> None:
     with sandbox(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20):
-        process = spawn(*UPDATE, "--card-profile-id", "150")
+        process = spawn(*UPDATE, "--card-profile-id", "150", ignore_ctrl_c=ignore_ctrl_c)
         try:
             wait_for(lambda: [e["result"] for e in audit_entries()] == ["sending"], what="sending")
             time.sleep(0.3)  # the request is on the wire, held by the sandbox

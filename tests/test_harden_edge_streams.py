@@ -20,7 +20,7 @@ import pytest
 from edge_helpers import audit_entries, no_traceback, sandbox, shell, spawn
 
 from wibmo_cli import app as app_module
-from wibmo_cli.render import MessageStream, OutputStream, Renderer
+from wibmo_cli.render import Renderer
 
 pytestmark = pytest.mark.e2e
 
@@ -89,6 +89,8 @@ class _Gone(io.StringIO):
 def test_every_stderr_writer_of_the_renderer_tolerates_a_closed_stderr(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from wibmo_cli.render import MessageStream
+
     monkeypatch.setattr("sys.stderr", _Gone())
     render = Renderer(verbose=True)
     render.info("info")
@@ -198,6 +200,7 @@ def test_stdout_flushed_at_exit_is_checked_too(
 
 def test_output_stream_types_its_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     from wibmo_cli.errors import OutputError
+    from wibmo_cli.render import OutputStream
 
     monkeypatch.setattr("sys.stdout", _Gone())
     with pytest.raises(BrokenPipeError):
@@ -218,3 +221,24 @@ def test_decrypting_a_file_to_a_full_disk_is_exit_74(tmp_path: Path) -> None:
     assert result.stderr.decode().splitlines() == [
         "error: cannot write the output: No space left on device"
     ]
+
+
+@pytest.mark.parametrize(
+    "args", [("--version",), ("--help",), ("codes", "--help")], ids=["version", "help", "sub"]
+)
+def test_help_and_version_into_a_full_disk_are_exit_74(args: tuple[str, ...]) -> None:
+    result = shell('exec "$@" >/dev/full', *args)
+    assert result.returncode == OUTPUT_ERROR, result.stderr.decode()
+    assert result.stderr.decode().splitlines() == [
+        "error: cannot write the output: No space left on device"
+    ]
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",)], ids=["version", "help"])
+def test_help_and_version_into_a_closed_pipe_are_exit_141(args: tuple[str, ...]) -> None:
+    process = spawn(*args)
+    assert process.stdout is not None
+    process.stdout.close()  # the reader is gone before wibmo writes anything
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 141, err.decode()
+    assert err == b""

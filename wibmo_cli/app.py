@@ -115,6 +115,15 @@ class WibmoGroup(TyperGroup):
             return super().make_context(info_name, args, parent=parent, **extra)
         except UsageError as exc:
             _usage_error(exc)
+        except BrokenPipeError:  # --help or --version into `| head`
+            _stdout_gone()
+            raise typer.Exit(PIPE_CLOSED) from None
+        except OutputError as exc:  # --help or --version into a full disk
+            _stdout_gone()
+            from wibmo_cli.render import error_line
+
+            error_line(str(exc))
+            raise typer.Exit(exc.exit_status) from None
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -227,7 +236,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"wibmo {__version__}")
+        from wibmo_cli.render import Renderer
+
+        Renderer().line(f"wibmo {__version__}")  # a closed stdout is an error here too
         raise typer.Exit()
 
 
@@ -275,7 +286,7 @@ def main() -> NoReturn:
     code: int
     try:
         interrupts.starting()  # until the command runs (runtime.command_options)
-        _guard_stderr()
+        _guard_streams()
         try:
             app()
             code = 0
@@ -288,11 +299,13 @@ def main() -> NoReturn:
     sys.exit(code)
 
 
-def _guard_stderr() -> None:
-    """Every writer of stderr (click's prompts, logging, tracebacks) tolerates its reader
-    going away, as the renderer does."""
-    from wibmo_cli.render import MessageStream
+def _guard_streams() -> None:
+    """Every writer (click's help, version and prompts, logging, tracebacks), not only the
+    renderer: a failed stdout write is an OutputError, a failed stderr write is dropped."""
+    from wibmo_cli.render import MessageStream, OutputStream
 
+    if sys.stdout is not None and not isinstance(sys.stdout, OutputStream):
+        sys.stdout = OutputStream(sys.stdout)
     if sys.stderr is not None and not isinstance(sys.stderr, MessageStream):
         sys.stderr = MessageStream(sys.stderr)
 

@@ -48,13 +48,18 @@ def _colour_allowed(stream: IO[str]) -> bool:
 
 
 class OutputStream:
-    """stdout (text, or its bytes with `binary`) as found at each write; failures typed."""
+    """stdout (text, or its bytes with `binary`) as found at each write; failures typed.
 
-    def __init__(self, *, binary: bool = False) -> None:
+    `stream`: a fixed stream to guard (the edge installs one as `sys.stdout`, so click's
+    help and version text are covered too); by default `sys.stdout` at each write.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, binary: bool = False) -> None:
+        self._stream = stream
         self._binary = binary
 
     def _target(self) -> Any:
-        stream = sys.stdout
+        stream: Any = self._stream if self._stream is not None else sys.stdout
         if stream is None:  # started with stdout closed (`>&-`)
             raise OutputError("cannot write the output: stdout is closed")
         return stream.buffer if self._binary else stream
@@ -88,7 +93,9 @@ class OutputStream:
             raise output_error(exc) from None
 
     def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
-        return getattr(sys.stdout, name)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._stream if self._stream is not None else sys.stdout, name)
 
 
 def _write_all(raw: io.RawIOBase, data: bytes) -> None:
@@ -149,6 +156,8 @@ class MessageStream:
                 _silence(target)
 
     def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._target(), name)
 
 
