@@ -294,7 +294,7 @@ def main() -> NoReturn:
             code = _exit_code(exc.code)
         code = _last_flush(code)
     except KeyboardInterrupt:
-        code = ExitStatus.INTERRUPTED
+        code = int(ExitStatus.INTERRUPTED)
     interrupts.settle(code)
     sys.exit(code)
 
@@ -313,7 +313,7 @@ def _guard_streams() -> None:
 def _exit_code(value: object) -> int:
     if value is None:
         return 0
-    return value if isinstance(value, int) else 1
+    return int(value) if isinstance(value, int) else 1
 
 
 def _last_flush(code: int) -> int:
