@@ -70,11 +70,12 @@ class OutputStream:
             raw = target if self._binary else getattr(target, "buffer", None)
             if isinstance(raw, io.RawIOBase):  # unbuffered (PYTHONUNBUFFERED, -u)
                 # a short write (`ulimit -f`, a full disk) would be dropped silently
+                count = len(data)
                 if not self._binary:
                     target.flush()
                     data = data.encode(target.encoding, target.errors or "strict")
                 _write_all(raw, data)
-                return len(data)
+                return count
             return int(target.write(data) or 0)
         except UnicodeError:
             raise
@@ -170,7 +171,7 @@ def _silence(stream: IO[str]) -> None:
         finally:
             os.close(devnull)
         stream.flush()  # what was buffered goes to /dev/null now
-    except (OSError, ValueError, AttributeError):  # not a real file (CliRunner), or closed
+    except (OSError, ValueError, AttributeError, OutputError):  # not a real file, or closed
         pass
 
 
