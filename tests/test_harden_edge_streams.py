@@ -242,3 +242,22 @@ def test_help_and_version_into_a_closed_pipe_are_exit_141(args: tuple[str, ...])
     _, err = process.communicate(timeout=30)
     assert process.returncode == 141, err.decode()
     assert err == b""
+
+
+def test_a_batch_stopped_by_a_file_size_limit_is_finished_by_resume(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.txt"
+    rows.write_text("389\n9897123456\n" * 10)
+    out = tmp_path / "out.jsonl"
+    with sandbox(tmp_path / "db"):
+        first = shell(f'ulimit -f 2; exec "$@" >>{out}', "lookup", "--file", str(rows))
+        err = first.stderr.decode()
+        assert first.returncode == OUTPUT_ERROR, err
+        assert "cannot write the output: File too large (after " in err
+        assert "--resume" in err.splitlines()[-1]
+        written = int(err.split("(after ")[1].split()[0])
+        assert 0 < written < 20
+        assert out.read_bytes().count(b"\n") == written
+        again = shell(f'exec "$@" >>{out}', "lookup", "--file", str(rows), "--resume", str(out))
+        assert again.returncode == 0, again.stderr.decode()
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["row"] for r in records) == list(range(1, 21))

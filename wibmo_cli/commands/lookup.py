@@ -214,8 +214,10 @@ def _lookup_file(
 
     out = rt.render.stdout  # finds sys.stdout at each write: the progress bar may wrap it
     failed: list[OutputError] = []
+    written = 0
 
     def write(line: str) -> None:
+        nonlocal written
         if failed:  # stdout cannot be written: the run is stopping; --resume finishes it
             return
         try:
@@ -224,6 +226,7 @@ def _lookup_file(
         except OutputError as exc:
             failed.append(exc)
             raise
+        written += 1
 
     summary = lookup_file(
         job,
@@ -238,7 +241,8 @@ def _lookup_file(
         from wibmo_cli.render import drop_stdout
 
         drop_stdout()
-        rt.render.error(str(failed[0]))
+        rows = "row" if written == 1 else "rows"
+        rt.render.error(f"{failed[0]} (after {written} {rows}: the run stopped)")
     hint = None
     if summary.interrupted:
         hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
