@@ -13,8 +13,8 @@ from typer._click import Context as ClickContext
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from wibmo_cli import __version__
-from wibmo_cli.errors import ExitStatus, WibmoError
+from wibmo_cli import __version__, interrupts
+from wibmo_cli.errors import ExitStatus, OutputError, WibmoError
 from wibmo_cli.runtime import GlobalOptions, OutputFormat, root_options
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in wibmo itself
@@ -115,15 +115,28 @@ class WibmoGroup(TyperGroup):
             return super().make_context(info_name, args, parent=parent, **extra)
         except UsageError as exc:
             _usage_error(exc)
+        except BrokenPipeError:  # --help or --version into `| head`
+            _stdout_gone()
+            raise typer.Exit(PIPE_CLOSED) from None
+        except OutputError as exc:  # --help or --version into a full disk
+            _stdout_gone()
+            from wibmo_cli.render import error_line
+
+            error_line(str(exc))
+            raise typer.Exit(exc.exit_status) from None
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _flush_stdout()  # a write error surfaces here, not in Python's exit
+            return result
         except UsageError as exc:
-            _usage_error(exc)
+            _usage_error(exc, debug=_debug(ctx))
         except WibmoError as exc:
             if _debug(ctx):
-                raise
+                _traceback()
+            if isinstance(exc, OutputError):
+                _stdout_gone()  # what stdout still holds is lost: do not fail again at exit
             from wibmo_cli.render import error_line
 
             error_line(str(exc))
@@ -134,8 +147,12 @@ class WibmoGroup(TyperGroup):
             _stdout_gone()
             raise typer.Exit(PIPE_CLOSED) from None
         except Exception as exc:
-            if _debug(ctx) or _is_click_exception(exc):
+            if _is_click_exception(exc):
                 raise
+            if interrupts.interrupted(exc):
+                raise typer.Exit(ExitStatus.INTERRUPTED) from None
+            if _debug(ctx):
+                _traceback()
             from wibmo_cli.render import error_line
 
             error_line(
@@ -145,13 +162,15 @@ class WibmoGroup(TyperGroup):
             raise typer.Exit(INTERNAL_ERROR) from None
 
 
-def _usage_error(exc: UsageError) -> NoReturn:
+def _usage_error(exc: UsageError, *, debug: bool = False) -> NoReturn:
     """Click's usage errors as one line, like every other error (exit 2).
 
     `no_args_is_help` (a bare `wibmo profiles`) keeps click's own handling: help, exit 2.
     """
     if isinstance(exc, NoArgsIsHelpError):
         raise exc
+    if debug or "--debug" in sys.argv:
+        _traceback()
     from wibmo_cli.render import error_line
 
     where = exc.ctx.command_path if exc.ctx is not None else "wibmo"
@@ -159,18 +178,29 @@ def _usage_error(exc: UsageError) -> NoReturn:
     raise typer.Exit(exc.exit_code) from None
 
 
-def _stdout_gone() -> None:
-    """Whoever read stdout went away (`wibmo decrypt big.txt | head`): stop quietly, as
-    `cat` does. Python would flush stdout once more at exit and complain; point it at
-    /dev/null first."""
-    import os
+def _traceback() -> None:
+    """`--debug`: the traceback of the exception being handled, on stderr; the exit code
+    stays the documented one."""
+    import traceback
 
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):  # not a real file (CliRunner)
-        pass
+    from wibmo_cli.render import MessageStream
+
+    traceback.print_exc(file=MessageStream())
+
+
+def _flush_stdout() -> None:
+    from wibmo_cli.render import OutputStream
+
+    if sys.stdout is not None:
+        OutputStream().flush()
+
+
+def _stdout_gone() -> None:
+    """Whoever read stdout went away (`wibmo decrypt big.txt | head`), or it cannot be
+    written: stop quietly, as `cat` does (see `render.drop_stdout`)."""
+    from wibmo_cli.render import drop_stdout
+
+    drop_stdout()
 
 
 def _debug(ctx: ClickContext) -> bool:
@@ -206,7 +236,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"wibmo {__version__}")
+        from wibmo_cli.render import Renderer
+
+        Renderer().line(f"wibmo {__version__}")  # a closed stdout is an error here too
         raise typer.Exit()
 
 
@@ -245,9 +277,62 @@ def root(
     )
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def main() -> NoReturn:
+    """Console-script entry point: signals handled, stdout's last flush checked.
+
+    Ctrl-C or SIGTERM before typer takes over (or after it lets go) ends quietly with 130;
+    once the exit code is decided, a late signal cannot turn it into a traceback.
+    """
+    code: int
+    try:
+        interrupts.starting()  # until the command runs (runtime.command_options)
+        _guard_streams()
+        try:
+            app()
+            code = 0
+        except SystemExit as exc:
+            code = _exit_code(exc.code)
+        code = _last_flush(code)
+    except KeyboardInterrupt:
+        code = int(ExitStatus.INTERRUPTED)
+    interrupts.settle(code)
+    sys.exit(code)
+
+
+def _guard_streams() -> None:
+    """Every writer (click's help, version and prompts, logging, tracebacks), not only the
+    renderer: a failed stdout write is an OutputError, a failed stderr write is dropped."""
+    from wibmo_cli.render import MessageStream, OutputStream
+
+    if sys.stdout is not None and not isinstance(sys.stdout, OutputStream):
+        sys.stdout = OutputStream(sys.stdout)
+    if sys.stderr is not None and not isinstance(sys.stderr, MessageStream):
+        sys.stderr = MessageStream(sys.stderr)
+
+
+def _exit_code(value: object) -> int:
+    if value is None:
+        return 0
+    return int(value) if isinstance(value, int) else 1
+
+
+def _last_flush(code: int) -> int:
+    """stdout flushed before Python's own exit does it (and fails with exit 120): a
+    failure is reported like any other write error, keeping a more specific code."""
+    from wibmo_cli.render import OutputStream, error_line
+
+    if sys.stdout is None:
+        return code
+    try:
+        OutputStream().flush()
+    except BrokenPipeError:
+        _stdout_gone()
+        return code or PIPE_CLOSED
+    except OutputError as exc:
+        _stdout_gone()
+        error_line(str(exc))
+        return code or int(exc.exit_status)
+    return code
 
 
 __all__ = ["ExitStatus", "app", "main"]

@@ -3,14 +3,20 @@
 One JSON object per line in `<data dir>/audit.jsonl` (or `$WIBMO_AUDIT_LOG`, or
 `--audit-log`), created 0600. Entries hold who, when, profile, command and masked
 identifiers: never a secret, never a whole document number.
+
+The log is opened without following a symbolic link and without waiting on a FIFO, and
+must be a regular file. What it guards fails when it cannot be written, before anything
+is sent or shown: an update, a dry run, a `--reveal` (`check`, then `record`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import json
 import os
+import stat
 import sys
 from collections import deque
 from collections.abc import Mapping
@@ -64,14 +70,52 @@ class AuditLog:
         }
         entry.update({k: v for k, v in fields.items() if v is not None})
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        fd = self._open(os.O_WRONLY | os.O_APPEND | os.O_CREAT, "write")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as fh:
                 fh.write(line)
         except OSError as exc:
             raise ConfigError(f"cannot write the audit log {self.path}: {exc.strerror}") from None
         return entry
+
+    def check(self) -> None:
+        """Fail now (ConfigError, exit 3) if entries cannot be appended: before anything
+        is sent or shown. A log that does not exist yet is not created here: the nearest
+        existing folder above it must be a writable directory."""
+        if self.path.exists() or self.path.is_symlink():
+            os.close(self._open(os.O_WRONLY | os.O_APPEND, "write"))
+            return
+        folder = self.path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        problem = f"cannot write the audit log {self.path}"
+        if not folder.is_dir():
+            raise ConfigError(f"{problem}: {folder} is not a directory")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"{problem}: {folder} is not writable")
+
+    def _open(self, flags: int, verb: str) -> int:
+        """The log's descriptor: a symbolic link is not followed, a FIFO not waited on,
+        anything but a regular file refused."""
+        problem = f"cannot {verb} the audit log {self.path}"
+        try:
+            if flags & os.O_CREAT:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP and self.path.is_symlink():
+                raise ConfigError(f"{problem}: it is a symbolic link (not followed)") from None
+            if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+                raise ConfigError(f"{problem}: not a regular file") from None
+            raise ConfigError(f"{problem}: {exc.strerror}") from None
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            os.close(fd)
+            raise ConfigError(f"{problem}: not a regular file")
+        return fd
 
     def tail(self, limit: int) -> list[Mapping[str, Any]]:
         """The last `limit` entries, oldest first (bad lines are skipped)."""
@@ -79,8 +123,9 @@ class AuditLog:
             return []
         # deque needs a C-sized maxlen: `wibmo audit -n 99999999999999999999` means "all"
         entries: deque[Mapping[str, Any]] = deque(maxlen=min(limit, sys.maxsize))
+        fd = self._open(os.O_RDONLY, "read")
         try:
-            with self.path.open(encoding="utf-8", errors="replace") as fh:
+            with os.fdopen(fd, encoding="utf-8", errors="replace") as fh:
                 for line in fh:
                     with contextlib.suppress(ValueError):
                         value = json.loads(line)

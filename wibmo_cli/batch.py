@@ -43,7 +43,7 @@ from wibmo_cli.batchio import (
 )
 from wibmo_cli.batchresume import Answered, appends_to, resumed
 from wibmo_cli.codes import explain, is_success
-from wibmo_cli.errors import ExitStatus, InputError, WibmoError
+from wibmo_cli.errors import ExitStatus, InputError, OutputError, WibmoError
 from wibmo_cli.masking import mask
 from wibmo_cli.messages import Identifiers, lookup_payload
 
@@ -390,7 +390,7 @@ def _lookup_rows(
         with shown if shown is not None else contextlib.nullcontext():
             try:
                 return run_interruptible(main())
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, OutputError):  # stdout unwritable: stop as on Ctrl-C
                 summary = batch.summary if batch is not None else Summary(earlier=answered)
                 summary.interrupted = True
                 return summary

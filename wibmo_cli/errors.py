@@ -12,7 +12,8 @@ on one line and exits with that code.
      │    └── OutcomeUnknown 5  a write may have reached the server; result not known
      ├── HTTPStatusError     6  HTTP error status with no decryptable answer
      │    └── UnreadableAnswer 6  too big (max_answer_bytes), or an encoding that fails
-     └── ApiError            1  the platform answered with a responseCode other than 00
+     ├── ApiError            1  the platform answered with a responseCode other than 00
+     └── OutputError        74  stdout cannot be written (disk full, file too large, closed)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ExitStatus(IntEnum):
     CRYPTO = 4
     NETWORK = 5
     HTTP = 6
+    OUTPUT = 74  # EX_IOERR: the output could not be written
     INTERRUPTED = 130
 
 
@@ -117,3 +119,9 @@ class ApiError(WibmoError):
     def __init__(self, message: str, *, response: dict[str, Any]) -> None:
         super().__init__(message)
         self.response = response
+
+
+class OutputError(WibmoError):
+    """stdout cannot be written: disk full, file too large, closed (a closed pipe is 141)."""
+
+    exit_status = ExitStatus.OUTPUT

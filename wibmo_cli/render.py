@@ -1,19 +1,34 @@
 """The only place that writes to the terminal.
 
 Data on stdout (JSON, or rich tables for people); every message, warning, progress
+Data on stdout (JSON, or rich tables for people); every message, warning, progress
 and trace on stderr, with control characters made visible (`textsafe.visible`: they
 may quote what a server sent) and URL passwords redacted (`masking.redact_url`).
 No colour when the stream is not a terminal or NO_COLOR is set. Rich is imported
 only when a table is actually drawn.
+
+Streams fail (DESIGN.md, Exit codes). Everything here writes through two adapters that
+find `sys.stdout` / `sys.stderr` at each write (tests and the progress bar swap them):
+
+- `OutputStream` (stdout, data): a write that fails is an `OutputError` (exit 74, "cannot
+  write the output: No space left on device"); a reader that went away stays a
+  `BrokenPipeError` (the edge's quiet exit 141); a closed stdout (`>&-`) is an error too,
+  never a silent success.
+- `MessageStream` (stderr, messages, traces, progress): a write that fails is dropped and
+  the stream is pointed at /dev/null, so losing the trace never loses the answer, an audit
+  entry or a row.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
+from wibmo_cli.errors import OutputError
 from wibmo_cli.masking import redact_url
 from wibmo_cli.textsafe import visible
 
@@ -37,6 +52,134 @@ def _colour_allowed(stream: IO[str]) -> bool:
         return False
 
 
+class OutputStream:
+    """stdout (text, or its bytes with `binary`) as found at each write; failures typed.
+
+    `stream`: a fixed stream to guard (the edge installs one as `sys.stdout`, so click's
+    help and version text are covered too); by default `sys.stdout` at each write.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, binary: bool = False) -> None:
+        self._stream = stream
+        self._binary = binary
+
+    def _target(self) -> Any:
+        stream: Any = self._stream if self._stream is not None else sys.stdout
+        if stream is None:  # started with stdout closed (`>&-`)
+            raise OutputError("cannot write the output: stdout is closed")
+        return stream.buffer if self._binary else stream
+
+    def write(self, data: Any) -> int:
+        target = self._target()
+        try:
+            raw = target if self._binary else getattr(target, "buffer", None)
+            if isinstance(raw, io.RawIOBase):  # unbuffered (PYTHONUNBUFFERED, -u)
+                # a short write (`ulimit -f`, a full disk) would be dropped silently
+                count = len(data)
+                if not self._binary:
+                    target.flush()
+                    data = data.encode(target.encoding, target.errors or "strict")
+                _write_all(raw, data)
+                return count
+            return int(target.write(data) or 0)
+        except UnicodeError:
+            raise
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:  # ValueError: the stream was closed
+            raise output_error(exc) from None
+
+    def flush(self) -> None:
+        target = self._target()
+        try:
+            target.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise output_error(exc) from None
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._stream if self._stream is not None else sys.stdout, name)
+
+
+def _write_all(raw: io.RawIOBase, data: bytes) -> None:
+    """All of `data`, however many writes it takes; a write that cannot proceed fails."""
+    view = memoryview(data)
+    while view:
+        written = raw.write(view)
+        if not written:  # None: it would block; 0: nothing more can be written
+            raise OSError(errno.EAGAIN if written is None else errno.EIO, "short write")
+        view = view[written:]
+
+
+def output_error(exc: OSError | ValueError) -> OutputError:
+    """A failed write to stdout as the one-line error the edge prints (exit 74)."""
+    closed = "stdout is closed"  # a ValueError: "I/O operation on closed file"
+    reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else closed
+    return OutputError(f"cannot write the output: {reason}")
+
+
+def drop_stdout() -> None:
+    """stdout's reader went away, or it cannot be written: point it at /dev/null, so that
+    Python's own flush at exit does not fail (exit 120) on what it still holds."""
+    if sys.stdout is not None:
+        _silence(sys.stdout)
+
+
+class MessageStream:
+    """stderr that never fails: a write it cannot make is dropped, and the stream is
+    pointed at /dev/null so later writes (and Python's own flush at exit) succeed.
+
+    `stream`: a fixed stream to guard (the edge installs one as `sys.stderr`); by default
+    `sys.stderr` as found at each write.
+    """
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream
+
+    def _target(self) -> IO[str] | None:
+        return self._stream if self._stream is not None else sys.stderr
+
+    def write(self, text: str) -> int:
+        target = self._target()
+        if target is not None:
+            try:
+                target.write(text)
+            except UnicodeError:
+                raise
+            except (OSError, ValueError):  # ValueError: the stream was closed
+                _silence(target)
+        return len(text)
+
+    def flush(self) -> None:
+        target = self._target()
+        if target is not None:
+            try:
+                target.flush()
+            except (OSError, ValueError):
+                _silence(target)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._target(), name)
+
+
+def _silence(stream: IO[str]) -> None:
+    """Point a stream that failed at /dev/null, and drop what it still holds."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+        stream.flush()  # what was buffered goes to /dev/null now
+    except (OSError, ValueError, AttributeError, OutputError):  # not a real file, or closed
+        pass
+
+
 class Renderer:
     """Turns results into text on stdout and messages on stderr."""
 
@@ -45,12 +188,19 @@ class Renderer:
         self.verbose = verbose
         self._console: Console | None = None
         self._err_console: Console | None = None
+        self._stderr = MessageStream()
 
     # -- stdout -----------------------------------------------------------------
 
     @property
-    def stdout(self) -> IO[str]:
-        return sys.stdout
+    def stdout(self) -> OutputStream:
+        """stdout for data: a failed write is an `OutputError`."""
+        return OutputStream()
+
+    @property
+    def stdout_bytes(self) -> OutputStream:
+        """stdout's bytes (streamed output), failures typed as `stdout`'s."""
+        return OutputStream(binary=True)
 
     @property
     def stdout_is_terminal(self) -> bool:
@@ -63,11 +213,14 @@ class Renderer:
         """One JSON document on stdout: indented on a terminal, one line otherwise."""
         if pretty is None:
             pretty = self.stdout_is_terminal
-        self.stdout.write(dumps(value, pretty=pretty) + "\n")
-        self.stdout.flush()
+        out = self.stdout
+        out.write(dumps(value, pretty=pretty) + "\n")
+        out.flush()
 
     def line(self, text: str) -> None:
-        self.stdout.write(text + "\n")
+        out = self.stdout
+        out.write(text + "\n")
+        out.flush()
 
     def print(self, *renderables: RenderableType) -> None:
         """Rich renderables (tables, panels) on stdout."""
@@ -79,7 +232,7 @@ class Renderer:
             from rich.console import Console
 
             self._console = Console(
-                file=sys.stdout,
+                file=OutputStream(),  # type: ignore[arg-type]
                 no_color=not _colour_allowed(sys.stdout),
                 highlight=False,
                 soft_wrap=False,
@@ -95,7 +248,7 @@ class Renderer:
             from rich.console import Console
 
             self._err_console = Console(
-                file=sys.stderr,
+                file=self._stderr,  # type: ignore[arg-type]
                 no_color=not _colour_allowed(sys.stderr),
                 highlight=False,
             )
@@ -104,8 +257,8 @@ class Renderer:
     # -- stderr -----------------------------------------------------------------
 
     def info(self, message: str) -> None:
-        sys.stderr.write(_shown(message) + "\n")
-        sys.stderr.flush()
+        self._stderr.write(_shown(message) + "\n")
+        self._stderr.flush()
 
     def warn(self, message: str) -> None:
         self._tagged("warning", "yellow", message)
@@ -116,17 +269,17 @@ class Renderer:
     def trace(self, message: str) -> None:
         """A `-v` trace line on stderr (callers redact secrets before they get here)."""
         if self.verbose:
-            sys.stderr.write(_shown(message, lines=False) + "\n")
-            sys.stderr.flush()
+            self._stderr.write(_shown(message, lines=False) + "\n")
+            self._stderr.flush()
 
     def _tagged(self, tag: str, colour: str, message: str) -> None:
         message = _shown(message)
         if _colour_allowed(sys.stderr):
             code = {"red": "31", "yellow": "33"}[colour]
-            sys.stderr.write(f"\x1b[{code};1m{tag}:\x1b[0m {message}\n")
+            self._stderr.write(f"\x1b[{code};1m{tag}:\x1b[0m {message}\n")
         else:
-            sys.stderr.write(f"{tag}: {message}\n")
-        sys.stderr.flush()
+            self._stderr.write(f"{tag}: {message}\n")
+        self._stderr.flush()
 
 
 def _shown(message: str, *, lines: bool = True) -> str:

@@ -163,6 +163,9 @@ def command_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from wibmo_cli import interrupts
+
+        interrupts.running()  # Ctrl-C and SIGTERM now reach the command's own handling
         ctx: typer.Context = kwargs.pop(_CTX)
         given = {name: kwargs.pop(name) for name in GLOBAL_NAMES}
         root = ctx.find_root()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wibmo_cli.errors import ExitStatus, InputError
+from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
 from wibmo_cli.runtime import Runtime, command_options
+
+if TYPE_CHECKING:
+    from wibmo_cli.audit import AuditLog
 
 Mobile = Annotated[
     str | None,
@@ -136,6 +139,11 @@ def lookup(
         mobile_prefix=str(profile.get("mobile_prefix")),
     )
     payload = lookup_payload(identifiers, message_code=int(profile.get("lookup_message_code")))
+    if reveal:
+        from wibmo_cli.audit import AuditLog
+
+        audit = AuditLog.for_runtime(rt)
+        _check_audit(audit)
 
     async def run() -> object:
         async with open_client(
@@ -151,9 +159,7 @@ def lookup(
     exchange = asyncio.run(run())
     assert isinstance(exchange, Exchange)
     if reveal:
-        from wibmo_cli.audit import AuditLog
-
-        AuditLog.for_runtime(rt).record(
+        audit.record(
             command="lookup",
             action="reveal",
             identifiers=identifiers.describe(),
@@ -198,16 +204,29 @@ def _lookup_file(
     if reveal:
         from wibmo_cli.audit import AuditLog
 
-        AuditLog.for_runtime(rt).record(command="lookup", action="reveal", file=path)
+        audit = AuditLog.for_runtime(rt)
+        _check_audit(audit)
+        audit.record(command="lookup", action="reveal", file=path)
 
     def connect(count: int) -> Any:
         trace = rt.render.trace if rt.options.verbose else None
         return open_clients(profile, rt.data_dir(), count, trace=trace, notice=rt.render.info)
 
+    out = rt.render.stdout  # finds sys.stdout at each write: the progress bar may wrap it
+    failed: list[OutputError] = []
+    written = 0
+
     def write(line: str) -> None:
-        out = sys.stdout  # looked up each time: the progress bar may wrap it
-        out.write(line)
-        out.flush()
+        nonlocal written
+        if failed:  # stdout cannot be written: the run is stopping; --resume finishes it
+            return
+        try:
+            out.write(line)
+            out.flush()
+        except OutputError as exc:
+            failed.append(exc)
+            raise
+        written += 1
 
     summary = lookup_file(
         job,
@@ -218,12 +237,28 @@ def _lookup_file(
         progress=ProgressBar if ProgressBar.wanted() else None,
         stdout=sys.stdout,
     )  # a BrokenPipeError (`| head`) ends the run quietly at the edge (app.py), exit 141
+    if failed:
+        from wibmo_cli.render import drop_stdout
+
+        drop_stdout()
+        rows = "row" if written == 1 else "rows"
+        rt.render.error(f"{failed[0]} (after {written} {rows}: the run stopped)")
     hint = None
     if summary.interrupted:
         hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
     rt.render.info(summary_line(summary, resume_hint=hint))
+    if failed:
+        raise typer.Exit(failed[0].exit_status)
     if summary.exit_status:
         raise typer.Exit(summary.exit_status)
+
+
+def _check_audit(audit: AuditLog) -> None:
+    """--reveal is audited: a log that cannot be written stops it before anything is sent."""
+    try:
+        audit.check()
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.message}; --reveal is audited: nothing was sent") from None
 
 
 def show_answer(

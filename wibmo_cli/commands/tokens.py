@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wibmo_cli.errors import CryptoError, ExitStatus, InputError
+from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime, command_options
 
 if TYPE_CHECKING:  # imported when a command runs: the codec is not needed for --help
@@ -169,7 +169,7 @@ def decrypt(
             _decrypt_one(rt, keys, text, detect_scheme=detect_scheme, reveal=reveal)
             return
         codec = tokenio.build_codec(keys, rt.env, rt.profile)
-        out = sys.stdout.buffer
+        out = rt.render.stdout_bytes  # a failed write: exit 74 (a closed pipe: 141)
         summary = tokenio.decrypt_stream(
             codec,
             stream,
@@ -253,7 +253,10 @@ def _is_regular_file(stream: object) -> bool:
 def _audit_reveal(rt: Runtime, command: str) -> None:
     from wibmo_cli.audit import AuditLog
 
-    AuditLog.for_runtime(rt).record(command=command, action="reveal")
+    try:
+        AuditLog.for_runtime(rt).record(command=command, action="reveal")
+    except ConfigError as exc:  # --reveal is audited: nothing is shown without an entry
+        raise ConfigError(f"{exc.message}; --reveal is audited: nothing was decrypted") from None
 
 
 __all__ = ["CryptoError", "decrypt", "encrypt"]

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from wibmo_cli.commands.audit_cmd import AuditLogPath
-from wibmo_cli.errors import ExitStatus, InputError
+from wibmo_cli.errors import ConfigError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime, command_options
 
 
@@ -215,9 +215,12 @@ def update_profile(
     from wibmo_cli.audit import AuditLog
     from wibmo_cli.commands.update_flow import UpdateSession
 
-    run = UpdateSession(
-        rt, profile, request, AuditLog.for_runtime(rt, audit_log), ask=ask, typed=typed
-    )
+    audit = AuditLog.for_runtime(rt, audit_log)
+    try:
+        audit.check()  # every update and dry run is audited: no log, nothing sent or shown
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.message}; nothing was sent") from None
+    run = UpdateSession(rt, profile, request, audit, ask=ask, typed=typed)
     import asyncio
 
     try:

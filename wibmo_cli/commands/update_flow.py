@@ -247,7 +247,7 @@ class UpdateSession:
         except HTTPStatusError as exc:  # a 4xx: refused, not applied
             self._audit(action="update", result=f"HTTP {exc.status}", error=exc.message)
             raise
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C or SIGTERM
             self._audit(action="update", result="interrupted: outcome unknown")
             raise
         except Exception as exc:  # a bug in wibmo: still no entry left at "sending"
@@ -301,6 +301,6 @@ class UpdateSession:
         try:
             self.audit.record(**entry)
         except ConfigError as exc:
-            if result == "sending":
+            if result == "sending" or action == "dry-run":  # before anything is sent or shown
                 raise ConfigError(f"{exc.message}; nothing was sent") from None
             self.rt.render.warn(str(exc))

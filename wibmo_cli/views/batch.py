@@ -30,6 +30,8 @@ class ProgressBar:
         )
         from rich.text import Text
 
+        from wibmo_cli.render import MessageStream
+
         class Rate(ProgressColumn):
             def render(self, task: Any) -> Text:
                 speed = task.finished_speed or task.speed
@@ -45,7 +47,7 @@ class ProgressBar:
         self._progress = Progress(
             TextColumn("lookup"),
             *columns,
-            console=Console(file=sys.stderr),
+            console=Console(file=MessageStream()),  # type: ignore[arg-type]  # never fails
             redirect_stdout=stdout_terminal,
             redirect_stderr=False,
             transient=True,

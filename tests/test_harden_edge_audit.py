@@ -1,0 +1,159 @@
+"""Issue 9, item 12: the audit log is opened safely (no symbolic link followed, never
+waiting on a FIFO, a regular file only), and an update, a dry run or a --reveal whose
+entry cannot be written fails (exit 3, one line) before anything is sent or shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from edge_helpers import WIBMO, child_env, sandbox, spawn
+from hardening import ENV_VARS, Invoke, assert_one_line_error, codec
+
+from wibmo_cli.audit import AuditLog
+from wibmo_cli.errors import ConfigError
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENV_VARS.items():
+        monkeypatch.setenv(name, value)
+
+
+DRY_RUN = ("update-profile", "--urn", "389", "--city", "Pune", "--card-profile-id", "150")
+
+
+def test_a_symlinked_audit_log_is_refused_and_its_target_left_alone(
+    wibmo: Invoke, tmp_path: Path
+) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("precious\n")
+    link = tmp_path / "audit.jsonl"
+    link.symlink_to(target)
+    with sandbox(tmp_path / "db") as running:
+        result = wibmo(*DRY_RUN, "--dry-run", "--audit-log", str(link))
+        assert_one_line_error(result, 3, "symbolic link")
+        assert result.stdout == ""
+        assert running.requests == []
+    assert target.read_text() == "precious\n"
+
+
+def test_a_fifo_as_audit_log_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "audit.fifo"
+    os.mkfifo(fifo)
+    with sandbox(tmp_path / "db") as running:
+        process = spawn(*DRY_RUN, "--yes", "--audit-log", str(fifo))
+        try:
+            out, err = process.communicate(timeout=20)  # it used to wait forever
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert running.requests == []
+    assert process.returncode == 3, err.decode()
+    assert err.decode().splitlines() == [
+        f"error: cannot write the audit log {fifo}: not a regular file; nothing was sent"
+    ]
+    assert out == b""
+
+
+def test_reading_a_fifo_as_audit_log_does_not_wait(tmp_path: Path) -> None:
+    fifo = tmp_path / "audit.fifo"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [*WIBMO, "audit", "--audit-log", str(fifo)],
+        env=child_env(),
+        capture_output=True,
+        timeout=20,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 3, result.stderr.decode()
+    assert "not a regular file" in result.stderr.decode()
+
+
+def test_a_dry_run_whose_entry_cannot_be_written_shows_nothing(
+    wibmo: Invoke, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-directory"
+    blocked.mkdir()
+    with sandbox(tmp_path / "db"):
+        result = wibmo(*DRY_RUN, "--dry-run", "--audit-log", str(blocked))
+    assert_one_line_error(result, 3, f"cannot write the audit log {blocked}")
+    assert result.stdout == ""  # no token, no curl
+
+
+def test_a_dry_run_that_looks_up_first_fails_before_the_lookup(
+    wibmo: Invoke, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with sandbox(tmp_path / "db") as running:
+        result = wibmo("update-profile", "--urn", "389", "--city", "Pune", "--dry-run",
+                       "--audit-log", str(blocker / "audit.jsonl"))  # fmt: skip
+        assert running.requests == []
+    assert_one_line_error(result, 3, "is not a directory")
+    assert result.stdout == ""
+
+
+def test_a_lookup_reveal_whose_entry_cannot_be_written_sends_nothing(
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = tmp_path / "audit.jsonl"
+    link.symlink_to(tmp_path / "target")
+    monkeypatch.setenv("WIBMO_AUDIT_LOG", str(link))
+    with sandbox(tmp_path / "db") as running:
+        result = wibmo("lookup", "--urn", "389", "--reveal")
+        assert running.requests == []
+    assert_one_line_error(result, 3, "--reveal is audited: nothing was sent")
+    assert result.stdout == ""
+    assert not (tmp_path / "target").exists()
+
+
+def test_a_batch_reveal_whose_entry_cannot_be_written_sends_nothing(
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = tmp_path / "rows.txt"
+    rows.write_text("389\n")
+    fifo = tmp_path / "audit.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("WIBMO_AUDIT_LOG", str(fifo))
+    with sandbox(tmp_path / "db") as running:
+        result = wibmo("lookup", "--file", str(rows), "--reveal")
+        assert running.requests == []
+    assert_one_line_error(result, 3, "not a regular file")
+    assert result.stdout == ""
+
+
+def test_a_decrypt_reveal_whose_entry_cannot_be_written_shows_nothing(
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = tmp_path / "audit.jsonl"
+    link.symlink_to(tmp_path / "target")
+    monkeypatch.setenv("WIBMO_AUDIT_LOG", str(link))
+    with sandbox(tmp_path / "db"):
+        token = codec().encrypt_json({"docNumber": "ABCPE1234F"})
+        result = wibmo("decrypt", token, "--reveal")
+    assert_one_line_error(result, 3, "symbolic link")
+    assert result.stdout == ""
+
+
+def test_a_regular_log_is_still_appended_and_created_0600(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "new" / "audit.jsonl", "p")
+    log.check()
+    assert not log.path.exists()  # checking creates nothing
+    log.record(command="x", action="y")
+    log.record(command="x", action="z")
+    assert oct(log.path.stat().st_mode & 0o777) == "0o600"
+    assert [e["action"] for e in log.tail(10)] == ["y", "z"]
+
+
+def test_a_symlinked_log_is_not_read_either(tmp_path: Path) -> None:
+    target = tmp_path / "target.jsonl"
+    target.write_text('{"action": "forged"}\n')
+    (tmp_path / "audit.jsonl").symlink_to(target)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        AuditLog(tmp_path / "audit.jsonl").tail(10)

@@ -1,0 +1,84 @@
+"""Signals, handled once for every command at the edge (DESIGN.md, Exit codes: 130).
+
+    starting()   until a command runs: Ctrl-C or SIGTERM ends the process at once with
+                 130 (nothing has been sent, written or shown yet: nothing to undo)
+    running()    the command runs: Ctrl-C raises KeyboardInterrupt (inside asyncio.run,
+                 asyncio cancels the running task), and SIGTERM does exactly what Ctrl-C
+                 does, so each command's own Ctrl-C path runs for both: an update in
+                 flight is audited "interrupted: outcome unknown" and reported with its
+                 clientTxnId; a batch writes its finished rows
+    settle(code) the exit code is decided: a late signal ends the process at once with it
+
+SIGXFSZ (`ulimit -f`) is ignored, so a write past the limit fails with EFBIG and is
+reported like any other write error instead of killing the process with a core dump.
+
+Only the standard library's `signal` is imported here: this runs before the slow imports.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from types import FrameType
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _exit_now(signum: int, frame: FrameType | None) -> None:
+    os._exit(130)
+
+
+def starting() -> None:
+    """Start-up: a signal ends the process at once, quietly, with 130."""
+    for signum in _SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # a background job keeps ignoring
+            signal.signal(signum, _exit_now)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def running() -> None:
+    """A command runs: Ctrl-C as Python handles it, SIGTERM as Ctrl-C. Only replaces the
+    start-up handlers (a process that never called `starting`, a test, is left alone)."""
+    if signal.getsignal(signal.SIGINT) is _exit_now:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is _exit_now:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM: run the current Ctrl-C handler (asyncio's while a loop runs)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler) and handler is not _terminate:
+        handler(signal.SIGINT, frame)
+        return
+    raise KeyboardInterrupt  # Ctrl-C ignored (a background job): SIGTERM still stops it
+
+
+def settle(code: int) -> None:
+    """From now on Ctrl-C and SIGTERM end the process at once with `code`."""
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        os._exit(code)
+
+    for signum in _SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, leave)
+    # CPython notes a KeyboardInterrupt that passed through code run by exec(str)
+    # (dataclasses and typing build functions so) as unhandled, even when it was caught
+    # later, and then kills itself with SIGINT at exit instead of exiting with `code`.
+    # Each exec(str) starts by clearing that note: run an empty one.
+    exec("")  # noqa: S102
+
+
+def interrupted(exc: BaseException) -> bool:
+    """An exception caused by a Ctrl-C: Python 3.11 wraps one raised while a class is
+    being created (in `__set_name__`, e.g. during an import) in a RuntimeError."""
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            return False
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause = cause.__cause__
+    return False
