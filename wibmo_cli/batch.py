@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
+from wibmo_cli import interrupts
 from wibmo_cli.batchio import (
     Row,
     RowReader,
@@ -304,7 +305,8 @@ def run_interruptible(main: Awaitable[Summary]) -> Summary:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(signum)
 
-    return asyncio.run(guarded())
+    with interrupts.restored():  # SIGTERM stays handled after the run (the summary)
+        return asyncio.run(guarded())
 
 
 # -- a whole file ------------------------------------------------------------------------

@@ -7,6 +7,8 @@
                  does, so each command's own Ctrl-C path runs for both: an update in
                  flight is audited "interrupted: outcome unknown" and reported with its
                  clientTxnId; a batch writes its finished rows
+    prompting()  a prompt inside the event loop: a signal interrupts it at once
+    restored()   handlers put back as they were (after asyncio's add/remove_signal_handler)
     settle(code) the exit code is decided: a late signal ends the process at once with it
 
 SIGXFSZ (`ulimit -f`) is ignored, so a write past the limit fails with EFBIG and is
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -53,6 +57,32 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
         handler(signal.SIGINT, frame)
         return
     raise KeyboardInterrupt  # Ctrl-C ignored (a background job): SIGTERM still stops it
+
+
+@contextmanager
+def prompting() -> Iterator[None]:
+    """A blocking prompt inside a running event loop: Ctrl-C and SIGTERM raise
+    KeyboardInterrupt at once (click's prompt turns it into Abort). asyncio's own Ctrl-C
+    handler only cancels the task, which cannot run until the prompt returns: without
+    this, a prompt waited for Enter whatever signal came."""
+    with restored():
+        for signum in _SIGNALS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, signal.default_int_handler)
+        yield
+
+
+@contextmanager
+def restored() -> Iterator[None]:
+    """Ctrl-C's and SIGTERM's handlers put back as they were (asyncio's
+    `remove_signal_handler` leaves SIGTERM at the default: killed, exit 143)."""
+    saved = {signum: signal.getsignal(signum) for signum in _SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            if handler is not None:  # None: set from outside Python, left alone
+                signal.signal(signum, handler)
 
 
 def settle(code: int) -> None:

@@ -207,25 +207,31 @@ class UpdateSession:
         self.rt.render.err_console.print(*preview_renderables(rows, title=title, notes=plan.notes))
 
     def _confirm(self) -> None:
+        from wibmo_cli.interrupts import prompting
+
         try:
-            if self.typed:
-                typed = typer.prompt(
-                    f"Profile {self.profile.name!r} is production. Type its name to send",
-                    default="",
-                    show_default=False,
-                    err=True,
-                )
-                confirmed = typed.strip() == self.profile.name
-                refusal = f"not sent: {typed.strip()!r} is not {self.profile.name!r}"
-            else:
-                confirmed = typer.confirm("Send this update?", default=False, err=True)
-                refusal = "not sent: not confirmed"
-        except typer.Abort:  # Ctrl-C or end of input at the prompt
+            with prompting():  # Ctrl-C and SIGTERM end the prompt at once
+                confirmed, refusal = self._ask()
+        except typer.Abort:  # Ctrl-C, SIGTERM or end of input at the prompt
             self.rt.render.info("")
             raise KeyboardInterrupt from None
         if not confirmed:
             self.rt.render.info(refusal)
             raise typer.Exit(ExitStatus.USAGE)
+
+    def _ask(self) -> tuple[bool, str]:
+        """(confirmed, what to say if not): the profile's name typed, or yes/no."""
+        if self.typed:
+            typed = typer.prompt(
+                f"Profile {self.profile.name!r} is production. Type its name to send",
+                default="",
+                show_default=False,
+                err=True,
+            )
+            confirmed = typed.strip() == self.profile.name
+            return confirmed, f"not sent: {typed.strip()!r} is not {self.profile.name!r}"
+        confirmed = typer.confirm("Send this update?", default=False, err=True)
+        return confirmed, "not sent: not confirmed"
 
     async def _send(self, client: Client, plan: Plan) -> Exchange:
         self._audit(action="update", result="sending")

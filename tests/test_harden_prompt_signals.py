@@ -1,0 +1,78 @@
+"""Issue 9, item 3, the remaining gaps: a signal at the confirmation prompt, and after a
+batch. Ctrl-C and SIGTERM end the prompt at once (nothing sent, exit 130); a batch
+leaves the handlers as it found them, so SIGTERM after it is still Ctrl-C's twin."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from edge_helpers import WIBMO, audit_entries, child_env, sandbox
+
+from wibmo_cli.batch import Summary, run_interruptible
+
+
+def _read_until(fd: int, marker: bytes, seconds: float = 20) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while marker not in seen:
+        assert time.monotonic() < deadline, seen
+        try:
+            seen += os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+    return seen
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_at_the_confirmation_prompt_ends_it_at_once(tmp_path: Path, signum: int) -> None:
+    with sandbox(tmp_path / "db.sqlite") as running:
+        parent, child = pty.openpty()
+        process = subprocess.Popen(
+            [*WIBMO, "update-profile", "--urn", "389", "--email", "prompt@example.com"],
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            env=child_env(NO_COLOR="1"),
+            start_new_session=True,  # the pty as its terminal, the test's own left alone
+        )
+        os.close(child)
+        try:
+            _read_until(parent, b"Send this update?")
+            process.send_signal(signum)
+            code = process.wait(timeout=5)  # before: waited for Enter
+            rest = _read_until(parent, b"\n", seconds=2)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            os.close(parent)
+        assert code == 130, rest
+        assert b"Traceback" not in rest
+        assert [r for r in running.requests if r.api == "update"] == []
+    assert [e for e in audit_entries() if e.get("action") == "update"] == []
+
+
+def test_a_batch_leaves_the_signal_handlers_as_it_found_them() -> None:
+    mine = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: object) -> None:
+        raise AssertionError("not called")
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+
+        async def main() -> Summary:
+            await asyncio.sleep(0)
+            return Summary()
+
+        run_interruptible(main())
+        assert signal.getsignal(signal.SIGTERM) is handler  # before: SIG_DFL (exit 143)
+    finally:
+        signal.signal(signal.SIGTERM, mine)
