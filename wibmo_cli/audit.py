@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from wibmo_cli.errors import ConfigError
 from wibmo_cli.paths import user_path
+from wibmo_cli.textsafe import json_text
 
 if TYPE_CHECKING:
     from wibmo_cli.runtime import Runtime
@@ -69,7 +70,7 @@ class AuditLog:
             "profile": self.profile,
         }
         entry.update({k: v for k, v in fields.items() if v is not None})
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = json_text(entry) + "\n"  # a lone surrogate from an answer cannot break it
         fd = self._open(os.O_WRONLY | os.O_APPEND | os.O_CREAT, "write")
         try:
             with os.fdopen(fd, "a", encoding="utf-8") as fh:

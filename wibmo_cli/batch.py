@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -47,6 +46,7 @@ from wibmo_cli.codes import explain, is_success
 from wibmo_cli.errors import ExitStatus, InputError, OutputError, WibmoError
 from wibmo_cli.masking import mask
 from wibmo_cli.messages import Identifiers, lookup_payload
+from wibmo_cli.textsafe import json_text
 
 if TYPE_CHECKING:
     from wibmo_cli.client import Client, Exchange
@@ -235,7 +235,7 @@ class Batch:
         kind, status = outcome(record)
         self.summary.counts[kind] = self.summary.counts.get(kind, 0) + 1
         self.summary.worst = max(self.summary.worst, status)
-        order.done(seq, json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        order.done(seq, json_text(record) + "\n")
         if self._on_row is not None:
             self._on_row(kind)
 

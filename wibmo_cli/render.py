@@ -23,24 +23,21 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
 from wibmo_cli.errors import OutputError
 from wibmo_cli.masking import redact_url
-from wibmo_cli.textsafe import visible
+from wibmo_cli.textsafe import json_text, visible
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
 
 def dumps(value: Any, *, pretty: bool = False) -> str:
-    """JSON text: compact one line, or indented for people."""
-    if pretty:
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON text: compact one line, or indented for people (`textsafe.json_text`)."""
+    return json_text(value, pretty=pretty)
 
 
 def _colour_allowed(stream: IO[str]) -> bool:

@@ -7,14 +7,19 @@ overrides that reorder what is shown, or a lone surrogate that no UTF-8 stream c
 take. `visible` shows each as an escape instead (``\\x1b``, ``\\r``, ``\\u202e``), so
 the terminal prints it rather than obeys it; everything else, any script included,
 is left as it is. Every table cell built from an answer (`cell`) and every message
-line the renderer writes goes through it. JSON output is data: json.dumps escapes
-what JSON must.
+line the renderer writes goes through it.
+
+JSON output is data, kept as sent, but `json_text` writes what json.dumps would leave
+raw (DEL, C1 and bidi controls, line separators, lone surrogates, which no UTF-8 stream
+can take) as \\u escapes: the same data, valid UTF-8, nothing a terminal obeys.
+`UNSAFE_UTF8` finds those characters in bytes, for output written as it came.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -26,6 +31,15 @@ _UNSAFE: Final = re.compile(
     r"\ud800-\udfff]"
 )
 _NAMED: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+# What json.dumps(ensure_ascii=False) leaves raw of those (it escapes C0 itself).
+_JSON_UNSAFE: Final = re.compile(
+    r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+# The same characters in UTF-8 (a lone surrogate as json.loads' surrogatepass reads it).
+UNSAFE_UTF8: Final = re.compile(
+    rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]"
+    rb"|\xed[\xa0-\xbf]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -56,3 +70,21 @@ def cell(value: object, style: str = "", *, lines: bool = False) -> Text:
     from rich.text import Text
 
     return Text(visible(str(value), lines=lines), style=style)
+
+
+def json_text(value: Any, *, pretty: bool = False) -> str:
+    """JSON as the tool writes it (stdout, batch lines, the audit log): compact one line,
+    or indented for people; non-ASCII kept, the characters of `_JSON_UNSAFE` escaped."""
+    if pretty:
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+        if _JSON_UNSAFE.search(text) is None:
+            return text
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if text.isprintable():  # the usual case: nothing to escape
+            return text
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"

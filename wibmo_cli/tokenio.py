@@ -24,6 +24,7 @@ from wibmo_cli.crypto import (
 from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
 from wibmo_cli.masking import mask, mask_json_bytes, may_need_masking
 from wibmo_cli.paths import user_path
+from wibmo_cli.textsafe import UNSAFE_UTF8, json_text
 
 if TYPE_CHECKING:
     from wibmo_cli.profiles import Profile
@@ -233,7 +234,7 @@ def _line_batches(stream: IO[bytes], first: bytes = b"") -> Iterator[list[bytes 
 
 
 def _compact(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return json_text(value).encode()
 
 
 @dataclass
@@ -256,12 +257,13 @@ def _as_sent_ok(plaintext: bytes) -> bool:
         and b"\r" not in plaintext
         and b"\x00" not in plaintext
         and not plaintext.startswith(b"\xef\xbb\xbf")
+        and UNSAFE_UTF8.search(plaintext) is None
     )
 
 
 def _error_line(number: int, message: str, status: ExitStatus = ExitStatus.CRYPTO) -> bytes:
     record = {"line": number, "error": message, "exit_code": int(status)}
-    return json.dumps(record, ensure_ascii=False).encode() + b"\n"
+    return json_text(record).encode() + b"\n"
 
 
 def decrypt_stream(
@@ -324,6 +326,7 @@ def _json_line(plaintext: bytes, *, reveal: bool) -> bytes:
         and b"\r" not in plaintext
         and b"\x00" not in plaintext
         and not plaintext.startswith(b"\xef\xbb\xbf")
+        and UNSAFE_UTF8.search(plaintext) is None
     ):
         try:
             text = plaintext.decode()
