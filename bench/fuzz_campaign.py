@@ -43,6 +43,10 @@ def main() -> int:
         "-m",
         "pytest",
         *FILES,
+        "-n",
+        "0",  # one process: hypothesis prints its statistics only there
+        "-m",
+        "",  # every fuzz test, slow ones too
         "-p",
         "no:cacheprovider",
         "-q",

@@ -210,6 +210,7 @@ def test_the_secret_forms_are_distinct_and_long() -> None:
     assert all(len(form) >= 16 for form in SECRET_FORMS.values())
 
 
+@pytest.mark.slow  # every command, three ways of giving the secrets: 10-15 s
 def test_every_command_keeps_every_secret(world: World) -> None:
     port = world.sandbox.url.rsplit(":", 1)[1]
     ran: dict[str, set[int]] = {}
