@@ -51,6 +51,7 @@ MODES = (
     "html",  # 200 with an HTML login page
     "titles",  # 503 with an HTML page of `size` bytes of unclosed <title> tags
     "random",  # `random_answer` drawn from Random(`seed`): status, headers, body, encoding
+    "canned",  # `reply` as it is: (status, content type, body); set it before each request
 )
 OTHER_TXN = "WOTHERTXN00000"
 BOMB_MIB = 128  # the gzip bomb inflates to 128 MiB (about 130 KB on the wire)
@@ -116,6 +117,7 @@ class Hostile:
     retry_after: str = "²"
     lifetime: float = 20.0
     seed: int = 0  # "random"
+    reply: tuple[int, str, bytes] = (200, "application/json", b"{}")  # "canned"
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -217,6 +219,9 @@ class Hostile:
             mode = "ok"
         if mode == "ok":
             self._send(conn, 200, self._token(success(txn, urn)))
+        elif mode == "canned":
+            status, content_type, body = self.reply
+            self._send(conn, status, body, content_type=content_type)
         elif mode == "drip-headers":
             conn.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
             self._drip(conn)

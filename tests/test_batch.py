@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from files_helpers import wait_for_lines
 from typer.testing import Result
 
 from wibmo_cli import batch, batchio
@@ -379,15 +380,6 @@ def start_cli(profiles: Path, rows_path: Path, out: Path, *extra: str) -> subpro
             stdout=sink,
             stderr=subprocess.PIPE,
         )
-
-
-def wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and process.poll() is None:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never reached {count} lines")
 
 
 def test_killed_then_resumed_gives_every_row_exactly_once(

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from hardening import ENV_VARS, Invoke, codec, write_profiles
+from hostile import Hostile
 from hypothesis import given
 from hypothesis import strategies as st
-from sandbox_helpers import HostileServer
 
 from wibmo_cli.masking import mask, mask_json_bytes
 
@@ -100,10 +100,10 @@ def test_mask_json_bytes_never_disagrees_with_mask(value: Any) -> None:
 
 
 @pytest.fixture
-def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostileServer]:
+def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hostile]:
     for name, value in ENV_VARS.items():
         monkeypatch.setenv(name, value)
-    with HostileServer() as server:
+    with Hostile("canned") as server:
         token = codec().encrypt_json(ANSWER)
         server.reply = (200, "application/json", json.dumps({"token": token}).encode())
         write_profiles(server.url)
@@ -112,7 +112,7 @@ def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostileServer]:
 
 @pytest.mark.parametrize("options", [(), ("-v",), ("-o", "json"), ("-o", "json", "-v")])
 def test_lookup_masks_document_numbers_in_lists_and_objects(
-    wibmo: Invoke, hostile: HostileServer, options: tuple[str, ...]
+    wibmo: Invoke, hostile: Hostile, options: tuple[str, ...]
 ) -> None:
     result = wibmo(*options, "lookup", "--urn", "389")
     assert result.exit_code == 0, result.stderr
@@ -121,7 +121,7 @@ def test_lookup_masks_document_numbers_in_lists_and_objects(
 
 
 def test_decrypt_masks_document_numbers_in_lists_and_objects(
-    wibmo: Invoke, hostile: HostileServer, tmp_path: Path
+    wibmo: Invoke, hostile: Hostile, tmp_path: Path
 ) -> None:
     token = codec().encrypt_json(ANSWER)
     tokens = tmp_path / "tokens.txt"

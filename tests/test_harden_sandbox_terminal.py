@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from hardening import ENV_VARS, Invoke, codec, running, write_profiles
+from hostile import Hostile
 from hypothesis import given
 from hypothesis import strategies as st
-from sandbox_helpers import HostileServer
 
 from wibmo_cli.sandbox import SAMPLE_URN, Sandbox
 from wibmo_cli.textsafe import visible
@@ -96,8 +96,8 @@ def test_json_output_keeps_the_data_as_sent(wibmo: Invoke, sandbox: Sandbox) -> 
 
 
 @pytest.fixture
-def hostile() -> Iterator[HostileServer]:
-    with HostileServer() as server:
+def hostile() -> Iterator[Hostile]:
+    with Hostile("canned") as server:
         write_profiles(server.url)
         yield server
 
@@ -109,7 +109,7 @@ def _token_answer(answer: dict[str, object]) -> tuple[int, str, bytes]:
 
 @pytest.mark.parametrize("verbose", [(), ("-v",)])
 def test_a_hostile_error_answer_is_shown_escaped(
-    wibmo: Invoke, hostile: HostileServer, verbose: tuple[str, ...]
+    wibmo: Invoke, hostile: Hostile, verbose: tuple[str, ...]
 ) -> None:
     hostile.reply = _token_answer(
         {
@@ -129,7 +129,7 @@ def test_a_hostile_error_answer_is_shown_escaped(
 @pytest.mark.parametrize("status", [401, 403, 502])
 @pytest.mark.parametrize("verbose", [(), ("-v",)])
 def test_a_gateway_page_title_is_shown_escaped(
-    wibmo: Invoke, hostile: HostileServer, status: int, verbose: tuple[str, ...]
+    wibmo: Invoke, hostile: Hostile, status: int, verbose: tuple[str, ...]
 ) -> None:
     page = f"<html><head><title>{HOSTILE}</title></head><body>no</body></html>"
     hostile.reply = (status, "text/html", page.encode())
@@ -139,9 +139,7 @@ def test_a_gateway_page_title_is_shown_escaped(
     assert "Evil\\x1b[2J" in result.stderr
 
 
-def test_a_json_message_of_a_gateway_is_shown_escaped(
-    wibmo: Invoke, hostile: HostileServer
-) -> None:
+def test_a_json_message_of_a_gateway_is_shown_escaped(wibmo: Invoke, hostile: Hostile) -> None:
     hostile.reply = (403, "application/json", json.dumps({"message": HOSTILE}).encode())
     for args in (
         ("lookup", "--urn", "389"),
@@ -152,9 +150,7 @@ def test_a_json_message_of_a_gateway_is_shown_escaped(
         assert_safe(result.stdout, result.stderr)
 
 
-def test_the_online_check_shows_a_hostile_answer_escaped(
-    wibmo: Invoke, hostile: HostileServer
-) -> None:
+def test_the_online_check_shows_a_hostile_answer_escaped(wibmo: Invoke, hostile: Hostile) -> None:
     page = f"<html><head><title>{HOSTILE}</title></head></html>"
     hostile.reply = (401, "text/html", page.encode())
     result = wibmo("profiles", "check", "--online")
@@ -164,7 +160,7 @@ def test_the_online_check_shows_a_hostile_answer_escaped(
 
 
 def test_the_audit_table_shows_a_recorded_hostile_error_escaped(
-    wibmo: Invoke, hostile: HostileServer
+    wibmo: Invoke, hostile: Hostile
 ) -> None:
     page = f"<html><head><title>{HOSTILE}</title></head></html>"
     hostile.reply = (502, "text/html", page.encode())
