@@ -1330,6 +1330,21 @@ CASES: list[Case] = [
         "needs environment variable ${HARD_API_KEY}",
         env={"HARD_API_KEY": None},
     ),
+    # -- a path with a NUL character (only in-process: argv cannot carry one) -----------------
+    # found by the fuzz campaign: ValueError "embedded null byte", exit 70
+    Case(
+        "nul-key-file",
+        ("decrypt", VALID_TOKEN, "--key-file", "k\x00"),
+        2,
+        "a path cannot contain a NUL character",
+    ),
+    Case("nul-file", ("lookup", "--file", "in\x00.csv"), 2, "a path cannot contain a NUL"),
+    Case(
+        "nul-from-file",
+        (*UPD, "--from-file", "p\x00.json"),
+        2,
+        "a path cannot contain a NUL character",
+    ),
     # -- a path naming a user that does not exist (~nosuchuser/...) -------------------------
     Case("tilde-decrypt", ("decrypt", "~nosuchuser/t.txt"), 2, "cannot expand ~nosuchuser"),
     Case("tilde-encrypt", ("encrypt", "~nosuchuser/p.json"), 2, "cannot expand ~nosuchuser"),

@@ -11,8 +11,11 @@ def user_path(text: str) -> Path:
     """`text` as a path, `~` and `~user` expanded.
 
     `Path.expanduser` raises RuntimeError for a user that does not exist (or `~` with
-    no HOME); that is bad input, said in one line, not an internal error.
+    no HOME); that is bad input, said in one line, not an internal error. So is a NUL
+    character, which no path can hold (every file call would raise ValueError).
     """
+    if "\x00" in text:
+        raise InputError(f"{text!r}: a path cannot contain a NUL character")
     try:
         return Path(text).expanduser()
     except RuntimeError:
