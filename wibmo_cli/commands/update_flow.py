@@ -207,12 +207,9 @@ class UpdateSession:
         self.rt.render.err_console.print(*preview_renderables(rows, title=title, notes=plan.notes))
 
     def _confirm(self) -> None:
-        from wibmo_cli.interrupts import prompting
-
         try:
-            with prompting():  # Ctrl-C and SIGTERM end the prompt at once
-                confirmed, refusal = self._ask()
-        except typer.Abort:  # Ctrl-C, SIGTERM or end of input at the prompt
+            confirmed, refusal = self._ask()  # Ctrl-C and SIGTERM end it at once
+        except (EOFError, KeyboardInterrupt):  # end of input, Ctrl-C or SIGTERM
             self.rt.render.info("")
             raise KeyboardInterrupt from None
         if not confirmed:
@@ -221,17 +218,14 @@ class UpdateSession:
 
     def _ask(self) -> tuple[bool, str]:
         """(confirmed, what to say if not): the profile's name typed, or yes/no."""
+        from wibmo_cli import prompt
+
         if self.typed:
-            typed = typer.prompt(
-                f"Profile {self.profile.name!r} is production. Type its name to send",
-                default="",
-                show_default=False,
-                err=True,
-            )
-            confirmed = typed.strip() == self.profile.name
-            return confirmed, f"not sent: {typed.strip()!r} is not {self.profile.name!r}"
-        confirmed = typer.confirm("Send this update?", default=False, err=True)
-        return confirmed, "not sent: not confirmed"
+            typed = prompt.ask(
+                f"Profile {self.profile.name!r} is production. Type its name to send: "
+            ).strip()
+            return typed == self.profile.name, f"not sent: {typed!r} is not {self.profile.name!r}"
+        return prompt.confirm("Send this update?"), "not sent: not confirmed"
 
     async def _send(self, client: Client, plan: Plan) -> Exchange:
         self._audit(action="update", result="sending")

@@ -1,0 +1,57 @@
+"""A question at the terminal that Ctrl-C and SIGTERM end at once.
+
+click's prompt blocks in `input()`. A signal that lands while `input()` is still in C
+code, just before its read starts, only sets CPython's flag; the read then waits, and
+the flag with it, until Enter is pressed. (Inside the event loop asyncio's own Ctrl-C
+handler would only cancel a task that cannot run until then anyway.) Here the answer is
+awaited with select() in `POLL` steps, with Python's own handlers
+(`interrupts.prompting`): whenever a signal lands, KeyboardInterrupt follows within a step.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+from typing import IO, Any, Final
+
+from wibmo_cli import interrupts
+
+POLL: Final = 0.1  # seconds: the longest a signal waits to be acted on
+
+
+def ask(question: str) -> str:
+    """The line typed after `question` (written to stderr), without its line end.
+
+    EOFError at the end of input (Ctrl-D); KeyboardInterrupt on Ctrl-C or SIGTERM.
+    """
+    with interrupts.prompting():
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        return _read_line(sys.stdin)
+
+
+def confirm(question: str) -> bool:
+    """yes or no, no by default, asked again until one of them is given."""
+    while True:
+        answer = ask(f"{question} [y/N]: ").strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("", "n", "no"):
+            return False
+        sys.stderr.write("Error: invalid input\n")
+
+
+def _read_line(stream: IO[Any]) -> str:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file: nothing to wait on
+        line = stream.readline()
+    else:
+        while not select.select([fd], [], [], POLL)[0]:
+            pass
+        # A terminal in canonical mode hands over one line per read.
+        line = os.read(fd, 4096).decode("utf-8", "replace")
+    if not line:
+        raise EOFError
+    return line.splitlines()[0] if line.strip("\r\n") else ""
