@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from edge_helpers import WIBMO, audit_entries, child_env, sandbox
+from hardening import ENV_VARS, Invoke
 
 from wibmo_cli.batch import Summary, run_interruptible
 
@@ -81,3 +82,34 @@ def test_a_batch_leaves_the_signal_handlers_as_it_found_them() -> None:
         assert signal.getsignal(signal.SIGTERM) is handler  # before: SIG_DFL (exit 143)
     finally:
         signal.signal(signal.SIGTERM, mine)
+
+
+def test_an_interrupt_after_the_answer_came_says_what_became_of_the_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
+) -> None:
+    """Ctrl-C (or SIGTERM) while the answer is shown: applied, and said so (was: silent)."""
+    from wibmo_cli.commands import lookup
+
+    def interrupted(*args: object, **kwargs: object) -> bool:
+        raise KeyboardInterrupt
+
+    for name, value in ENV_VARS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(lookup, "show_answer", interrupted)
+    with sandbox(tmp_path / "db.sqlite"):
+        result = wibmo(
+            "update-profile",
+            "--urn",
+            "389",
+            "--email",
+            "late@example.com",
+            "--yes",
+            "--card-profile-id",
+            "150",
+        )
+    assert result.exit_code == 130, result.stderr
+    entries = [e for e in audit_entries() if e.get("action") == "update"]
+    assert [e["result"] for e in entries] == ["sending", "answered"]
+    assert "interrupted after the answer came: responseCode 00 SUCCESS" in result.stderr
+    assert entries[1]["clientTxnId"] in result.stderr
+    assert "see it with: wibmo -p hard lookup --urn 389" in result.stderr

@@ -224,20 +224,21 @@ def update_profile(
     run = UpdateSession(rt, profile, request, audit, ask=ask, typed=typed)
     import asyncio
 
-    try:
-        exchange = asyncio.run(run.main(dry_run=dry_run))
-    except KeyboardInterrupt:
-        if run.sent:
-            rt.render.error(run.unknown_message("interrupted after sending"))
-        else:
-            rt.render.info("interrupted: nothing was sent")
-        raise typer.Exit(ExitStatus.INTERRUPTED) from None
-    if exchange is None:
-        return
     from wibmo_cli.commands.lookup import show_answer
 
-    title = f"Update Profile ({identifiers.describe(masked=False)})"
-    if show_answer(rt, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title):
+    try:
+        exchange = asyncio.run(run.main(dry_run=dry_run))
+        if exchange is None:
+            return
+        title = f"Update Profile ({identifiers.describe(masked=False)})"
+        shown = show_answer(
+            rt, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title
+        )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what became of the update
+        message = run.interrupted_message()
+        (rt.render.error if run.sent else rt.render.info)(message)
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    if shown:
         rt.render.info(f"see the change: {run.check_command()}")
     else:
         raise typer.Exit(ExitStatus.API_ERROR)

@@ -88,6 +88,7 @@ class UpdateSession:
         self.typed = typed
         self.plan: Plan | None = None
         self.sent = False
+        self.answer: dict[str, Any] | None = None  # the update's answer, once it came
 
     @property
     def identifiers(self) -> Identifiers:
@@ -258,6 +259,7 @@ class UpdateSession:
             )
             raise
         answer = exchange.answer
+        self.answer = answer  # from here on the outcome is known, whatever interrupts
         self._audit(
             action="update",
             result="answered",
@@ -284,6 +286,24 @@ class UpdateSession:
             f"{cause}: the update may or may not have been applied (clientTxnId {txn}); "
             f"check with: {self.check_command()}"
         )
+
+    def interrupted_message(self) -> str:
+        """What to say when Ctrl-C or SIGTERM ends the run: what became of the update."""
+        if self.answer is not None:
+            from wibmo_cli.codes import explain, normalise_code
+
+            code = normalise_code(str(self.answer.get("responseCode", "?")))
+            known = explain(code)
+            txn = self.plan.client_txn_id if self.plan else "?"
+            return (
+                f"interrupted after the answer came: responseCode {code}"
+                f"{f' {known.name}' if known else ''} (clientTxnId {txn}, "
+                f"accosaTransactionId {self.answer.get('accosaTransactionId')}); "
+                f"see it with: {self.check_command()}"
+            )
+        if self.sent:
+            return self.unknown_message("interrupted after sending")
+        return "interrupted: nothing was sent"
 
     def _audit(self, *, action: str, result: str, **fields: Any) -> None:
 
