@@ -157,3 +157,18 @@ def test_a_symlinked_log_is_not_read_either(tmp_path: Path) -> None:
     (tmp_path / "audit.jsonl").symlink_to(target)
     with pytest.raises(ConfigError, match="symbolic link"):
         AuditLog(tmp_path / "audit.jsonl").tail(10)
+
+
+def test_an_entry_after_a_torn_line_starts_a_line_of_its_own(tmp_path: Path) -> None:
+    """A write cut short (ulimit -f, a full disk, kill -9) leaves half a line; the next
+    entry used to be glued onto it and lost to `wibmo audit` (found by an attack review)."""
+    from wibmo_cli.audit import AuditLog
+
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"action":"update","result":"sending"}\n{"time":"2026-11-30T1', "utf-8")
+    log = AuditLog(path, "p")
+    log.record(action="update", result="sending", clientTxnId="WAFTERTORN0001")
+    log.record(action="update", result="answered", clientTxnId="WAFTERTORN0001")
+    shown = [entry.get("result") for entry in log.tail(10)]
+    assert shown == ["sending", "sending", "answered"]
+    assert path.read_bytes().endswith(b"\n")

@@ -70,13 +70,17 @@ class AuditLog:
             "profile": self.profile,
         }
         entry.update({k: v for k, v in fields.items() if v is not None})
-        line = json_text(entry) + "\n"  # a lone surrogate from an answer cannot break it
-        fd = self._open(os.O_WRONLY | os.O_APPEND | os.O_CREAT, "write")
+        line = (json_text(entry) + "\n").encode()  # a lone surrogate cannot break it
+        fd = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT, "write")
         try:
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fh.write(line)
+            if _torn(fd):  # a write cut short (disk full, ulimit -f, kill -9) left half a
+                line = b"\n" + line  # line: start on a line of our own, or be lost in it
+            while line:  # one write() as a rule; the loop is for a short one
+                line = line[os.write(fd, line) :]
         except OSError as exc:
             raise ConfigError(f"cannot write the audit log {self.path}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
         return entry
 
     def check(self) -> None:
@@ -84,7 +88,7 @@ class AuditLog:
         is sent or shown. A log that does not exist yet is not created here: the nearest
         existing folder above it must be a writable directory."""
         if self.path.exists() or self.path.is_symlink():
-            os.close(self._open(os.O_WRONLY | os.O_APPEND, "write"))
+            os.close(self._open(os.O_RDWR | os.O_APPEND, "write"))
             return
         folder = self.path.parent
         while not folder.exists() and folder != folder.parent:
@@ -135,6 +139,12 @@ class AuditLog:
         except OSError as exc:
             raise ConfigError(f"cannot read the audit log {self.path}: {exc.strerror}") from None
         return list(entries)
+
+
+def _torn(fd: int) -> bool:
+    """Whether the file ends without a line feed (its last entry was cut short)."""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
 
 def _user() -> str:
