@@ -109,6 +109,17 @@ def test_an_error_quoting_the_url_redacts_its_password(wibmo: Invoke) -> None:
         ("http://user@host/", "http://user@host/"),
         ("http://host/a@b:c", "http://host/a@b:c"),
         ("no url: a:b@c", "no url: a:b@c"),
+        # as typed, unencoded (found by an attack review: shown whole before)
+        ("http://svc:Xq7 Zr9Secret@127.0.0.1:9/", "http://svc:****cret@127.0.0.1:9/"),
+        ("http://svc:Xq7/Zr9Secret@h", "http://svc:****cret@h"),
+        ("http://svc:Xq7#Zr9Secret@h", "http://svc:****cret@h"),
+        ("http://svc:Xq7?Zr9Secret@h", "http://svc:****cret@h"),
+        (
+            "'http://svc:a b c d e f g@h' and http://u:p@q",
+            "'http://svc:**** f g@h' and http://u:****@q",
+        ),
+        ("http://h:8080/path, mail ops@example.com", "http://h:8080/path, mail ops@example.com"),
+        ("http://h:80/x and http://u:longpassword1@h", "http://h:80/x and http://u:****ord1@h"),
     ],
 )
 def test_redact_url(text: str, shown: str) -> None:

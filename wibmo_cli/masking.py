@@ -180,8 +180,14 @@ def mask_json_bytes(plaintext: bytes) -> bytes | None:
 
 
 _REDACTED: Final = "****"  # how `profiles.redact` starts
-# scheme://authority: the authority ends at the path, query, fragment, a space or a quote.
-_URL_AUTHORITY: Final = re.compile(r"""([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\s'"<>]*)""")
+# scheme://user:password@host. The password is taken as typed, not as a URL would
+# encode it: anything up to the "@" that a host follows (a space, "/", "#", "?" or "@"
+# included), but never another "scheme://". `_redact_userinfo` leaves host:port alone.
+_URL_USERINFO: Final = re.compile(
+    r"""([A-Za-z][A-Za-z0-9+.\-]*://)([^:@/?#\s'"<>]*):((?:(?!://).){1,256}?)@"""
+    r"""(?=[A-Za-z0-9\-._~%]*(?:\[[0-9A-Fa-f:.]*\])?(?::[0-9]*)?(?:[/?#\s'"<>]|$))"""
+)
+_PORT: Final = re.compile(r"[0-9]*(?:[/?#\s'\"<>]|$)")  # what follows "host:" in a URL
 
 
 def redact_url(text: str) -> str:
@@ -193,15 +199,13 @@ def redact_url(text: str) -> str:
     """
     if "://" not in text or "@" not in text:
         return text
-    return _URL_AUTHORITY.sub(_redact_authority, text)
+    return _URL_USERINFO.sub(_redact_userinfo, text)
 
 
-def _redact_authority(match: re.Match[str]) -> str:
-    scheme, authority = match.groups()
-    userinfo, at, host = authority.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    if not at or not colon or not password or password.startswith(_REDACTED):
-        return match.group()  # no password, or one redacted already
+def _redact_userinfo(match: re.Match[str]) -> str:
+    scheme, user, password = match.groups()
+    if password.startswith(_REDACTED) or _PORT.match(password):
+        return match.group()  # redacted already, or host:port/path with an "@" later on
     from wibmo_cli.profiles import redact
 
-    return f"{scheme}{user}:{redact(password)}@{host}"
+    return f"{scheme}{user}:{redact(password)}@"
