@@ -127,7 +127,7 @@ def test_a_hostile_error_answer_is_shown_escaped(
 
 
 @pytest.mark.parametrize("status", [401, 403, 502])
-@pytest.mark.parametrize("verbose", [(), ("-v",)])
+@pytest.mark.parametrize("verbose", [(), ("-v",), ("--debug",)])  # --debug: the traceback
 def test_a_gateway_page_title_is_shown_escaped(
     wibmo: Invoke, hostile: Hostile, status: int, verbose: tuple[str, ...]
 ) -> None:

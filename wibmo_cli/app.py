@@ -184,8 +184,10 @@ def _traceback() -> None:
     import traceback
 
     from wibmo_cli.render import MessageStream
+    from wibmo_cli.textsafe import visible
 
-    traceback.print_exc(file=MessageStream())
+    # An exception's text may quote what a server sent: control characters made visible.
+    MessageStream().write(visible(traceback.format_exc(), lines=True))
 
 
 def _flush_stdout() -> None:
