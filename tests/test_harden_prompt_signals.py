@@ -9,6 +9,7 @@ import os
 import pty
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -113,3 +114,47 @@ def test_an_interrupt_after_the_answer_came_says_what_became_of_the_update(
     assert "interrupted after the answer came: responseCode 00 SUCCESS" in result.stderr
     assert entries[1]["clientTxnId"] in result.stderr
     assert "see it with: wibmo -p hard lookup --urn 389" in result.stderr
+
+
+_LATE_SIGNAL = """
+import os, signal, sys
+from wibmo_cli import interrupts
+
+class Late:  # collected as the modules are torn down, after Python stops handling signals
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIG)
+
+late = Late()
+interrupts.settle(7)
+sys.exit(7)
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_python_exits_keeps_the_exit_code(name: str) -> None:
+    """The exit code is decided and said: a signal in Python's last moments was exit 143
+    (SIGTERM) or death by SIGINT after the work was done (found by an attack review)."""
+    code = _LATE_SIGNAL.replace("signal.SIG)", f"signal.{name})")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+    assert done.returncode == 7, done.stderr
+
+
+def test_a_ctrl_c_landing_in_a_finaliser_prints_no_traceback() -> None:
+    """A Ctrl-C that lands while an event loop is collected late: Python printed
+    "Exception ignored in ... KeyboardInterrupt" with a traceback (found by an attack review)."""
+    code = (
+        "from wibmo_cli import interrupts\n"
+        "interrupts.starting()\n"
+        "class Loop:\n"
+        "    def __del__(self):\n"
+        "        raise KeyboardInterrupt\n"
+        "Loop()\n"
+        "class Other:\n"
+        "    def __del__(self):\n"
+        "        raise ValueError('a real bug is still reported')\n"
+        "Other()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+    assert done.returncode == 0
+    assert b"KeyboardInterrupt" not in done.stderr
+    assert b"a real bug is still reported" in done.stderr

@@ -19,11 +19,17 @@ Only the standard library's `signal` is imported here: this runs before the slow
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sys import UnraisableHookArgs
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -39,6 +45,14 @@ def starting() -> None:
             signal.signal(signum, _exit_now)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    sys.unraisablehook = _unraisable
+
+
+def _unraisable(unraisable: UnraisableHookArgs) -> None:
+    """A Ctrl-C that lands in a `__del__` (an event loop collected late) cannot be
+    raised; Python would print "Exception ignored in ..." and a traceback: say nothing."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
 
 
 def running() -> None:
@@ -94,11 +108,20 @@ def settle(code: int) -> None:
     for signum in _SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, leave)
+    # Python's exit turns signal handling off (`leave` can no longer run) and puts the
+    # default back: a signal then kills the process (exit 143) after the work is done.
+    # Its last moments ignore them instead; atexit runs just before that.
+    atexit.register(_ignore_signals)
     # CPython notes a KeyboardInterrupt that passed through code run by exec(str)
     # (dataclasses and typing build functions so) as unhandled, even when it was caught
     # later, and then kills itself with SIGINT at exit instead of exiting with `code`.
     # Each exec(str) starts by clearing that note: run an empty one.
     exec("")  # noqa: S102
+
+
+def _ignore_signals() -> None:
+    for signum in _SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def interrupted(exc: BaseException) -> bool:
