@@ -277,6 +277,43 @@ def test_two_concurrent_resumed_runs_never_write_a_row_twice(tmp_path: Path) -> 
     assert sorted(rows) == list(range(1, 151))  # each row once
 
 
+@pytest.mark.parametrize("first_resumes", [False, True])
+def test_a_resumed_run_on_a_file_another_run_writes_is_refused(
+    tmp_path: Path, first_resumes: bool
+) -> None:
+    """The first run without --resume (it writes the file, it does not read it): a
+    --resume run beside it answered the rows it had yet to write, twice (found by an
+    attack review). Either way round, the second run is refused."""
+    values = [str(3_000_000 + n) for n in range(1, 101)]
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(values) + "\n")
+    out = tmp_path / "out.jsonl"
+    with sandbox_with_profiles(tmp_path) as (sandbox, profiles):
+        sandbox.settings.faults.set_from_json({"latency_ms": 25})
+        args = ["lookup", "--profiles-file", str(profiles), "-f", str(listing)]
+        args += ["--concurrency", "2"]
+        resume = ["--resume", str(out)]
+        with out.open("ab") as sink:
+            first = start(args + (resume if first_resumes else []), stdout=sink)
+        try:
+            wait_for_lines(out, 5, first)
+            with out.open("ab") as sink:
+                second = start(args + ([] if first_resumes else resume), stdout=sink)
+            _, err = second.communicate(timeout=20)
+            assert second.returncode == 2, err.decode()
+            message = err.decode().strip().splitlines()
+            assert len(message) == 1 and "another wibmo run is" in message[0], message
+            assert first.poll() is None  # the refusal came while the first was running
+            sandbox.settings.faults.set_from_json({"latency_ms": 0})
+            first.communicate(timeout=30)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.communicate()
+    rows = [r["row"] for r in records(out.read_bytes())]
+    assert sorted(rows) == list(range(1, 101))  # each row once
+
+
 # -- item 20: a patch key given twice ----------------------------------------------------------
 
 

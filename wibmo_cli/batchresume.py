@@ -112,6 +112,32 @@ def _open_resume(path: Path) -> IO[bytes] | None:
     return handle
 
 
+def hold_output(stream: IO[Any]) -> None:
+    """Lock the regular file `stream` (stdout) writes to, for the run, or refuse: another
+    run holds it. A `--resume` run on a file that a first run is still writing would
+    answer every row that one has yet to write, and both would write them."""
+    try:
+        fd = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        return
+    if not regular:  # a pipe, a terminal: nobody can --resume on it
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise InputError(
+            "stdout: another wibmo run is writing to this file; wait for that run to end "
+            "(two runs on one output file would answer the same rows twice)"
+        ) from None
+    except OSError:
+        return  # a file system without locks: go on unlocked
+
+
 def _lock(handle: IO[bytes], path: Path) -> None:
     """Lock `path` for this run, or refuse: another run holds it."""
     try:
