@@ -297,7 +297,7 @@ CASES: list[Case] = [
         "profile-retries-negative",
         ("lookup", "--urn", "1"),
         3,
-        "retries must be a whole number >= 0",
+        "retries must be a whole number from 0 to 10",
         setup=profile_table(retries="-1"),
     ),
     Case(

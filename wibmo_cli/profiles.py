@@ -40,6 +40,7 @@ _ON_LINUX: Final[bool] = os.name == "posix" and sys.platform.startswith("linux")
 MAX_RETRY_WAIT: Final = 10.0
 # What a timeout and an answer-size cap may be set to: beyond these, a mistake.
 MAX_TIMEOUT: Final = 3600.0
+MAX_RETRIES: Final = 10  # a lookup then ends within 11 timeouts and 100 s of waits
 MIN_ANSWER_BYTES: Final = 1024
 MAX_ANSWER_BYTES: Final = 256 * 1024 * 1024
 
@@ -360,6 +361,12 @@ def _typed(name: str, key: str, value: Any) -> Any:
             raise ConfigError(
                 f"profile {name!r}: max_answer_bytes must be a whole number of bytes from "
                 f"{MIN_ANSWER_BYTES} to {MAX_ANSWER_BYTES} (256 MiB){shown}"
+            )
+        return value
+    if key == "retries":
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_RETRIES:
+            raise ConfigError(
+                f"profile {name!r}: retries must be a whole number from 0 to {MAX_RETRIES}{shown}"
             )
         return value
     if key in _INT_KEYS:
