@@ -142,6 +142,19 @@ def test_a_closed_stdout_is_an_error_not_a_silent_success(tmp_path: Path, output
     assert err.splitlines() == ["error: cannot write the output: stdout is closed"]
 
 
+@pytest.mark.parametrize(
+    "args", [("--help",), ("lookup", "--help"), ("--version",), ("codes", "1303")]
+)
+def test_help_into_a_closed_stdout_is_an_error_not_a_silent_success(
+    args: tuple[str, ...],
+) -> None:
+    """Help was exit 0 with nothing written (found by an attack review); one line, once."""
+    result = shell('exec "$@" >&-', *args)
+    err = result.stderr.decode()
+    assert result.returncode == OUTPUT_ERROR, err
+    assert err.splitlines() == ["error: cannot write the output: stdout is closed"]
+
+
 @pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "PYTHONUNBUFFERED"])
 @pytest.mark.parametrize("args", [("codes",), ("lookup", "--urn", "389")], ids=["big", "small"])
 def test_a_file_size_limit_is_one_line_and_exit_74(

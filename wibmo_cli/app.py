@@ -304,9 +304,11 @@ def main() -> NoReturn:
 def _guard_streams() -> None:
     """Every writer (click's help, version and prompts, logging, tracebacks), not only the
     renderer: a failed stdout write is an OutputError, a failed stderr write is dropped."""
-    from wibmo_cli.render import MessageStream, OutputStream
+    from wibmo_cli.render import MessageStream, OutputStream, closed_stream
 
-    if sys.stdout is not None and not isinstance(sys.stdout, OutputStream):
+    if sys.stdout is None:  # started with stdout closed (`>&-`): click would write nothing
+        sys.stdout = OutputStream(closed_stream())  # and exit 0; every write fails instead
+    elif not isinstance(sys.stdout, OutputStream):
         sys.stdout = OutputStream(sys.stdout)
     if sys.stderr is not None and not isinstance(sys.stderr, MessageStream):
         sys.stderr = MessageStream(sys.stderr)
@@ -323,8 +325,8 @@ def _last_flush(code: int) -> int:
     failure is reported like any other write error, keeping a more specific code."""
     from wibmo_cli.render import OutputStream, error_line
 
-    if sys.stdout is None:
-        return code
+    if sys.stdout is None or code in (ExitStatus.OUTPUT, PIPE_CLOSED):
+        return code  # nothing to flush, or its failure is said already
     try:
         OutputStream().flush()
     except BrokenPipeError:

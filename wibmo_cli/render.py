@@ -101,6 +101,13 @@ class OutputStream:
         return getattr(self._stream if self._stream is not None else sys.stdout, name)
 
 
+def closed_stream() -> IO[str]:
+    """A text stream, closed: every write (and flush) fails as on a closed stdout."""
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    stream.close()
+    return stream
+
+
 def _write_all(raw: io.RawIOBase, data: bytes) -> None:
     """All of `data`, however many writes it takes; a write that cannot proceed fails."""
     view = memoryview(data)
