@@ -216,6 +216,19 @@ CASES: list[Case] = [
         setup=symlink_loop("loop"),
     ),
     Case(
+        "profiles-file-device",
+        ("--profiles-file", "/dev/zero", "lookup", "--urn", "1"),
+        3,
+        "profiles file /dev/zero (--profiles-file) is not a regular file",
+    ),
+    Case(
+        "profiles-file-huge",
+        ("--profiles-file", "huge.toml", "lookup", "--urn", "1"),
+        3,
+        "huge.toml is larger than 1 MiB: not a profiles file",
+        setup=file("huge.toml", "#" * (2 << 20)),
+    ),
+    Case(
         "profiles-file-binary",
         ("--profiles-file", "bin.toml", "lookup", "--urn", "1"),
         3,

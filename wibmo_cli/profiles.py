@@ -42,6 +42,7 @@ MAX_RETRY_WAIT: Final = 10.0
 MAX_TIMEOUT: Final = 3600.0
 MAX_RETRIES: Final = 10  # a lookup then ends within 11 timeouts and 100 s of waits
 MIN_ANSWER_BYTES: Final = 1024
+MAX_PROFILES_BYTES: Final = 1 << 20  # a profiles file holds a few tables
 MAX_ANSWER_BYTES: Final = 256 * 1024 * 1024
 
 _VAR_RE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -181,7 +182,8 @@ def find_profiles_file(explicit: str | None, env: Mapping[str, str], cwd: Path) 
             if path.is_dir():
                 raise ConfigError(f"profiles file {given} ({source}) is a directory, not a file")
             if not path.is_file():
-                raise ConfigError(f"profiles file {given} ({source}) does not exist")
+                what = "is not a regular file" if path.exists() else "does not exist"
+                raise ConfigError(f"profiles file {given} ({source}) {what}")
             return path
     for candidate in (cwd / "profiles.toml", config_dir(env) / "profiles.toml"):
         if candidate.is_file():
@@ -196,7 +198,10 @@ def read_profiles_file(path: Path | None) -> ProfilesFile:
 
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            text = fh.read(MAX_PROFILES_BYTES + 1)
+        if len(text) > MAX_PROFILES_BYTES:
+            raise ConfigError(f"profiles file {path} is larger than 1 MiB: not a profiles file")
+        data = tomllib.loads(text.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"profiles file {path} is not valid TOML: {exc}") from None
     except OSError as exc:
