@@ -55,7 +55,7 @@ def test_a_stray_quote_spoils_its_own_row_only() -> None:
     rows = read_rows(FOUR_ROWS)
     assert [(r.number, r.value, r.kind) for r in rows] == [
         (2, "389", "urn"),
-        (3, "", "urn"),
+        (3, '1000060900,"unterminated', "urn"),  # what the line held, to find it by
         (4, "1000063983", "urn"),
         (5, "1000067317", "urn"),
     ]
@@ -82,7 +82,11 @@ def test_a_plain_list_is_never_parsed_as_csv() -> None:
 def test_each_csv_line_is_parsed_on_its_own() -> None:
     text = 'name,urn\n"Rao, A",389\n"B"x,1000060900\n,,\n"",""\nC,1000063983\n'
     rows = read_rows(text)
-    assert [(r.number, r.value) for r in rows] == [(2, "389"), (3, ""), (6, "1000063983")]
+    assert [(r.number, r.value) for r in rows] == [
+        (2, "389"),
+        (3, '"B"x,1000060900'),
+        (6, "1000063983"),
+    ]
     assert rows[1].problem is not None and "cannot read this row as CSV" in rows[1].problem
 
 
@@ -193,7 +197,7 @@ def test_the_four_row_example_gives_four_lines(tmp_path: Path) -> None:
     lines = records(done.stdout)
     assert [(r["row"], r["input"], r["ok"]) for r in lines] == [
         (2, "389", True),
-        (3, "", False),
+        (3, '1000060900,"unterminated', False),
         (4, "1000063983", True),
         (5, "1000067317", True),
     ]

@@ -185,7 +185,9 @@ class RowReader:
             reason = str(exc)
             if reason == "unexpected end of data":
                 reason = 'a quoted cell (") is not closed on its line; a cell cannot span lines'
-            return self._problem(number, f"cannot read this row as CSV: {reason}")
+            return self._problem(
+                number, f"cannot read this row as CSV: {reason}", shown=_one_line(text)
+            )
         if not any(cell.strip() for cell in cells):
             return None  # an empty row of a spreadsheet, as blank as a blank line
         value = cells[self._index].strip() if self._index < len(cells) else ""
@@ -193,8 +195,9 @@ class RowReader:
             return self._problem(number, "no identifier in this row")
         return Row(number, value, self._kind)
 
-    def _problem(self, number: int, problem: str) -> Row:
-        return Row(number, "", self._kind, problem=problem)
+    def _problem(self, number: int, problem: str, *, shown: str = "") -> Row:
+        """A row that cannot be looked up; `shown` as its input: what the line held."""
+        return Row(number, shown, self._kind, problem=problem)
 
 
 def _cells(text: str) -> list[str]:
