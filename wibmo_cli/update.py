@@ -234,7 +234,11 @@ def parse_request(
         name = _file_name(str(key), patch_label)
         where = f"{patch_label}: {key}"
         if name in raw:
-            raise InputError(f"{where}: {raw[name][1]} is the same field; give it once")
+            first = raw[name][1].removeprefix(f"{patch_label}: ")
+            raise InputError(
+                f"--from-file {patch_label}: {json.dumps(first)} and {json.dumps(str(key))} "
+                "are the same field; give it once"
+            )
         raw[name] = (value, where)
     for name, value in options.items():
         if value is not None:
