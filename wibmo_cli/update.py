@@ -236,7 +236,7 @@ def parse_request(
         if name in raw:
             first = raw[name][1].removeprefix(f"{patch_label}: ")
             raise InputError(
-                f"--from-file {patch_label}: {json.dumps(first)} and {json.dumps(str(key))} "
+                f"{patch_label}: {json.dumps(first)} and {json.dumps(str(key))} "
                 "are the same field; give it once"
             )
         raw[name] = (value, where)
