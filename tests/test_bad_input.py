@@ -912,7 +912,7 @@ CASES: list[Case] = [
         "update-file-same-field-twice",
         (*UPD, "--from-file", "p.json"),
         2,
-        '--from-file p.json: "emailId" and "EMAIL" are the same field; give it once',
+        'p.json: "emailId" and "EMAIL" are the same field; give it once',
         setup=file("p.json", '{"emailId": "a@b.co", "EMAIL": "c@d.co"}'),
     ),
     Case(
