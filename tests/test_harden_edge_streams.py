@@ -182,6 +182,10 @@ def test_a_batch_whose_stdout_fails_still_prints_its_summary(tmp_path: Path, red
     lines = err.splitlines()
     assert lines[0].startswith("error: cannot write the output: ")
     assert lines[-1].startswith("lookup: ") and "--resume" in lines[-1]
+    # what was written, not what was answered; not called an interruption (a new user's
+    # review: "1 found ...; interrupted" for a row that never reached the file)
+    assert "0 rows written before the output failed" in lines[-1], lines
+    assert "interrupted" not in err
 
 
 def test_a_batch_whose_reader_goes_away_still_exits_141(tmp_path: Path) -> None:

@@ -237,18 +237,16 @@ def _lookup_file(
         progress=ProgressBar if ProgressBar.wanted() else None,
         stdout=sys.stdout,
     )  # a BrokenPipeError (`| head`) ends the run quietly at the edge (app.py), exit 141
-    if failed:
+    hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
+    if failed:  # the counts would include rows answered but never written: say what was
         from wibmo_cli.render import drop_stdout
 
         drop_stdout()
         rows = "row" if written == 1 else "rows"
         rt.render.error(f"{failed[0]} (after {written} {rows}: the run stopped)")
-    hint = None
-    if summary.interrupted:
-        hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
-    rt.render.info(summary_line(summary, resume_hint=hint))
-    if failed:
+        rt.render.info(f"lookup: {written} {rows} written before the output failed; {hint}")
         raise typer.Exit(failed[0].exit_status)
+    rt.render.info(summary_line(summary, resume_hint=hint if summary.interrupted else None))
     if summary.exit_status:
         raise typer.Exit(summary.exit_status)
 
