@@ -80,6 +80,7 @@ def test_sigterm_on_a_lookup_exits_130(tmp_path: Path) -> None:
     assert process.returncode == 130, err.decode()
     assert no_traceback(err), err.decode()
     assert out == b""
+    assert err.decode().splitlines()[-1] == "interrupted"  # it was silent (a new user)
 
 
 PACKAGE = str(Path(wibmo_cli.__file__).parent).encode()

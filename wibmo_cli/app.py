@@ -141,8 +141,13 @@ class WibmoGroup(TyperGroup):
 
             error_line(str(exc))
             raise typer.Exit(exc.exit_status) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM that no command said more about
+            from wibmo_cli.render import Renderer
+
+            Renderer().info("interrupted")
+            raise typer.Exit(ExitStatus.INTERRUPTED) from None
         except BrokenPipeError:
             _stdout_gone()
             raise typer.Exit(PIPE_CLOSED) from None
