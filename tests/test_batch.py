@@ -300,6 +300,7 @@ def test_every_row_once_in_order_under_20_percent_failures(
     assert "lookup: 150 rows" in result.stderr and "failed" in result.stderr
 
 
+@pytest.mark.slow  # statistical or many processes: CI runs it (pytest -m slow)
 def test_retried_503s_mostly_succeed(
     wibmo: Any, sandbox: Sandbox, profiles_file: Path, tmp_path: Path
 ) -> None:
@@ -438,6 +439,7 @@ def test_ctrl_c_flushes_the_finished_rows_and_exits_130(
 # -- streaming decrypt: memory ------------------------------------------------------------
 
 
+@pytest.mark.slow  # statistical or many processes: CI runs it (pytest -m slow)
 def test_streaming_decrypt_memory_stays_flat(tmp_path: Path) -> None:
     """Peak RSS of `wibmo decrypt FILE` for 20,000 and 200,000 tokens: the same."""
     from wibmo_cli.crypto import IvScheme, TokenCodec

@@ -96,6 +96,7 @@ def _before_wibmo(err: bytes) -> bool:
     return bool(files) and not any(name.startswith(PACKAGE) for name in files)
 
 
+@pytest.mark.slow  # statistical or many processes: CI runs it (pytest -m slow)
 def test_a_signal_right_after_start_never_prints_a_traceback() -> None:
     rng = random.Random(9)
     runs = [

@@ -179,6 +179,7 @@ _FIELDS = st.fixed_dictionaries(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.slow  # statistical or many processes: CI runs it (pytest -m slow)
 @given(fields=_FIELDS, update=st.booleans())
 def test_any_payload_gets_a_business_answer(
     platform: Platform, fields: dict[str, Any], update: bool
