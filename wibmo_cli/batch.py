@@ -41,7 +41,7 @@ from wibmo_cli.batchio import (
     sniff_kind,
     threaded,
 )
-from wibmo_cli.batchresume import Answered, appends_to, hold_output, resumed
+from wibmo_cli.batchresume import Answered, appends_to, resumed, writing
 from wibmo_cli.codes import explain, is_success
 from wibmo_cli.errors import ExitStatus, InputError, OutputError, WibmoError
 from wibmo_cli.masking import mask
@@ -360,7 +360,7 @@ def lookup_file(
             if answered.repaired:
                 notice(f"--resume {job.resume}: {answered.repaired} (left by an interrupted run)")
         if stdout is not None and (job.resume is None or appends_to(stdout, job.resume) is None):
-            hold_output(stdout)  # the file being written: no --resume run on it meanwhile
+            held.enter_context(writing(stdout))  # no --resume run on it meanwhile
         return _lookup_rows(job, settings, connect, answered, write, progress)
 
 

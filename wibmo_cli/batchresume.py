@@ -112,30 +112,47 @@ def _open_resume(path: Path) -> IO[bytes] | None:
     return handle
 
 
-def hold_output(stream: IO[Any]) -> None:
-    """Lock the regular file `stream` (stdout) writes to, for the run, or refuse: another
-    run holds it. A `--resume` run on a file that a first run is still writing would
-    answer every row that one has yet to write, and both would write them."""
-    try:
-        fd = stream.fileno()
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
-    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
-        return
-    if not regular:  # a pipe, a terminal: nobody can --resume on it
+@contextmanager
+def writing(stream: IO[Any]) -> Iterator[None]:
+    """While a run writes the regular file `stream` (stdout) goes to, hold a shared lock
+    on it, or refuse: a `--resume` run holds it (exclusively, `resumed`). A `--resume`
+    run beside one still writing the file would answer every row that one has yet to
+    write, and both would write them; plain runs may share a file (their rows are theirs).
+
+    The lock is taken on a descriptor of this process's own (the file opened again), not
+    on stdout's, which the shell may share (`exec >> out`, a subshell) and keep open after
+    this run ends, even after a `kill -9`: the lock ends with this process.
+    """
+    own = _reopen(stream)
+    if own is None:  # not a regular file (a pipe, a terminal, a test's capture), or no /proc
+        yield
         return
     try:
         import fcntl
-    except ImportError:  # not POSIX: no lock
-        return
+
+        try:
+            fcntl.flock(own, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                "stdout: a wibmo --resume run is finishing this file; wait for it to end "
+                "(it answers the rows missing from it)"
+            ) from None
+        except OSError:
+            pass  # a file system without locks: go on unlocked
+        yield
+    finally:
+        os.close(own)
+
+
+def _reopen(stream: IO[Any]) -> int | None:
+    """A new descriptor of the regular file `stream` writes to (read-only), or None."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise InputError(
-            "stdout: another wibmo run is writing to this file; wait for that run to end "
-            "(two runs on one output file would answer the same rows twice)"
-        ) from None
-    except OSError:
-        return  # a file system without locks: go on unlocked
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _lock(handle: IO[bytes], path: Path) -> None:
