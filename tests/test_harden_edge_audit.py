@@ -4,8 +4,12 @@ entry cannot be written fails (exit 3, one line) before anything is sent or show
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +176,31 @@ def test_an_entry_after_a_torn_line_starts_a_line_of_its_own(tmp_path: Path) -> 
     shown = [entry.get("result") for entry in log.tail(10)]
     assert shown == ["sending", "sending", "answered"]
     assert path.read_bytes().endswith(b"\n")
+
+
+@pytest.mark.skipif(shutil.which("capsh") is None, reason="needs capsh to drop root's reads")
+def test_a_log_that_may_be_appended_to_but_not_read_still_takes_entries(tmp_path: Path) -> None:
+    """Mode 0200 (a shared append-only log): opening it to read its last byte was
+    refused, so every update stopped with exit 3 (found by an attack re-check)."""
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"action":"update","result":"sending"}\n', "utf-8")
+    path.chmod(0o200)
+    code = (
+        "from pathlib import Path; from wibmo_cli.audit import AuditLog; "
+        f"log = AuditLog(Path({str(path)!r}), 'p'); log.check(); "
+        "log.record(action='update', result='answered')"
+    )
+    done = subprocess.run(
+        [
+            "capsh",
+            "--drop=cap_dac_override,cap_dac_read_search",
+            "--",
+            "-c",
+            f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}",
+        ],
+        capture_output=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    lines = path.read_text("utf-8").splitlines()
+    assert [json.loads(line)["result"] for line in lines] == ["sending", "answered"]

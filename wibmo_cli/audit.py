@@ -71,7 +71,7 @@ class AuditLog:
         }
         entry.update({k: v for k, v in fields.items() if v is not None})
         line = (json_text(entry) + "\n").encode()  # a lone surrogate cannot break it
-        fd = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT, "write")
+        fd = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT, "write", write_only_ok=True)
         try:
             if _torn(fd):  # a write cut short (disk full, ulimit -f, kill -9) left half a
                 line = b"\n" + line  # line: start on a line of our own, or be lost in it
@@ -88,7 +88,7 @@ class AuditLog:
         is sent or shown. A log that does not exist yet is not created here: the nearest
         existing folder above it must be a writable directory."""
         if self.path.exists() or self.path.is_symlink():
-            os.close(self._open(os.O_RDWR | os.O_APPEND, "write"))
+            os.close(self._open(os.O_WRONLY | os.O_APPEND, "write"))
             return
         folder = self.path.parent
         while not folder.exists() and folder != folder.parent:
@@ -99,14 +99,21 @@ class AuditLog:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ConfigError(f"{problem}: {folder} is not writable")
 
-    def _open(self, flags: int, verb: str) -> int:
+    def _open(self, flags: int, verb: str, *, write_only_ok: bool = False) -> int:
         """The log's descriptor: a symbolic link is not followed, a FIFO not waited on,
-        anything but a regular file refused."""
+        anything but a regular file refused. `write_only_ok`: a log we may append to but
+        not read (mode 0200, a shared append-only log) is opened for writing only."""
         problem = f"cannot {verb} the audit log {self.path}"
         try:
             if flags & os.O_CREAT:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+            try:
+                fd = os.open(self.path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+            except PermissionError:
+                if not (write_only_ok and flags & os.O_RDWR):
+                    raise
+                flags = (flags & ~os.O_RDWR) | os.O_WRONLY
+                fd = os.open(self.path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             if exc.errno == errno.ELOOP and self.path.is_symlink():
                 raise ConfigError(f"{problem}: it is a symbolic link (not followed)") from None
@@ -144,7 +151,10 @@ class AuditLog:
 def _torn(fd: int) -> bool:
     """Whether the file ends without a line feed (its last entry was cut short)."""
     size = os.fstat(fd).st_size
-    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+    try:
+        return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+    except OSError:  # opened for writing only: it cannot be told, nor mended
+        return False
 
 
 def _user() -> str:
