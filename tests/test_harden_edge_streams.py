@@ -155,6 +155,24 @@ def test_help_into_a_closed_stdout_is_an_error_not_a_silent_success(
     assert err.splitlines() == ["error: cannot write the output: stdout is closed"]
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (("-p", "nosuch", "lookup", "--urn", "1"), 3, "unknown profile 'nosuch'"),
+        (("lookup", "--bogus"), 2, "No such option: --bogus"),
+    ],
+)
+def test_an_error_with_stdout_closed_is_its_own_line_only(
+    args: tuple[str, ...], code: int, fragment: str
+) -> None:
+    """Nothing was meant for stdout: no second 'stdout is closed' line (an attack
+    re-check saw one after the closed-stdout fix)."""
+    result = shell('exec "$@" >&-', *args)
+    err = result.stderr.decode().splitlines()
+    assert result.returncode == code, err
+    assert len(err) == 1 and fragment in err[0], err
+
+
 @pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "PYTHONUNBUFFERED"])
 @pytest.mark.parametrize("args", [("codes",), ("lookup", "--urn", "389")], ids=["big", "small"])
 def test_a_file_size_limit_is_one_line_and_exit_74(

@@ -25,7 +25,7 @@ import errno
 import io
 import os
 import sys
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 from wibmo_cli.errors import OutputError
 from wibmo_cli.masking import redact_url
@@ -101,11 +101,35 @@ class OutputStream:
         return getattr(self._stream if self._stream is not None else sys.stdout, name)
 
 
+_CLOSED: Final = "cannot write the output: stdout is closed"
+
+
+class _Closed(io.BufferedIOBase):
+    """Bytes written here fail as on a closed file; flushing nothing succeeds."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OutputError(_CLOSED)
+
+
+class _ClosedText(io.TextIOBase):
+    """stdout when the process started without one (`>&-`): text written here fails as
+    on a closed file (exit 74 at the edge); flushing nothing succeeds, so a command
+    that wrote nothing to stdout (an error, exit 3) reports only its own error."""
+
+    buffer = _Closed()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OutputError(_CLOSED)
+
+
 def closed_stream() -> IO[str]:
-    """A text stream, closed: every write (and flush) fails as on a closed stdout."""
-    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    stream.close()
-    return stream
+    return cast("IO[str]", _ClosedText())
 
 
 def _write_all(raw: io.RawIOBase, data: bytes) -> None:
