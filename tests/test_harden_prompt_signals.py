@@ -158,3 +158,32 @@ def test_a_ctrl_c_landing_in_a_finaliser_prints_no_traceback() -> None:
     assert done.returncode == 0
     assert b"KeyboardInterrupt" not in done.stderr
     assert b"a real bug is still reported" in done.stderr
+
+
+def test_no_prompt_without_a_stdin_or_a_stderr(tmp_path: Path) -> None:
+    """stdin closed (`<&-`), or a terminal on stdin but stderr closed (`2>&-`): exit 70
+    before (an attack re-check); now the refusal every non-terminal gets, exit 2."""
+    args = [*WIBMO, "update-profile", "--urn", "389", "--email", "x@example.com"]
+    with sandbox(tmp_path / "db.sqlite") as running:
+        closed_stdin = subprocess.run(
+            ["sh", "-c", 'exec "$@" <&-', "sh", *args],
+            capture_output=True,
+            env=child_env(),
+            timeout=30,
+        )
+        parent, child = pty.openpty()
+        try:
+            closed_stderr = subprocess.run(
+                ["sh", "-c", 'exec "$@" 2>&- >/dev/null', "sh", *args],
+                stdin=child,
+                capture_output=True,
+                env=child_env(),
+                timeout=30,
+            )
+        finally:
+            os.close(child)
+            os.close(parent)
+        assert [r for r in running.requests if r.api == "update"] == []
+    assert closed_stdin.returncode == 2, closed_stdin.stderr
+    assert b"stdin is not a terminal" in closed_stdin.stderr
+    assert closed_stderr.returncode == 2  # its message has nowhere to go

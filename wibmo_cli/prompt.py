@@ -25,21 +25,25 @@ def ask(question: str) -> str:
 
     EOFError at the end of input (Ctrl-D); KeyboardInterrupt on Ctrl-C or SIGTERM.
     """
+    from wibmo_cli.render import MessageStream
+
     with interrupts.prompting():
-        sys.stderr.write(question)
-        sys.stderr.flush()
+        MessageStream().write(question)
+        MessageStream().flush()
         return _read_line(sys.stdin)
 
 
 def confirm(question: str) -> bool:
     """yes or no, no by default, asked again until one of them is given."""
+    from wibmo_cli.render import MessageStream
+
     while True:
         answer = ask(f"{question} [y/N]: ").strip().lower()
         if answer in ("y", "yes"):
             return True
         if answer in ("", "n", "no"):
             return False
-        sys.stderr.write("Error: invalid input\n")
+        MessageStream().write("Error: invalid input\n")
 
 
 def _read_line(stream: IO[Any]) -> str:

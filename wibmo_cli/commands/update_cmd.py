@@ -205,13 +205,13 @@ def update_profile(
     )
     typed = bool(profile.get("production")) and not (yes and production_ok)
     ask = not dry_run and (not yes or typed)
-    if ask and not sys.stdin.isatty():
+    unable = _why_no_prompt() if ask else None
+    if unable:
         how = "--yes"
         if typed:
             how = f"--yes --production-ok (profile {profile.name!r} is production)"
         raise InputError(
-            f"cannot ask for confirmation: stdin is not a terminal; check with --dry-run, "
-            f"then pass {how}"
+            f"cannot ask for confirmation: {unable}; check with --dry-run, then pass {how}"
         )
     from wibmo_cli.audit import AuditLog
     from wibmo_cli.commands.update_flow import UpdateSession
@@ -242,3 +242,17 @@ def update_profile(
         rt.render.info(f"see the change: {run.check_command()}")
     else:
         raise typer.Exit(ExitStatus.API_ERROR)
+
+
+def _why_no_prompt() -> str | None:
+    """Why no one can be asked here (None: they can): the question goes to stderr, the
+    answer comes from a terminal on stdin."""
+    try:
+        terminal = sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # closed
+        terminal = False
+    if not terminal:
+        return "stdin is not a terminal"
+    if sys.stderr is None:
+        return "stderr is closed"
+    return None
