@@ -111,7 +111,10 @@ def test_an_interrupt_after_the_answer_came_says_what_became_of_the_update(
     assert result.exit_code == 130, result.stderr
     entries = [e for e in audit_entries() if e.get("action") == "update"]
     assert [e["result"] for e in entries] == ["sending", "answered"]
-    assert "interrupted after the answer came: responseCode 00 SUCCESS" in result.stderr
+    assert (
+        "interrupted after the answer came: the update was answered: responseCode 00 SUCCESS"
+        in (result.stderr)
+    )
     assert entries[1]["clientTxnId"] in result.stderr
     assert "see it with: wibmo -p hard lookup --urn 389" in result.stderr
 
@@ -187,3 +190,65 @@ def test_no_prompt_without_a_stdin_or_a_stderr(tmp_path: Path) -> None:
     assert closed_stdin.returncode == 2, closed_stdin.stderr
     assert b"stdin is not a terminal" in closed_stdin.stderr
     assert closed_stderr.returncode == 2  # its message has nowhere to go
+
+
+def test_a_second_signal_does_not_cut_the_outcome_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
+) -> None:
+    """Ctrl-C then SIGTERM a few ms apart (a wrapper forwarding what the terminal sent):
+    the second landed while the first's outcome was being said, and only 'interrupted'
+    was left (an attack re-check: 13 runs in 20)."""
+    from wibmo_cli.commands import lookup
+    from wibmo_cli.commands.update_flow import UpdateSession
+
+    said = UpdateSession.interrupted_message
+
+    def interrupted(*args: object, **kwargs: object) -> bool:
+        raise KeyboardInterrupt
+
+    def second_signal(self: UpdateSession) -> str:
+        os.kill(os.getpid(), signal.SIGTERM)  # lands now, or is ignored
+        return said(self)
+
+    for name, value in ENV_VARS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(lookup, "show_answer", interrupted)
+    monkeypatch.setattr(UpdateSession, "interrupted_message", second_signal)
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, lambda signum, frame: signal.default_int_handler(signum, frame))
+    try:
+        with sandbox(tmp_path / "db.sqlite"):
+            result = wibmo(
+                "update-profile",
+                "--urn",
+                "389",
+                "--email",
+                "twice@example.com",
+                "--yes",
+                "--card-profile-id",
+                "150",
+            )
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert result.exit_code == 130, result.stderr
+    assert "the update was answered: responseCode 00" in result.stderr
+
+
+def test_an_answered_update_whose_answer_cannot_be_shown_says_it_was_answered(
+    tmp_path: Path,
+) -> None:
+    """stdout on a full disk after the update applied: exit 74 said only "cannot write
+    the output", and a script reading 74 as a failure might send it again."""
+    args = [*WIBMO, "update-profile", "--urn", "389", "--email", "full@example.com", "--yes"]
+    with sandbox(tmp_path / "db.sqlite"):
+        done = subprocess.run(
+            ["sh", "-c", 'exec "$@" >/dev/full', "sh", *args],
+            capture_output=True,
+            env=child_env(),
+            timeout=30,
+        )
+    err = done.stderr.decode().splitlines()
+    assert done.returncode == 74, err
+    assert "cannot write the output: No space left on device" in err[-1], err
+    assert "the update was answered: responseCode 00 SUCCESS (clientTxnId W" in err[-1], err

@@ -111,7 +111,7 @@ def settle(code: int) -> None:
     # Python's exit turns signal handling off (`leave` can no longer run) and puts the
     # default back: a signal then kills the process (exit 143) after the work is done.
     # Its last moments ignore them instead; atexit runs just before that.
-    atexit.register(_ignore_signals)
+    atexit.register(ignore)
     # CPython notes a KeyboardInterrupt that passed through code run by exec(str)
     # (dataclasses and typing build functions so) as unhandled, even when it was caught
     # later, and then kills itself with SIGINT at exit instead of exiting with `code`.
@@ -119,7 +119,9 @@ def settle(code: int) -> None:
     exec("")  # noqa: S102
 
 
-def _ignore_signals() -> None:
+def ignore() -> None:
+    """Ctrl-C and SIGTERM ignored from now on (`settle` takes over at the exit): what is
+    being said about an interrupted write must not be cut short by a second signal."""
     for signum in _SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from wibmo_cli.commands.audit_cmd import AuditLogPath
-from wibmo_cli.errors import ConfigError, ExitStatus, InputError
+from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
 from wibmo_cli.runtime import Runtime, command_options
 
 
@@ -235,9 +235,16 @@ def update_profile(
             rt, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title
         )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what became of the update
+        from wibmo_cli import interrupts
+
+        interrupts.ignore()  # a second signal must not cut this message short
         message = run.interrupted_message()
         (rt.render.error if run.sent else rt.render.info)(message)
         raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    except OutputError as exc:  # the answer cannot be shown: still say it was answered
+        if run.answer is None:
+            raise
+        raise OutputError(f"{exc.message}; {run.answered_message()}") from None
     if shown:
         rt.render.info(f"see the change: {run.check_command()}")
     else:

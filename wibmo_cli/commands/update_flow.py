@@ -287,20 +287,25 @@ class UpdateSession:
             f"check with: {self.check_command()}"
         )
 
+    def answered_message(self) -> str:
+        """The update's answer in one line: `the update was answered 00 SUCCESS (...)`."""
+        from wibmo_cli.codes import explain, normalise_code
+
+        assert self.answer is not None
+        code = normalise_code(str(self.answer.get("responseCode", "?")))
+        known = explain(code)
+        txn = self.plan.client_txn_id if self.plan else "?"
+        return (
+            f"the update was answered: responseCode {code}"
+            f"{f' {known.name}' if known else ''} (clientTxnId {txn}, "
+            f"accosaTransactionId {self.answer.get('accosaTransactionId')}); "
+            f"see it with: {self.check_command()}"
+        )
+
     def interrupted_message(self) -> str:
         """What to say when Ctrl-C or SIGTERM ends the run: what became of the update."""
         if self.answer is not None:
-            from wibmo_cli.codes import explain, normalise_code
-
-            code = normalise_code(str(self.answer.get("responseCode", "?")))
-            known = explain(code)
-            txn = self.plan.client_txn_id if self.plan else "?"
-            return (
-                f"interrupted after the answer came: responseCode {code}"
-                f"{f' {known.name}' if known else ''} (clientTxnId {txn}, "
-                f"accosaTransactionId {self.answer.get('accosaTransactionId')}); "
-                f"see it with: {self.check_command()}"
-            )
+            return f"interrupted after the answer came: {self.answered_message()}"
         if self.sent:
             return self.unknown_message("interrupted after sending")
         return "interrupted: nothing was sent"
