@@ -120,6 +120,13 @@ def test_an_error_quoting_the_url_redacts_its_password(wibmo: Invoke) -> None:
         ),
         ("http://h:8080/path, mail ops@example.com", "http://h:8080/path, mail ops@example.com"),
         ("http://h:80/x and http://u:longpassword1@h", "http://h:80/x and http://u:****ord1@h"),
+        # and the rest an attack re-check found shown whole or in part
+        ("http://u:1234@h/api", "http://u:****@h/api"),
+        ("http://u:#frag@h", "http://u:****@h"),
+        ("http://u: x@h", "http://u:****@h"),
+        ("http://user:p@ss/x@127.0.0.1:1/api", "http://user:****@127.0.0.1:1/api"),
+        ("http://u:" + "s" * 300 + "@h", "http://u:****ssss@h"),
+        ("http://h:8080/path?mail=ops@example.com", "http://h:8080/path?mail=ops@example.com"),
     ],
 )
 def test_redact_url(text: str, shown: str) -> None:

@@ -180,14 +180,16 @@ def mask_json_bytes(plaintext: bytes) -> bytes | None:
 
 
 _REDACTED: Final = "****"  # how `profiles.redact` starts
-# scheme://user:password@host. The password is taken as typed, not as a URL would
-# encode it: anything up to the "@" that a host follows (a space, "/", "#", "?" or "@"
-# included), but never another "scheme://". `_redact_userinfo` leaves host:port alone.
-_URL_USERINFO: Final = re.compile(
-    r"""([A-Za-z][A-Za-z0-9+.\-]*://)([^:@/?#\s'"<>]*):((?:(?!://).){1,256}?)@"""
-    r"""(?=[A-Za-z0-9\-._~%]*(?:\[[0-9A-Fa-f:.]*\])?(?::[0-9]*)?(?:[/?#\s'"<>]|$))"""
+# scheme://user:password@host, the password taken as typed, not as a URL would encode
+# it (a space, "/", "#", "?", "@" in it included): see `_password_end`.
+_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+_USER: Final = re.compile(r"""[^:@/?#\s'"<>]*:""")  # the user name and its colon
+_HOST: Final = re.compile(  # what follows the "@" that ends a password
+    r"""[A-Za-z0-9\-._~%]*(?:\[[0-9A-Fa-f:.]*\])?(?::[0-9]*)?(?:[/?#\s'"<>]|$)"""
 )
-_PORT: Final = re.compile(r"[0-9]*(?:[/?#\s'\"<>]|$)")  # what follows "host:" in a URL
+_PORT: Final = re.compile(r"""[0-9]+[/?#\s'"<>]""")  # host:PORT/path, then an "@" later on
+_WHITESPACE: Final = re.compile(r"\s")
+MAX_PASSWORD: Final = 4096
 
 
 def redact_url(text: str) -> str:
@@ -199,13 +201,43 @@ def redact_url(text: str) -> str:
     """
     if "://" not in text or "@" not in text:
         return text
-    return _URL_USERINFO.sub(_redact_userinfo, text)
-
-
-def _redact_userinfo(match: re.Match[str]) -> str:
-    scheme, user, password = match.groups()
-    if password.startswith(_REDACTED) or _PORT.match(password):
-        return match.group()  # redacted already, or host:port/path with an "@" later on
     from wibmo_cli.profiles import redact
 
-    return f"{scheme}{user}:{redact(password)}@"
+    pieces: list[str] = []
+    done = 0
+    for scheme in _SCHEME.finditer(text):
+        user = _USER.match(text, scheme.end()) if scheme.start() >= done else None
+        if user is None:
+            continue
+        start = user.end()
+        end = _password_end(text, start)
+        if end is None:
+            continue
+        password = text[start:end]
+        if password.startswith(_REDACTED) or _PORT.match(password):
+            continue  # redacted already, or host:port/path with an "@" later on
+        pieces += (text[done:start], redact(password))
+        done = end
+    return "".join(pieces) + text[done:]
+
+
+def _password_end(text: str, start: int) -> int | None:
+    """The index of the "@" that ends a password starting at `start`, or None: of the
+    "@"s that a host follows, the last one before any whitespace (`p@ss/x@host`), else the
+    first one (a password typed with spaces); never past another scheme:// or
+    MAX_PASSWORD characters."""
+    limit = min(len(text), start + MAX_PASSWORD)
+    following = text.find("://", start, limit)
+    if following != -1:
+        limit = following
+    space = _WHITESPACE.search(text, start, limit)
+    token_end = space.start() if space else limit
+    ends = [
+        at
+        for at in range(start, limit)
+        if text[at] == "@" and _HOST.match(text, at + 1) is not None
+    ]
+    if not ends:
+        return None
+    in_token = [at for at in ends if at < token_end]
+    return in_token[-1] if in_token else ends[0]
