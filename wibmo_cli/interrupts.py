@@ -23,6 +23,7 @@ import atexit
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -46,13 +47,21 @@ def starting() -> None:
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     sys.unraisablehook = _unraisable
+    # A Ctrl-C inside asyncio.run's clean-up leaves its own coroutines unawaited.
+    warnings.filterwarnings(
+        "ignore", r"coroutine 'BaseEventLoop\.\w+' was never awaited", RuntimeWarning
+    )
 
 
 def _unraisable(unraisable: UnraisableHookArgs) -> None:
-    """A Ctrl-C that lands in a `__del__` (an event loop collected late) cannot be
-    raised; Python would print "Exception ignored in ..." and a traceback: say nothing."""
-    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-        sys.__unraisablehook__(unraisable)
+    """A Ctrl-C that lands in a `__del__` cannot be raised, and one that cut an event
+    loop's closing short makes the loop's `__del__` fail later; Python would print
+    "Exception ignored in ..." and a traceback for either: say nothing."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    if getattr(unraisable.object, "__qualname__", "") == "BaseEventLoop.__del__":
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def running() -> None:
