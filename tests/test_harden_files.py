@@ -293,25 +293,25 @@ def test_the_readme_resume_step_works_when_the_shell_keeps_the_file_open(
     """`exec >> out` (or a subshell) shares stdout's open file with the shell: a lock on it
     outlived the interrupted run and refused the README's `--resume` step (found by an
     attack review). Two plain runs may also share one output file."""
-    values = [str(3_000_000 + n) for n in range(1, 61)]
+    values = [str(3_000_000 + n) for n in range(1, 31)]
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join(values) + "\n")
     out = tmp_path / "out.jsonl"
     with sandbox_with_profiles(tmp_path) as (sandbox, profiles):
-        sandbox.settings.faults.set_from_json({"latency_ms": 20})
+        sandbox.settings.faults.set_from_json({"latency_ms": 10})
         wibmo = " ".join(shlex.quote(part) for part in cli([]))
         run_ = f"{wibmo} lookup --profiles-file {profiles} -f {listing} --concurrency 1"
         script = (
             f"exec >> {out}\n"
-            f"{run_} & pid=$!; sleep 0.6; kill -INT $pid; wait $pid\n"
+            f"{run_} & pid=$!; sleep 0.4; kill -INT $pid; wait $pid\n"
             f"{run_} --resume {out}; echo resume-exit=$? >&2\n"
             f"{run_} & {run_}; wait\n"  # two plain runs on one file, side by side
         )
         done = subprocess.run(["sh", "-c", script], capture_output=True, timeout=60)
     assert b"resume-exit=1\n" in done.stderr, done.stderr.decode()  # 1: rows not found
     rows = [r["row"] for r in records(out.read_bytes())]
-    assert sorted(rows[: len(rows) - 120]) == list(range(1, 61))  # each row once
-    assert sorted(rows[len(rows) - 120 :]) == sorted(list(range(1, 61)) * 2)
+    assert sorted(rows[: len(rows) - 60]) == list(range(1, 31))  # each row once
+    assert sorted(rows[len(rows) - 60 :]) == sorted(list(range(1, 31)) * 2)
 
 
 # -- item 20: a patch key given twice ----------------------------------------------------------
