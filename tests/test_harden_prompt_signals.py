@@ -20,6 +20,26 @@ from hardening import ENV_VARS, Invoke
 from wibmo_cli.batch import Summary, run_interruptible
 
 
+def _state(pid: int, fd: int) -> str:
+    """Where a process that did not end is (for the failure message)."""
+    lines = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        try:
+            status = (task / "status").read_text()
+            signals = [x for x in status.splitlines() if x.startswith(("Sig", "ShdPnd"))]
+            wchan = (task / "wchan").read_text()
+            syscall = (task / "syscall").read_text().split()[:1]
+            lines.append(f"{task.name} {wchan} {syscall} {signals}")
+        except OSError as exc:
+            lines.append(f"{task.name}: {exc}")
+    os.set_blocking(fd, False)
+    try:
+        pending = os.read(fd, 65536)
+    except OSError:
+        pending = b""
+    return "still running 10 s after the signal:\n" + "\n".join(lines) + f"\n{pending!r}"
+
+
 def _read_until(fd: int, marker: bytes, seconds: float = 20) -> bytes:
     seen = b""
     deadline = time.monotonic() + seconds
@@ -53,7 +73,10 @@ def test_a_signal_at_the_confirmation_prompt_ends_it_at_once(
         try:
             _read_until(parent, b"Send this update?")
             process.send_signal(signum)
-            code = process.wait(timeout=5)  # before: waited for Enter
+            try:
+                code = process.wait(timeout=10)  # before: waited for Enter
+            except subprocess.TimeoutExpired:
+                raise AssertionError(_state(process.pid, parent)) from None
             rest = _read_until(parent, b"\n", seconds=2)
         finally:
             if process.poll() is None:
@@ -219,23 +242,19 @@ def test_a_second_signal_does_not_cut_the_outcome_short(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(lookup, "show_answer", interrupted)
     monkeypatch.setattr(UpdateSession, "interrupted_message", second_signal)
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    # as a command's own SIGTERM handler does (conftest puts the handlers back after)
     signal.signal(signal.SIGTERM, lambda signum, frame: signal.default_int_handler(signum, frame))
-    try:
-        with sandbox(tmp_path / "db.sqlite"):
-            result = wibmo(
-                "update-profile",
-                "--urn",
-                "389",
-                "--email",
-                "twice@example.com",
-                "--yes",
-                "--card-profile-id",
-                "150",
-            )
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
+    with sandbox(tmp_path / "db.sqlite"):
+        result = wibmo(
+            "update-profile",
+            "--urn",
+            "389",
+            "--email",
+            "twice@example.com",
+            "--yes",
+            "--card-profile-id",
+            "150",
+        )
     assert result.exit_code == 130, result.stderr
     assert "the update was answered: responseCode 00" in result.stderr
 
