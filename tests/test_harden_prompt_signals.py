@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from edge_helpers import WIBMO, audit_entries, child_env, sandbox
 from hardening import ENV_VARS, Invoke
+from typer.testing import Result
 
 from wibmo_cli.batch import Summary, run_interruptible
 
@@ -108,10 +109,10 @@ def test_a_batch_leaves_the_signal_handlers_as_it_found_them() -> None:
         signal.signal(signal.SIGTERM, mine)
 
 
-def test_an_interrupt_after_the_answer_came_says_what_became_of_the_update(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
-) -> None:
-    """Ctrl-C (or SIGTERM) while the answer is shown: applied, and said so (was: silent)."""
+def _interrupted_while_shown(
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, email: str
+) -> Result:
+    """An update sent and answered in-process, then Ctrl-C while its answer is shown."""
     from wibmo_cli.commands import lookup
 
     def interrupted(*args: object, **kwargs: object) -> bool:
@@ -121,16 +122,17 @@ def test_an_interrupt_after_the_answer_came_says_what_became_of_the_update(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(lookup, "show_answer", interrupted)
     with sandbox(tmp_path / "db.sqlite"):
-        result = wibmo(
-            "update-profile",
-            "--urn",
-            "389",
-            "--email",
-            "late@example.com",
-            "--yes",
-            "--card-profile-id",
-            "150",
+        return wibmo(
+            *("update-profile", "--urn", "389", "--email", email, "--yes"),
+            *("--card-profile-id", "150"),
         )
+
+
+def test_an_interrupt_after_the_answer_came_says_what_became_of_the_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
+) -> None:
+    """Ctrl-C (or SIGTERM) while the answer is shown: applied, and said so (was: silent)."""
+    result = _interrupted_while_shown(wibmo, tmp_path, monkeypatch, "late@example.com")
     assert result.exit_code == 130, result.stderr
     entries = [e for e in audit_entries() if e.get("action") == "update"]
     assert [e["result"] for e in entries] == ["sending", "answered"]
@@ -226,35 +228,18 @@ def test_a_second_signal_does_not_cut_the_outcome_short(
     """Ctrl-C then SIGTERM a few ms apart (a wrapper forwarding what the terminal sent):
     the second landed while the first's outcome was being said, and only 'interrupted'
     was left (an attack re-check: 13 runs in 20)."""
-    from wibmo_cli.commands import lookup
     from wibmo_cli.commands.update_flow import UpdateSession
 
     said = UpdateSession.interrupted_message
-
-    def interrupted(*args: object, **kwargs: object) -> bool:
-        raise KeyboardInterrupt
 
     def second_signal(self: UpdateSession) -> str:
         os.kill(os.getpid(), signal.SIGTERM)  # lands now, or is ignored
         return said(self)
 
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(lookup, "show_answer", interrupted)
     monkeypatch.setattr(UpdateSession, "interrupted_message", second_signal)
     # as a command's own SIGTERM handler does (conftest puts the handlers back after)
     signal.signal(signal.SIGTERM, lambda signum, frame: signal.default_int_handler(signum, frame))
-    with sandbox(tmp_path / "db.sqlite"):
-        result = wibmo(
-            "update-profile",
-            "--urn",
-            "389",
-            "--email",
-            "twice@example.com",
-            "--yes",
-            "--card-profile-id",
-            "150",
-        )
+    result = _interrupted_while_shown(wibmo, tmp_path, monkeypatch, "twice@example.com")
     assert result.exit_code == 130, result.stderr
     assert "the update was answered: responseCode 00" in result.stderr
 

@@ -350,8 +350,9 @@ def lookup_file(
     """
     with contextlib.ExitStack() as held:
         answered = None
+        same = None if stdout is None or job.resume is None else appends_to(stdout, job.resume)
         if job.resume is not None:
-            if stdout is not None and appends_to(stdout, job.resume) is False:
+            if same is False:
                 notice(
                     f"warning: stdout is {job.resume} opened with > (not >>): the rows answered "
                     "before are gone; answering every row again"
@@ -359,7 +360,7 @@ def lookup_file(
             answered = held.enter_context(resumed(job.resume))  # locked until the run ends
             if answered.repaired:
                 notice(f"--resume {job.resume}: {answered.repaired} (left by an interrupted run)")
-        if stdout is not None and (job.resume is None or appends_to(stdout, job.resume) is None):
+        if stdout is not None and same is None:  # stdout is not the --resume file
             held.enter_context(writing(stdout))  # no --resume run on it meanwhile
         return _lookup_rows(job, settings, connect, answered, write, progress)
 
