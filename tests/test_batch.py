@@ -38,7 +38,7 @@ from wibmo_cli.sandbox import (
     Faults,
     Sandbox,
 )
-from wibmo_cli.session import sandbox_settings
+from wibmo_cli.endpoint import sandbox_settings
 
 FOUND = (SAMPLE_MOBILE, str(SAMPLE_URN), SAMPLE_CUSTOMER_ID, "abc@xyz.com")
 NOT_FOUND = "9000000001"

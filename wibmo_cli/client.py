@@ -52,7 +52,6 @@ from wibmo_cli.answer import (
 )
 from wibmo_cli.crypto import load_json
 from wibmo_cli.errors import (
-    ConfigError,
     CryptoError,
     HTTPStatusError,
     NetworkError,
@@ -62,6 +61,7 @@ from wibmo_cli.errors import (
 from wibmo_cli.masking import mask, redact_url
 from wibmo_cli.messages import new_client_txn_id
 from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile, redact
+from wibmo_cli.wire import SECRET_BODY_FIELDS, SECRET_HEADERS, Request, Wire
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 # Connect errors, and connections dropped before an answer (closed or reset by the peer).
@@ -78,16 +78,6 @@ BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 8.0  # before the jitter (x0.75 to x1.25): at most MAX_RETRY_WAIT
 MAX_ANSWER_DEPTH: Final = 64  # a real answer is nested 4 deep
 _SECONDS_RE: Final = re.compile(r"[0-9]+")  # ASCII digits only: "²".isdigit() is True
-_SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})
-_SECRET_BODY: Final = frozenset({"secureCode"})
-_HEADER_KEYS: Final = {  # header -> the profile key it comes from, for messages
-    "x-api-key": "api_key",
-    "clientId": "client_id",
-    "bankId": "bank_id",
-    "entityId": "entity_id",
-    "secureCode": "secure_code",
-    "X-Consumer-Custom-ID": "consumer_custom_id",
-}
 
 Trace = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
@@ -138,16 +128,14 @@ class Client:
         max_connections: int = 10,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        profile.require("api_key", "secure_code", "client_id", "bank_id")
+        self.wire = Wire(profile)  # credentials and key checked before anything is sent
         self.profile = profile
         self.base_url = base_url
-        self.codec = profile.codec()
         self.retries = int(profile.get("retries"))
         self.timeout = float(profile.get("timeout"))
         self.max_answer_bytes = int(profile.get("max_answer_bytes"))
         self._trace = trace
         self._sleep = sleep
-        self._headers, self._body_extra = _credentials(profile)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),  # each phase; `_attempt` bounds the whole
             headers={"Accept-Encoding": ACCEPT_ENCODING},
@@ -173,16 +161,16 @@ class Client:
 
     async def lookup(self, payload: Mapping[str, Any]) -> Exchange:
         """Retrieve Cust Record, retried per DESIGN.md on transient failures."""
-        url = self.profile.url(self.profile.get("lookup_path"), self.base_url)
         started = time.perf_counter()
         attempt = 0
         body = dict(payload)
         while True:
             attempt += 1
             last = attempt > self.retries
+            request = self.wire.lookup_request(body, self.base_url)
             try:
                 reply = await self._attempt(
-                    "POST", url, body, lenient=frozenset() if last else RETRY_STATUSES
+                    request, lenient=frozenset() if last else RETRY_STATUSES
                 )
             except _Failed as failed:
                 if last or not failed.retry:
@@ -201,70 +189,54 @@ class Client:
 
     async def update(self, payload: Mapping[str, Any]) -> Exchange:
         """Update Profile, sent at most once; see the module's docstring for the outcomes."""
-        url = self.profile.url(self.profile.get("update_path"), self.base_url)
         txn = str(payload["clientTxnId"])
         started = time.perf_counter()
         try:
-            reply = await self._attempt("PATCH", url, dict(payload))
+            reply = await self._attempt(self.wire.update_request(payload, self.base_url))
             answer = self._interpret(reply)
         except _Failed as failed:
             if not failed.sent:
-                raise NetworkError(f"{failed.error.message}; nothing was sent") from None
-            raise _outcome_unknown(failed.error.message, txn) from None
+                raise NetworkError(failed.error.message, sent=False) from None
+            raise OutcomeUnknownError(failed.error.message, client_txn_id=txn) from None
         except HTTPStatusError as exc:
             if 400 <= exc.status < 500:  # refused before it was applied
                 raise
-            raise _outcome_unknown(exc.message, txn) from None
+            raise OutcomeUnknownError(exc.message, client_txn_id=txn) from None
         except CryptoError as exc:  # an answer came, but it cannot be read
-            raise _outcome_unknown(exc.message, txn) from None
+            raise OutcomeUnknownError(exc.message, client_txn_id=txn) from None
         found = answer.get("clientTxnId")
         if found is not None and str(found) != txn:
-            raise _outcome_unknown(
+            raise OutcomeUnknownError(
                 f"the answer is for clientTxnId {short(repr(str(found)))}, not the one sent",
-                txn,
+                client_txn_id=txn,
             )
         return Exchange(answer, reply.status, time.perf_counter() - started, txn, 1)
 
-    # -- wire -------------------------------------------------------------------------
+    # -- one exchange ------------------------------------------------------------------
 
-    def request_body(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """The JSON body sent: the token, plus credentials when they travel in the body."""
-        return {"token": self.codec.encrypt_json(payload), **self._body_extra}
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return dict(self._headers)
-
-    async def _attempt(
-        self,
-        method: str,
-        url: str,
-        payload: dict[str, Any],
-        *,
-        lenient: frozenset[int] = frozenset(),
-    ) -> _Reply:
+    async def _attempt(self, request: Request, *, lenient: frozenset[int] = frozenset()) -> _Reply:
         """One request and its whole answer within `timeout`, or `_Failed`.
 
         `UnreadableAnswerError` when the body is bigger than `max_answer_bytes` or its
         content-encoding does not decode, unless the status is in `lenient` (a lookup
         about to be retried): then the body is taken as empty.
         """
-        body = self.request_body(payload)
         if self._trace:
-            self._trace_request(method, url, body, payload)
+            self._trace_request(request)
+        url = request.url
         progress = _Progress()
-        request = self._http.build_request(
-            method,
+        outgoing = self._http.build_request(
+            request.method,
             url,
-            content=json.dumps(body).encode(),
-            headers=self._headers,
+            content=request.content,
+            headers=dict(request.headers),
             extensions={"trace": progress.event},
         )
         started = time.perf_counter()
         deadline = asyncio.timeout(self.timeout)
         try:
             async with deadline:
-                response = await self._http.send(request, stream=True)
+                response = await self._http.send(outgoing, stream=True)
                 try:
                     elapsed = time.perf_counter() - started
                     if self._trace:
@@ -304,7 +276,7 @@ class Client:
         token = data.get("token") if isinstance(data, dict) else None
         if isinstance(token, str):
             try:
-                answer = self.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH)
+                answer = self.wire.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH)
             except CryptoError as exc:
                 if status >= 400:
                     raise status_error(status, data, content) from None
@@ -328,18 +300,19 @@ class Client:
         if self._trace:
             self._trace(f"* {message}")
 
-    def _trace_request(
-        self, method: str, url: str, body: Mapping[str, Any], payload: Mapping[str, Any]
-    ) -> None:
+    def _trace_request(self, request: Request) -> None:
         assert self._trace
-        self._trace(f"> {method} {redact_url(url)}")
-        for name, value in self._headers.items():
-            shown = redact(value) if name.lower() in _SECRET_HEADERS else value
+        self._trace(f"> {request.method} {redact_url(request.url)}")
+        for name, value in request.headers.items():
+            shown = redact(value) if name.lower() in SECRET_HEADERS else value
             self._trace(f"> {name}: {shown}")
-        shown_body = {k: (redact(str(v)) if k in _SECRET_BODY else v) for k, v in body.items()}
+        body = request.body
+        shown_body = {
+            k: (redact(str(v)) if k in SECRET_BODY_FIELDS else v) for k, v in body.items()
+        }
         shown_body["token"] = f"<{len(body['token'])} characters>"
         self._trace(f"> body: {json.dumps(shown_body)}")
-        self._trace(f"> decrypted: {json.dumps(mask(dict(payload)), ensure_ascii=False)}")
+        self._trace(f"> decrypted: {json.dumps(mask(dict(request.payload)), ensure_ascii=False)}")
 
     def _trace_status(self, response: httpx.Response, elapsed: float) -> None:
         assert self._trace
@@ -356,7 +329,7 @@ class Client:
             data = load_json(reply.content, max_depth=MAX_ANSWER_DEPTH)
             token = data.get("token") if isinstance(data, dict) else None
             if isinstance(token, str):
-                decrypted = mask(self.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH))
+                decrypted = mask(self.wire.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH))
                 self._trace(f"< decrypted: {json.dumps(decrypted, ensure_ascii=False)}")
                 return
         except (ValueError, CryptoError):
@@ -384,14 +357,6 @@ class _Progress:
         return self.seen and not self.sending
 
 
-def _outcome_unknown(cause: str, txn: str) -> OutcomeUnknownError:
-    return OutcomeUnknownError(
-        f"{cause}; the update may or may not have been applied (clientTxnId {txn})",
-        client_txn_id=txn,
-        cause=cause,
-    )
-
-
 def one_connection_each(
     profile: Profile, base_url: str, count: int, *, trace: Trace | None = None
 ) -> list[Client]:
@@ -413,46 +378,6 @@ def one_connection_each(
         )
         for _ in range(count)
     ]
-
-
-def _credentials(profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
-    """Headers always carry x-api-key; the rest go in headers or the body per profile."""
-    creds = {
-        "clientId": str(profile.get("client_id")),
-        "bankId": str(profile.get("bank_id")),
-        "entityId": str(profile.get("entity_id")),
-        "secureCode": str(profile.get("secure_code")),
-    }
-    custom = str(profile.get("consumer_custom_id"))
-    if custom:
-        creds["X-Consumer-Custom-ID"] = custom
-    headers = {
-        "x-api-key": str(profile.get("api_key")),
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-    }
-    if profile.get("credentials") == "body":
-        _check_header_values(profile, headers)
-        return headers, creds
-    headers = {**headers, **creds}
-    _check_header_values(profile, headers)
-    return headers, {}
-
-
-def _check_header_values(profile: Profile, headers: Mapping[str, str]) -> None:
-    """Refuse a value HTTP cannot carry in a header, naming its key, never the value.
-
-    Left to httpx, such a value fails mid-request with an error that quotes it whole:
-    an api_key or secureCode with a line break or a space at either end would be printed.
-    """
-    for name, value in headers.items():
-        if value.isascii() and value.isprintable() and value == value.strip():
-            continue
-        key = _HEADER_KEYS.get(name, name)
-        raise ConfigError(
-            f"profile {profile.name!r}: {key} cannot be sent in an HTTP header: it has "
-            "a space at either end, a line break, or a control or non-ASCII character",
-        )
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:

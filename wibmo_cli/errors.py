@@ -8,12 +8,17 @@ on one line and exits with that code.
      ├── InputError          2  bad usage or bad input, caught before anything is sent
      ├── ConfigError         3  unknown profile, missing secret, bad key
      ├── CryptoError         4  a token could not be decoded or decrypted
-     ├── NetworkError        5  refused, DNS, TLS, timeout
+     ├── NetworkError        5  refused, DNS, TLS, timeout (`sent` False: it never left)
      │    └── OutcomeUnknown 5  a write may have reached the server; result not known
      ├── HTTPStatusError     6  HTTP error status with no decryptable answer
      │    └── UnreadableAnswer 6  too big (max_answer_bytes), or an encoding that fails
      ├── ApiError            1  the platform answered with a responseCode other than 00
-     └── OutputError        74  stdout cannot be written (disk full, file too large, closed)
+     ├── OutputError        74  stdout cannot be written (disk full, file too large, closed)
+     └── NothingSentError    *  a step before a write failed (the lookup before it, the
+                                audit log): the exit code of the error it carries
+
+The parts of a message are fields (`cause`, `sent`, `client_txn_id`, the carried `error`),
+so no caller takes a message apart or rewrites it: it builds a new error from the fields.
 """
 
 from __future__ import annotations
@@ -71,29 +76,40 @@ class CryptoError(WibmoError):
 
 
 class NetworkError(WibmoError):
-    """The request did not get an HTTP answer: refused, DNS, TLS, timeout."""
+    """The request did not get an HTTP answer: refused, DNS, TLS, timeout.
+
+    `cause` is what happened. `sent` is False when the request cannot have left (a write
+    that failed to connect: the message then says "nothing was sent"), None when unsaid.
+    """
 
     exit_status = ExitStatus.NETWORK
+
+    def __init__(self, cause: str, *, sent: bool | None = None, hint: str | None = None) -> None:
+        self.cause = cause
+        self.sent = sent
+        super().__init__(self._said(), hint=hint)
+
+    def _said(self) -> str:
+        return f"{self.cause}; nothing was sent" if self.sent is False else self.cause
 
 
 class OutcomeUnknownError(NetworkError):
     """A write may have reached the server, and no answer that can be trusted came back:
     none in time, a dropped connection, a 5xx, an unreadable answer, another clientTxnId.
 
-    `cause` is what happened, without the "may or may not have been applied" sentence.
+    `cause` is what happened; the message adds that it may have been applied, and the
+    `client_txn_id` to look for.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        client_txn_id: str,
-        cause: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, cause: str, *, client_txn_id: str, hint: str | None = None) -> None:
         self.client_txn_id = client_txn_id
-        self.cause = message if cause is None else cause
+        super().__init__(cause, sent=True, hint=hint)
+
+    def _said(self) -> str:
+        return (
+            f"{self.cause}; the update may or may not have been applied "
+            f"(clientTxnId {self.client_txn_id})"
+        )
 
 
 class HTTPStatusError(WibmoError):
@@ -125,3 +141,15 @@ class OutputError(WibmoError):
     """stdout cannot be written: disk full, file too large, closed (a closed pipe is 141)."""
 
     exit_status = ExitStatus.OUTPUT
+
+
+class NothingSentError(WibmoError):
+    """A step before a write failed, so nothing was sent: the lookup before an update
+    (`step` names it), or the audit log. `error` is what failed; its exit code is kept."""
+
+    def __init__(self, error: WibmoError, *, step: str | None = None) -> None:
+        what = f"{step} failed: {error.message}" if step else error.message
+        super().__init__(f"{what}; nothing was sent", hint=error.hint)
+        self.error = error
+        self.step = step
+        self.exit_status = error.exit_status

@@ -22,7 +22,7 @@ CREDENTIAL_CODES: Final = frozenset({"1262", "1264", "1031", "1310", "1311"})
 
 
 def online_check(rt: Runtime, profile: Profile) -> Check:
-    from wibmo_cli.session import open_client
+    from wibmo_cli.endpoint import open_client
 
     prefix = str(profile.get("mobile_prefix"))
     payload = lookup_payload(

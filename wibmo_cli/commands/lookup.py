@@ -127,8 +127,8 @@ def lookup(
         raise InputError("--column, --concurrency, --rate and --resume go with --file")
     import asyncio
 
+    from wibmo_cli.endpoint import open_client
     from wibmo_cli.messages import Identifiers, lookup_payload
-    from wibmo_cli.session import open_client
 
     profile = rt.profile()
     identifiers = Identifiers.parse(
@@ -187,8 +187,8 @@ def _lookup_file(
     import sys
 
     from wibmo_cli.batch import BatchSettings, FileJob, lookup_file, parse_rate
+    from wibmo_cli.endpoint import open_clients
     from wibmo_cli.paths import user_path
-    from wibmo_cli.session import open_clients
     from wibmo_cli.views.batch import ProgressBar, summary_line
 
     per_second = None if rate is None else parse_rate(rate)

@@ -69,8 +69,8 @@ def sandbox(
       wibmo sandbox --port 0 --db /tmp/sandbox.db
       wibmo -p local sandbox --latency-ms 50 --fail-rate 0.2 --fail-status 503
     """
+    from wibmo_cli.endpoint import SANDBOX_DB, sandbox_settings
     from wibmo_cli.sandbox import Faults, serve
-    from wibmo_cli.session import SANDBOX_DB, sandbox_settings
 
     if not 0 <= port <= 65535:
         raise InputError(f"--port {port}: must be 0-65535")

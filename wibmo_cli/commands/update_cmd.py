@@ -1,20 +1,27 @@
 """`wibmo update-profile`: Update Profile (1280 -> 1281), previewed, confirmed, sent once.
 
 The command parses and validates (`update.parse_request`: exit 2 on any bad field,
-nothing sent), decides whether it may ask (never when stdin is not a terminal), and
-hands over to `update_flow.UpdateSession`.
+nothing sent), decides whether it may ask (never when stdin is not a terminal), runs
+`send.send_update` with the preview and question as its `decide` (update_flow), and
+says the outcome.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wibmo_cli.commands.audit_cmd import AuditLogPath
-from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
+from wibmo_cli.errors import ConfigError, ExitStatus, InputError, NothingSentError
 from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.send import Decide, Outcome, Progress, build_dry_run, send_update
+
+if TYPE_CHECKING:
+    from wibmo_cli.audit import AuditLog
+    from wibmo_cli.profiles import Profile
+    from wibmo_cli.update import UpdateRequest
 
 
 def _opt(option: str, help: str) -> Any:
@@ -214,41 +221,67 @@ def update_profile(
             f"cannot ask for confirmation: {unable}; check with --dry-run, then pass {how}"
         )
     from wibmo_cli.audit import AuditLog
-    from wibmo_cli.commands.update_flow import UpdateSession
 
     audit = AuditLog.for_runtime(rt, audit_log)
     try:
         audit.check()  # every update and dry run is audited: no log, nothing sent or shown
     except ConfigError as exc:
-        raise ConfigError(f"{exc.message}; nothing was sent") from None
-    run = UpdateSession(rt, profile, request, audit, ask=ask, typed=typed)
-    import asyncio
+        raise NothingSentError(exc) from None
+    from wibmo_cli.commands import update_flow
 
-    from wibmo_cli.commands.lookup import show_answer
-
+    decide = update_flow.Confirmation(rt, profile, identifiers, ask=ask, typed=typed)
+    progress = Progress()
     try:
-        exchange = asyncio.run(run.main(dry_run=dry_run))
-        if exchange is None:
-            return
-        title = f"Update Profile ({identifiers.describe(masked=False)})"
-        shown = show_answer(
-            rt, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title
-        )
+        outcome = _run(rt, profile, request, decide, audit, progress, dry_run=dry_run, ask=ask)
+        status = update_flow.show_outcome(rt, profile, identifiers, outcome)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what became of the update
         from wibmo_cli import interrupts
 
         interrupts.ignore()  # a second signal must not cut this message short
-        message = run.interrupted_message()
-        (rt.render.error if run.sent else rt.render.info)(message)
-        raise typer.Exit(ExitStatus.INTERRUPTED) from None
-    except OutputError as exc:  # the answer cannot be shown: still say it was answered
-        if run.answer is None:
-            raise
-        raise OutputError(f"{exc.message}; {run.answered_message()}") from None
-    if shown:
-        rt.render.info(f"see the change: {run.check_command()}")
-    else:
-        raise typer.Exit(ExitStatus.API_ERROR)
+        interrupted = progress.interrupted()
+        message = update_flow.interrupted_message(profile, identifiers, interrupted)
+        (rt.render.error if interrupted.sent else rt.render.info)(message)
+        status = ExitStatus.INTERRUPTED
+    if status:
+        raise typer.Exit(status)
+
+
+def _run(
+    rt: Runtime,
+    profile: Profile,
+    request: UpdateRequest,
+    decide: Decide,
+    audit: AuditLog,
+    progress: Progress,
+    *,
+    dry_run: bool,
+    ask: bool,
+) -> Outcome:
+    """The update's outcome: a dry run that needs no lookup is built with no network
+    code at all; anything else runs `send_update` over a client to the endpoint."""
+    if dry_run and request.card_profile_id is not None:
+        return build_dry_run(profile, request, decide=decide, audit=audit)
+    import asyncio
+
+    async def run() -> Outcome:
+        from wibmo_cli.endpoint import open_client
+
+        trace = rt.render.trace if rt.options.verbose else None
+        async with open_client(
+            profile, rt.data_dir(), trace=trace, notice=rt.render.info
+        ) as client:
+            return await send_update(
+                client,
+                request,
+                decide=decide,
+                audit=audit,
+                warn=rt.render.warn,
+                preview=ask,  # the preview shows each field now: look it up
+                dry_run=dry_run,
+                progress=progress,
+            )
+
+    return asyncio.run(run())
 
 
 def _why_no_prompt() -> str | None:

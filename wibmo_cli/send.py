@@ -1,0 +1,245 @@
+"""One Update Profile, sent at most once: the write path's rules, with no terminal in them.
+
+    lookup    when a preview wants the record, or the card's KYC profile is not given;
+              a failure or a non-00 answer stops it: nothing sent
+    plan      update.plan: the full-KYC rules (InputError: nothing sent)
+    decide    the caller's preview and confirmation: no -> DECLINED, nothing sent
+    audit     "sending" (a log that cannot be written: nothing sent)
+    send      client.update, once: never retried once it may have left
+    audit     the result, then the outcome:
+              ANSWERED   an answer came (whatever its responseCode)
+              REFUSED    a 4xx: refused, not applied
+              NOT_SENT   it never left (refused connection, DNS, a connect timeout)
+              UNKNOWN    it may have been applied: the caller says how to check
+
+A dry run stops after `decide`: the request is built (wire.py) and audited, not sent;
+`dry_run` builds it with no client at all when the KYC profile is given.
+
+Audited: every request handed to the network (an entry before sending and one with the
+result, so even a crash leaves a trace) and every dry run (it prints a replayable token).
+Not audited: input errors, refusals and declined confirmations (nothing was built to be
+sent, or nothing left the machine). Ctrl-C or SIGTERM while sending is audited
+"interrupted: outcome unknown" and raised on; `Progress` says how far the update got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from wibmo_cli.errors import (
+    ApiError,
+    ConfigError,
+    HTTPStatusError,
+    NetworkError,
+    NothingSentError,
+    OutcomeUnknownError,
+    WibmoError,
+)
+
+if TYPE_CHECKING:
+    from wibmo_cli.client import Client, Exchange
+    from wibmo_cli.profiles import Profile
+    from wibmo_cli.update import Plan, UpdateRequest
+    from wibmo_cli.wire import Request
+
+SANDBOX_URL: Final = "http://127.0.0.1:8765"  # `wibmo sandbox`'s default: what a dry run shows
+
+# decide(plan, record): True to go on. `record` is the lookup's answer, when there was one.
+Decide = Callable[["Plan", "dict[str, Any] | None"], bool]
+Warn = Callable[[str], None]
+
+
+class AuditRecorder(Protocol):
+    """Where entries go (audit.AuditLog); `record` raises ConfigError when it cannot."""
+
+    def record(self, **fields: Any) -> Any: ...
+
+
+class Result(StrEnum):
+    ANSWERED = "answered"
+    REFUSED = "refused"
+    NOT_SENT = "not sent"
+    UNKNOWN = "outcome unknown"
+    DECLINED = "declined"
+    DRY_RUN = "dry run"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one update. `exchange` for ANSWERED (and INTERRUPTED after the
+    answer came); `error` for REFUSED, NOT_SENT and UNKNOWN; `request` for DRY_RUN."""
+
+    result: Result
+    plan: Plan | None
+    sent: bool
+    exchange: Exchange | None = None
+    error: WibmoError | None = None
+    request: Request | None = None
+
+
+@dataclass
+class Progress:
+    """How far one update got, kept as it goes: what to say when it is interrupted."""
+
+    plan: Plan | None = None
+    sent: bool = False
+    exchange: Exchange | None = None
+
+    def interrupted(self) -> Outcome:
+        return Outcome(Result.INTERRUPTED, self.plan, self.sent, exchange=self.exchange)
+
+
+async def send_update(
+    client: Client,
+    request: UpdateRequest,
+    *,
+    decide: Decide,
+    audit: AuditRecorder,
+    warn: Warn,
+    preview: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Look up (if `preview` or the KYC profile is not given), plan, decide, then send
+    once and audit, or (`dry_run`) build and audit only. Errors before sending are
+    raised (nothing was sent); what happens once it is handed over is the outcome."""
+    import asyncio  # here: `update-profile --help` stays light
+
+    progress = progress if progress is not None else Progress()
+    record = None
+    if preview or request.card_profile_id is None:
+        record = await _look_up(client, request)
+    if dry_run:
+        return build_dry_run(client.profile, request, decide=decide, audit=audit, record=record)
+    plan = plan_update(client.profile, request, record)
+    progress.plan = plan
+    if not decide(plan, record):
+        return Outcome(Result.DECLINED, plan, sent=False)
+    entry = _Entry(audit, warn, request, plan)
+    entry.record(result="sending")
+    progress.sent = True
+    try:
+        exchange = await client.update(plan.payload)
+    except OutcomeUnknownError as exc:  # it may have been applied
+        entry.record(result="outcome unknown", error=exc.cause)
+        return Outcome(Result.UNKNOWN, plan, sent=True, error=exc)
+    except (NetworkError, ConfigError) as exc:  # could not connect: it never left
+        progress.sent = False
+        entry.record(result="not sent", error=exc.message)
+        return Outcome(Result.NOT_SENT, plan, sent=False, error=exc)
+    except HTTPStatusError as exc:  # a 4xx: refused, not applied
+        entry.record(result=f"HTTP {exc.status}", error=exc.message)
+        return Outcome(Result.REFUSED, plan, sent=True, error=exc)
+    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C or SIGTERM
+        entry.record(result="interrupted: outcome unknown")
+        raise
+    except Exception as exc:  # a bug in wibmo: still no entry left at "sending"
+        entry.record(result="outcome unknown", error=f"internal error ({type(exc).__name__})")
+        raise
+    progress.exchange = exchange  # from here on the outcome is known, whatever interrupts
+    answer = exchange.answer
+    entry.record(
+        result="answered",
+        responseCode=answer.get("responseCode"),
+        accosaTransactionId=answer.get("accosaTransactionId"),
+    )
+    return Outcome(Result.ANSWERED, plan, sent=True, exchange=exchange)
+
+
+def build_dry_run(
+    profile: Profile,
+    request: UpdateRequest,
+    *,
+    decide: Decide,
+    audit: AuditRecorder,
+    record: dict[str, Any] | None = None,
+) -> Outcome:
+    """The request an update would send, built and audited, not sent: no network code.
+
+    Its URL is the profile's base_url, checked as a real send would check it, or for an
+    embedded profile `wibmo sandbox`'s default (the one a pasted curl can reach)."""
+    from wibmo_cli.wire import Wire
+
+    if not profile.embedded:
+        profile.check_transport()
+    base_url = SANDBOX_URL if profile.embedded else str(profile.get("base_url"))
+    wire = Wire(profile)
+    plan = plan_update(profile, request, record)
+    if not decide(plan, record):
+        return Outcome(Result.DECLINED, plan, sent=False)
+    built = wire.update_request(plan.payload, base_url)
+    _Entry(audit, None, request, plan, action="dry-run").record(result="not sent (dry run)")
+    return Outcome(Result.DRY_RUN, plan, sent=False, request=built)
+
+
+def plan_update(profile: Profile, request: UpdateRequest, record: dict[str, Any] | None) -> Plan:
+    """The payload, for the KYC profile the lookup shows (checked against one given)."""
+    from wibmo_cli.update import current_profile, plan
+
+    current = request.card_profile_id
+    if record is not None:
+        current = current_profile(record, request.identifiers.urn, current)
+    assert current is not None  # looked up when not given
+    return plan(request, current, message_code=int(profile.get("update_message_code")))
+
+
+async def _look_up(client: Client, request: UpdateRequest) -> dict[str, Any]:
+    """The customer as the platform has them now; the whole answer, checked."""
+    from wibmo_cli.codes import explain, is_success, normalise_code
+    from wibmo_cli.messages import lookup_payload
+
+    code = int(client.profile.get("lookup_message_code"))
+    try:
+        exchange = await client.lookup(lookup_payload(request.identifiers, message_code=code))
+    except WibmoError as exc:
+        raise NothingSentError(exc, step="the lookup before the update") from exc
+    answer = exchange.answer
+    if not is_success(answer.get("responseCode")):
+        found = normalise_code(str(answer.get("responseCode", "?")))
+        known = explain(found)
+        what = f"{found} {known.name}: {known.meaning.rstrip('.')}" if known else found
+        raise ApiError(
+            f"the lookup before the update answered {what}; nothing was sent",
+            response=answer,
+        )
+    return answer
+
+
+class _Entry:
+    """One update's audit entries: who, which fields (never a value), the clientTxnId.
+
+    An entry that cannot be written before sending (or for a dry run, before it is
+    shown) stops it: nothing sent. After sending, it is only warned about."""
+
+    def __init__(
+        self,
+        audit: AuditRecorder,
+        warn: Warn | None,
+        request: UpdateRequest,
+        plan: Plan,
+        *,
+        action: str = "update",
+    ) -> None:
+        self.audit = audit
+        self.warn = warn
+        self.fields: dict[str, Any] = {
+            "command": "update-profile",
+            "action": action,
+            "identifiers": request.identifiers.describe(),
+            "clientTxnId": plan.client_txn_id,
+            "fields": plan.changed(),
+        }
+        if plan.new_profile is not None:
+            self.fields["kycProfile"] = f"{plan.current_profile}->{plan.new_profile}"
+
+    def record(self, *, result: str, **extra: Any) -> None:
+        try:
+            self.audit.record(**self.fields, result=result, **extra)
+        except ConfigError as exc:
+            if self.warn is None or result == "sending":  # before anything is sent or shown
+                raise NothingSentError(exc) from None
+            self.warn(str(exc))

@@ -1,0 +1,115 @@
+"""A request as it goes on the wire, built from a profile and a payload. Pure: no network.
+
+    credentials   x-api-key always in a header; clientId, bankId, entityId, secureCode (and
+                  X-Consumer-Custom-ID when set) in headers or in the JSON body, per the
+                  profile's `credentials`; a value HTTP cannot carry in a header is refused
+    body          {"token": the payload encrypted (crypto.TokenCodec), ...body credentials}
+    url           the endpoint's base URL + the API's path from the profile
+    method        POST for Retrieve Cust Record, PATCH for Update Profile
+
+The client sends what this builds; a dry run shows it without sending it, so
+`update-profile --dry-run --card-profile-id N` never imports the network code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from wibmo_cli.crypto import TokenCodec
+from wibmo_cli.errors import ConfigError
+from wibmo_cli.profiles import Profile
+
+LOOKUP_METHOD: Final = "POST"
+UPDATE_METHOD: Final = "PATCH"
+SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})  # lower case
+SECRET_BODY_FIELDS: Final = frozenset({"secureCode"})
+_PROFILE_KEYS: Final = {  # header or body field -> the profile key it comes from, for messages
+    "x-api-key": "api_key",
+    "clientId": "client_id",
+    "bankId": "bank_id",
+    "entityId": "entity_id",
+    "secureCode": "secure_code",
+    "X-Consumer-Custom-ID": "consumer_custom_id",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request, ready to send or to show: `payload` is what `body["token"]` encrypts."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: Mapping[str, Any]
+    payload: Mapping[str, Any]
+
+    @property
+    def content(self) -> bytes:
+        return json.dumps(dict(self.body)).encode()
+
+
+class Wire:
+    """One profile's requests: its credentials checked and placed once, its token codec."""
+
+    def __init__(self, profile: Profile) -> None:
+        profile.require("api_key", "secure_code", "client_id", "bank_id")
+        self.profile = profile
+        self.codec: TokenCodec = profile.codec()
+        self.headers, self.body_fields = credentials(profile)
+
+    def lookup_request(self, payload: Mapping[str, Any], base_url: str) -> Request:
+        return self._request(LOOKUP_METHOD, "lookup_path", payload, base_url)
+
+    def update_request(self, payload: Mapping[str, Any], base_url: str) -> Request:
+        return self._request(UPDATE_METHOD, "update_path", payload, base_url)
+
+    def _request(
+        self, method: str, path_key: str, payload: Mapping[str, Any], base_url: str
+    ) -> Request:
+        url = self.profile.url(str(self.profile.get(path_key)), base_url)
+        body = {"token": self.codec.encrypt_json(payload), **self.body_fields}
+        return Request(method, url, dict(self.headers), body, dict(payload))
+
+
+def credentials(profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
+    """(headers, body fields): headers always carry x-api-key; the other credentials go
+    in headers or in the body, as the profile says."""
+    creds = {
+        "clientId": str(profile.get("client_id")),
+        "bankId": str(profile.get("bank_id")),
+        "entityId": str(profile.get("entity_id")),
+        "secureCode": str(profile.get("secure_code")),
+    }
+    custom = str(profile.get("consumer_custom_id"))
+    if custom:
+        creds["X-Consumer-Custom-ID"] = custom
+    headers = {
+        "x-api-key": str(profile.get("api_key")),
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    if profile.get("credentials") == "body":
+        _check_header_values(profile, headers)
+        return headers, creds
+    headers = {**headers, **creds}
+    _check_header_values(profile, headers)
+    return headers, {}
+
+
+def _check_header_values(profile: Profile, headers: Mapping[str, str]) -> None:
+    """Refuse a value HTTP cannot carry in a header, naming its key, never the value.
+
+    Left to httpx, such a value fails mid-request with an error that quotes it whole:
+    an api_key or secureCode with a line break or a space at either end would be printed.
+    """
+    for name, value in headers.items():
+        if value.isascii() and value.isprintable() and value == value.strip():
+            continue
+        key = _PROFILE_KEYS.get(name, name)
+        raise ConfigError(
+            f"profile {profile.name!r}: {key} cannot be sent in an HTTP header: it has "
+            "a space at either end, a line break, or a control or non-ASCII character",
+        )
