@@ -1,0 +1,131 @@
+"""wire.py: one builder of requests, for the client and the dry run; and a dry run that
+needs no lookup never imports the network code (checked in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from wibmo_cli.client import Client
+from wibmo_cli.errors import ConfigError, HTTPStatusError
+from wibmo_cli.profiles import DEMO_PROFILE, Profile, resolve
+from wibmo_cli.wire import Wire
+
+BASE_URL = "https://pp.test"
+NETWORK_MODULES = ("httpx", "httpcore", "wibmo_cli.client", "wibmo_cli.endpoint")
+PROBE = """
+import contextlib, io, json, sys
+sys.argv = ["wibmo", *json.loads(sys.argv[1])]
+from wibmo_cli.app import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+print(json.dumps({"code": code, "stdout": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def make_profile(**override: Any) -> Profile:
+    raw = {
+        "base_url": BASE_URL,
+        "client_id": "FintechA",
+        "bank_id": "2010",
+        "api_key": "apikey-Q7f3Zx91LmNv",
+        "secure_code": "secure-Hk28Pw55Rt",
+        "encryption_key": "k3Y-for-unit-tests-24byt",
+        **override,
+    }
+    return resolve("unit", raw, {}, source="test")
+
+
+@pytest.mark.parametrize("credentials", ["headers", "body"])
+def test_the_client_sends_exactly_what_the_wire_builds(credentials: str) -> None:
+    profile = make_profile(credentials=credentials, consumer_custom_id="C-7")  # zero IV
+    payload = {"messageCode": 1280, "clientTxnId": "WTXN1", "urn": "389"}
+    built = Wire(profile).update_request(payload, BASE_URL)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(400, json={"message": "stop here"})
+
+    async def send() -> None:
+        async with Client(profile, BASE_URL, transport=httpx.MockTransport(handler)) as client:
+            await client.update(payload)
+
+    with pytest.raises(HTTPStatusError, match="HTTP 400"):
+        asyncio.run(send())
+    (sent,) = seen
+    assert (sent.method, str(sent.url)) == (built.method, built.url)
+    assert json.loads(sent.content) == built.body
+    for name, value in built.headers.items():
+        assert sent.headers[name] == value
+
+
+def test_credentials_go_where_the_profile_says() -> None:
+    in_headers = Wire(make_profile())
+    assert in_headers.body_fields == {}
+    assert in_headers.headers["secureCode"] == "secure-Hk28Pw55Rt"
+    in_body = Wire(make_profile(credentials="body"))
+    assert set(in_body.headers) == {"x-api-key", "Content-Type", "Accept"}
+    assert in_body.body_fields["bankId"] == "2010"
+    request = in_body.lookup_request({"messageCode": 1930}, BASE_URL)
+    assert request.method == "POST" and request.body["clientId"] == "FintechA"
+    assert request.url == BASE_URL + "/api/v2/customer/retrieveCustRecord"
+
+
+def test_a_header_value_http_cannot_carry_is_refused_by_its_key() -> None:
+    with pytest.raises(ConfigError, match="api_key cannot be sent in an HTTP header"):
+        Wire(make_profile(api_key="apikey-Q7f3Zx91LmNv\n"))
+
+
+def probe(args: list[str], cwd: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=True,
+        timeout=60,
+    )
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert isinstance(result, dict), done.stderr
+    return result
+
+
+def network_modules(result: dict[str, Any]) -> list[str]:
+    return [
+        m for m in result["modules"] if m.split(".")[0] in NETWORK_MODULES or m in NETWORK_MODULES
+    ]
+
+
+@pytest.mark.parametrize("base_url", ["https://platform.example", "embedded"])
+def test_a_dry_run_with_the_kyc_profile_imports_no_network_code(
+    isolated: Path, base_url: str
+) -> None:
+    values = {**DEMO_PROFILE, "base_url": base_url}
+    lines = ['default_profile = "p"', "[profiles.p]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    (isolated / "profiles.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["update-profile", "--urn", "389", "--email", "dry@example.com"]
+    result = probe([*args, "--card-profile-id", "30", "--dry-run", "-o", "json"], isolated)
+    assert result["code"] in (0, None), result
+    assert json.loads(result["stdout"])["dryRun"] is True
+    assert network_modules(result) == []
+    assert not (isolated.parent / "data" / "sandbox.db").exists()  # no sandbox started
+
+
+def test_the_probe_sees_the_network_code_when_a_lookup_is_needed(isolated: Path) -> None:
+    """The check above can fail: a dry run that must look the KYC profile up imports it."""
+    result = probe(["update-profile", "--urn", "389", "--email", "d@x.com", "--dry-run"], isolated)
+    assert result["code"] in (0, None), result
+    assert "httpx" in network_modules(result)
