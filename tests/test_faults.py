@@ -1,9 +1,10 @@
 """Faults: the CLI against the sandbox's fault knobs, served for real on loopback.
 
-Lookups retry transient failures (503s, refused and dropped connections) within the
-profile's `retries` and succeed; when the budget is spent they give up with the
-documented exit code; a timeout is a timeout, however many retries are allowed; and an
-update is never sent twice, whatever goes wrong after it left.
+A timeout is a timeout, however many retries are allowed; an update is never sent twice,
+whatever goes wrong after it left; and the lookup before an update is retried through
+the whole CLI path. Which failures a lookup retries, how often and how long it waits are
+unit tests with an injected sleep (test_client.py, test_wire_retry.py): no real backoff
+is slept here but the one retry that proves the CLI path.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hardening import ENV_VARS, Invoke, settings, write_profiles
 
-from wibmo_cli.sandbox import SAMPLE_MOBILE, Faults, RequestRecord, Sandbox
+from wibmo_cli.sandbox import Faults, RequestRecord, Sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -75,79 +75,7 @@ def timed(wibmo: Invoke, *args: str) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
-# -- lookups retry within the budget -------------------------------------------------------
-
-
-def test_two_transient_503s_then_an_answer_is_a_success_in_three_requests(
-    wibmo: Invoke, sandbox_with: Any
-) -> None:
-    sandbox = sandbox_with({"retries": 2}, queue=["503", "503", "ok"])
-    result = wibmo("lookup", "--mobile", SAMPLE_MOBILE, "-o", "json", "-v")
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["responseCode"] == "00"
-    records = api(sandbox, "lookup")
-    assert [(r.status, r.fault) for r in records] == [(503, "503"), (503, "503"), (200, None)]
-    assert result.stderr.count("* retrying in") == 2
-
-
-def test_connection_refused_until_the_server_comes_up_is_a_success(wibmo: Invoke, db: Path) -> None:
-    port = free_port()
-    write_profiles(f"http://127.0.0.1:{port}", retries=2)
-    later: list[Sandbox] = []
-    timer = threading.Timer(0.2, lambda: later.append(start(db, port=port)))
-    timer.start()
-    try:
-        result = wibmo("lookup", "--urn", "389", "-o", "json", "-v")
-    finally:
-        timer.join()
-        for sandbox in later:
-            sandbox.stop()
-    assert result.exit_code == 0, result.stderr
-    assert f"connection refused by 127.0.0.1:{port}" in result.stderr  # the first attempt
-    assert "* retrying in" in result.stderr
-    assert len(api(later[0], "lookup")) == 1  # the refused attempts never reached it
-
-
-def test_dropped_connections_then_an_answer_is_a_success(wibmo: Invoke, sandbox_with: Any) -> None:
-    sandbox = sandbox_with({"retries": 2}, queue=["drop", "drop", "ok"])
-    result = wibmo("lookup", "--urn", "389", "-o", "json")
-    assert result.exit_code == 0, result.stderr
-    assert [r.fault for r in api(sandbox, "lookup")] == ["drop", "drop", None]
-
-
-# -- and give up when it is spent ----------------------------------------------------------
-
-
-def test_503s_beyond_the_budget_exit_6_after_retries_plus_one_requests(
-    wibmo: Invoke, sandbox_with: Any
-) -> None:
-    sandbox = sandbox_with({"retries": 1}, fail_rate=1.0, fail_status=503)
-    result = wibmo("lookup", "--urn", "389")
-    assert result.exit_code == 6
-    assert result.stderr.splitlines() == [result.stderr.strip()]
-    assert "HTTP 503" in result.stderr
-    assert result.stdout == ""
-    assert [r.status for r in api(sandbox, "lookup")] == [503, 503]
-
-
-def test_a_server_that_never_comes_up_exits_5_after_the_retries(wibmo: Invoke) -> None:
-    port = free_port()
-    write_profiles(f"http://127.0.0.1:{port}", retries=1)
-    result, elapsed = timed(wibmo, "lookup", "--urn", "389", "-v")
-    assert result.exit_code == 5
-    assert result.stderr.count("* retrying in") == 1
-    assert result.stderr.splitlines()[-1].startswith(
-        f"error: connection refused by 127.0.0.1:{port}"
-    )
-    assert elapsed >= 0.3  # it waited before the retry
-
-
-def test_connections_dropped_every_time_exit_5(wibmo: Invoke, sandbox_with: Any) -> None:
-    sandbox = sandbox_with({"retries": 1}, drop_rate=1.0)
-    result = wibmo("lookup", "--urn", "389")
-    assert result.exit_code == 5
-    assert "closed the connection without an answer" in result.stderr
-    assert [r.fault for r in api(sandbox, "lookup")] == ["drop", "drop"]
+# -- retries: within the budget --------------------------------------------------------------
 
 
 def test_no_retries_means_one_request(wibmo: Invoke, sandbox_with: Any) -> None:
