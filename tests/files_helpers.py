@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from wibmo_cli.endpoint import sandbox_settings
 from wibmo_cli.profiles import DEMO_PROFILE, resolve
 from wibmo_cli.sandbox import Faults, Sandbox
-from wibmo_cli.endpoint import sandbox_settings
 
 MEMORY_LIMIT = 600 << 20  # address space of one CLI run: ample for it, far below gigabytes
 

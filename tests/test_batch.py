@@ -28,6 +28,7 @@ from wibmo_cli.batch import Batch, BatchSettings
 from wibmo_cli.batchio import Row, RowReader
 from wibmo_cli.batchresume import Answered, read_answered
 from wibmo_cli.client import Exchange
+from wibmo_cli.endpoint import sandbox_settings
 from wibmo_cli.errors import InputError, NetworkError
 from wibmo_cli.profiles import DEMO_PROFILE, resolve
 from wibmo_cli.sandbox import (
@@ -38,7 +39,6 @@ from wibmo_cli.sandbox import (
     Faults,
     Sandbox,
 )
-from wibmo_cli.endpoint import sandbox_settings
 
 FOUND = (SAMPLE_MOBILE, str(SAMPLE_URN), SAMPLE_CUSTOMER_ID, "abc@xyz.com")
 NOT_FOUND = "9000000001"
