@@ -1,7 +1,8 @@
 """The only module that touches the network.
 
 One `httpx.AsyncClient` per command: TLS verification on, proxies from the standard
-environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). What it sends is built by
+wire.py (credentials, token, URL); the sequence around an update is send.py's.
 
 Every attempt is one exchange bounded as a whole (DESIGN.md, Reliability):
 

@@ -1,4 +1,5 @@
-"""Opening a connection to a profile's endpoint, embedded sandbox included.
+"""The endpoint a command talks to, and the clients opened to it: a profile's base_url,
+or for `base_url = "embedded"` the sandbox run in-process.
 
 `base_url = "embedded"` runs the sandbox inside the command on a free loopback port,
 with the profile's own credentials, key and IV scheme, over the SQLite database in the
