@@ -229,7 +229,9 @@ def update_profile(
         raise NothingSentError(exc) from None
     from wibmo_cli.commands import update_flow
 
-    decide = update_flow.Confirmation(rt, profile, identifiers, ask=ask, typed=typed)
+    decide = update_flow.Confirmation(
+        rt, profile, identifiers, ask=ask, typed=typed, dry_run=dry_run
+    )
     progress = Progress()
     try:
         outcome = _run(rt, profile, request, decide, audit, progress, dry_run=dry_run, ask=ask)

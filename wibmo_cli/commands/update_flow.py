@@ -48,21 +48,30 @@ def read_file(name: str) -> str:
 
 
 class Confirmation:
-    """The `decide` callback: show what will change, then ask when `ask` (typed when
-    `typed`). Declined: says so and returns False. End of input, Ctrl-C or SIGTERM at
-    the question: KeyboardInterrupt (nothing was sent)."""
+    """The `decide` callback: show what will change (the preview when asking or for a
+    dry run that looked the customer up, else the plan's notes), then ask when `ask`
+    (typed when `typed`). Declined: says so and returns False. End of input, Ctrl-C or
+    SIGTERM at the question: KeyboardInterrupt (nothing was sent)."""
 
     def __init__(
-        self, rt: Runtime, profile: Profile, identifiers: Identifiers, *, ask: bool, typed: bool
+        self,
+        rt: Runtime,
+        profile: Profile,
+        identifiers: Identifiers,
+        *,
+        ask: bool,
+        typed: bool,
+        dry_run: bool,
     ) -> None:
         self.rt = rt
         self.profile = profile
         self.identifiers = identifiers
         self.ask = ask
         self.typed = typed
+        self.dry_run = dry_run
 
     def __call__(self, plan: Plan, record: dict[str, Any] | None) -> bool:
-        if record is not None:
+        if record is not None and (self.ask or self.dry_run):
             self._preview(plan, record)
         else:
             for note in plan.notes:
