@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from wibmo_cli.commands.audit_cmd import AuditLogPath
+from wibmo_cli.commands.options import AuditLogPath, command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
-from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.runtime import Runtime
 
 
 def _opt(option: str, help: str) -> Any:
@@ -213,10 +213,9 @@ def update_profile(
         raise InputError(
             f"cannot ask for confirmation: {unable}; check with --dry-run, then pass {how}"
         )
-    from wibmo_cli.audit import AuditLog
     from wibmo_cli.commands.update_flow import UpdateSession
 
-    audit = AuditLog.for_runtime(rt, audit_log)
+    audit = rt.audit_log(audit_log)
     try:
         audit.check()  # every update and dry run is audited: no log, nothing sent or shown
     except ConfigError as exc:
@@ -224,7 +223,7 @@ def update_profile(
     run = UpdateSession(rt, profile, request, audit, ask=ask, typed=typed)
     import asyncio
 
-    from wibmo_cli.commands.lookup import show_answer
+    from wibmo_cli.views.answer import show_answer
 
     try:
         exchange = asyncio.run(run.main(dry_run=dry_run))
@@ -232,7 +231,7 @@ def update_profile(
             return
         title = f"Update Profile ({identifiers.describe(masked=False)})"
         shown = show_answer(
-            rt, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title
+            rt.render, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title
         )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what became of the update
         from wibmo_cli import interrupts
