@@ -274,4 +274,4 @@ def _last_flush(code: int) -> int:
     return code
 
 
-__all__ = ["ExitStatus", "app", "main"]
+__all__ = ["app", "main"]

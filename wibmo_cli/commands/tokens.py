@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wibmo_cli.commands.options import command_options
-from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
+from wibmo_cli.errors import ConfigError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime
 
 if TYPE_CHECKING:  # imported when a command runs: the codec is not needed for --help
@@ -256,5 +256,3 @@ def _audit_reveal(rt: Runtime, command: str) -> None:
     except ConfigError as exc:  # --reveal is audited: nothing is shown without an entry
         raise ConfigError(f"{exc.message}; --reveal is audited: nothing was decrypted") from None
 
-
-__all__ = ["CryptoError", "decrypt", "encrypt"]
