@@ -1,4 +1,4 @@
-"""The root command, and the one place that turns errors into exit codes."""
+"""The root command, and the one place that exits: a command's returned status, an error's code."""
 
 from __future__ import annotations
 

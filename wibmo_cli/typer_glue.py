@@ -42,6 +42,7 @@ from enum import Enum
 from typing import Any, ClassVar, Final
 
 import typer
+import typer.core
 
 
 class GlueError(RuntimeError):
@@ -50,7 +51,7 @@ class GlueError(RuntimeError):
 
 def _missing_hooks() -> list[str]:
     """What of typer's internals this module uses is not there (empty: all is)."""
-    wanted: Final = {
+    wanted = {
         "typer._click": ("Command", "Context"),
         "typer._click.exceptions": ("ClickException", "NoArgsIsHelpError", "UsageError"),
         "typer._coercion": ("build_runtime_param",),
@@ -64,15 +65,16 @@ def _missing_hooks() -> list[str]:
             missing.append(module_name)
             continue
         missing.extend(f"{module_name}.{n}" for n in names if not hasattr(module, n))
-    parameter = getattr(importlib.import_module("typer.core"), "_TyperParameter", None)
-    if parameter is not None:
+    core = typer.core
+    parameter = getattr(core, "_TyperParameter", None)
+    if parameter is not None:  # the conversion hook, declared on the class
         declared = getattr(parameter, "__annotations__", {})
         missing.extend(
             f"typer.core._TyperParameter.{name}"
             for name in ("_runtime_param", "type_descriptor")
             if name not in declared
         )
-    group = getattr(importlib.import_module("typer.core"), "TyperGroup", None)
+    group = getattr(core, "TyperGroup", None)
     if group is not None and "commands" not in inspect.signature(group).parameters:
         missing.append("typer.core.TyperGroup(commands=...)")
     return missing
@@ -89,6 +91,8 @@ def check_hooks() -> None:
 
 
 check_hooks()  # a few attribute look-ups: every run checks, so no run goes on without
+
+# -- 1. click's names (the edge catches its usage errors) -----------------------------
 
 from typer._click import Command as ClickCommand  # noqa: E402
 from typer._click import Context as ClickContext  # noqa: E402

@@ -255,4 +255,3 @@ def _audit_reveal(rt: Runtime, command: str) -> None:
         rt.audit_log().record(command=command, action="reveal")
     except ConfigError as exc:  # --reveal is audited: nothing is shown without an entry
         raise ConfigError(f"{exc.message}; --reveal is audited: nothing was decrypted") from None
-
