@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from wibmo_cli.commands.audit_cmd import table_rows
 from wibmo_cli.profiles import DEMO_PROFILE
+from wibmo_cli.views.audit import table_rows
 
 Invoke = Callable[..., Result]
 

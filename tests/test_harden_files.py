@@ -152,6 +152,7 @@ def run_file(job: FileJob, asked: Counter[str]) -> tuple[list[dict[str, Any]], b
         fake_connect(asked),
         write=out.append,
         notice=lambda _: None,
+        warn=lambda _: None,
     )
     return [json.loads(line) for line in out], summary
 

@@ -114,14 +114,14 @@ def _interrupted_while_shown(
     wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, email: str
 ) -> Result:
     """An update sent and answered in-process, then Ctrl-C while its answer is shown."""
-    from wibmo_cli.commands import lookup
+    from wibmo_cli.views import answer
 
     def interrupted(*args: object, **kwargs: object) -> bool:
         raise KeyboardInterrupt
 
     for name, value in ENV_VARS.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(lookup, "show_answer", interrupted)
+    monkeypatch.setattr(answer, "show_answer", interrupted)
     with sandbox(tmp_path / "db.sqlite"):
         return wibmo(
             *("update-profile", "--urn", "389", "--email", email, "--yes"),

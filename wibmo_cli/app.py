@@ -1,21 +1,24 @@
-"""The root command, and the one place that turns errors into exit codes."""
+"""The root command, and the one place that exits: a command's returned status, an error's code."""
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Final, NoReturn
 
 import typer
-from typer._click import Command as ClickCommand
-from typer._click import Context as ClickContext
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup
 
 from wibmo_cli import __version__, interrupts
+from wibmo_cli.commands.options import root_options
 from wibmo_cli.errors import ExitStatus, OutputError, WibmoError
-from wibmo_cli.runtime import GlobalOptions, OutputFormat, root_options
+from wibmo_cli.runtime import GlobalOptions
+from wibmo_cli.typer_glue import (
+    ClickContext,
+    ClickException,
+    LazyGroup,
+    NoArgsIsHelpError,
+    UsageError,
+)
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in wibmo itself
 PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away, as a shell reports it
@@ -33,76 +36,18 @@ COMMANDS: Final[Mapping[str, str]] = {
     "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox",
     "profiles": "wibmo_cli.commands.profiles_cmd:profiles_app",
 }
+_ARGV: Final = "wibmo.argv"  # the root's arguments, in the context's shared `meta`
 
 
-def _build(name: str) -> ClickCommand:
-    """The click command for `name`, built as registering it on the root app would."""
-    module, _, attribute = COMMANDS[name].partition(":")
-    target = getattr(importlib.import_module(module), attribute)
-    holder = typer.Typer(add_completion=False, rich_markup_mode=None)
-    holder.callback()(_nothing)  # a group, as the root is, whatever it holds
-    if isinstance(target, typer.Typer):
-        holder.add_typer(target, name=name)
-    else:
-        holder.command(name)(target)
-    group = typer.main.get_command(holder)
-    assert isinstance(group, TyperGroup)
-    return group.commands[name]
+class WibmoGroup(LazyGroup):
+    """Root group: commands loaded when used (`LazyGroup`); the edge: what a command
+    returns becomes the exit status, a `WibmoError` one line and its exit code."""
 
-
-def _nothing() -> None:
-    pass
-
-
-class _Commands(MutableMapping[str, ClickCommand]):
-    """The root group's commands: every name known up front, each built when first used."""
-
-    def __init__(self, built: Mapping[str, ClickCommand]) -> None:
-        self._built = dict(built)
-
-    def __getitem__(self, name: str) -> ClickCommand:
-        if name not in self._built:
-            if name not in COMMANDS:
-                raise KeyError(name)
-            self._built[name] = _build(name)
-        return self._built[name]
-
-    def __setitem__(self, name: str, command: ClickCommand) -> None:
-        self._built[name] = command
-
-    def __delitem__(self, name: str) -> None:
-        del self._built[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys([*COMMANDS, *self._built]))
-
-    def __len__(self) -> int:
-        return len(set(COMMANDS) | set(self._built))
-
-
-class WibmoGroup(TyperGroup):
-    """Root group: commands loaded when used; `WibmoError` -> one line and its exit code."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.commands = _Commands(self.commands)
-
-    def list_commands(self, ctx: ClickContext) -> list[str]:
-        return list(self.commands)  # names only: nothing imported
+    targets = COMMANDS
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
-        from wibmo_cli.coercion import install
-
-        install(self, ctx)  # option values converted without importing pydantic (start-up)
+        ctx.meta[_ARGV] = tuple(args)  # for --debug before the options could be parsed
         return super().parse_args(ctx, args)
-
-    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None:
-            from wibmo_cli.coercion import install
-
-            install(command, ctx)
-        return command
 
     def make_context(
         self,
@@ -127,9 +72,8 @@ class WibmoGroup(TyperGroup):
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
-            result = super().invoke(ctx)
+            status = _exit_status(super().invoke(ctx))
             _flush_stdout()  # a write error surfaces here, not in Python's exit
-            return result
         except UsageError as exc:
             _usage_error(exc, debug=_debug(ctx))
         except WibmoError as exc:
@@ -152,7 +96,7 @@ class WibmoGroup(TyperGroup):
             _stdout_gone()
             raise typer.Exit(PIPE_CLOSED) from None
         except Exception as exc:
-            if _is_click_exception(exc):
+            if isinstance(exc, ClickException):
                 raise
             if interrupts.interrupted(exc):
                 raise typer.Exit(ExitStatus.INTERRUPTED) from None
@@ -165,6 +109,17 @@ class WibmoGroup(TyperGroup):
                 "(a bug in wibmo; rerun with --debug for the traceback and report it)",
             )
             raise typer.Exit(INTERNAL_ERROR) from None
+        if status:
+            raise typer.Exit(status)
+
+
+def _exit_status(result: object) -> int:
+    """What a command returned, as its exit status: None (or 0) for success."""
+    if result is None:
+        return 0
+    if isinstance(result, int) and not isinstance(result, bool):
+        return int(result)
+    raise TypeError(f"a command returned {result!r}, not an exit status")
 
 
 def _usage_error(exc: UsageError, *, debug: bool = False) -> NoReturn:
@@ -174,7 +129,7 @@ def _usage_error(exc: UsageError, *, debug: bool = False) -> NoReturn:
     """
     if isinstance(exc, NoArgsIsHelpError):
         raise exc
-    if debug or "--debug" in sys.argv:
+    if debug or (exc.ctx is not None and _debug(exc.ctx)):
         _traceback()
     from wibmo_cli.render import error_line
 
@@ -211,14 +166,12 @@ def _stdout_gone() -> None:
 
 
 def _debug(ctx: ClickContext) -> bool:
-    obj = ctx.find_root().obj
-    return bool(isinstance(obj, GlobalOptions) and obj.debug) or "--debug" in sys.argv
-
-
-def _is_click_exception(exc: Exception) -> bool:
-    from typer._click.exceptions import ClickException
-
-    return isinstance(exc, ClickException)
+    """--debug, as parsed; else (when parsing failed before reaching it) as given."""
+    root = ctx.find_root()
+    if isinstance(root.obj, GlobalOptions) and root.obj.debug:
+        return True
+    argv: tuple[str, ...] = root.meta.get(_ARGV, ())
+    return "--debug" in (argv[: argv.index("--")] if "--" in argv else argv)
 
 
 app = typer.Typer(
@@ -250,38 +203,15 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
+@root_options
 def root(
-    ctx: typer.Context,
-    profile: Annotated[
-        str | None,
-        typer.Option("--profile", "-p", help="Profile to use.", show_default=False),
-    ] = None,
-    profiles_file: Annotated[
-        str | None, typer.Option("--profiles-file", help="Profiles file.", show_default=False)
-    ] = None,
-    output: Annotated[
-        OutputFormat | None,
-        typer.Option("--output", "-o", help="table (default) or json.", show_default=False),
-    ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Trace requests on stderr.")
-    ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    *,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    root_options(
-        ctx,
-        {
-            "profile": profile,
-            "profiles_file": profiles_file,
-            "output": output,
-            "verbose": verbose,
-            "debug": debug,
-        },
-    )
+    pass  # the global options are kept for the command (commands/options.py)
 
 
 def main() -> NoReturn:
@@ -344,4 +274,4 @@ def _last_flush(code: int) -> int:
     return code
 
 
-__all__ = ["ExitStatus", "app", "main"]
+__all__ = ["app", "main"]

@@ -23,16 +23,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wibmo_cli.errors import ConfigError
 from wibmo_cli.paths import user_path
 from wibmo_cli.textsafe import json_text
 
-if TYPE_CHECKING:
-    from wibmo_cli.runtime import Runtime
-
 FILENAME = "audit.jsonl"
+
+
+def log_path(override: str | None, env: Mapping[str, str], data_dir: Path) -> Path:
+    """Where the log is: `override` (`--audit-log`), else $WIBMO_AUDIT_LOG, else in the
+    data dir."""
+    explicit = override or env.get("WIBMO_AUDIT_LOG")
+    return user_path(explicit) if explicit else data_dir / FILENAME
 
 
 def mask_identifier(kind: str, value: str) -> str:
@@ -52,16 +56,6 @@ def mask_identifier(kind: str, value: str) -> str:
 class AuditLog:
     path: Path
     profile: str = ""
-
-    @classmethod
-    def for_runtime(cls, rt: Runtime, override: str | None = None) -> AuditLog:
-        explicit = override or rt.env.get("WIBMO_AUDIT_LOG")
-        path = user_path(explicit) if explicit else rt.data_dir() / FILENAME
-        try:
-            profile = rt.choice().name
-        except ConfigError:
-            profile = rt.options.profile or ""
-        return cls(path, profile)
 
     def record(self, **fields: Any) -> dict[str, Any]:
         entry: dict[str, Any] = {

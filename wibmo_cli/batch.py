@@ -339,13 +339,15 @@ def lookup_file(
     *,
     write: Write,
     notice: Callable[[str], object],
+    warn: Callable[[str], object],
     progress: Callable[[int | None], Progress] | None = None,
     stdout: IO[Any] | None = None,
 ) -> Summary:
     """Look up every row of `job.path`, writing one JSON line per row with `write`.
 
-    `connect(count)` opens `count` clients; `progress(total)` makes the progress
-    display (None: none); `stdout` is checked against `--resume`'s file. The
+    `connect(count)` opens `count` clients; `notice` and `warn` tell the user;
+    `progress(total)` makes the progress display (None: none); `stdout` is checked
+    against `--resume`'s file. The
     `--resume` file is locked for the whole run: a second run on it is refused.
     """
     with contextlib.ExitStack() as held:
@@ -353,8 +355,8 @@ def lookup_file(
         same = None if stdout is None or job.resume is None else appends_to(stdout, job.resume)
         if job.resume is not None:
             if same is False:
-                notice(
-                    f"warning: stdout is {job.resume} opened with > (not >>): the rows answered "
+                warn(
+                    f"stdout is {job.resume} opened with > (not >>): the rows answered "
                     "before are gone; answering every row again"
                 )
             answered = held.enter_context(resumed(job.resume))  # locked until the run ends

@@ -8,6 +8,8 @@ not exist, so a healthy setup answers 1303 (not found), which counts as a pass.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 from wibmo_cli.codes import explain
@@ -15,13 +17,14 @@ from wibmo_cli.errors import CryptoError, HTTPStatusError, NetworkError, WibmoEr
 from wibmo_cli.messages import Identifiers, lookup_payload
 from wibmo_cli.profile_check import Check
 from wibmo_cli.profiles import Profile
-from wibmo_cli.runtime import Runtime
 
 PROBE_MOBILE: Final = "6000000000"
 CREDENTIAL_CODES: Final = frozenset({"1262", "1264", "1031", "1310", "1311"})
 
 
-def online_check(rt: Runtime, profile: Profile) -> Check:
+def online_check(profile: Profile, data_dir: Path, notice: Callable[[str], None]) -> Check:
+    """One lookup sent with `profile` (`data_dir`: where an embedded sandbox keeps its
+    database; `notice`: what to tell the user meanwhile), read for what it proves."""
     from wibmo_cli.endpoint import open_client
 
     prefix = str(profile.get("mobile_prefix"))
@@ -31,7 +34,7 @@ def online_check(rt: Runtime, profile: Profile) -> Check:
     )
 
     async def run() -> dict[str, object]:
-        async with open_client(profile, rt.data_dir(), notice=rt.render.info) as client:
+        async with open_client(profile, data_dir, notice=notice) as client:
             return (await client.lookup(payload)).answer
 
     try:

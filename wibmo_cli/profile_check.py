@@ -10,7 +10,7 @@ from typing import Literal
 from wibmo_cli.crypto import key_interpretations
 from wibmo_cli.errors import ConfigError
 from wibmo_cli.masking import redact_url
-from wibmo_cli.profiles import REQUIRED_KEYS, SECRET_KEYS, Profile, redact
+from wibmo_cli.profiles import REQUIRED_KEYS, Profile, redact
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -113,11 +113,3 @@ def permission_checks(paths: list[Path | None]) -> list[Check]:
                 )
             )
     return checks
-
-
-def secret_sources(profile: Profile) -> dict[str, str]:
-    """Where each secret comes from, for `profiles show` (never the value itself)."""
-    return {
-        key: "literal in file" if key in profile.literal_secrets else "environment / .env"
-        for key in SECRET_KEYS
-    }

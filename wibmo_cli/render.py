@@ -1,14 +1,14 @@
 """The only place that writes to the terminal.
 
 Data on stdout (JSON, or rich tables for people); every message, warning, progress
-Data on stdout (JSON, or rich tables for people); every message, warning, progress
 and trace on stderr, with control characters made visible (`textsafe.visible`: they
 may quote what a server sent) and URL passwords redacted (`masking.redact_url`).
 No colour when the stream is not a terminal or NO_COLOR is set. Rich is imported
 only when a table is actually drawn.
 
 Streams fail (DESIGN.md, Exit codes). Everything here writes through two adapters that
-find `sys.stdout` / `sys.stderr` at each write (tests and the progress bar swap them):
+find `sys.stdout` / `sys.stderr` at each write (the progress bar swaps them, and so may
+whoever runs the CLI in-process):
 
 - `OutputStream` (stdout, data): a write that fails is an `OutputError` (exit 74, "cannot
   write the output: No space left on device"); a reader that went away stays a
@@ -22,6 +22,7 @@ find `sys.stdout` / `sys.stderr` at each write (tests and the progress bar swap 
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
 import sys
@@ -257,17 +258,12 @@ class Renderer:
     @property
     def console(self) -> Console:
         if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(
+            self._console = _output_console()(
                 file=OutputStream(),  # type: ignore[arg-type]
                 no_color=not _colour_allowed(sys.stdout),
                 highlight=False,
                 soft_wrap=False,
             )
-            # rich exits 1 when stdout's reader goes away (`| head`), which scripts read
-            # as "the platform said no"; let the edge end it as a closed pipe instead.
-            self._console.on_broken_pipe = _raise_broken_pipe  # type: ignore[method-assign]
         return self._console
 
     @property
@@ -315,8 +311,20 @@ def _shown(message: str, *, lines: bool = True) -> str:
     return visible(redact_url(message), lines=lines)
 
 
-def _raise_broken_pipe() -> None:
-    raise BrokenPipeError
+@functools.cache
+def _output_console() -> type[Console]:
+    """rich's Console for stdout, but for what a closed pipe does. rich exits 1 when
+    stdout's reader goes away (`| head`), which scripts read as "the platform said no";
+    the edge ends it as a closed pipe instead (141). rich's docstring of
+    `on_broken_pipe` invites overriding it in a subclass; made when first drawn, as
+    rich is imported only then."""
+    from rich.console import Console
+
+    class OutputConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return OutputConsole
 
 
 def error_line(message: str) -> None:

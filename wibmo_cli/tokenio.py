@@ -15,7 +15,6 @@ from wibmo_cli.crypto import (
     KEY_ENCODINGS,
     IvScheme,
     TokenCodec,
-    decode_base64,
     extract_token,
     key_interpretations,
     parse_key,
@@ -360,8 +359,3 @@ def first_document(stream: IO[bytes]) -> tuple[bytes, bool]:
         except (ValueError, RecursionError):
             return first + read_limited(stream, "the input"), True
     return first, False
-
-
-def check_token_shape(text: str) -> None:
-    """Raise the codec's own error for input that cannot be a token at all."""
-    decode_base64(extract_token(text))

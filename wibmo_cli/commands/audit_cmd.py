@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from wibmo_cli.commands.options import AuditLogPath, command_options
 from wibmo_cli.errors import InputError
-from wibmo_cli.runtime import Runtime, command_options
-
-AuditLogPath = Annotated[
-    str | None,
-    typer.Option(
-        "--audit-log",
-        metavar="PATH",
-        help="Audit log file (else $WIBMO_AUDIT_LOG, else the user data dir).",
-        show_default=False,
-    ),
-]
-
-COLUMNS = ("when", "customer", "change", "result")
+from wibmo_cli.runtime import Runtime
 
 
 @command_options
@@ -43,80 +30,17 @@ def audit(
       wibmo audit --limit 100 -o json | jq 'select(.responseCode != "00")'
       wibmo audit --audit-log /var/log/wibmo/audit.jsonl
     """
-    from wibmo_cli.audit import AuditLog
-
     if limit < 1:
         raise InputError(f"--limit {limit}: must be 1 or more")
-    log = AuditLog.for_runtime(rt, audit_log)
+    log = rt.audit_log(audit_log)
     if rt.json:
         for entry in log.tail(limit):
             rt.render.json(dict(entry), pretty=False)
         return
+    from wibmo_cli.views.audit import audit_table, table_rows
+
     rows = table_rows(log.tail(limit * 2))[-limit:]
     if not rows:
         rt.render.info(f"no entries in {log.path}")
         return
-    from rich.table import Table
-
-    from wibmo_cli.textsafe import cell
-
-    table = Table(title=f"Audit log ({log.path})", title_justify="left")
-    for column in COLUMNS:
-        table.add_column(column, no_wrap=column == "when", overflow="fold")
-    for row in rows:
-        table.add_row(*(cell(row[c], lines=True) for c in COLUMNS))  # errors quote answers
-    rt.render.print(table)
-
-
-def table_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """One row per action: an update's "sending" entry is replaced by its result entry.
-
-    A "sending" entry with no result after it (the process died while waiting) shows
-    as "sent; no result recorded".
-    """
-    rows: list[dict[str, str]] = []
-    pending: dict[str, int] = {}  # clientTxnId -> index of its "sending" row
-    for entry in entries:
-        txn = str(entry.get("clientTxnId", ""))
-        sending = entry.get("result") == "sending"
-        if txn and txn in pending and not sending:
-            rows[pending.pop(txn)] = _row(entry)
-            continue
-        if sending and txn:
-            pending[txn] = len(rows)
-            entry = {**entry, "result": "sent; no result recorded"}
-        rows.append(_row(entry))
-    return rows
-
-
-def _row(entry: Mapping[str, Any]) -> dict[str, str]:
-    command = str(entry.get("command", ""))
-    action = str(entry.get("action", ""))
-    fields = entry.get("fields")
-    shown_fields = ", ".join(map(str, fields)) if isinstance(fields, list) else ""
-    if entry.get("kycProfile"):
-        shown_fields += f" (KYC {entry['kycProfile']})"
-    result = str(entry.get("result", ""))
-    code = entry.get("responseCode")
-    if code is not None:
-        result = f"responseCode {code}" if result in ("", "answered") else f"{result} {code}"
-    if entry.get("accosaTransactionId"):
-        result += f" · accosa {entry['accosaTransactionId']}"
-    if entry.get("error"):
-        result += f": {entry['error']}"
-    what = f"{command} {action}".strip() if action and action != "update" else command
-    txn = entry.get("clientTxnId")
-    by = " · ".join(str(entry[k]) for k in ("user", "profile") if entry.get(k))
-    return {
-        "when": _local_time(str(entry.get("time", ""))) + (f"\n{by}" if by else ""),
-        "customer": str(entry.get("identifiers", "")),
-        "change": f"{what}: {shown_fields}" if shown_fields else what,
-        "result": result + (f"\nclientTxnId {txn}" if txn else ""),
-    }
-
-
-def _local_time(stamp: str) -> str:
-    try:
-        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return stamp
+    rt.render.print(audit_table(rows, log.path))

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import InputError
-from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.runtime import Runtime
 
 
 @command_options

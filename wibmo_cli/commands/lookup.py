@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
-from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.runtime import Runtime
 
 if TYPE_CHECKING:
     from wibmo_cli.audit import AuditLog
@@ -88,7 +89,7 @@ def lookup(
     concurrency: Concurrency = None,
     rate: Rate = None,
     resume: Resume = None,
-) -> None:
+) -> int | None:
     """Look a customer up: who, which cards, KYC, balance, status, documents.
 
     Exit code 0 when found (responseCode 00), 1 when the platform answers another
@@ -121,8 +122,7 @@ def lookup(
                 "--file looks up each row of the file: leave out --mobile, --urn, "
                 "--customer-id and --email"
             )
-        _lookup_file(rt, file, column, concurrency, rate, resume, reveal=reveal)
-        return
+        return _lookup_file(rt, file, column, concurrency, rate, resume, reveal=reveal)
     if any(v is not None for v in batch_options):
         raise InputError("--column, --concurrency, --rate and --resume go with --file")
     import asyncio
@@ -140,9 +140,7 @@ def lookup(
     )
     payload = lookup_payload(identifiers, message_code=int(profile.get("lookup_message_code")))
     if reveal:
-        from wibmo_cli.audit import AuditLog
-
-        audit = AuditLog.for_runtime(rt)
+        audit = rt.audit_log()
         _check_audit(audit)
 
     async def run() -> object:
@@ -167,10 +165,13 @@ def lookup(
             accosaTransactionId=exchange.answer.get("accosaTransactionId"),
             responseCode=exchange.answer.get("responseCode"),
         )
+    from wibmo_cli.views.answer import show_answer
+
     title = f"Customer ({identifiers.describe(masked=False)})"
-    ok = show_answer(rt, exchange.answer, elapsed=exchange.elapsed, reveal=reveal, title=title)
-    if not ok:
-        raise typer.Exit(ExitStatus.API_ERROR)
+    ok = show_answer(
+        rt.render, exchange.answer, elapsed=exchange.elapsed, reveal=reveal, title=title
+    )
+    return None if ok else ExitStatus.API_ERROR
 
 
 def _lookup_file(
@@ -182,10 +183,8 @@ def _lookup_file(
     resume: str | None,
     *,
     reveal: bool,
-) -> None:
+) -> int | None:
     """`--file`: the batch engine (wibmo_cli.batch) wired to this profile's client."""
-    import sys
-
     from wibmo_cli.batch import BatchSettings, FileJob, lookup_file, parse_rate
     from wibmo_cli.endpoint import open_clients
     from wibmo_cli.paths import user_path
@@ -202,9 +201,7 @@ def _lookup_file(
     )
     job = FileJob(path, column, user_path(resume) if resume else None)
     if reveal:
-        from wibmo_cli.audit import AuditLog
-
-        audit = AuditLog.for_runtime(rt)
+        audit = rt.audit_log()
         _check_audit(audit)
         audit.record(command="lookup", action="reveal", file=path)
 
@@ -234,8 +231,9 @@ def _lookup_file(
         connect,
         write=write,
         notice=rt.render.info,
+        warn=rt.render.warn,
         progress=ProgressBar if ProgressBar.wanted() else None,
-        stdout=sys.stdout,
+        stdout=cast("IO[str]", out),  # is it the --resume file? (not written through)
     )  # a BrokenPipeError (`| head`) ends the run quietly at the edge (app.py), exit 141
     hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
     if failed:  # the counts would include rows answered but never written: say what was
@@ -245,10 +243,9 @@ def _lookup_file(
         rows = "row" if written == 1 else "rows"
         rt.render.error(f"{failed[0]} (after {written} {rows}: the run stopped)")
         rt.render.info(f"lookup: {written} {rows} written before the output failed; {hint}")
-        raise typer.Exit(failed[0].exit_status)
+        return failed[0].exit_status
     rt.render.info(summary_line(summary, resume_hint=hint if summary.interrupted else None))
-    if summary.exit_status:
-        raise typer.Exit(summary.exit_status)
+    return summary.exit_status or None
 
 
 def _check_audit(audit: AuditLog) -> None:
@@ -257,22 +254,3 @@ def _check_audit(audit: AuditLog) -> None:
         audit.check()
     except ConfigError as exc:
         raise ConfigError(f"{exc.message}; --reveal is audited: nothing was sent") from None
-
-
-def show_answer(
-    rt: Runtime, answer: dict[str, object], *, elapsed: float | None, reveal: bool, title: str
-) -> bool:
-    """Render a decrypted answer (masked unless `reveal`); True when responseCode is 00."""
-    from wibmo_cli.codes import is_success
-    from wibmo_cli.masking import mask
-
-    shown = answer if reveal else mask(answer)
-    if rt.json:
-        rt.render.json(shown)
-    else:
-        from wibmo_cli.views.customer import answer_renderables, answer_view
-
-        view = answer_view(shown)
-        width = rt.render.console.width
-        rt.render.print(*answer_renderables(view, elapsed=elapsed, title=title, width=width))
-    return is_success(answer.get("responseCode"))  # type: ignore[arg-type]

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.masking import redact_url
-from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.runtime import Runtime
 
 profiles_app = typer.Typer(
     help="List, show and check environment profiles.",
@@ -100,7 +101,7 @@ def check(
         bool,
         typer.Option("--online", help="Also make a real lookup round trip to the endpoint."),
     ] = False,
-) -> None:
+) -> int | None:
     """Check a profile: keys present, key decodes to 24 bytes, iv valid, file safety.
 
     With --online, also sends one lookup (of a number that should not exist) and
@@ -118,7 +119,7 @@ def check(
     if online and not any(c.status == "fail" for c in checks):
         from wibmo_cli.online_check import online_check
 
-        checks.append(online_check(rt, profile))
+        checks.append(online_check(profile, rt.data_dir(), rt.render.info))
     if rt.json:
         rt.render.json(
             {
@@ -131,5 +132,4 @@ def check(
         from wibmo_cli.views.profiles import check_table
 
         rt.render.print(check_table(profile.name, checks))
-    if any(c.status == "fail" for c in checks):
-        raise typer.Exit(ExitStatus.CONFIG)
+    return ExitStatus.CONFIG if any(c.status == "fail" for c in checks) else None

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ConfigError, InputError
 from wibmo_cli.paths import user_path
-from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.runtime import Runtime
 
 
 @command_options
@@ -99,7 +99,7 @@ def sandbox(
     _check_database(db_path, given=db is not None)
 
     def ready(url: str) -> None:
-        print(url, flush=True)
+        rt.render.line(url)
         rt.render.info(
             f"sandbox for profile {profile.name} listening on {url} (db {db_path}); Ctrl-C stops it"
         )
@@ -108,7 +108,7 @@ def sandbox(
         serve(settings, "127.0.0.1", port, on_ready=ready)
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
-    sys.stderr.write("sandbox stopped\n")
+    rt.render.info("sandbox stopped")
 
 
 def _check_database(path: Path, *, given: bool) -> None:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
-from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.commands.options import command_options
+from wibmo_cli.errors import ConfigError, ExitStatus, InputError
+from wibmo_cli.runtime import Runtime
 
 if TYPE_CHECKING:  # imported when a command runs: the codec is not needed for --help
     from wibmo_cli import tokenio
@@ -131,7 +132,7 @@ def decrypt(
     key_file: KeyFile = None,
     key_encoding: KeyEncoding = None,
     iv: Iv = None,
-) -> None:
+) -> int | None:
     """Decrypt tokens to JSON.
 
     A single token prints pretty JSON on a terminal and one line otherwise. A file
@@ -151,8 +152,7 @@ def decrypt(
     if reveal:
         _audit_reveal(rt, "decrypt")
     if source is not None and source != "-" and tokenio.existing_file(source) is None:
-        _decrypt_one(rt, keys, source, detect_scheme=detect_scheme, reveal=reveal)
-        return
+        return _decrypt_one(rt, keys, source, detect_scheme=detect_scheme, reveal=reveal)
     if source is None or source == "-":
         _stdin_or_error("a token")
         stream = sys.stdin.buffer
@@ -166,8 +166,7 @@ def decrypt(
         first, whole = tokenio.first_document(stream)
         if detect_scheme or whole:
             text = first.decode("utf-8", "replace")
-            _decrypt_one(rt, keys, text, detect_scheme=detect_scheme, reveal=reveal)
-            return
+            return _decrypt_one(rt, keys, text, detect_scheme=detect_scheme, reveal=reveal)
         codec = tokenio.build_codec(keys, rt.env, rt.profile)
         out = rt.render.stdout_bytes  # a failed write: exit 74 (a closed pipe: 141)
         summary = tokenio.decrypt_stream(
@@ -183,22 +182,24 @@ def decrypt(
         raise InputError("no input: the file or stdin is empty")
     if summary.failed:
         rt.render.info(f"{summary.failed} of {summary.lines} lines could not be decrypted")
-        raise typer.Exit(summary.exit_status)
+        return summary.exit_status
+    return None
 
 
 def _decrypt_one(
     rt: Runtime, keys: tokenio.KeyOptions, text: str, *, detect_scheme: bool, reveal: bool
-) -> None:
+) -> int | None:
     from wibmo_cli import tokenio
 
     if detect_scheme:
-        _detect(rt, keys, text, reveal=reveal)
-        return
+        return _detect(rt, keys, text, reveal=reveal)
     codec = tokenio.build_codec(keys, rt.env, rt.profile)
     rt.render.json(tokenio.decrypt_text(codec, text, reveal=reveal))
+    return None
 
 
-def _detect(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> None:
+def _detect(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> int | None:
+    """Every scheme tried; exit 4 when none works."""
     from wibmo_cli import tokenio
     from wibmo_cli.crypto import detect
 
@@ -226,8 +227,7 @@ def _detect(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -
         )
     else:
         rt.render.print(*report.renderables)
-    if not working:
-        raise typer.Exit(ExitStatus.CRYPTO)
+    return None if working else ExitStatus.CRYPTO
 
 
 def _tried(result: Detection) -> dict[str, object]:
@@ -251,12 +251,7 @@ def _is_regular_file(stream: object) -> bool:
 
 
 def _audit_reveal(rt: Runtime, command: str) -> None:
-    from wibmo_cli.audit import AuditLog
-
     try:
-        AuditLog.for_runtime(rt).record(command=command, action="reveal")
+        rt.audit_log().record(command=command, action="reveal")
     except ConfigError as exc:  # --reveal is audited: nothing is shown without an entry
         raise ConfigError(f"{exc.message}; --reveal is audited: nothing was decrypted") from None
-
-
-__all__ = ["CryptoError", "decrypt", "encrypt"]

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wibmo_cli.commands.audit_cmd import AuditLogPath
+from wibmo_cli.commands.options import AuditLogPath, command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, NothingSentError
-from wibmo_cli.runtime import Runtime, command_options
+from wibmo_cli.runtime import Runtime
 from wibmo_cli.send import Decide, Outcome, Progress, build_dry_run, send_update
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def update_profile(
         typer.Option("--production-ok", help="With --yes: send to a production profile unasked."),
     ] = False,
     audit_log: AuditLogPath = None,
-) -> None:
+) -> int:
     """Change a customer's profile: validated, previewed, confirmed, sent at most once.
 
     The customer is named by exactly one of --urn, --mobile, --customer-id. Every field
@@ -220,9 +220,8 @@ def update_profile(
         raise InputError(
             f"cannot ask for confirmation: {unable}; check with --dry-run, then pass {how}"
         )
-    from wibmo_cli.audit import AuditLog
 
-    audit = AuditLog.for_runtime(rt, audit_log)
+    audit = rt.audit_log(audit_log)
     try:
         audit.check()  # every update and dry run is audited: no log, nothing sent or shown
     except ConfigError as exc:
@@ -244,8 +243,7 @@ def update_profile(
         message = update_flow.interrupted_message(profile, identifiers, interrupted)
         (rt.render.error if interrupted.sent else rt.render.info)(message)
         status = ExitStatus.INTERRUPTED
-    if status:
-        raise typer.Exit(status)
+    return status
 
 
 def _run(

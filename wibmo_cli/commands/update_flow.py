@@ -131,13 +131,13 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
         raise outcome.error
     assert outcome.exchange is not None
     from wibmo_cli.codes import is_success
-    from wibmo_cli.commands.lookup import show_answer
     from wibmo_cli.errors import OutputError
+    from wibmo_cli.views.answer import show_answer
 
     exchange = outcome.exchange
     title = f"Update Profile ({identifiers.describe(masked=False)})"
     try:
-        show_answer(rt, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title)
+        show_answer(rt.render, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title)
     except OutputError as exc:  # the answer cannot be shown: still say it was answered
         said = answered_message(profile, identifiers, outcome)
         raise OutputError(f"{exc.message}; {said}") from None

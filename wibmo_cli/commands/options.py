@@ -1,0 +1,115 @@
+"""What commands share: the five global options, declared once, and `--audit-log`.
+
+The global options (`--profile/-p`, `--profiles-file`, `--output/-o`, `--verbose/-v`,
+`--debug`) are accepted before the command name (`root_options`, on the root callback)
+and after it (`command_options`, on every command); a value given after the command
+wins. Both read the one declaration below, so help says the same in both places.
+
+Not a command: commands import it, and no command imports another.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final
+
+import typer
+
+from wibmo_cli.runtime import GlobalOptions, OutputFormat, Runtime
+from wibmo_cli.typer_glue import ClickContext, add_parameters
+
+
+def _global(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+GLOBAL_OPTIONS: Final = (
+    _global(
+        "profile",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--profile",
+                "-p",
+                help="Profile to use (else $WIBMO_PROFILE, else the file's default_profile).",
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    _global(
+        "profiles_file",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--profiles-file",
+                help="Profiles file (else $WIBMO_PROFILES, ./profiles.toml, the user config dir).",
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    _global(
+        "output",
+        Annotated[
+            OutputFormat | None,
+            typer.Option("--output", "-o", help="table (default) or json.", show_default=False),
+        ],
+        None,
+    ),
+    _global(
+        "verbose",
+        Annotated[
+            bool, typer.Option("--verbose", "-v", help="Trace requests and answers on stderr.")
+        ],
+        False,
+    ),
+    _global("debug", Annotated[bool, typer.Option("--debug", help="Show tracebacks.")], False),
+)
+
+AuditLogPath = Annotated[
+    str | None,
+    typer.Option(
+        "--audit-log",
+        metavar="PATH",
+        help="Audit log file (else $WIBMO_AUDIT_LOG, else the user data dir).",
+        show_default=False,
+    ),
+]
+
+
+def _given(ctx: ClickContext, values: Mapping[str, Any]) -> GlobalOptions:
+    """The invocation's global options (kept on the root context), with `values` merged."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, GlobalOptions):
+        root.obj = GlobalOptions()
+    root.obj.merge(values)
+    return root.obj
+
+
+def root_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The root callback, given the global options: those before the command name."""
+
+    def call(ctx: ClickContext, values: dict[str, Any], own: dict[str, Any]) -> Any:
+        _given(ctx, values)
+        return func(**own)
+
+    return add_parameters(func, GLOBAL_OPTIONS, call, shared_first=True)
+
+
+def command_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A command, given the global options, and called with a `Runtime` as `rt`.
+
+    What it returns (an exit status, or None for 0) is the edge's to act on (app.py).
+    """
+
+    def call(ctx: ClickContext, values: dict[str, Any], own: dict[str, Any]) -> Any:
+        from wibmo_cli import interrupts
+
+        interrupts.running()  # Ctrl-C and SIGTERM now reach the command's own handling
+        return func(rt=Runtime(_given(ctx, values)), **own)
+
+    return add_parameters(func, GLOBAL_OPTIONS, call, hidden=("rt",))

@@ -1,0 +1,33 @@
+"""A decrypted answer of the platform shown: masked JSON, or the customer's tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wibmo_cli.render import Renderer
+
+
+def show_answer(
+    render: Renderer,
+    answer: dict[str, object],
+    *,
+    elapsed: float | None,
+    reveal: bool,
+    title: str,
+) -> bool:
+    """Render `answer` (masked unless `reveal`) as JSON or as tables, as `render` is set;
+    True when its responseCode is 00."""
+    from wibmo_cli.codes import is_success
+    from wibmo_cli.masking import mask
+
+    shown = answer if reveal else mask(answer)
+    if render.json_output:
+        render.json(shown)
+    else:
+        from wibmo_cli.views.customer import answer_renderables, answer_view
+
+        view = answer_view(shown)
+        width = render.console.width
+        render.print(*answer_renderables(view, elapsed=elapsed, title=title, width=width))
+    return is_success(answer.get("responseCode"))  # type: ignore[arg-type]
