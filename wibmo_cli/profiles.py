@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from wibmo_cli.crypto import KEY_ENCODINGS, IvScheme, TokenCodec, parse_key
 from wibmo_cli.errors import ConfigError
+from wibmo_cli.masking import redact as redact  # client.py imports it from here (not mine)
 from wibmo_cli.paths import user_path
 
 SECRET_KEYS: Final = ("api_key", "secure_code", "encryption_key")
@@ -458,12 +459,3 @@ def load(choice: ProfileChoice, name: str | None = None) -> Profile:
     raw, builtin = choice.file.raw(name)
     source = "built-in" if builtin else str(choice.file.path)
     return resolve(name, raw, choice.env, source=source, builtin=builtin)
-
-
-def redact(value: str) -> str:
-    """Show at most the last four characters of a secret, and only of a long one."""
-    if not value:
-        return ""
-    if len(value) < 12:
-        return "****"
-    return "****" + value[-4:]

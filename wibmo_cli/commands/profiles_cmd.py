@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from wibmo_cli.errors import ExitStatus
-from wibmo_cli.masking import redact_url
+from wibmo_cli.masking import redact, redact_url
 from wibmo_cli.runtime import Runtime, command_options
 
 profiles_app = typer.Typer(
@@ -64,7 +64,7 @@ def show(rt: Runtime, name: Name = None) -> None:
       wibmo profiles show uat
       wibmo profiles show -o json
     """
-    from wibmo_cli.profiles import SECRET_KEYS, redact
+    from wibmo_cli.profiles import SECRET_KEYS
 
     profile = rt.profile(name)
     values: dict[str, Any] = {}

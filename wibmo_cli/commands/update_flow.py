@@ -40,8 +40,7 @@ if TYPE_CHECKING:
     from wibmo_cli.runtime import Runtime
     from wibmo_cli.update import Plan, UpdateRequest
 
-SANDBOX_URL = "http://127.0.0.1:8765"  # `wibmo sandbox`'s default: what a dry run shows
-
+from wibmo_cli.sandbox_port import SANDBOX_URL  # `wibmo sandbox`'s default
 
 MAX_PATCH_BYTES = 1 << 20  # a --from-file patch is a few fields: 1 MiB is ample
 
