@@ -382,7 +382,9 @@ def test_upgrade_rules(drop: str, docs: tuple[str, ...], extra: dict[str, Any], 
     request = parse(docs=docs, **fields)
     with pytest.raises(InputError, match=rule) as caught:
         make_plan(request, 30)
-    assert str(caught.value).startswith("--new-card-profile-id 150: an upgrade to Full KYC / Full CDD")
+    assert str(caught.value).startswith(
+        "--new-card-profile-id 150: an upgrade to Full KYC / Full CDD"
+    )
 
 
 def test_upgrade_rules_pass_with_what_they_ask() -> None:

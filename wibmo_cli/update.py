@@ -289,8 +289,7 @@ def plan(
 
 
 def full_kyc_rules(changes: Mapping[str, Any], sources: Mapping[str, str]) -> None:
-    """What an upgrade to 150 (Full KYC / Full CDD) must carry, per the document's field
-    table."""
+    """What an upgrade to `kyc.FULL_KYC` must carry, per the document's field table."""
     option = sources.get("newcardProfileId", "--new-card-profile-id")
     why = f"{option} {kyc.FULL_KYC}: an upgrade to {kyc.name(kyc.FULL_KYC)}"
     if "cardholderAddress" not in changes:

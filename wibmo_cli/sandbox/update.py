@@ -17,7 +17,7 @@ Pure over the store and plain dicts, like `lookup`. The checks, in the order mad
                                                               1088, 1238-1242), else 1055
                                                               (model.checked)
     new mobile already another customer's              1237
-    upgrade to 150 (Full CDD) without an address       1055 (description says what is missing)
+    upgrade to 150 (full KYC) without an address       1055 (description says what is missing)
     upgrade to 150 without any identity document       1300 (none in the request or on file)
 
 Field names are matched case-insensitively, and both spellings the documents use are
