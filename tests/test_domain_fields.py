@@ -128,3 +128,11 @@ def test_every_row_is_complete_and_unique() -> None:
         assert f.help.endswith(".") and f.label and f.option.startswith("--")
         assert f.parameter.isidentifier() and f.check is getattr(validate, f.validator)
     assert {f.name: f for f in FIELDS} == fields.BY_NAME
+
+
+def test_the_generated_options_complete_in_the_shell() -> None:
+    command = _command(update_cmd.update_profile)
+    ctx = command.make_context("update-profile", [], resilient_parsing=True)
+    assert [c.value for c in command.shell_complete(ctx, "--ci")] == ["--city"]
+    flags = [c.value for c in command.shell_complete(ctx, "--no-")]
+    assert flags == ["--no-doc-consent", "--no-sor-disable"]

@@ -18,8 +18,8 @@ sandbox/model.Customer and sandbox/store.py's schema).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from types import MappingProxyType
+from typing import Any, Final, Literal, NamedTuple
 
 from wibmo_cli import kyc
 
@@ -28,16 +28,16 @@ from wibmo_cli import kyc
 Shown = Literal["text", "masked", "date", "mobile", "kyc"]
 
 
-@dataclass(frozen=True)
-class Field:
-    """One updatable field."""
+class Field(NamedTuple):
+    """One updatable field. (A NamedTuple: the table is built at `wibmo --help`, and a
+    dataclass costs ten times as much to define.)"""
 
     name: str  # the platform's name, as sent (the update document's field table)
     option: str  # the update-profile option; a flag also gets its --no- form
     label: str  # in the preview and the lookup view
     help: str  # the option's help
     validator: str  # its validator's name in validate.py (`check`)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = MappingProxyType({})  # the validator's keyword options
     vector: str = ""  # its updateVectors word, if the document has one
     shown_as: tuple[str, ...] = ()  # where a lookup answer shows the current value
     # the documents' other names for it (the platform takes them); letter case never counts
