@@ -943,7 +943,7 @@ CASES: list[Case] = [
         "docConsent: must be true or false",
         setup=file("p.json", '{"docConsent": 5}'),
     ),
-    Case("update-stdin-empty", (*UPD, "--from-file", "-"), 2, "not valid JSON", stdin=""),
+    Case("update-stdin-empty", (*UPD, "--from-file", "-"), 2, "is empty", stdin=""),
     Case("update-stdin-binary", (*UPD, "--from-file", "-"), 2, "--from-file -", stdin=binary()),
     Case(
         "update-missing-secret",

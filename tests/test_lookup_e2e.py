@@ -127,7 +127,7 @@ def sample_found(result: Result) -> None:
     assert "ABC LastName" in out
     assert "₹1,000.00" in out
     assert "179947 XXXXXX 4216" in out
-    assert "Full KYC · 150" in out
+    assert "Full KYC / Full CDD · 150" in out
     assert "responseCode 00 SUCCESS" in out
     for masked in MASKED_DOCS:
         assert masked in out, masked
@@ -219,7 +219,7 @@ def test_reveal_shows_whole_numbers_and_is_audited(
     assert first["clientTxnId"] == api_requests(sandbox)[1].client_txn_id
     assert isinstance(first["accosaTransactionId"], int)
     assert first["identifiers"] == "mobile ********3456"
-    assert entries[1]["identifiers"] == "urn 389"
+    assert entries[1]["identifiers"] == "urn ***"  # 4 characters or fewer: none shown
     text = audit.read_text(encoding="utf-8")
     assert "9897123456" not in text
     for whole in WHOLE_DOCS:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from wibmo_cli import profiles
 from wibmo_cli.errors import ConfigError, ExitStatus
-from wibmo_cli.profiles import Profile, ProfileChoice, choose, load, load_environment, redact
+from wibmo_cli.masking import redact
+from wibmo_cli.profiles import Profile, ProfileChoice, choose, load, load_environment
 
 API_KEY = "api-key-5f1c9a7e2b8d4c6a"
 SECURE_CODE = "secure-code-77aa31d9e0"

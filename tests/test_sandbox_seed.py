@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from wibmo_cli import validate
+from wibmo_cli import kyc, validate
 from wibmo_cli.errors import InputError
 from wibmo_cli.sandbox import seed
-from wibmo_cli.sandbox.model import KYC_NAMES, display_date
+from wibmo_cli.sandbox.model import display_date
 from wibmo_cli.sandbox.store import Store
 
 
@@ -52,7 +52,7 @@ def test_volume_and_variety(data: seed.SeedData) -> None:
     assert len(generated(data)) >= 200
     per_customer = Counter(c.customer for c in data.cards)
     assert set(per_customer.values()) == {1, 2, 3}
-    assert {c.profile_id for c in data.cards} == set(KYC_NAMES)
+    assert {c.profile_id for c in data.cards} == set(kyc.PROFILES)
     assert {c.status for c in data.cards} >= {0, 1, 2, 3, 5, 6}
     assert all(c.status_description for c in data.cards)
     assert {d.doc_type for d in data.documents} == set(validate.DOC_TYPES)

@@ -285,7 +285,7 @@ def test_upgrade_rule_found_after_the_lookup_sends_no_update(
         urn = conn.execute("SELECT min(urn) FROM cards WHERE profile_id = 300").fetchone()[0]
     result = wibmo("update-profile", "--urn", str(urn), "--new-card-profile-id", "150", "--yes")
     assert result.exit_code == 2
-    assert "an upgrade to Full CDD needs the address" in result.stderr
+    assert "an upgrade to Full KYC / Full CDD needs the address" in result.stderr
     assert len(api(sandbox, "lookup")) == 1
     assert api(sandbox, "update") == []
 

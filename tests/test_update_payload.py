@@ -382,7 +382,9 @@ def test_upgrade_rules(drop: str, docs: tuple[str, ...], extra: dict[str, Any], 
     request = parse(docs=docs, **fields)
     with pytest.raises(InputError, match=rule) as caught:
         make_plan(request, 30)
-    assert str(caught.value).startswith("--new-card-profile-id 150: an upgrade to Full CDD")
+    assert str(caught.value).startswith(
+        "--new-card-profile-id 150: an upgrade to Full KYC / Full CDD"
+    )
 
 
 def test_upgrade_rules_pass_with_what_they_ask() -> None:
@@ -459,8 +461,8 @@ def test_preview_shows_now_and_will_be() -> None:
     assert rows["Date of birth"].now == "11 Jul 1993"
     assert (rows["Mobile"].now, rows["Mobile"].will_be) == ("9897123456", "7012345678")
     assert rows["City"].now == ""
-    assert rows["KYC profile"].now == "30 (Simple CDD)"
-    assert rows["KYC profile"].will_be == "300 (No CDD)"
+    assert rows["KYC profile"].now == "Simple CDD · 30"
+    assert rows["KYC profile"].will_be == "No CDD · 300"
     assert rows["Document Pancard"].now == "******234A"
     assert rows["Document Pancard"].will_be == "******234F"
     assert rows["Document Passport"].will_be == "****4567 (India, 20301201)"

@@ -269,7 +269,7 @@ def test_kyc_profile_id_accepts(raw: str | int, expected: int) -> None:
 def test_kyc_profile_id_rejects_with_names(raw: str | int) -> None:
     message = _rejects(validate.kyc_profile_id, raw, field="--card-profile-id")
     assert message.startswith("--card-profile-id ")
-    assert "30 (Simple CDD), 150 (Full CDD), 300 (No CDD)" in message
+    assert "30 (Simple CDD), 150 (Full KYC / Full CDD), 300 (No CDD)" in message
 
 
 @pytest.mark.parametrize(

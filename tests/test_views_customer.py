@@ -86,7 +86,7 @@ def test_the_documents_sample_is_read_whole() -> None:
             "Card": "179947 XXXXXX 4216",
             "Type": "TRAVEL CARD",
             "Status": "Active",
-            "KYC": "Full KYC · 150",
+            "KYC": "Full KYC / Full CDD · 150",
             "Balance": "₹1,000.00",
             "Entity": "FintechA",
             "Created": "16 Nov 2022",
@@ -116,7 +116,7 @@ def test_the_sample_draws_as_tables_wide_and_narrow() -> None:
     wide = render(view, 140)
     assert "ABC LastName" in wide
     assert "₹1,000.00" in wide
-    assert "Full KYC · 150" in wide
+    assert "Full KYC / Full CDD · 150" in wide
     assert "Cards" in wide
     assert "responseCode 00 SUCCESS" in wide
     assert "accosaTransactionId 7441" in wide
@@ -370,12 +370,12 @@ def test_readable_date(raw: object, shown: str) -> None:
     ("profile_id", "name", "shown"),
     [
         (1, "MIN_KYC", "Min KYC · 1"),
-        (30, None, "Simple CDD (min KYC) · 30"),
-        (150, "FULL_KYC", "Full KYC · 150"),
-        ("150", None, "Full KYC · 150"),
+        (30, None, "Simple CDD · 30"),
+        (150, "FULL_KYC", "Full KYC / Full CDD · 150"),
+        ("150", None, "Full KYC / Full CDD · 150"),
         (200, "IKYC", "IKYC · 200"),
         (300, None, "No CDD · 300"),
-        (150, "FULL_CDD", "Full KYC · 150 (FULL_CDD)"),
+        (150, "FULL_CDD", "Full KYC / Full CDD · 150"),
         (42, "WEIRD", "profile 42 · 42 (WEIRD) [unknown profile id]"),
         ("abc", None, "profile abc"),
         (None, None, ""),

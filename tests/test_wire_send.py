@@ -182,7 +182,7 @@ def test_an_answered_update_is_sent_once_and_audited_before_and_after() -> None:
     assert outcome.plan is not None
     assert entry["clientTxnId"] == outcome.plan.client_txn_id
     assert (entry["responseCode"], entry["accosaTransactionId"]) == ("00", 7)
-    assert entry["fields"] == ["emailId"] and entry["identifiers"] == "urn 389"
+    assert entry["fields"] == ["emailId"] and entry["identifiers"] == "urn ***"
     assert run.progress.exchange is outcome.exchange
 
 

@@ -39,19 +39,6 @@ def log_path(override: str | None, env: Mapping[str, str], data_dir: Path) -> Pa
     return user_path(explicit) if explicit else data_dir / FILENAME
 
 
-def mask_identifier(kind: str, value: str) -> str:
-    """Identifiers in the log: mobiles and URNs keep their last four digits, emails
-    their first letter and domain; customer ids stay (they are the client's own keys)."""
-    if not value:
-        return value
-    if kind == "email" and "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if kind in ("mobile", "urn"):
-        return "*" * max(len(value) - 4, 0) + value[-4:]
-    return value
-
-
 @dataclass
 class AuditLog:
     path: Path

@@ -35,7 +35,6 @@ from wibmo_cli.batchio import (
     answered_line,
     count_lines,
     error_line,
-    is_regular_file,
     opened_input,
     outcome,
     sniff_kind,
@@ -46,6 +45,7 @@ from wibmo_cli.codes import explain, is_success
 from wibmo_cli.errors import ExitStatus, InputError, OutputError, WibmoError
 from wibmo_cli.masking import mask
 from wibmo_cli.messages import Identifiers, lookup_payload
+from wibmo_cli.streams import is_regular_file
 from wibmo_cli.textsafe import json_text
 
 if TYPE_CHECKING:

@@ -17,7 +17,6 @@ import contextlib
 import csv
 import io
 import os
-import stat
 import threading
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -28,6 +27,7 @@ from typing import IO, Any, Final
 from wibmo_cli import validate
 from wibmo_cli.errors import ExitStatus, InputError
 from wibmo_cli.paths import user_path
+from wibmo_cli.streams import is_regular_file
 
 KINDS: Final = ("mobile", "urn", "customerId", "email")
 MAX_ROW_CHARS: Final = 64 << 10  # a longer input line is no row of identifiers
@@ -280,13 +280,6 @@ def _stdin() -> tuple[io.TextIOWrapper, bool]:
 def _close(handle: IO[str]) -> None:
     with contextlib.suppress(OSError, ValueError):
         handle.close()
-
-
-def is_regular_file(stream: IO[Any]) -> bool:
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 # -- reading in the background -----------------------------------------------------------

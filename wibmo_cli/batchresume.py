@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
-from wibmo_cli.batchio import Row, fingerprint, is_regular_file, outcome
+from wibmo_cli.batchio import Row, fingerprint, outcome
 from wibmo_cli.errors import InputError
+from wibmo_cli.streams import is_regular_file
 
 RESUME_LINE: Final = 1 << 20  # of a longer line, only the start is read
 

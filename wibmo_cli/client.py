@@ -59,9 +59,9 @@ from wibmo_cli.errors import (
     OutcomeUnknownError,
     UnreadableAnswerError,
 )
-from wibmo_cli.masking import mask, redact_url
+from wibmo_cli.masking import mask, redact, redact_url
 from wibmo_cli.messages import new_client_txn_id
-from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile, redact
+from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile
 from wibmo_cli.wire import SECRET_BODY_FIELDS, SECRET_HEADERS, Request, Wire
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})

@@ -1,11 +1,18 @@
-"""Identity-document masking: only the last four characters of a document number show.
+"""Every masking and redaction rule of wibmo, in one place. Pure.
+
+One "last four" rule (`mask_value`): a value shows only its last four characters, every
+other character a ``*`` (spaces kept, so the shape stays readable); a value of four
+characters or fewer shows none. It is how identity document numbers appear in answers,
+traces, previews and messages (`mask`, `mask_json_bytes`, `validate`'s messages), and
+how mobiles and URNs appear in the audit log (`mask_identifier`).
+
+Secrets are redacted, not masked (`redact`): a fixed ``****`` that hides their length,
+then the last four characters of a long one; `redact_url` does it to the password in a
+URL's userinfo (``http://svc:PASS@host``).
 
 Applied to any decoded JSON (lookup answers, decrypted tokens, traces) unless the
 user asks for `--reveal`. Card numbers arrive masked from the platform and are left
 as they are.
-
-Also `redact_url`: the password in a URL's userinfo (``http://svc:PASS@host``),
-redacted as every other secret is (`profiles.redact`) wherever a URL is shown.
 """
 
 from __future__ import annotations
@@ -41,8 +48,14 @@ _KELVIN: Final = "\u212a".encode()  # K (Kelvin sign): str.lower() makes it a "k
 _Container = dict[Any, Any] | list[Any]
 
 
-def mask_value(value: str) -> str:
-    """`ABCDE1234A` -> `******234A`; spaces inside are kept so the shape stays readable."""
+def mask_value(value: str, *, width: int | None = None) -> str:
+    """`ABCDE1234A` -> `******234A`; spaces inside are kept so the shape stays readable.
+
+    `width`: at most that many characters, the masked ones in front dropped (a message
+    quoting a value typed a thousand characters long).
+    """
+    if width is not None and len(value) > width:
+        return mask_value(value, width=None)[-width:] if width > 0 else ""
     if len(value) > 4 and value.isalnum():  # the usual case, without the loop below
         return "*" * (len(value) - 4) + value[-4:]
     chars = list(value)
@@ -179,7 +192,33 @@ def mask_json_bytes(plaintext: bytes) -> bytes | None:
     return b"".join(pieces)
 
 
-_REDACTED: Final = "****"  # how `profiles.redact` starts
+def mask_identifier(kind: str, value: str) -> str:
+    """An identifier in the audit log and in messages: a mobile or a URN by the last-four
+    rule, an email its first letter and domain; a customer id stays whole (it is the
+    client's own key)."""
+    if not value:
+        return value
+    if kind == "email" and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if kind in ("mobile", "urn"):
+        return mask_value(value)
+    return value
+
+
+_REDACTED: Final = "****"  # how `redact` starts
+_SHORT_SECRET: Final = 12  # below this, not even the last four show
+
+
+def redact(secret: str) -> str:
+    """A secret as shown anywhere: ``****`` and the last four characters of a long one."""
+    if not secret:
+        return ""
+    if len(secret) < _SHORT_SECRET:
+        return _REDACTED
+    return _REDACTED + secret[-4:]
+
+
 # scheme://user:password@host, the password taken as typed, not as a URL would encode
 # it (a space, "/", "#", "?", "@" in it included): see `_password_end`.
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -196,13 +235,11 @@ def redact_url(text: str) -> str:
     """`text` with the password of every URL's userinfo redacted.
 
     ``http://svc:s3cret-passw0rd@host/x`` -> ``http://svc:****w0rd@host/x`` (as
-    `profiles.redact` shows any secret); the user name stays, it says which account.
+    `redact` shows any secret); the user name stays, it says which account.
     Works on one URL or on a message quoting URLs; text without one is returned as is.
     """
     if "://" not in text or "@" not in text:
         return text
-    from wibmo_cli.profiles import redact
-
     pieces: list[str] = []
     done = 0
     for scheme in _SCHEME.finditer(text):

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from wibmo_cli import validate
 from wibmo_cli.errors import InputError
+from wibmo_cli.masking import mask_identifier
 
 _ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -35,6 +36,7 @@ def new_client_txn_id() -> str:
 
 
 def request_datetime(now: datetime | None = None) -> str:
+    """`now` (default: this moment, local time) as the platform's YYYYMMDDHHMMSS."""
     return (now or datetime.now()).strftime("%Y%m%d%H%M%S")
 
 
@@ -101,10 +103,9 @@ class Identifiers:
     def describe(self, *, masked: bool = True) -> str:
         """For messages and logs: the identifiers, partly hidden unless `masked=False`.
 
-        Masked the way the audit log masks them: mobile and URN keep their last four
+        Masked by `masking.mask_identifier`: mobile and URN keep their last four
         digits, email its first letter and domain, the customer id stays whole.
         """
-        from wibmo_cli.audit import mask_identifier
 
         def shown(kind: str, value: str) -> str:
             return mask_identifier(kind, value) if masked else value

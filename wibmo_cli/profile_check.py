@@ -9,8 +9,8 @@ from typing import Literal
 
 from wibmo_cli.crypto import key_interpretations
 from wibmo_cli.errors import ConfigError
-from wibmo_cli.masking import redact_url
-from wibmo_cli.profiles import REQUIRED_KEYS, Profile, redact
+from wibmo_cli.masking import redact, redact_url
+from wibmo_cli.profiles import REQUIRED_KEYS, Profile
 
 Status = Literal["ok", "warn", "fail"]
 

@@ -458,12 +458,3 @@ def load(choice: ProfileChoice, name: str | None = None) -> Profile:
     raw, builtin = choice.file.raw(name)
     source = "built-in" if builtin else str(choice.file.path)
     return resolve(name, raw, choice.env, source=source, builtin=builtin)
-
-
-def redact(value: str) -> str:
-    """Show at most the last four characters of a secret, and only of a long one."""
-    if not value:
-        return ""
-    if len(value) < 12:
-        return "****"
-    return "****" + value[-4:]

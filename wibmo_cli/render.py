@@ -28,6 +28,7 @@ import os
 import sys
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
+from wibmo_cli import streams
 from wibmo_cli.errors import OutputError
 from wibmo_cli.masking import redact_url
 from wibmo_cli.textsafe import json_text, visible
@@ -44,10 +45,7 @@ def dumps(value: Any, *, pretty: bool = False) -> str:
 def _colour_allowed(stream: IO[str]) -> bool:
     if "NO_COLOR" in os.environ:
         return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return streams.is_terminal(stream)
 
 
 class OutputStream:
@@ -233,10 +231,7 @@ class Renderer:
 
     @property
     def stdout_is_terminal(self) -> bool:
-        try:
-            return sys.stdout.isatty()
-        except (AttributeError, ValueError):
-            return False
+        return streams.is_terminal(sys.stdout)
 
     def json(self, value: Any, *, pretty: bool | None = None) -> None:
         """One JSON document on stdout: indented on a terminal, one line otherwise."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wibmo_cli.errors import (
     ApiError,
@@ -38,6 +38,7 @@ from wibmo_cli.errors import (
     OutcomeUnknownError,
     WibmoError,
 )
+from wibmo_cli.sandbox_port import SANDBOX_URL
 
 if TYPE_CHECKING:
     from wibmo_cli.client import Client, Exchange
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from wibmo_cli.update import Plan, UpdateRequest
     from wibmo_cli.wire import Request
 
-SANDBOX_URL: Final = "http://127.0.0.1:8765"  # `wibmo sandbox`'s default: what a dry run shows
 
 # decide(plan, record): True to go on. `record` is the lookup's answer, when there was one.
 Decide = Callable[["Plan", "dict[str, Any] | None"], bool]

@@ -160,13 +160,29 @@ def read_limited(stream: IO[bytes], what: str) -> bytes:
     return data
 
 
-def parse_json_payload(data: bytes, what: str) -> dict[str, Any]:
-    """The JSON object to encrypt, or `InputError` saying what is wrong with it."""
+def parse_json_payload(
+    data: bytes | str,
+    what: str,
+    *,
+    expected: str = "the platform's payloads are {...} objects",
+    unique_keys: bool = False,
+) -> dict[str, Any]:
+    """The JSON object in `data` (what `encrypt` encrypts, an update's --from-file patch),
+    or `InputError` saying what is wrong with it, `what` naming the input.
+
+    `expected`: what the message says when the JSON is not an object. `unique_keys`:
+    a key given twice in any object is refused (json would keep the last), for input
+    that names fields one meaning each.
+    """
     text = data.strip()
     if not text:
         raise InputError(f"{what} is empty: give a JSON object")
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_unique_keys if unique_keys else None)
+    except _DuplicateKey as exc:
+        key = str(exc.args[0])
+        shown = json.dumps(key if len(key) <= 60 else key[:57] + "...")
+        raise InputError(f"{what}: the key {shown} is given twice; give it once") from None
     except UnicodeDecodeError:
         raise InputError(f"{what} is not UTF-8 text") from None
     except ValueError as exc:
@@ -174,10 +190,22 @@ def parse_json_payload(data: bytes, what: str) -> dict[str, Any]:
     except RecursionError:
         raise InputError(f"{what} is not valid JSON: nested too deeply") from None
     if not isinstance(value, dict):
-        raise InputError(
-            f"{what} is JSON but not an object: the platform's payloads are {{...}} objects",
-        )
+        raise InputError(f"{what} is JSON but not an object: {expected}")
     return value
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, refused if a key comes twice."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
 
 
 # -- decrypt ---------------------------------------------------------------------

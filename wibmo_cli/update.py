@@ -4,7 +4,7 @@
     UpdateRequest + current KYC profile  --plan-->  Plan            full-KYC rules, payload
     lookup answer  --current_profile-->  the KYC profile cardProfileId must carry
 
-Field names are the document's table (`FIELDS`); a file may also use the sample's
+Field names are the document's table (`fields.FIELDS`); a file may also use the sample's
 spellings (``email``, ``address``, ``city``, ``zipCode``, ...) and any letter case.
 The new mobile number travels as ``mobile`` (the document lists "Mobile No." as
 updatable and ``mobile`` in ``updateVectors``), with the profile's mobile prefix like
@@ -15,22 +15,18 @@ from the file. Identity document numbers never appear whole in a message or prev
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from wibmo_cli import validate
+from wibmo_cli import kyc, validate
 from wibmo_cli.errors import InputError
+from wibmo_cli.fields import BY_NAME, FIELDS, Field
 from wibmo_cli.masking import mask_value
-from wibmo_cli.messages import Identifiers, update_payload
+from wibmo_cli.messages import Identifiers, request_datetime, update_payload
+from wibmo_cli.tokenio import parse_json_payload
 
-FULL_KYC: Final = 150
-KYC_RANK: Final = {300: 0, 30: 1, 150: 2}  # No CDD < Simple CDD < Full CDD
-# Documents that carry an expiry date: a Full-CDD upgrade needs it ("docExpiry ... In case
-# of Full KYC this is required"); PAN, Aadhaar, voter id and job card have none.
-EXPIRING_DOCS: Final = frozenset({"Passport", "Driverlicense"})
 # Filled by wibmo: a file may not set them.
 TOOL_FIELDS: Final = frozenset(
     {
@@ -43,102 +39,9 @@ TOOL_FIELDS: Final = frozenset(
     }
 )
 IDENTIFIER_FIELDS: Final = frozenset({"urn", "customermobile", "customerid"})
-_CKYC: Final = re.compile(r"[0-9]{14}")
-
-Check = Callable[[Any, str, str], Any]  # (value, where, mobile prefix) -> normalised value
-
-
-def _text(max_len: int) -> Check:
-    return lambda value, where, _: validate.text(value, field=where, max_len=max_len)
-
-
-def _ckyc_number(value: Any, where: str, _: str) -> str:
-    """A CKYC identification number (KIN): 14 digits, spaces and dashes dropped."""
-    number = re.sub(r"[\s\-]+", "", str(value))
-    if not _CKYC.fullmatch(number):
-        shown = repr(mask_value(str(value).strip()))
-        raise InputError(f"{where} {shown}: must be a 14-digit CKYC number")
-    return number
-
-
-def _flag(value: Any, where: str, _: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in ("true", "yes", "y", "1"):
-        return True
-    if word in ("false", "no", "n", "0"):
-        return False
-    raise InputError(f"{where} {str(value)[:40]!r}: must be true or false")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One updatable field: its platform name, option, label, check and lookup names."""
-
-    name: str
-    option: str
-    label: str
-    check: Check
-    vector: str = ""  # its updateVectors word, if the document has one
-    shown_as: tuple[str, ...] = ()  # where a lookup answer shows the current value
-    aliases: tuple[str, ...] = ()  # other spellings accepted in a file
-
-
-# fmt: off
-FIELDS: Final[tuple[Field, ...]] = (
-    Field("firstName", "--first-name", "First name",
-          lambda v, w, _: validate.name(v, field=w), shown_as=("firstName",)),
-    Field("lastName", "--last-name", "Last name",
-          lambda v, w, _: validate.name(v, field=w), shown_as=("lastName",)),
-    Field("emailId", "--email", "Email",
-          lambda v, w, _: validate.email(v, field=w), "emailId", ("email", "emailId"),
-          ("email",)),
-    Field("alternateEmailId", "--alternate-email", "Alternate email",
-          lambda v, w, _: validate.email(v, field=w), "alternateEmailId",
-          ("alternateEmail", "alternateEmailId"), ("alternateEmail",)),
-    Field("mobile", "--new-mobile", "Mobile",
-          lambda v, w, p: validate.mobile(v, prefix=p, field=w), "mobile",
-          ("mobile", "customerMobile"), ("newMobile",)),
-    Field("dateOfBirth", "--dob", "Date of birth",
-          lambda v, w, _: validate.date_yyyymmdd(v, field=w, past=True), "",
-          ("dob", "dateOfBirth"), ("dob",)),
-    Field("gender", "--gender", "Gender",
-          lambda v, w, _: validate.gender(v, field=w), shown_as=("gender",)),
-    Field("cardholderAddress", "--address", "Address", _text(200), "address",
-          ("address", "cardholderAddress"), ("address",)),
-    Field("addressline1", "--address-line1", "Address line 1", _text(100), "address",
-          ("addressLine1", "addressline1"), ("addressLine1",)),
-    Field("addressline2", "--address-line2", "Address line 2", _text(100), "address",
-          ("addressLine2", "addressline2"), ("addressLine2",)),
-    Field("addressline3", "--address-line3", "Address line 3", _text(100), "address",
-          ("addressLine3", "addressline3"), ("addressLine3",)),
-    Field("cardholderCity", "--city", "City", _text(50), "city",
-          ("city", "cardholderCity"), ("city",)),
-    Field("cardholderState", "--state", "State", _text(50), "state",
-          ("state", "cardholderState"), ("state",)),
-    Field("cardholderCountry", "--country", "Country", _text(50), "country",
-          ("country", "cardholderCountry"), ("country",)),
-    Field("cardholderZipCode", "--zip-code", "PIN code",
-          lambda v, w, _: validate.zip_code(v, field=w), "zipcode",
-          ("zipCode", "cardholderZipCode"), ("zipCode", "pinCode")),
-    Field("newcardProfileId", "--new-card-profile-id", "KYC profile",
-          lambda v, w, _: validate.kyc_profile_id(v, field=w), "", (),
-          ("newCardProfileId",)),
-    Field("kycDateStamp", "--kyc-date-stamp", "KYC date",
-          lambda v, w, _: validate.datetime14(v, field=w), "", ("kycDateStamp",)),
-    Field("cKycDocNo", "--ckyc-number", "CKYC number", _ckyc_number, "", ("cKycDocNo",),
-          ("ckycNo", "ckycNumber")),
-    Field("docConsent", "--doc-consent", "Document consent", _flag, "", ("docConsent",)),
-    Field("sorCustomerId", "--sor-customer-id", "SOR customer id",
-          lambda v, w, _: validate.customer_id(v, field=w), "", ("sorCustomerId",)),
-    Field("sorDisable", "--sor-disable", "SOR disabled", _flag, "", ("sorDisable",)),
-)
-# fmt: on
-BY_NAME: Final = {f.name: f for f in FIELDS}
 DOC_OPTION: Final = "--doc"
 _FILE_NAMES: Final = {
-    spelling.lower(): f.name for f in FIELDS for spelling in (f.name, *f.aliases)
+    spelling.lower(): f.name for f in FIELDS for spelling in (f.name, *f.spellings, *f.aliases)
 } | {"doclist": "docList", "cardprofileid": "cardProfileId"}
 
 
@@ -180,41 +83,15 @@ class Plan:
 # -- parsing and validating ----------------------------------------------------------------
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object's members, refused if a key comes twice (json keeps the last)."""
-    data: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in data:
-            raise _DuplicateKey(key)
-        data[key] = value
-    return data
-
-
 def read_patch(text: str, label: str) -> dict[str, Any]:
     """A --from-file patch: a JSON object keyed by the platform's field names, each once
     (in every object of it: a key given twice is refused, not resolved to the last)."""
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as exc:
-        key = str(exc.args[0])
-        shown = json.dumps(key if len(key) <= 60 else key[:57] + "...")
-        raise InputError(
-            f"--from-file {label}: the key {shown} is given twice; give it once"
-        ) from None
-    except ValueError as exc:
-        raise InputError(f"--from-file {label}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise InputError(f"--from-file {label}: not valid JSON (nested too deeply)") from None
-    if not isinstance(data, dict):
-        raise InputError(
-            f"--from-file {label}: must be a JSON object of fields, e.g. "
-            '{"emailId": "new@example.com"}'
-        )
-    return data
+    return parse_json_payload(
+        text,
+        f"--from-file {label}",
+        expected='it must be a JSON object of fields, e.g. {"emailId": "new@example.com"}',
+        unique_keys=True,
+    )
 
 
 def parse_request(
@@ -261,7 +138,7 @@ def parse_request(
         value, where = raw["docList"]
         changes["docList"] = _documents(value, where)
         sources["docList"] = where
-    if "kycDateStamp" in changes and changes["kycDateStamp"] > _stamp(now):
+    if "kycDateStamp" in changes and changes["kycDateStamp"] > request_datetime(now):
         raise InputError(
             f"{sources['kycDateStamp']} {changes['kycDateStamp']!r}: must not be in the future"
         )
@@ -300,11 +177,11 @@ def _plain(value: Any, where: str) -> str:
 
 
 def _scalar(f: Field, value: Any, where: str, prefix: str) -> Any:
-    if f.check is _flag:
+    if f.flag:
         if not isinstance(value, bool | str):
             raise InputError(f"{where}: must be true or false, not {_json_type(value)}")
-        return _flag(value, where, prefix)
-    return f.check(_plain(value, where), where, prefix)
+        return f.normalise(value, where, mobile_prefix=prefix)
+    return f.normalise(_plain(value, where), where, mobile_prefix=prefix)
 
 
 def _json_type(value: Any) -> str:
@@ -360,10 +237,6 @@ def _documents(value: Any, where: str) -> list[dict[str, str]]:
     return docs
 
 
-def _stamp(now: datetime | None) -> str:
-    return (now or datetime.now()).strftime("%Y%m%d%H%M%S")
-
-
 # -- planning --------------------------------------------------------------------------------
 
 
@@ -386,16 +259,16 @@ def plan(
             new = None
             notes.append(
                 f"the KYC profile is already {current_profile} "
-                f"({validate.KYC_PROFILES[current_profile]}): it is left out"
+                f"({kyc.name(current_profile)}): it is left out"
             )
             if not changes:
                 raise InputError(
                     f"nothing to change: the KYC profile is already {current_profile} "
                     "and no other field was given"
                 )
-        elif new == FULL_KYC:
+        elif new == kyc.FULL_KYC:
             full_kyc_rules(changes, request.sources)
-        elif KYC_RANK[new] < KYC_RANK[current_profile]:
+        elif kyc.is_downgrade(current_profile, new):
             notes.append(
                 f"this lowers the KYC profile from {current_profile} to {new}: make sure "
                 "your compliance policy allows it"
@@ -416,8 +289,9 @@ def plan(
 
 
 def full_kyc_rules(changes: Mapping[str, Any], sources: Mapping[str, str]) -> None:
-    """What an upgrade to 150 (Full CDD) must carry, per the document's field table."""
-    why = f"{sources.get('newcardProfileId', '--new-card-profile-id')} 150: an upgrade to Full CDD"
+    """What an upgrade to `kyc.FULL_KYC` must carry, per the document's field table."""
+    option = sources.get("newcardProfileId", "--new-card-profile-id")
+    why = f"{option} {kyc.FULL_KYC}: an upgrade to {kyc.name(kyc.FULL_KYC)}"
     if "cardholderAddress" not in changes:
         raise InputError(f"{why} needs the address (--address; cardholderAddress)")
     docs: list[dict[str, str]] = changes.get("docList", [])
@@ -428,7 +302,7 @@ def full_kyc_rules(changes: Mapping[str, Any], sources: Mapping[str, str]) -> No
     if "kycDateStamp" not in changes:
         raise InputError(f"{why} needs --kyc-date-stamp (when the KYC was done, YYYYMMDDHHMMSS)")
     for doc in docs:
-        if doc["docType"] in EXPIRING_DOCS and "docExpiry" not in doc:
+        if doc["docType"] in validate.EXPIRING_DOCS and "docExpiry" not in doc:
             raise InputError(
                 f"{why} needs the {doc['docType']}'s expiry date "
                 f"(--doc {doc['docType']}:NUMBER:COUNTRY:YYYYMMDD)"
@@ -466,7 +340,7 @@ def current_profile(answer: Mapping[str, Any], urn: str | None, given: int | Non
         {str(c["profileId"]) for c in cards if c.get("profileId") not in (None, "")},
         key=lambda profile: profile.zfill(12),
     )
-    hint = "pass --card-profile-id (30, 150 or 300)"
+    hint = f"pass --card-profile-id ({kyc.ids()})"
     if given is not None:
         if found and str(given) not in found:
             raise InputError(
@@ -486,5 +360,5 @@ def current_profile(answer: Mapping[str, Any], urn: str | None, given: int | Non
     except InputError:
         raise InputError(
             f"the lookup shows KYC profile {found[0]}, which Update Profile does not take "
-            f"(30, 150, 300); {hint}"
+            f"({kyc.ids()}); {hint}"
         ) from None

@@ -6,21 +6,28 @@ option) and the rule, e.g.
     --mobile '12345': must be a 10-digit Indian mobile number starting 6-9 (optionally
     with 91 / +91)
 
-Identity document numbers are masked in messages (last four characters shown), as
-everywhere else in the tool's output.
+Identity document numbers are masked in messages (`masking.mask_value`), as everywhere
+else in the tool's output.
+
+The document types are one table (`DOCUMENTS`: canonical name, aliases, validator,
+whether it carries an expiry), used by update validation and by the sandbox.
 
 The sandbox reuses these functions to emulate the platform's checks: `PLATFORM_CODES`
-maps a validator's name to the Update Profile error code the platform answers for it.
+maps a validator's name to the Update Profile error code the platform answers for it
+(`sandbox.model.checked` is the one place that applies it).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 
+from wibmo_cli import kyc
 from wibmo_cli.errors import InputError
+from wibmo_cli.masking import mask_value
 
 PLATFORM_CODES: Final[dict[str, str]] = {
     "mobile": "1034",
@@ -34,9 +41,6 @@ PLATFORM_CODES: Final[dict[str, str]] = {
     "driving_licence": "1241",
     "pan": "1242",
 }
-
-KYC_PROFILES: Final[dict[int, str]] = {30: "Simple CDD", 150: "Full CDD", 300: "No CDD"}
-DOC_TYPES: Final = ("Aadhar", "Pancard", "VoterId", "Driverlicense", "Passport", "jobcard")
 
 MAX_AGE_YEARS: Final = 120
 _SHOW_MAX: Final = 40
@@ -69,21 +73,9 @@ _VOTER_ID: Final = re.compile(r"[A-Z]{3}[0-9]{7}")
 _PASSPORT: Final = re.compile(r"[A-PR-WY][0-9]{7}")
 _DRIVING_LICENCE: Final = re.compile(r"[A-Z]{2}[ -]?[0-9]{2}[ -]?(?:19|20)[0-9]{2}[ -]?[0-9]{7}")
 _JOBCARD: Final = re.compile(r"[A-Za-z0-9\-/]{1,30}")
+_CKYC: Final = re.compile(r"[0-9]{14}")
 _NAME: Final = re.compile(r"[A-Za-z .'\-]{1,50}")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
-
-_DOC_ALIASES: Final = {
-    alias: canonical
-    for canonical, aliases in (
-        ("Aadhar", ("aadhar", "aadhaar", "aadharcard", "aadhaarcard", "uid")),
-        ("Pancard", ("pan", "pancard")),
-        ("VoterId", ("voter", "voterid", "voteridcard", "epic")),
-        ("Driverlicense", ("dl", "drivinglicence", "drivinglicense", "driverlicense")),
-        ("Passport", ("passport",)),
-        ("jobcard", ("jobcard", "nrega", "nregajobcard")),
-    )
-    for alias in aliases
-}
 
 # Verhoeff's tables: the dihedral group D5 (d), the position permutation (p), inverses.
 _VERHOEFF_D: Final = (
@@ -122,16 +114,9 @@ def _show(value: object) -> str:
     return repr(raw)
 
 
-def _show_masked(value: object) -> str:
-    """Like `_show`, but only the last four characters of an identity document number."""
-    raw = re.sub(r"\s+", "", str(value))
-    if len(raw) <= 4:
-        return repr("*" * len(raw))
-    return repr("*" * min(len(raw) - 4, _SHOW_MAX - 4) + raw[-4:])
-
-
 def _fail(field: str, value: object, rule: str, *, masked: bool = False) -> InputError:
-    shown = _show_masked(value) if masked else _show(value)
+    """The one-line error; an identity document number masked (`masking.mask_value`)."""
+    shown = repr(mask_value(str(value).strip(), width=_SHOW_MAX)) if masked else _show(value)
     return InputError(f"{field} {shown}: {rule}")
 
 
@@ -294,12 +279,23 @@ def zip_code(value: str | int, *, field: str = "zip code") -> str:
 
 
 def kyc_profile_id(value: str | int, *, field: str = "KYC profile id") -> int:
-    """One of Update Profile's KYC profile ids: 30, 150 or 300."""
+    """One of Update Profile's KYC profile ids (`kyc.UPDATABLE`: 30, 150, 300)."""
     raw = str(value).strip()
-    if _DIGITS.fullmatch(raw) and len(raw) <= 4 and int(raw) in KYC_PROFILES:
+    if _DIGITS.fullmatch(raw) and len(raw) <= 4 and int(raw) in kyc.UPDATABLE:
         return int(raw)
-    listed = ", ".join(f"{pid} ({label})" for pid, label in KYC_PROFILES.items())
-    raise _fail(field, value, f"must be one of {listed}")
+    raise _fail(field, value, f"must be one of {kyc.listed()}")
+
+
+def flag(value: str | bool, *, field: str = "flag") -> bool:
+    """True or false: a JSON boolean, or true/false, yes/no, y/n, 1/0 in any case."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("true", "yes", "y", "1"):
+        return True
+    if word in ("false", "no", "n", "0"):
+        return False
+    raise _fail(field, value, "must be true or false")
 
 
 def name(value: str, *, field: str = "name") -> str:
@@ -412,14 +408,44 @@ def jobcard(value: str, *, field: str = "job card") -> str:
     return number
 
 
-_DOC_VALIDATORS: Final[dict[str, Callable[..., str]]] = {
-    "Aadhar": aadhaar,
-    "Pancard": pan,
-    "VoterId": voter_id,
-    "Driverlicense": driving_licence,
-    "Passport": passport,
-    "jobcard": jobcard,
+def ckyc_number(value: str | int, *, field: str = "CKYC number") -> str:
+    """A CKYC identification number (KIN): 14 digits, spaces and dashes dropped."""
+    number = re.sub(r"[\s\-]+", "", str(value))
+    if not _CKYC.fullmatch(number):
+        raise _fail(field, value, "must be a 14-digit CKYC number", masked=True)
+    return number
+
+
+@dataclass(frozen=True)
+class DocType:
+    """An identity document type: the platform's name, what else people call it, its
+    validator, and whether it carries an expiry date (a Full-CDD upgrade needs it)."""
+
+    name: str
+    aliases: tuple[str, ...]
+    check: Callable[..., str]
+    expires: bool = False
+
+
+DOCUMENTS: Final[dict[str, DocType]] = {
+    d.name: d
+    for d in (
+        DocType("Aadhar", ("aadhar", "aadhaar", "aadharcard", "aadhaarcard", "uid"), aadhaar),
+        DocType("Pancard", ("pan", "pancard"), pan),
+        DocType("VoterId", ("voter", "voterid", "voteridcard", "epic"), voter_id),
+        DocType(
+            "Driverlicense",
+            ("dl", "drivinglicence", "drivinglicense", "driverlicense"),
+            driving_licence,
+            expires=True,
+        ),
+        DocType("Passport", ("passport",), passport, expires=True),
+        DocType("jobcard", ("jobcard", "nrega", "nregajobcard"), jobcard),
+    )
 }
+DOC_TYPES: Final = tuple(DOCUMENTS)
+EXPIRING_DOCS: Final = frozenset(d.name for d in DOCUMENTS.values() if d.expires)
+_DOC_ALIASES: Final = {alias: d.name for d in DOCUMENTS.values() for alias in d.aliases}
 
 
 def doc_type(value: str, *, field: str = "doc type") -> str:
@@ -436,4 +462,4 @@ def document(
 ) -> tuple[str, str]:
     """A document as the platform wants it: (canonical type, validated number)."""
     canonical = doc_type(kind, field=type_field)
-    return canonical, _DOC_VALIDATORS[canonical](number, field=field)
+    return canonical, DOCUMENTS[canonical].check(number, field=field)

@@ -8,7 +8,7 @@ import typer
 
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ExitStatus
-from wibmo_cli.masking import redact_url
+from wibmo_cli.masking import redact, redact_url
 from wibmo_cli.runtime import Runtime
 
 profiles_app = typer.Typer(
@@ -65,7 +65,7 @@ def show(rt: Runtime, name: Name = None) -> None:
       wibmo profiles show uat
       wibmo profiles show -o json
     """
-    from wibmo_cli.profiles import SECRET_KEYS, redact
+    from wibmo_cli.profiles import SECRET_KEYS
 
     profile = rt.profile(name)
     values: dict[str, Any] = {}

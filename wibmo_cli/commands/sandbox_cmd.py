@@ -11,6 +11,7 @@ from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ConfigError, InputError
 from wibmo_cli.paths import user_path
 from wibmo_cli.runtime import Runtime
+from wibmo_cli.sandbox_port import DEFAULT_PORT
 
 
 @command_options
@@ -18,7 +19,7 @@ def sandbox(
     rt: Runtime,
     port: Annotated[
         int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")
-    ] = 8765,
+    ] = DEFAULT_PORT,
     db: Annotated[
         str | None,
         typer.Option(

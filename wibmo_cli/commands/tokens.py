@@ -10,6 +10,7 @@ import typer
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime
+from wibmo_cli.streams import is_regular_file
 
 if TYPE_CHECKING:  # imported when a command runs: the codec is not needed for --help
     from wibmo_cli import tokenio
@@ -156,7 +157,7 @@ def decrypt(
     if source is None or source == "-":
         _stdin_or_error("a token")
         stream = sys.stdin.buffer
-        live = not _is_regular_file(stream)
+        live = not is_regular_file(stream)
     else:
         path = tokenio.existing_file(source)
         assert path is not None
@@ -238,16 +239,6 @@ def _tried(result: Detection) -> dict[str, object]:
         "padding_ok": result.padding_ok,
         "error": result.error,
     }
-
-
-def _is_regular_file(stream: object) -> bool:
-    import os
-    import stat
-
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
-    except (OSError, AttributeError, ValueError):
-        return False
 
 
 def _audit_reveal(rt: Runtime, command: str) -> None:

@@ -3,18 +3,24 @@
 The command parses and validates (`update.parse_request`: exit 2 on any bad field,
 nothing sent), decides whether it may ask (never when stdin is not a terminal), runs
 `send.send_update` with the preview and question as its `decide` (update_flow), and
-says the outcome.
+says the outcome. The field options (--first-name ... --sor-disable) are made from
+`fields.FIELDS` by `field_options`: a new row is a new option.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wibmo_cli import kyc
 from wibmo_cli.commands.options import AuditLogPath, command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, NothingSentError
+from wibmo_cli.fields import FIELDS, Field
 from wibmo_cli.runtime import Runtime
 from wibmo_cli.send import Decide, Outcome, Progress, build_dry_run, send_update
 
@@ -24,11 +30,43 @@ if TYPE_CHECKING:
     from wibmo_cli.update import UpdateRequest
 
 
-def _opt(option: str, help: str) -> Any:
-    return typer.Option(option, help=help, show_default=False)
+def field_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give `func` one option per row of `fields.FIELDS`, in the table's order, in place
+    of its `changes` parameter; it is called with ``changes`` = {platform name: value
+    given or None}. A true/false field is a ``--x/--no-x`` flag; the rest take text."""
+    signature = inspect.signature(func, eval_str=True)
+    own = list(signature.parameters.values())
+    at = next(i for i, p in enumerate(own) if p.name == "changes")
+    generated = [
+        inspect.Parameter(
+            f.parameter,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=None,
+            annotation=_field_annotation(f),
+        )
+        for f in FIELDS
+    ]
+    parameters = [*own[:at], *generated, *own[at + 1 :]]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        changes = {f.name: kwargs.pop(f.parameter, None) for f in FIELDS}
+        return func(*args, changes=changes, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
+
+
+def _field_annotation(f: Field) -> Any:
+    if f.flag:
+        flag = f"{f.option}/--no-{f.option.removeprefix('--')}"
+        return Annotated[bool | None, typer.Option(flag, help=f.help)]
+    return Annotated[str | None, typer.Option(f.option, help=f.help, show_default=False)]
 
 
 @command_options
+@field_options
 def update_profile(
     rt: Runtime,
     urn: Annotated[str | None, typer.Option("--urn", help="Card/wallet URN.")] = None,
@@ -39,51 +77,13 @@ def update_profile(
     customer_id: Annotated[
         str | None, typer.Option("--customer-id", help="The client's customer id.")
     ] = None,
-    first_name: Annotated[str | None, _opt("--first-name", "New first name.")] = None,
-    last_name: Annotated[str | None, _opt("--last-name", "New last name.")] = None,
-    email: Annotated[str | None, _opt("--email", "New email address.")] = None,
-    alternate_email: Annotated[
-        str | None, _opt("--alternate-email", "New alternate email address.")
-    ] = None,
-    new_mobile: Annotated[
-        str | None,
-        _opt("--new-mobile", "New mobile number (sent as `mobile`, with the profile's prefix)."),
-    ] = None,
-    dob: Annotated[
-        str | None,
-        _opt("--dob", "Date of birth: YYYYMMDD (also YYYY-MM-DD, DD-MM-YYYY), in the past."),
-    ] = None,
-    gender: Annotated[
-        str | None, _opt("--gender", "Male, Female or Transgender (M / F / T).")
-    ] = None,
-    address: Annotated[
-        str | None,
-        _opt("--address", "Postal address (cardholderAddress; required to upgrade to Full CDD)."),
-    ] = None,
-    address_line1: Annotated[str | None, _opt("--address-line1", "Address line 1.")] = None,
-    address_line2: Annotated[str | None, _opt("--address-line2", "Address line 2.")] = None,
-    address_line3: Annotated[str | None, _opt("--address-line3", "Address line 3.")] = None,
-    city: Annotated[str | None, _opt("--city", "City.")] = None,
-    state: Annotated[str | None, _opt("--state", "State.")] = None,
-    country: Annotated[str | None, _opt("--country", "Country.")] = None,
-    zip_code: Annotated[str | None, _opt("--zip-code", "6-digit PIN code.")] = None,
-    new_card_profile_id: Annotated[
-        str | None,
-        _opt("--new-card-profile-id", "New KYC profile: 30 Simple CDD, 150 Full CDD, 300 No CDD."),
-    ] = None,
+    changes: dict[str, Any] | None = None,  # the field options (`field_options`)
     card_profile_id: Annotated[
         str | None,
         typer.Option(
             "--card-profile-id",
-            help="The card's current KYC profile (30, 150, 300); looked up when not given.",
+            help=f"The card's current KYC profile ({kyc.ids()}); looked up when not given.",
             show_default=False,
-        ),
-    ] = None,
-    kyc_date_stamp: Annotated[
-        str | None,
-        _opt(
-            "--kyc-date-stamp",
-            "When the KYC was done: YYYYMMDDHHMMSS (required to upgrade to 150).",
         ),
     ] = None,
     doc: Annotated[
@@ -94,26 +94,6 @@ def update_profile(
             help="An identity document, repeatable. TYPE: PAN, Aadhaar, VoterId, DL, "
             "Passport, jobcard; EXPIRY YYYYMMDD.",
             show_default=False,
-        ),
-    ] = None,
-    ckyc_number: Annotated[
-        str | None, _opt("--ckyc-number", "The customer's 14-digit CKYC number.")
-    ] = None,
-    doc_consent: Annotated[
-        bool | None,
-        typer.Option(
-            "--doc-consent/--no-doc-consent",
-            help="The customer consented (required with an Aadhaar in a Full-CDD upgrade).",
-        ),
-    ] = None,
-    sor_customer_id: Annotated[
-        str | None, _opt("--sor-customer-id", "The customer's id in the issuer's system of record.")
-    ] = None,
-    sor_disable: Annotated[
-        bool | None,
-        typer.Option(
-            "--sor-disable/--no-sor-disable",
-            help="Disable (or --no-sor-disable: enable) SOR integration.",
         ),
     ] = None,
     from_file: Annotated[
@@ -177,29 +157,7 @@ def update_profile(
     identifiers = Identifiers.parse(
         mobile=mobile, urn=urn, customer_id=customer_id, mobile_prefix=prefix
     )
-    options = {
-        "firstName": first_name,
-        "lastName": last_name,
-        "emailId": email,
-        "alternateEmailId": alternate_email,
-        "mobile": new_mobile,
-        "dateOfBirth": dob,
-        "gender": gender,
-        "cardholderAddress": address,
-        "addressline1": address_line1,
-        "addressline2": address_line2,
-        "addressline3": address_line3,
-        "cardholderCity": city,
-        "cardholderState": state,
-        "cardholderCountry": country,
-        "cardholderZipCode": zip_code,
-        "newcardProfileId": new_card_profile_id,
-        "kycDateStamp": kyc_date_stamp,
-        "cKycDocNo": ckyc_number,
-        "docConsent": doc_consent,
-        "sorCustomerId": sor_customer_id,
-        "sorDisable": sor_disable,
-    }
+    options = changes or {}
     patch = read_patch(read_file(from_file), from_file) if from_file else None
     request = parse_request(
         identifiers,

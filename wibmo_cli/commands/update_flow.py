@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.errors import ExitStatus, InputError, OutcomeUnknownError
 from wibmo_cli.paths import user_path
+from wibmo_cli.sandbox_port import DEFAULT_PORT
 from wibmo_cli.send import Outcome, Result
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def _show_dry_run(rt: Runtime, profile: Profile, outcome: Outcome) -> None:
     else:
         rt.render.line(dry_run_text(payload, token, curl))
     if profile.embedded:
-        rt.render.info("embedded profile: the curl targets `wibmo sandbox` on port 8765")
+        rt.render.info(f"embedded profile: the curl targets `wibmo sandbox` on port {DEFAULT_PORT}")
     rt.render.info(f"dry run: nothing was sent (clientTxnId {outcome.plan.client_txn_id})")
 
 

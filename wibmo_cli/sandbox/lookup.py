@@ -16,18 +16,16 @@ None given 1055; nobody found 1303; a customer without any card 1001 (CARD NOT F
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, Final
 
-from wibmo_cli import validate
-from wibmo_cli.errors import InputError
+from wibmo_cli import kyc, validate
 from wibmo_cli.sandbox.model import (
-    KYC_NAMES,
     Card,
     Context,
     Customer,
     Document,
     PlatformError,
+    checked,
     display_date,
     fields_of,
     given,
@@ -63,17 +61,17 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
 
     found: set[int] | None = None
     if mobile is not None:
-        number = _valid("1034", validate.mobile, mobile, prefix="")
+        number = checked(validate.mobile, mobile, code="1034", prefix="")
         found = _narrow(found, store.by_mobile(number))
     if email is not None:
-        found = _narrow(found, store.by_email(_valid("1092", validate.email, email)))
+        found = _narrow(found, store.by_email(checked(validate.email, email, code="1092")))
     if customer_id is not None:
         found = _narrow(
-            found, store.by_customer_id(_valid("1275", validate.customer_id, customer_id))
+            found, store.by_customer_id(checked(validate.customer_id, customer_id, code="1275"))
         )
     card_urn: int | None = None
     if urn is not None:
-        card_urn = int(_valid("1303", validate.urn, urn))
+        card_urn = int(checked(validate.urn, urn, code="1303"))
         found = _narrow(found, store.by_urn(card_urn))
     if not found:
         raise PlatformError("1303")
@@ -122,7 +120,7 @@ def card_entry(
         "cardType": card.card_type,
         "mobile": "91" + customer.mobile,
         "updatedOn": display_date(max(card.updated_on, customer.updated_on)),
-        "kycName": KYC_NAMES.get(card.profile_id, str(card.profile_id)),
+        "kycName": kyc.sandbox_kyc_name(card.profile_id),
         "createdOn": display_date(card.created_on),
         "availableBalance": card.balance,
         "urn": card.urn,
@@ -155,14 +153,6 @@ def _document(doc: Document) -> dict[str, str]:
     if doc.doc_expiry:
         shown["docExpiry"] = doc.doc_expiry
     return shown
-
-
-def _valid(code: str, check: Callable[..., str], value: str, **options: Any) -> str:
-    """``check(value)``, or the platform's answer ``code`` when the value is invalid."""
-    try:
-        return check(value, **options)
-    except InputError as exc:
-        raise PlatformError(code, exc.message) from None
 
 
 def _narrow(found: set[int] | None, ids: list[int]) -> set[int]:

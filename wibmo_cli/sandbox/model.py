@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from wibmo_cli import validate
 from wibmo_cli.codes import explain
-
-# KYC profile id -> kycName, as the retrieve document names them (30 and 300 from the update
-# document: Simple CDD is a minimum-KYC profile, No CDD has no KYC at all).
-KYC_NAMES: Final[dict[int, str]] = {
-    1: "MIN_KYC",
-    30: "MIN_KYC",
-    150: "FULL_KYC",
-    200: "IKYC",
-    300: "NO_KYC",
-}
-FULL_KYC: Final = 150
+from wibmo_cli.errors import InputError
 
 _MONTHS: Final = "JanFebMarAprMayJunJulAugSepOctNovDec"  # English, whatever the locale
 
@@ -90,6 +82,25 @@ class PlatformError(Exception):
         super().__init__(code, detail)
         self.code = code
         self.detail = detail
+
+
+MALFORMED: Final = "1055"  # the platform's answer for a request it cannot use
+
+
+def checked(check: Callable[..., Any], value: object, *, code: str = "", **options: Any) -> Any:
+    """``check(value, **options)`` (a validate.py validator), or the platform's answer when
+    the value fails it: `code`, else Update Profile's code for that validator
+    (`validate.PLATFORM_CODES`), else 1055. The one way the sandbox turns a failed
+    check into a platform code."""
+    try:
+        return check(value, **options)
+    except InputError as exc:
+        raise PlatformError(code or platform_code(check), exc.message) from None
+
+
+def platform_code(check: Callable[..., Any]) -> str:
+    """Update Profile's answer to a value that fails validate.py's `check`."""
+    return validate.PLATFORM_CODES.get(check.__name__, MALFORMED)
 
 
 def response_message(code: str) -> str:

@@ -263,7 +263,7 @@ def generated(data: SeedData, rng: random.Random) -> None:
         data.customers[-1].pan_valid = "Pancard" in docs and rng.random() < 0.8
         for doc_type, number in docs.items():
             expiry = ""
-            if doc_type in ("Passport", "Driverlicense"):
+            if doc_type in validate.EXPIRING_DOCS:
                 expiry = make.day(date(2024, 1, 1), date(2036, 12, 31)).strftime("%Y%m%d")
             data.documents.append(Document(rowid, doc_type, number, "India", expiry))
         if f"IN{index + 1:010d}" == CARDLESS_CUSTOMER_ID:

@@ -15,63 +15,41 @@ Pure over the store and plain dicts, like `lookup`. The checks, in the order mad
     a document without docType                         1300
     a field fails its validate.py check                validate.PLATFORM_CODES (1034, 1092,
                                                               1088, 1238-1242), else 1055
+                                                              (model.checked)
     new mobile already another customer's              1237
-    upgrade to 150 (Full CDD) without an address       1055 (description says what is missing)
+    upgrade to 150 (full KYC) without an address       1055 (description says what is missing)
     upgrade to 150 without any identity document       1300 (none in the request or on file)
 
 Field names are matched case-insensitively, and both spellings the documents use are
-accepted (``emailId``/``email``, ``cardholderCity``/``city``, ...). ``updateVectors``,
-``sorCustomerId`` and other fields not listed are accepted and ignored.
+accepted (``emailId``/``email``, ``cardholderCity``/``city``, ...: `fields.FIELDS`, whose
+validators are the sandbox's checks too). ``updateVectors``, ``sorCustomerId`` and other
+fields without a customer column are accepted and ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
-from wibmo_cli import validate
+from wibmo_cli import kyc, validate
 from wibmo_cli.errors import InputError
+from wibmo_cli.fields import FIELDS
 from wibmo_cli.sandbox.model import (
-    FULL_KYC,
+    MALFORMED,
     Context,
     Document,
     PlatformError,
+    checked,
     fields_of,
     given,
+    platform_code,
     today8,
 )
 from wibmo_cli.sandbox.store import Store
 
-# (request names as documented, customer column, validator name in validate.py, validator options)
-_FIELDS: Final[tuple[tuple[tuple[str, ...], str, str, dict[str, Any]], ...]] = (
-    (("firstName",), "first_name", "name", {}),
-    (("lastName",), "last_name", "name", {}),
-    (("emailId", "email"), "email", "email", {}),
-    (("alternateEmailId", "alternateEmail"), "alternate_email", "email", {}),
-    (("mobile",), "mobile", "mobile", {"prefix": ""}),
-    (("dateOfBirth", "dob"), "dob", "date_yyyymmdd", {"past": True}),
-    (("gender",), "gender", "gender", {}),
-    (("cardholderAddress", "address"), "address", "text", {"max_len": 200}),
-    (("addressline1",), "address1", "text", {}),
-    (("addressline2",), "address2", "text", {}),
-    (("addressline3",), "address3", "text", {}),
-    (("cardholderCity", "city"), "city", "text", {"max_len": 50}),
-    (("cardholderState", "state"), "state", "text", {"max_len": 50}),
-    (("cardholderCountry", "country"), "country", "text", {"max_len": 50}),
-    (("cardholderZipCode", "zipCode"), "zip_code", "zip_code", {}),
-)
+# The fields the sandbox keeps, each in its customer column.
+_KEPT: Final = tuple(f for f in FIELDS if f.column)
 # Date-times that are checked but not kept.
 _STAMPS: Final = ("kycDateStamp", "updateDate", "profileIdChangeDate")
-# validate.py's validator for each canonical document type (its PLATFORM_CODES key).
-_DOC_VALIDATORS: Final = {
-    "Aadhar": "aadhaar",
-    "Pancard": "pan",
-    "VoterId": "voter_id",
-    "Driverlicense": "driving_licence",
-    "Passport": "passport",
-    "jobcard": "jobcard",
-}
-_MALFORMED: Final = "1055"
 
 
 def update(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -82,9 +60,13 @@ def update(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
     current_raw = given(fields, "cardprofileid")
     if current_raw is None:
         raise PlatformError("1090")
-    current = _check("kyc_profile_id", current_raw, "cardProfileId")
+    current = checked(validate.kyc_profile_id, current_raw, field="cardProfileId")
     new_raw = given(fields, "newcardprofileid")
-    new = _check("kyc_profile_id", new_raw, "newcardProfileId") if new_raw is not None else None
+    new = (
+        checked(validate.kyc_profile_id, new_raw, field="newcardProfileId")
+        if new_raw is not None
+        else None
+    )
 
     cards = store.cards(rowid)
     if not cards:
@@ -104,13 +86,13 @@ def update(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
     for stamp in _STAMPS:
         value = given(fields, stamp.lower())
         if value is not None:
-            _check("datetime14", value, stamp)
+            checked(validate.datetime14, value, field=stamp)
     documents = [_document(rowid, entry) for entry in entries]
 
-    if new == FULL_KYC and any(card.profile_id != FULL_KYC for card in matched):
+    if new == kyc.FULL_KYC and any(card.profile_id != kyc.FULL_KYC for card in matched):
         if given(fields, "cardholderaddress", "address", "addressline1") is None:
             raise PlatformError(
-                _MALFORMED, "cardholderAddress or addressline1 is required to upgrade to 150"
+                MALFORMED, "cardholderAddress or addressline1 is required to upgrade to 150"
             )
         if not documents and not store.documents(rowid):
             raise PlatformError("1300", "an identity document is required to upgrade to 150")
@@ -150,7 +132,7 @@ def _identify(store: Store, fields: dict[str, object]) -> tuple[int, int | None]
     found: set[int] | None = None
     urn: int | None = None
     if mobile is not None:
-        number = _check("mobile", mobile, "customerMobile", prefix="")
+        number = checked(validate.mobile, mobile, field="customerMobile", prefix="")
         found = set(store.by_mobile(number))
     if customer_id is not None:
         ids = set(store.by_customer_id(customer_id))
@@ -176,10 +158,12 @@ def _urn(value: str) -> int | None:
 
 def _customer_changes(fields: dict[str, object]) -> dict[str, str]:
     changes: dict[str, str] = {}
-    for names, column, validator, options in _FIELDS:
-        value = given(fields, *(name.lower() for name in names))
+    for f in _KEPT:
+        value = given(fields, *(name.lower() for name in (f.name, *f.spellings)))
         if value is not None:
-            changes[column] = _check(validator, value, names[0], **options)
+            changes[f.column] = checked(
+                f.normalise, value, where=f.name, code=platform_code(f.check), mobile_prefix=""
+            )
     return changes
 
 
@@ -189,7 +173,7 @@ def _document_entries(fields: dict[str, object]) -> list[dict[str, object]]:
     entries: list[dict[str, object]] = []
     if raw is not None:
         if not isinstance(raw, list) or not all(isinstance(entry, dict) for entry in raw):
-            raise PlatformError(_MALFORMED, "docList must be a list of objects")
+            raise PlatformError(MALFORMED, "docList must be a list of objects")
         entries = [fields_of(entry) for entry in raw]
     if any(name in fields for name in ("doctype", "docnumber")):
         entries.append(fields)
@@ -204,24 +188,18 @@ def _document(rowid: int, entry: dict[str, object]) -> Document:
     try:
         doc_type = validate.doc_type(kind, field="docType")
     except InputError as exc:
-        raise PlatformError(_MALFORMED, exc.message) from None
-    number = _check(_DOC_VALIDATORS[doc_type], given(entry, "docnumber") or "", "docNumber")
+        raise PlatformError(MALFORMED, exc.message) from None
+    number = checked(
+        validate.DOCUMENTS[doc_type].check, given(entry, "docnumber") or "", field="docNumber"
+    )
     expiry = given(entry, "docexpiry")
     country = given(entry, "doccountry")
     return Document(
         customer=rowid,
         doc_type=doc_type,
         doc_number=number,
-        doc_country=_check("text", country, "docCountry", max_len=50) if country else "",
-        doc_expiry=_check("date_yyyymmdd", expiry, "docExpiry") if expiry else "",
+        doc_country=(
+            checked(validate.text, country, field="docCountry", max_len=50) if country else ""
+        ),
+        doc_expiry=checked(validate.date_yyyymmdd, expiry, field="docExpiry") if expiry else "",
     )
-
-
-def _check(validator: str, value: str, field: str, **options: Any) -> Any:
-    """validate.<validator>(value), or the code the platform answers for that validator."""
-    check: Callable[..., Any] = getattr(validate, validator)
-    try:
-        return check(value, field=field, **options)
-    except InputError as exc:
-        code = validate.PLATFORM_CODES.get(validator, _MALFORMED)
-        raise PlatformError(code, exc.message) from None

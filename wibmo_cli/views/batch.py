@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from wibmo_cli.streams import is_terminal
+
 if TYPE_CHECKING:
     from wibmo_cli.batch import Summary
 
@@ -37,7 +39,7 @@ class ProgressBar:
                 speed = task.finished_speed or task.speed
                 return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
 
-        stdout_terminal = _is_terminal(sys.stdout)
+        stdout_terminal = is_terminal(sys.stdout)
         columns = [
             SpinnerColumn() if total is None else BarColumn(),
             MofNCompleteColumn() if total is not None else TextColumn("{task.completed} rows"),
@@ -56,7 +58,7 @@ class ProgressBar:
 
     @staticmethod
     def wanted() -> bool:
-        return _is_terminal(sys.stderr)
+        return is_terminal(sys.stderr)
 
     def __enter__(self) -> ProgressBar:
         self._progress.start()
@@ -67,13 +69,6 @@ class ProgressBar:
 
     def advance(self, outcome: str) -> None:
         self._progress.advance(self._task)
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def summary_line(summary: Summary, *, resume_hint: str | None = None) -> str:

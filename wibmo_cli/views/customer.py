@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from wibmo_cli import kyc as kyc_profiles
 from wibmo_cli.codes import explain, normalise_code
+from wibmo_cli.fields import BY_NAME
 from wibmo_cli.textsafe import cell
 
 ENVELOPE: Final = (
@@ -28,13 +30,21 @@ ENVELOPE: Final = (
     "clientId",
     "description",
 )
+
+
+def _updatable(name: str, *more: str) -> tuple[str, tuple[str, ...]]:
+    """An updatable field's row: its label and lookup keys from `fields.FIELDS`."""
+    field = BY_NAME[name]
+    return field.label, (*field.shown_as, *more)
+
+
 # (label, keys tried in order) for the customer section.
 CUSTOMER_FIELDS: Final = (
-    ("Mobile", ("mobile", "customerMobile")),
-    ("Email", ("email", "emailId")),
-    ("Alternate email", ("alternateEmail", "alternateEmailId")),
-    ("Date of birth", ("dob", "dateOfBirth")),
-    ("Gender", ("gender",)),
+    _updatable("mobile"),
+    _updatable("emailId"),
+    _updatable("alternateEmailId"),
+    _updatable("dateOfBirth"),
+    _updatable("gender"),
     ("Customer id", ("customerId",)),
     ("OVD name", ("ovdFullName",)),
     ("Re-KYC", ("reKyc", "rekyc")),
@@ -44,11 +54,11 @@ CUSTOMER_FIELDS: Final = (
     ("Risk score", ("riskScore",)),
     ("Form 60", ("form60",)),
     ("Form 60 valid until", ("form60Validity",)),
-    ("Address", ("address", "cardholderAddress", "addressline1", "addressline2", "addressline3")),
-    ("City", ("city", "cardholderCity")),
-    ("State", ("state", "cardholderState")),
-    ("Country", ("country", "cardholderCountry")),
-    ("PIN code", ("zipCode", "cardholderZipCode")),
+    _updatable("cardholderAddress", "addressline1", "addressline2", "addressline3"),
+    _updatable("cardholderCity"),
+    _updatable("cardholderState"),
+    _updatable("cardholderCountry"),
+    _updatable("cardholderZipCode"),
     ("Card profile", ("cardProfileId",)),
 )
 NAME_KEYS: Final = ("firstName", "lastName")
@@ -78,13 +88,6 @@ DOC_KEYS: Final = (
     "cKycDocNo",
     "docConsent",
 )
-KYC_PROFILES: Final = {
-    1: "Min KYC",
-    30: "Simple CDD (min KYC)",
-    150: "Full KYC",
-    200: "IKYC",
-    300: "No CDD",
-}
 _KNOWN: Final = frozenset(
     {*ENVELOPE, *NAME_KEYS, *CARD_KEYS, *DOC_KEYS, "cardList"}
     | {key for _, keys in CUSTOMER_FIELDS for key in keys}
@@ -149,17 +152,22 @@ def readable_date(value: Any) -> str:
 
 
 def kyc(profile_id: Any, kyc_name: Any = None) -> str:
+    """A card's KYC profile (`kyc.describe`), with the answer's kycName when it says more."""
     try:
-        number = int(str(profile_id))
+        number: int | None = int(str(profile_id))
     except ValueError:
         number = None
-    label = KYC_PROFILES.get(number) if number is not None else None
-    parts = [label or (f"profile {profile_id}" if profile_id not in (None, "") else "")]
-    if number is not None:
-        parts.append(f"· {number}")
-    if kyc_name and _squash(kyc_name) not in _squash(label or ""):
+    known = kyc_profiles.PROFILES.get(number) if number is not None else None
+    if known:
+        parts = [kyc_profiles.describe(number)]
+    else:
+        parts = [f"profile {profile_id}" if profile_id not in (None, "") else ""]
+        if number is not None:
+            parts.append(f"· {number}")
+    said = [_squash(known.name), *map(_squash, known.kyc_names)] if known else []
+    if kyc_name and not any(_squash(kyc_name) in name for name in said):
         parts.append(f"({kyc_name})")
-    if number is not None and label is None:
+    if number is not None and known is None:
         parts.append("[unknown profile id]")
     return " ".join(p for p in parts if p)
 

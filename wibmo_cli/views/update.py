@@ -10,13 +10,14 @@ import json
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from wibmo_cli import validate
-from wibmo_cli.masking import mask, mask_value, redact_url
+from wibmo_cli import kyc
+from wibmo_cli.fields import FIELDS, Field
+from wibmo_cli.masking import mask, mask_value, redact, redact_url
 from wibmo_cli.textsafe import cell
-from wibmo_cli.update import FIELDS, Field, Plan
+from wibmo_cli.update import Plan
+from wibmo_cli.views.customer import readable_date
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -43,8 +44,9 @@ def preview(plan: Plan, record: Mapping[str, Any] | None) -> list[PreviewRow]:
     for f in FIELDS:
         if f.name not in payload:
             continue
-        if f.name == "newcardProfileId":
-            rows.append(PreviewRow(f.label, _kyc(plan.current_profile), _kyc(payload[f.name])))
+        if f.shown == "kyc":  # now: the card's profile the plan was made for
+            now_kyc = kyc.describe(plan.current_profile)
+            rows.append(PreviewRow(f.label, now_kyc, kyc.describe(payload[f.name])))
             continue
         now = next((record[k] for k in f.shown_as if record.get(k) not in (None, "")), None)
         rows.append(PreviewRow(f.label, _shown(f, now), _shown(f, payload[f.name])))
@@ -58,31 +60,16 @@ def preview(plan: Plan, record: Mapping[str, Any] | None) -> list[PreviewRow]:
 def _shown(f: Field, value: Any) -> str:
     if value is None or value == "":
         return ""
-    if f.name == "cKycDocNo":
+    if f.shown == "masked":
         return mask_value(str(value))
-    if f.name == "dateOfBirth":
-        return _readable_date(str(value))
+    if f.shown == "date":
+        return readable_date(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if f.name == "mobile":
+    if f.shown == "mobile":
         return text[-10:]
     return text
-
-
-def _readable_date(text: str) -> str:
-    for form in ("%Y%m%d", "%d-%b-%Y", "%d-%m-%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, form).strftime("%d %b %Y")
-        except ValueError:
-            continue
-    return text
-
-
-def _kyc(profile: Any) -> str:
-    text = str(profile)
-    label = validate.KYC_PROFILES.get(int(text)) if text.isascii() and text.isdigit() else None
-    return f"{profile} ({label})" if label else str(profile)
 
 
 def _doc(doc: Mapping[str, Any]) -> str:
@@ -119,8 +106,6 @@ def curl_command(
 ) -> str:
     """An equivalent curl command, every secret value replaced by its redaction (a
     password in the URL's userinfo too)."""
-    from wibmo_cli.profiles import redact
-
     hidden = {s for s in secrets if s}
 
     def shown(value: Any) -> Any:

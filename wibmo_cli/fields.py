@@ -1,0 +1,150 @@
+"""The fields Update Profile can change: one row each, and everything wibmo knows of it. Pure.
+
+A row drives every place a field appears:
+
+- validation and the patch (`update.parse_request`): the validator and its options, the
+  spellings a --from-file patch may use, the ``updateVectors`` word;
+- the command: `update-profile`'s option, its help, and whether it is a true/false flag
+  (commands/update_cmd.py builds the options from this table);
+- the preview (views/update.py): the label, where a lookup answer shows the value now,
+  and how it is shown;
+- the lookup view (views/customer.CUSTOMER_FIELDS takes label and keys from here);
+- the sandbox (sandbox/update.py): the customer column that keeps it, the same validator.
+
+Adding a field: add its row here (and, when the sandbox should keep it, a column in
+sandbox/model.Customer and sandbox/store.py's schema).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final, Literal, NamedTuple
+
+from wibmo_cli import kyc
+
+# How the preview shows a value: as it is, masked (a document number), as a readable date,
+# as the 10-digit mobile, as a KYC profile.
+Shown = Literal["text", "masked", "date", "mobile", "kyc"]
+
+
+class Field(NamedTuple):
+    """One updatable field. (A NamedTuple: the table is built at `wibmo --help`, and a
+    dataclass costs ten times as much to define.)"""
+
+    name: str  # the platform's name, as sent (the update document's field table)
+    option: str  # the update-profile option; a flag also gets its --no- form
+    label: str  # in the preview and the lookup view
+    help: str  # the option's help
+    validator: str  # its validator's name in validate.py (`check`)
+    options: Mapping[str, Any] = MappingProxyType({})  # the validator's keyword options
+    vector: str = ""  # its updateVectors word, if the document has one
+    shown_as: tuple[str, ...] = ()  # where a lookup answer shows the current value
+    # the documents' other names for it (the platform takes them); letter case never counts
+    spellings: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # more names a --from-file patch may use (wibmo's own)
+    column: str = ""  # the sandbox's customer column that keeps it, if any
+    shown: Shown = "text"
+
+    @property
+    def check(self) -> Callable[..., Any]:
+        """The validator: ``check(value, field=..., **options)``. Named, not referenced, in
+        the table: building update-profile's options (and `wibmo --help`) then costs no
+        import of validate.py."""
+        from wibmo_cli import validate
+
+        check: Callable[..., Any] = getattr(validate, self.validator)
+        return check
+
+    @property
+    def flag(self) -> bool:
+        """A true/false field: `--x/--no-x` on the command line."""
+        return self.validator == "flag"
+
+    @property
+    def parameter(self) -> str:
+        """The command function's parameter name: ``--zip-code`` -> ``zip_code``."""
+        return self.option.removeprefix("--").replace("-", "_")
+
+    def normalise(self, value: Any, where: str, *, mobile_prefix: str = "91") -> Any:
+        """The validated value as the platform wants it, or `InputError` naming `where`.
+
+        A mobile number gets `mobile_prefix` (the sandbox, which keeps the bare 10
+        digits, passes "").
+        """
+        options = dict(self.options)
+        if self.validator == "mobile":
+            options["prefix"] = mobile_prefix
+        return self.check(value, field=where, **options)
+
+
+_UPGRADE: Final = f"required to upgrade to {kyc.FULL_KYC}, {kyc.name(kyc.FULL_KYC)}"
+
+# fmt: off
+FIELDS: Final[tuple[Field, ...]] = (
+    Field("firstName", "--first-name", "First name", "New first name.", "name",
+          shown_as=("firstName",), column="first_name"),
+    Field("lastName", "--last-name", "Last name", "New last name.", "name",
+          shown_as=("lastName",), column="last_name"),
+    Field("emailId", "--email", "Email", "New email address.", "email",
+          vector="emailId", shown_as=("email", "emailId"), spellings=("email",),
+          column="email"),
+    Field("alternateEmailId", "--alternate-email", "Alternate email",
+          "New alternate email address.", "email",
+          vector="alternateEmailId", shown_as=("alternateEmail", "alternateEmailId"),
+          spellings=("alternateEmail",), column="alternate_email"),
+    Field("mobile", "--new-mobile", "Mobile",
+          "New mobile number (sent as `mobile`, with the profile's prefix).", "mobile",
+          vector="mobile", shown_as=("mobile", "customerMobile"), aliases=("newMobile",),
+          column="mobile", shown="mobile"),
+    Field("dateOfBirth", "--dob", "Date of birth",
+          "Date of birth: YYYYMMDD (also YYYY-MM-DD, DD-MM-YYYY), in the past.",
+          "date_yyyymmdd", {"past": True},
+          shown_as=("dob", "dateOfBirth"), spellings=("dob",), column="dob", shown="date"),
+    Field("gender", "--gender", "Gender", "Male, Female or Transgender (M / F / T).",
+          "gender", shown_as=("gender",), column="gender"),
+    Field("cardholderAddress", "--address", "Address",
+          f"Postal address (cardholderAddress; {_UPGRADE}).", "text", {"max_len": 200},
+          vector="address", shown_as=("address", "cardholderAddress"), spellings=("address",),
+          column="address"),
+    Field("addressline1", "--address-line1", "Address line 1", "Address line 1.",
+          "text", vector="address", shown_as=("addressLine1", "addressline1"),
+          column="address1"),
+    Field("addressline2", "--address-line2", "Address line 2", "Address line 2.",
+          "text", vector="address", shown_as=("addressLine2", "addressline2"),
+          column="address2"),
+    Field("addressline3", "--address-line3", "Address line 3", "Address line 3.",
+          "text", vector="address", shown_as=("addressLine3", "addressline3"),
+          column="address3"),
+    Field("cardholderCity", "--city", "City", "City.", "text", {"max_len": 50},
+          vector="city", shown_as=("city", "cardholderCity"), spellings=("city",),
+          column="city"),
+    Field("cardholderState", "--state", "State", "State.", "text", {"max_len": 50},
+          vector="state", shown_as=("state", "cardholderState"), spellings=("state",),
+          column="state"),
+    Field("cardholderCountry", "--country", "Country", "Country.", "text",
+          {"max_len": 50}, vector="country", shown_as=("country", "cardholderCountry"),
+          spellings=("country",), column="country"),
+    Field("cardholderZipCode", "--zip-code", "PIN code", "6-digit PIN code.",
+          "zip_code", vector="zipcode", shown_as=("zipCode", "cardholderZipCode"),
+          spellings=("zipCode",), aliases=("pinCode",), column="zip_code"),
+    Field("newcardProfileId", "--new-card-profile-id", "KYC profile",
+          f"New KYC profile: {kyc.listed()}.", "kyc_profile_id", shown="kyc"),
+    Field("kycDateStamp", "--kyc-date-stamp", "KYC date",
+          f"When the KYC was done: YYYYMMDDHHMMSS (required to upgrade to {kyc.FULL_KYC}).",
+          "datetime14", shown_as=("kycDateStamp",)),
+    Field("cKycDocNo", "--ckyc-number", "CKYC number", "The customer's 14-digit CKYC number.",
+          "ckyc_number", shown_as=("cKycDocNo",), aliases=("ckycNo", "ckycNumber"),
+          shown="masked"),
+    Field("docConsent", "--doc-consent", "Document consent",
+          f"The customer consented (required with an Aadhaar in an upgrade to "
+          f"{kyc.FULL_KYC}).", "flag", shown_as=("docConsent",)),
+    Field("sorCustomerId", "--sor-customer-id", "SOR customer id",
+          "The customer's id in the issuer's system of record.", "customer_id",
+          shown_as=("sorCustomerId",)),
+    Field("sorDisable", "--sor-disable", "SOR disabled",
+          "Disable (or --no-sor-disable: enable) SOR integration.", "flag",
+          shown_as=("sorDisable",)),
+)
+# fmt: on
+BY_NAME: Final = {f.name: f for f in FIELDS}
