@@ -216,7 +216,9 @@ class HttpConnection(asyncio.Protocol):
             (b"Content-Type", reply.content_type.encode("latin-1")),
             (b"Content-Length", b"%d" % len(reply.body)),
         ]
-        headers.extend((name.encode("latin-1"), value.encode()) for name, value in reply.headers)
+        headers.extend(
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers
+        )
         if close:
             headers.append(_CLOSE)
         reason = phrase(reply.status).encode()
