@@ -151,9 +151,8 @@ def test_http_10_closes_by_default(sandbox: Sandbox) -> None:
         (b"GET / HTTP/2.0\r\n\r\n", b"400"),
         (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", b"400"),
         (b"POST / HTTP/1.1\r\nContent-Length: ten\r\n\r\n", b"400"),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", b"411"),
-        (b"POST / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", b"413"),
-        (b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", b"413"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
     ],
 )
 def test_bad_requests(sandbox: Sandbox, data: bytes, status: bytes) -> None:

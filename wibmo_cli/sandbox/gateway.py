@@ -22,9 +22,9 @@ import hmac
 import os
 from typing import Any, Final
 
+import wibmo_cli.sandbox.control as control
 from wibmo_cli.crypto import TokenCodec
 from wibmo_cli.errors import CryptoError
-from wibmo_cli.sandbox import control
 from wibmo_cli.sandbox.lookup import lookup
 from wibmo_cli.sandbox.model import (
     Context,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -33,7 +34,9 @@ class Faults:
     Rates are shares of API requests, drawn in this order from one random number:
     drop, hang, fail (answered ``fail_status``), garbage. ``queue`` holds one-shot
     faults for the next API requests, in order, taken before any rate is drawn; "ok"
-    lets one request through. Setting ``seed`` (again) restarts its draw sequence.
+    lets one request through. The numbers come from ``draws``, started from ``seed``
+    (None: from the system's entropy); `set_from_json` with a ``seed`` and `reset`
+    start it again, so a seed given twice replays the same faults.
 
     A faulted request never reaches the platform's logic: nothing is recorded or
     changed, so a retry with the same clientTxnId is not a duplicate. ``latency_ms``
@@ -50,16 +53,14 @@ class Faults:
     drop_rate: float = 0.0
     seed: int | None = None
     queue: list[str] = field(default_factory=list)
+    draws: random.Random = field(init=False, repr=False, compare=False)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if name == "seed":  # a seed set again restarts its sequence
-            super().__setattr__("_rng", random.Random(value))
+    def __post_init__(self) -> None:
+        self.restart_draws()
 
-    def draw(self) -> float:
-        """The next number in [0, 1) of this object's fault sequence."""
-        rng: random.Random = self.__dict__["_rng"]
-        return rng.random()
+    def restart_draws(self) -> None:
+        """Start the sequence of fault draws again from ``seed``."""
+        self.draws = random.Random(self.seed)
 
     def take(self) -> str | None:
         """The fault for the next API request: queued first, else drawn; None for none."""
@@ -68,7 +69,7 @@ class Faults:
             return None if fault == "ok" else fault
         if not (self.drop_rate or self.hang_rate or self.fail_rate or self.garbage_rate):
             return None
-        draw = self.draw()
+        draw = self.draws.random()
         for fault, rate in (
             ("drop", self.drop_rate),
             ("hang", self.hang_rate),
@@ -81,7 +82,8 @@ class Faults:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The knobs (what `set_from_json` takes), not the draw sequence."""
+        return {f.name: copy.copy(getattr(self, f.name)) for f in fields(self) if f.init}
 
     def set_from_json(self, changes: dict[str, Any]) -> None:
         """Set the fields named in ``changes``; `ValueError` names the first bad one."""
@@ -93,11 +95,12 @@ class Faults:
             checked[name] = _check_fault(name, value)
         for name, value in checked.items():
             setattr(self, name, value)
+        if "seed" in checked:
+            self.restart_draws()
 
     def reset(self) -> None:
         """Back to no faults, in place (holders of this object see the change)."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(Faults(), f.name))
+        self.set_from_json(Faults().to_json())
 
 
 def _check_fault(name: str, value: Any) -> Any:

@@ -25,7 +25,7 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Final
 
-from wibmo_cli.sandbox import seed
+import wibmo_cli.sandbox.seed as seed
 from wibmo_cli.sandbox.model import (
     CARD_COLUMNS,
     CUSTOMER_COLUMNS,
