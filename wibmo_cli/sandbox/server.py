@@ -24,6 +24,7 @@ from wibmo_cli.sandbox.gateway import Gateway
 from wibmo_cli.sandbox.protocol import Reply, Request, json_reply
 from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
 from wibmo_cli.sandbox.store import Store
+from wibmo_cli.sandbox_port import DEFAULT_PORT
 
 MAX_RECORDS: Final = 100_000  # beyond, the oldest tenth is forgotten (long load runs)
 _log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ class Sandbox:
 def serve(
     settings: SandboxSettings,
     host: str = "127.0.0.1",
-    port: int = 8765,
+    port: int = DEFAULT_PORT,
     *,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
