@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from hardening import (
+from support import (
     ENV_VARS,
     PROFILE,
     Invoke,

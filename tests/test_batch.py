@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from files_helpers import wait_for_lines
+from support import wait_for_lines
 from typer.testing import Result
 
 from wibmo_cli import batch, batchio

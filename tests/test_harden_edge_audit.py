@@ -13,19 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from edge_helpers import WIBMO, child_env, sandbox, spawn
-from hardening import ENV_VARS, Invoke, assert_one_line_error, codec
+from support import WIBMO, Invoke, assert_one_line_error, child_env, codec, served, spawn
 
 from wibmo_cli.audit import AuditLog
 from wibmo_cli.errors import ConfigError
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
 
 
 DRY_RUN = ("update-profile", "--urn", "389", "--city", "Pune", "--card-profile-id", "150")
@@ -38,7 +31,7 @@ def test_a_symlinked_audit_log_is_refused_and_its_target_left_alone(
     target.write_text("precious\n")
     link = tmp_path / "audit.jsonl"
     link.symlink_to(target)
-    with sandbox(tmp_path / "db") as running:
+    with served(tmp_path / "db") as running:
         result = wibmo(*DRY_RUN, "--dry-run", "--audit-log", str(link))
         assert_one_line_error(result, 3, "symbolic link")
         assert result.stdout == ""
@@ -49,7 +42,7 @@ def test_a_symlinked_audit_log_is_refused_and_its_target_left_alone(
 def test_a_fifo_as_audit_log_is_refused_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "audit.fifo"
     os.mkfifo(fifo)
-    with sandbox(tmp_path / "db") as running:
+    with served(tmp_path / "db") as running:
         process = spawn(*DRY_RUN, "--yes", "--audit-log", str(fifo))
         try:
             out, err = process.communicate(timeout=20)  # it used to wait forever
@@ -84,7 +77,7 @@ def test_a_dry_run_whose_entry_cannot_be_written_shows_nothing(
 ) -> None:
     blocked = tmp_path / "a-directory"
     blocked.mkdir()
-    with sandbox(tmp_path / "db"):
+    with served(tmp_path / "db"):
         result = wibmo(*DRY_RUN, "--dry-run", "--audit-log", str(blocked))
     assert_one_line_error(result, 3, f"cannot write the audit log {blocked}")
     assert result.stdout == ""  # no token, no curl
@@ -95,7 +88,7 @@ def test_a_dry_run_that_looks_up_first_fails_before_the_lookup(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with sandbox(tmp_path / "db") as running:
+    with served(tmp_path / "db") as running:
         result = wibmo("update-profile", "--urn", "389", "--city", "Pune", "--dry-run",
                        "--audit-log", str(blocker / "audit.jsonl"))  # fmt: skip
         assert running.requests == []
@@ -109,7 +102,7 @@ def test_a_lookup_reveal_whose_entry_cannot_be_written_sends_nothing(
     link = tmp_path / "audit.jsonl"
     link.symlink_to(tmp_path / "target")
     monkeypatch.setenv("WIBMO_AUDIT_LOG", str(link))
-    with sandbox(tmp_path / "db") as running:
+    with served(tmp_path / "db") as running:
         result = wibmo("lookup", "--urn", "389", "--reveal")
         assert running.requests == []
     assert_one_line_error(result, 3, "--reveal is audited: nothing was sent")
@@ -125,7 +118,7 @@ def test_a_batch_reveal_whose_entry_cannot_be_written_sends_nothing(
     fifo = tmp_path / "audit.fifo"
     os.mkfifo(fifo)
     monkeypatch.setenv("WIBMO_AUDIT_LOG", str(fifo))
-    with sandbox(tmp_path / "db") as running:
+    with served(tmp_path / "db") as running:
         result = wibmo("lookup", "--file", str(rows), "--reveal")
         assert running.requests == []
     assert_one_line_error(result, 3, "not a regular file")
@@ -138,7 +131,7 @@ def test_a_decrypt_reveal_whose_entry_cannot_be_written_shows_nothing(
     link = tmp_path / "audit.jsonl"
     link.symlink_to(tmp_path / "target")
     monkeypatch.setenv("WIBMO_AUDIT_LOG", str(link))
-    with sandbox(tmp_path / "db"):
+    with served(tmp_path / "db"):
         token = codec().encrypt_json({"docNumber": "ABCPE1234F"})
         result = wibmo("decrypt", token, "--reveal")
     assert_one_line_error(result, 3, "symbolic link")

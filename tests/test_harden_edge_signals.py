@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from edge_helpers import audit_entries, no_traceback, sandbox, spawn, wait_for
+from support import audit_entries, no_traceback, served, spawn, wait_for
 
 import wibmo_cli
 
@@ -25,7 +25,7 @@ UPDATE = ("update-profile", "--urn", "389", "--email", "term@example.com", "--ye
 def test_sigterm_on_an_update_in_flight_is_reported_and_audited_as_ctrl_c_is(
     tmp_path: Path, ignore_ctrl_c: bool
 ) -> None:
-    with sandbox(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20):
+    with served(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20):
         process = spawn(*UPDATE, "--card-profile-id", "150", ignore_ctrl_c=ignore_ctrl_c)
         try:
             wait_for(lambda: [e["result"] for e in audit_entries()] == ["sending"], what="sending")
@@ -50,7 +50,7 @@ def test_sigterm_on_an_update_in_flight_is_reported_and_audited_as_ctrl_c_is(
 
 def test_sigterm_before_an_update_is_sent_says_nothing_was_sent(tmp_path: Path) -> None:
     # the lookup before the update hangs: SIGTERM arrives before anything is sent
-    with sandbox(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
+    with served(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
         process = spawn(*UPDATE)
         try:
             wait_for(lambda: sb.settings.faults.queue == [], what="the lookup to arrive")
@@ -67,7 +67,7 @@ def test_sigterm_before_an_update_is_sent_says_nothing_was_sent(tmp_path: Path) 
 
 
 def test_sigterm_on_a_lookup_exits_130(tmp_path: Path) -> None:
-    with sandbox(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
+    with served(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
         process = spawn("lookup", "--urn", "389")
         try:
             wait_for(lambda: sb.settings.faults.queue == [], what="the lookup to arrive")

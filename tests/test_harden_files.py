@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from files_helpers import (
+from support import (
     cli,
     lookups,
     records,
-    run,
+    run_capped,
     sandbox_with_profiles,
-    start,
+    start_capped,
     wait_for_lines,
 )
 
@@ -195,7 +195,7 @@ def test_the_four_row_example_gives_four_lines(tmp_path: Path) -> None:
         with (tmp_path / "in.csv").open("w+b") as stdin:
             stdin.write(FOUR_ROWS.encode())
             stdin.seek(0)
-            done = run(["lookup", "--profiles-file", str(profiles), "-f", "-"], stdin=stdin)
+            done = run_capped(["lookup", "--profiles-file", str(profiles), "-f", "-"], stdin=stdin)
         assert lookups(sandbox) == 3
     lines = records(done.stdout)
     assert [(r["row"], r["input"], r["ok"]) for r in lines] == [
@@ -266,11 +266,11 @@ def test_two_concurrent_resumed_runs_never_write_a_row_twice(
         args += ["--concurrency", "2"]
         resume = ["--resume", str(out)]
         with out.open("ab") as sink:
-            first = start(args + (resume if first_resumes else []), stdout=sink)
+            first = start_capped(args + (resume if first_resumes else []), stdout=sink)
         try:
             wait_for_lines(out, 5, first)
             with out.open("ab") as sink:
-                second = start(args + (resume if second_resumes else []), stdout=sink)
+                second = start_capped(args + (resume if second_resumes else []), stdout=sink)
             _, err = second.communicate(timeout=20)
             assert second.returncode == 2, err.decode()
             message = err.decode().strip().splitlines()

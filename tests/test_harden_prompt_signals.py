@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from edge_helpers import WIBMO, audit_entries, child_env, sandbox
-from hardening import ENV_VARS, Invoke
+from support import WIBMO, Invoke, audit_entries, child_env, served
 from typer.testing import Result
 
 from wibmo_cli.batch import Summary, run_interruptible
@@ -60,7 +59,7 @@ def _read_until(fd: int, marker: bytes, seconds: float = 20) -> bytes:
 def test_a_signal_at_the_confirmation_prompt_ends_it_at_once(
     tmp_path: Path, signum: int, attempt: int
 ) -> None:
-    with sandbox(tmp_path / "db.sqlite") as running:
+    with served(tmp_path / "db.sqlite") as running:
         parent, child = pty.openpty()
         process = subprocess.Popen(
             [*WIBMO, "update-profile", "--urn", "389", "--email", "prompt@example.com"],
@@ -118,10 +117,8 @@ def _interrupted_while_shown(
     def interrupted(*args: object, **kwargs: object) -> bool:
         raise KeyboardInterrupt
 
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setattr(lookup, "show_answer", interrupted)
-    with sandbox(tmp_path / "db.sqlite"):
+    with served(tmp_path / "db.sqlite"):
         return wibmo(
             *("update-profile", "--urn", "389", "--email", email, "--yes"),
             *("--card-profile-id", "150"),
@@ -197,7 +194,7 @@ def test_no_prompt_without_a_stdin_or_a_stderr(tmp_path: Path) -> None:
     """stdin closed (`<&-`), or a terminal on stdin but stderr closed (`2>&-`): exit 70
     before (an attack re-check); now the refusal every non-terminal gets, exit 2."""
     args = [*WIBMO, "update-profile", "--urn", "389", "--email", "x@example.com"]
-    with sandbox(tmp_path / "db.sqlite") as running:
+    with served(tmp_path / "db.sqlite") as running:
         closed_stdin = subprocess.run(
             ["sh", "-c", 'exec "$@" <&-', "sh", *args],
             capture_output=True,
@@ -250,7 +247,7 @@ def test_an_answered_update_whose_answer_cannot_be_shown_says_it_was_answered(
     """stdout on a full disk after the update applied: exit 74 said only "cannot write
     the output", and a script reading 74 as a failure might send it again."""
     args = [*WIBMO, "update-profile", "--urn", "389", "--email", "full@example.com", "--yes"]
-    with sandbox(tmp_path / "db.sqlite"):
+    with served(tmp_path / "db.sqlite"):
         done = subprocess.run(
             ["sh", "-c", 'exec "$@" >/dev/full', "sh", *args],
             capture_output=True,

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hardening import ENV_VARS, Invoke, codec, running, write_profiles
 from hostile import Hostile
 from hypothesis import given
 from hypothesis import strategies as st
+from support import Invoke, codec, running, write_profiles
 
 from wibmo_cli.sandbox import SAMPLE_URN, Sandbox
 from wibmo_cli.textsafe import visible
@@ -33,12 +33,6 @@ def assert_safe(*texts: str) -> None:
     for text in texts:
         found = [repr(char) for char in RAW if char in text]
         assert not found, (found, text[-3000:])
-
-
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

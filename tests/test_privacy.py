@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening import ENV_VARS, Invoke, codec, running, write_profiles
+from support import ENV_VARS, Invoke, codec, running, write_profiles
 
 from wibmo_cli.sandbox import SAMPLE_MOBILE, Sandbox
 

@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from hardening import ENV_VARS, Invoke, assert_one_line_error, running, write_profiles
+from support import Invoke, assert_one_line_error, write_profiles
 
 from wibmo_cli.profiles import resolve
 from wibmo_cli.sandbox import Sandbox
@@ -42,16 +42,8 @@ _PROFILE = {
 
 @pytest.fixture(autouse=True)
 def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
     for name in ("NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with running(tmp_path / "sandbox.db") as started:
-        yield started
 
 
 # -- TLS ---------------------------------------------------------------------------------------
