@@ -139,12 +139,8 @@ def sandbox_with_profiles(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
     profile = resolve("t", DEMO_PROFILE, {}, source="test")
     demo = sandbox_settings(profile, tmp_path / "sandbox.db", faults=Faults(seed=9))
     with Sandbox(demo) as sandbox:
-        path = tmp_path / "profiles.toml"
         values = {**DEMO_PROFILE, "base_url": sandbox.url}
-        body = "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
-        path.write_text(f'default_profile = "t"\n[profiles.t]\n{body}')
-        path.chmod(0o600)
-        yield sandbox, path
+        yield sandbox, write_tables({"t": values}, default="t", path=tmp_path / "profiles.toml")
 
 
 def lookups(sandbox: Sandbox) -> int:

@@ -17,7 +17,7 @@ import pytest
 from hostile import Hostile
 from hypothesis import given
 from hypothesis import strategies as st
-from support import Invoke, codec, running, write_profiles
+from support import Invoke, StartSandbox, codec, write_profiles
 
 from wibmo_cli.sandbox import SAMPLE_URN, Sandbox
 from wibmo_cli.textsafe import visible
@@ -36,28 +36,26 @@ def assert_safe(*texts: str) -> None:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    db = tmp_path / "hostile.db"
-    with running(db) as server:
-        with sqlite3.connect(db) as conn:
-            conn.execute(
-                "UPDATE customers SET first_name = ?, last_name = ?, city = ?, "
-                "address = ?, email = ? WHERE id = 1",
-                (
-                    HOSTILE,
-                    CLIPBOARD + "Name",
-                    "Pune\x07\x1b[5m",
-                    TITLE + "MG Road",
-                    "abc\r\x1b[2K@xyz.com",
-                ),
-            )
-            conn.execute(
-                "UPDATE cards SET card_type = ?, entity_name = ? WHERE urn = ?",
-                (CLEAR + "CARD", "Entity\x9b2J", SAMPLE_URN),
-            )
-            conn.execute("UPDATE documents SET doc_country = ? WHERE customer = 1", (TITLE,))
-        write_profiles(server.url)
-        yield server
+def sandbox(start_sandbox: StartSandbox, db_path: Path) -> Sandbox:
+    server = start_sandbox(profile={})
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "UPDATE customers SET first_name = ?, last_name = ?, city = ?, "
+            "address = ?, email = ? WHERE id = 1",
+            (
+                HOSTILE,
+                CLIPBOARD + "Name",
+                "Pune\x07\x1b[5m",
+                TITLE + "MG Road",
+                "abc\r\x1b[2K@xyz.com",
+            ),
+        )
+        conn.execute(
+            "UPDATE cards SET card_type = ?, entity_name = ? WHERE urn = ?",
+            (CLEAR + "CARD", "Entity\x9b2J", SAMPLE_URN),
+        )
+        conn.execute("UPDATE documents SET doc_country = ? WHERE customer = 1", (TITLE,))
+    return server
 
 
 @pytest.mark.parametrize("verbose", [(), ("-v",)])
