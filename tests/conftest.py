@@ -11,13 +11,13 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
-from support import ENV_VARS, Invoke, Platform, StartSandbox, running, write_profiles
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from support import ENV_VARS, Invoke, Platform, StartSandbox, settings, write_profiles
 from typer.testing import CliRunner, Result
 
 from wibmo_cli.app import app
@@ -28,7 +28,7 @@ from wibmo_cli.sandbox.store import Store
 # test's own number of examples, `support.budget`) or fuzz (a campaign,
 # bench/fuzz_campaign.py: thirty times as many).
 for _name, _examples in (("dev", 25), ("ci", 100), ("fuzz", 3_000)):
-    settings.register_profile(
+    hypothesis_settings.register_profile(
         _name,
         max_examples=_examples,
         deadline=None,
@@ -39,7 +39,7 @@ for _name, _examples in (("dev", 25), ("ci", 100), ("fuzz", 3_000)):
             HealthCheck.data_too_large,
         ],
     )
-settings.load_profile(os.environ.get("WIBMO_HYPOTHESIS", "dev"))
+hypothesis_settings.load_profile(os.environ.get("WIBMO_HYPOTHESIS", "dev"))
 
 _CLEARED = (
     "WIBMO_PROFILE",
@@ -120,19 +120,24 @@ def db_path(seeded_database: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def start_sandbox(db_path: Path) -> Iterator[StartSandbox]:
-    """`start_sandbox(profile={...}, iv=..., faults=Faults(...), ...)`: a sandbox on loopback
-    accepting the test credentials, on this test's database, stopped after the test. With
-    `profile` (a dict of overrides, maybe empty), ./profiles.toml's default profile `hard`
+    """`start_sandbox(profile={...}, iv="key", faults=Faults(...), ...)`: a sandbox on
+    loopback accepting the test credentials, on this test's database, started, and stopped
+    after the test (or at the end of a `with start_sandbox() as sandbox:` block). With
+    `profile` (overrides, maybe none: `{}`), ./profiles.toml's default profile `hard`
     points at it."""
-    with ExitStack() as stack:
+    started: list[Sandbox] = []
 
-        def start(profile: dict[str, Any] | None = None, **extra: Any) -> Sandbox:
-            sandbox = stack.enter_context(running(db_path, **extra))
-            if profile is not None:
-                write_profiles(sandbox.url, **profile)
-            return sandbox
+    def start(profile: dict[str, Any] | None = None, **extra: Any) -> Sandbox:
+        sandbox = Sandbox(settings(db_path, **extra))
+        started.append(sandbox)
+        sandbox.start()
+        if profile is not None:
+            write_profiles(sandbox.url, **profile)
+        return sandbox
 
-        yield start
+    yield start
+    for sandbox in started:
+        sandbox.stop()
 
 
 @pytest.fixture

@@ -104,7 +104,10 @@ LOOKUP_ERROR_KEYS = {
 
 
 def settings(db_path: Path, **extra: Any) -> SandboxSettings:
-    """A sandbox accepting the test credentials (zero IV), unless `extra` names others."""
+    """A sandbox accepting the test credentials (zero IV), unless `extra` names others
+    (`iv` may be named as a profile names it: "key", "prepend", ...)."""
+    if isinstance(extra.get("iv"), str):
+        extra["iv"] = IvScheme.parse(extra["iv"])
     values: dict[str, Any] = {
         "iv": IvScheme("zero"),
         "key": KEY,
