@@ -297,6 +297,7 @@ def write_tables(
         lines += ["", f"[profiles.{name}]"]
         lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
     path = path or Path.cwd() / "profiles.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)
     return path

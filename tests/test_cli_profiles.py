@@ -7,12 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support import API_KEY, SECURE_CODE
 from typer.testing import Result
 
 Run = Callable[..., Result]
 
-API_KEY = "uat-api-key-8c41f0e2d7b9"
-SECURE_CODE = "uat-secure-6e2a90"
 ENC_KEY_HEX = "00112233445566778899aabbccddeeff0011223344556677"
 PROD_API_KEY = "prod-literal-api-key-3141592653"
 PROD_SECURE = "prod-literal-secure-2718281828"

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from support import API_KEY, ENCRYPTION_KEY, SECURE_CODE
 
 from wibmo_cli.client import Client, Exchange
 from wibmo_cli.crypto import TokenCodec
@@ -24,9 +25,6 @@ from wibmo_cli.errors import (
 from wibmo_cli.messages import Identifiers, lookup_payload
 from wibmo_cli.profiles import Profile, resolve
 
-API_KEY = "apikey-Q7f3Zx91LmNv"
-SECURE_CODE = "secure-Hk28Pw55Rt"
-ENCRYPTION_KEY = "k3Y-for-unit-tests-24byt"  # 24 characters: read as text
 BASE_URL = "https://pp.test"
 LOOKUP_URL = BASE_URL + "/api/v2/customer/retrieveCustRecord"
 UPDATE_URL = BASE_URL + "/mob1/api/onboarding/v1/updateProfile"
