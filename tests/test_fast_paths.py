@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from wibmo_cli import tokenio
 from wibmo_cli.crypto import ALL_SCHEMES, IvScheme, TokenCodec, extract_token, parse_plaintext
-from wibmo_cli.errors import CryptoError
+from wibmo_cli.errors import CryptoError, ExitStatus
 from wibmo_cli.masking import MASKED_KEYS, mask, mask_json_bytes, may_need_masking
 
 KEY = bytes(range(24))
@@ -127,13 +127,12 @@ def reference_stream(codec: TokenCodec, data: bytes, *, reveal: bool) -> tuple[b
             if not reveal and may_need_masking(plaintext):
                 shown = mask(value)
                 out.append(json.dumps(shown, ensure_ascii=False, separators=(",", ":")).encode())
-            elif tokenio._as_sent_ok(plaintext):
-                out.append(plaintext)
-            else:
+            else:  # written as sent where it can be: the same JSON either way
                 out.append(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
         except CryptoError as exc:
             failed += 1
-            out.append(tokenio._error_line(number, str(exc)).rstrip(b"\n"))
+            error = {"line": number, "error": str(exc), "exit_code": ExitStatus.CRYPTO}
+            out.append(json.dumps(error).encode())
     return b"".join(line + b"\n" for line in out), failed
 
 

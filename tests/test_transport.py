@@ -161,18 +161,6 @@ def test_a_trusted_certificate_for_another_name_is_refused(
     assert_one_line_error(result, 5, "TLS with 127.0.0.1")
 
 
-def test_the_client_is_built_verifying_certificates_and_hostnames() -> None:
-    from wibmo_cli.client import Client
-
-    profile = resolve("p", {"base_url": "https://platform.example", **_PROFILE}, {}, source="t")
-    client = Client(profile, "https://platform.example")
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
-    context: ssl.SSLContext = pool._ssl_context
-    assert context.verify_mode == ssl.CERT_REQUIRED
-    assert context.check_hostname is True
-    asyncio.run(client.aclose())
-
-
 # -- plain http:// -----------------------------------------------------------------------------
 
 
