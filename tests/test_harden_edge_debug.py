@@ -32,8 +32,8 @@ def test_a_refused_connection_with_debug_is_still_exit_5(wibmo: Invoke) -> None:
     _debugged(wibmo("lookup", "--urn", "389", "--debug"), 5, "")
 
 
-def test_an_outcome_unknown_with_debug_is_still_exit_5(wibmo: Invoke, tmp_path: Path) -> None:
-    with served(tmp_path / "db", profile={"timeout": 0.5}, queue=["hang"], hang_seconds=5):
+def test_an_outcome_unknown_with_debug_is_still_exit_5(wibmo: Invoke, db_path: Path) -> None:
+    with served(db_path, profile={"timeout": 0.5}, queue=["hang"], hang_seconds=5):
         result = wibmo("--debug", "update-profile", "--urn", "389", "--city", "Pune",
                        "--card-profile-id", "150", "--yes")  # fmt: skip
     _debugged(result, 5, "may or may not have been applied")
