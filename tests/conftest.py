@@ -20,7 +20,7 @@ from hypothesis import settings as hypothesis_settings
 from support import ENV_VARS, Invoke, Platform, StartSandbox, settings, write_profiles
 from typer.testing import CliRunner, Result
 
-from wibmo_cli.app import app
+from wibmo_cli.app import INTERNAL_ERROR, app
 from wibmo_cli.sandbox import Sandbox
 from wibmo_cli.sandbox.store import Store
 
@@ -98,6 +98,20 @@ def wibmo() -> Invoke:
         return runner.invoke(app, list(args), input=input, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def cli(wibmo: Invoke) -> Invoke:
+    """`wibmo`, checking that no run ends in a traceback or an internal error (exit 70)."""
+
+    def run(*args: str, input: str | bytes | None = None) -> Result:
+        result = wibmo(*args, input=input)
+        assert "Traceback" not in result.stderr
+        assert "internal error" not in result.stderr
+        assert result.exit_code != INTERNAL_ERROR, result.stderr
+        return result
+
+    return run
 
 
 # -- the sandbox -------------------------------------------------------------------------------

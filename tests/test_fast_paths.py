@@ -13,8 +13,9 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from support import budget
 
 from wibmo_cli import tokenio
 from wibmo_cli.crypto import ALL_SCHEMES, IvScheme, TokenCodec, extract_token, parse_plaintext
@@ -36,7 +37,7 @@ def outcome(codec: TokenCodec, token: bytes) -> bytes | str:
 mangle = st.sampled_from(["", "strip=", "urlsafe", "cut", "space", "junk", "other-key", "short"])
 
 
-@settings(max_examples=60, deadline=None)
+@budget(60)
 @given(
     scheme=st.sampled_from(SCHEMES),
     items=st.lists(st.tuples(st.binary(max_size=80), mangle), min_size=1, max_size=40),
@@ -76,7 +77,7 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@budget(300)
 @given(value=documents, spaced=st.booleans())
 def test_mask_json_bytes_is_mask(value: Any, spaced: bool) -> None:
     text = json.dumps(value, ensure_ascii=False, indent=None if not spaced else 1)
@@ -143,7 +144,7 @@ def same_json_lines(a: bytes, b: bytes) -> bool:
 line_kinds = st.sampled_from(["plain", "masked", "body", "bad", "blank", "crlf", "not-json"])
 
 
-@settings(max_examples=60, deadline=None)
+@budget(60)
 @given(
     kinds=st.lists(line_kinds, max_size=60),
     read_size=st.sampled_from([7, 64, 1000, 32 << 10]),
