@@ -156,6 +156,7 @@ def run_file(job: FileJob, asked: Counter[str]) -> tuple[list[dict[str, Any]], b
     return [json.loads(line) for line in out], summary
 
 
+@pytest.mark.slow  # a big file (1.5 s of CPU); the stray quote on a short list runs by default
 def test_twenty_thousand_rows_with_a_stray_quote_on_line_ten(tmp_path: Path) -> None:
     """Every identifier looked up once, one line per row, `row` its line; --resume agrees."""
     values = [str(1_000_000 + n) for n in range(1, 20_001)]
@@ -250,8 +251,11 @@ def test_a_second_run_on_a_locked_resume_file_is_refused(tmp_path: Path) -> None
 # attack review). Either way the second run is refused while the first goes on.
 @pytest.mark.parametrize(
     ("first_resumes", "second_resumes"),
-    [(True, True), (False, True), (True, False)],
-    ids=["both-resume", "second-resumes", "first-resumes"],
+    [  # many processes: one pair by default, the others in CI's full run
+        pytest.param(True, True, id="both-resume"),
+        pytest.param(False, True, id="second-resumes", marks=pytest.mark.slow),
+        pytest.param(True, False, id="first-resumes", marks=pytest.mark.slow),
+    ],
 )
 def test_two_concurrent_resumed_runs_never_write_a_row_twice(
     tmp_path: Path, first_resumes: bool, second_resumes: bool
