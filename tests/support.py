@@ -411,10 +411,6 @@ WIBMO = (sys.executable, "-m", "wibmo_cli")
 MEMORY_LIMIT = 600 << 20  # address space of one CLI run: ample for it, far below gigabytes
 
 
-def cli(args: Sequence[str]) -> list[str]:
-    return [*WIBMO, *args]
-
-
 def child_env(**extra: str) -> dict[str, str]:
     """The test's environment (isolated dirs, secrets), no bytecode written (`ulimit -f`)."""
     env = dict(os.environ)
@@ -429,7 +425,7 @@ def spawn(*args: str, ignore_ctrl_c: bool = False, **popen: Any) -> subprocess.P
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
     popen.setdefault("stdin", subprocess.DEVNULL)
-    argv = cli(args)
+    argv = [*WIBMO, *args]
     if ignore_ctrl_c:
         argv = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *argv]
     return subprocess.Popen(argv, env=child_env(), **popen)
@@ -451,13 +447,15 @@ def shell(
 def run_text(*args: str, timeout: float = 30.0, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """`wibmo ARGS` to its end, its output as text."""
     return subprocess.run(
-        cli(args), capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+        [*WIBMO, *args], capture_output=True, text=True, timeout=timeout, check=False, **kwargs
     )
 
 
 def start_text(*args: str) -> subprocess.Popen[str]:
     """`wibmo ARGS` started, not waited for, its output as text."""
-    return subprocess.Popen(cli(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*WIBMO, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 @contextmanager
@@ -501,7 +499,7 @@ def start_capped(
 ) -> subprocess.Popen[bytes]:
     """`wibmo ARGS` as a real process (its address space capped at `MEMORY_LIMIT`)."""
     return subprocess.Popen(
-        cli(args),
+        [*WIBMO, *args],
         stdin=stdin,
         stdout=stdout,
         stderr=subprocess.PIPE,

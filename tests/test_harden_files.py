@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from support import (
-    cli,
+    WIBMO,
     lookups,
     records,
     run_capped,
@@ -303,7 +303,7 @@ def test_the_readme_resume_step_works_when_the_shell_keeps_the_file_open(
     out = tmp_path / "out.jsonl"
     with sandbox_with_profiles(tmp_path) as (sandbox, profiles):
         sandbox.settings.faults.set_from_json({"latency_ms": 10})
-        wibmo = " ".join(shlex.quote(part) for part in cli([]))
+        wibmo = " ".join(shlex.quote(part) for part in WIBMO)
         run_ = f"{wibmo} lookup --profiles-file {profiles} -f {listing} --concurrency 1"
         script = (
             f"exec >> {out}\n"
