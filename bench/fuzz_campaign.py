@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """The long fuzz campaign: the fuzz tests with many times more examples per test.
 
-    python bench/fuzz_campaign.py                    # scale 30
-    python bench/fuzz_campaign.py --scale 3 --seed 7 # a shorter run, another seed
+    python bench/fuzz_campaign.py                        # the fuzz profile
+    python bench/fuzz_campaign.py --profile ci --seed 7  # a shorter run, another seed
 
 Two sides: tests/test_fuzz.py feeds random input (arguments, stdin, files, tokens, keys)
 into the codec, the parsers and the CLI; tests/test_fuzz_answers.py feeds random and
 adversarial answers (statuses, lengths, encodings, nesting, bytes) from a hostile server
 on loopback into lookup, update and batch. The suite runs each fuzz test with a modest
-number of examples; this runs the same tests with WIBMO_FUZZ_SCALE times as many,
-pytest's per-test timeout off and a fixed seed (printed: `pytest tests/test_fuzz*.py
---hypothesis-seed=SEED` with the same scale replays a failure). It sums the passing
+number of examples; this runs the same tests under the hypothesis profile `fuzz`
+(tests/conftest.py: thirty times CI's examples), pytest's per-test timeout off and a fixed
+seed (printed: `WIBMO_HYPOTHESIS=fuzz pytest tests/test_fuzz*.py --hypothesis-seed=SEED`
+replays a failure). It sums the passing
 examples hypothesis reports per test, prints the total and writes it to
 bench/out/fuzz_campaign.json. Exit status: pytest's.
 """
@@ -34,7 +35,9 @@ _COUNTS = re.compile(r"-\s+(\d+) passing, (\d+) failing")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=30.0, help="examples x this (30)")
+    parser.add_argument(
+        "--profile", choices=("dev", "ci", "fuzz"), default="fuzz", help="hypothesis profile"
+    )
     parser.add_argument("--seed", type=int, default=20250101, help="hypothesis seed")
     args = parser.parse_args()
 
@@ -55,8 +58,8 @@ def main() -> int:
         f"--hypothesis-seed={args.seed}",
         "--hypothesis-show-statistics",
     ]
-    env = {**os.environ, "WIBMO_FUZZ_SCALE": str(args.scale)}
-    print(f"$ WIBMO_FUZZ_SCALE={args.scale:g} {' '.join(command[2:])}", flush=True)
+    env = {**os.environ, "WIBMO_HYPOTHESIS": args.profile}
+    print(f"$ WIBMO_HYPOTHESIS={args.profile} {' '.join(command[2:])}", flush=True)
     started = time.monotonic()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     elapsed = time.monotonic() - started
@@ -79,7 +82,7 @@ def main() -> int:
         print(f"{entry['passing']:>8} passing {entry['failing']:>3} failing  {name}")
     print(
         f"total: {total} cases passing, {failing} failing, in {elapsed:.0f} s "
-        f"(scale {args.scale:g}, seed {args.seed}); pytest: {summary}"
+        f"(profile {args.profile}, seed {args.seed}); pytest: {summary}"
     )
     if done.returncode:
         print(done.stdout[-20000:])
@@ -87,7 +90,7 @@ def main() -> int:
     out = REPO / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     record = {
-        "scale": args.scale,
+        "profile": args.profile,
         "seed": args.seed,
         "seconds": round(elapsed),
         "cases": total,

@@ -31,7 +31,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardening import codec
+from support import codec
 
 MODES = (
     "ok",  # a success answer for the clientTxnId sent

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import Result
+from support import Invoke
 
 from wibmo_cli.profiles import DEMO_PROFILE
 from wibmo_cli.views.audit import table_rows
-
-Invoke = Callable[..., Result]
 
 
 def entry(**fields: Any) -> dict[str, Any]:

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from hardening import (
-    ENV_VARS,
+from support import (
     PROFILE,
     Invoke,
+    StartSandbox,
     assert_one_line_error,
     assert_usage_error,
     codec,
     profile_values,
-    running,
     write_profiles,
 )
 
@@ -1404,16 +1402,8 @@ CASES: list[Case] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("battery") / "sandbox.db"
-    with running(path):
-        pass
-    return path
-
-
 @pytest.fixture
-def sandbox(seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+def sandbox(start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     """A sandbox for this test alone, and the default profile pointing at it.
 
     `wibmo sandbox` fails the case if it gets as far as listening (instead of serving
@@ -1430,13 +1420,7 @@ def sandbox(seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         serve(*args, **{**kwargs, "on_ready": ready})
 
     monkeypatch.setattr(wibmo_cli.sandbox, "serve", refuse_to_serve)
-    db = tmp_path / "sandbox.db"
-    shutil.copyfile(seeded_db, db)
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
-    with running(db) as started:
-        write_profiles(started.url)
-        yield started
+    return start_sandbox(profile={})
 
 
 COMMANDS = ("lookup", "update-profile", "encrypt", "decrypt", "codes", "profiles", "audit")

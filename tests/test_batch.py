@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from files_helpers import wait_for_lines
+from support import wait_for_lines, write_tables
 from typer.testing import Result
 
 from wibmo_cli import batch, batchio
@@ -258,20 +258,17 @@ def test_a_torn_last_line_is_cut_and_a_whole_one_ended(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+def sandbox(db_path: Path) -> Iterator[Sandbox]:
     profile = resolve("t", DEMO_PROFILE, {}, source="test")
-    settings = sandbox_settings(profile, tmp_path / "sandbox.db", faults=Faults(seed=5))
+    settings = sandbox_settings(profile, db_path, faults=Faults(seed=5))
     with Sandbox(settings) as running:
         yield running
 
 
 @pytest.fixture
 def profiles_file(sandbox: Sandbox, tmp_path: Path) -> Path:
-    path = tmp_path / "profiles.toml"
     values = {**DEMO_PROFILE, "base_url": sandbox.url}
-    body = "".join(f'{key} = "{value}"\n' for key, value in values.items())
-    path.write_text(f'default_profile = "t"\n[profiles.t]\n{body}')
-    return path
+    return write_tables({"t": values}, default="t", path=tmp_path / "profiles.toml")
 
 
 def mixed_rows(count: int) -> list[str]:

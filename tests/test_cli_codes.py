@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
-from typer.testing import Result
+from support import Invoke
 
 from wibmo_cli.codes import CATALOGUE, HTTP_STATUSES, explain
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(wibmo: Run) -> Run:
-    def run(*args: str) -> Result:
-        result = wibmo(*args)
-        assert "Traceback" not in result.stderr
-        assert result.exit_code != 70, result.stderr
-        return result
-
-    return run
 
 
 @pytest.fixture
@@ -30,7 +16,7 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")
 
 
-def test_catalogue_table(cli: Run, wide: None) -> None:
+def test_catalogue_table(cli: Invoke, wide: None) -> None:
     result = cli("codes")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
@@ -43,7 +29,7 @@ def test_catalogue_table(cli: Run, wide: None) -> None:
 
 
 def test_catalogue_table_is_readable_in_80_columns(
-    cli: Run, monkeypatch: pytest.MonkeyPatch
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     result = cli("codes")
@@ -54,7 +40,7 @@ def test_catalogue_table_is_readable_in_80_columns(
     assert "No customer matches" in result.stdout
 
 
-def test_catalogue_json_holds_every_code(cli: Run) -> None:
+def test_catalogue_json_holds_every_code(cli: Invoke) -> None:
     result = cli("codes", "-o", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -71,7 +57,7 @@ def test_catalogue_json_holds_every_code(cli: Run) -> None:
         }
 
 
-def test_one_code_explained(cli: Run, wide: None) -> None:
+def test_one_code_explained(cli: Invoke, wide: None) -> None:
     entry = explain("1303")
     assert entry is not None
     result = cli("codes", "1303")
@@ -85,7 +71,7 @@ def test_one_code_explained(cli: Run, wide: None) -> None:
     assert data["action"] == entry.action and data["apis"] == ["lookup"]
 
 
-def test_an_http_status_explained(cli: Run, wide: None) -> None:
+def test_an_http_status_explained(cli: Invoke, wide: None) -> None:
     result = cli("codes", "503")
     assert result.exit_code == 0, result.stderr
     assert "HTTP 503" in result.stdout and "Service Unavailable" in result.stdout
@@ -95,7 +81,7 @@ def test_an_http_status_explained(cli: Run, wide: None) -> None:
 
 
 @pytest.mark.parametrize("spelling", ["0", "00", " 0 ", "000"])
-def test_zero_is_success(cli: Run, spelling: str) -> None:
+def test_zero_is_success(cli: Invoke, spelling: str) -> None:
     result = cli("codes", spelling)
     assert result.exit_code == 0, result.stderr
     assert "SUCCESS" in result.stdout
@@ -104,7 +90,7 @@ def test_zero_is_success(cli: Run, spelling: str) -> None:
 
 
 @pytest.mark.parametrize("code", ["9999", "418", "999", "abc", "", "²²²", "13O3"])
-def test_unknown_code_is_exit_2(cli: Run, code: str) -> None:
+def test_unknown_code_is_exit_2(cli: Invoke, code: str) -> None:
     result = cli("codes", code)
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -112,7 +98,7 @@ def test_unknown_code_is_exit_2(cli: Run, code: str) -> None:
     assert "`wibmo codes` lists them all" in result.stderr
 
 
-def test_api_filter(cli: Run, wide: None) -> None:
+def test_api_filter(cli: Invoke, wide: None) -> None:
     data = json.loads(cli("codes", "--api", "update", "-o", "json").stdout)
     codes = {c["code"] for c in data["codes"]}
     assert codes == {c.code for c in CATALOGUE if "update" in c.apis}
@@ -124,7 +110,7 @@ def test_api_filter(cli: Run, wide: None) -> None:
     assert "HTTP statuses" not in table.stdout
 
 
-def test_api_filter_refuses_an_unknown_api(cli: Run) -> None:
+def test_api_filter_refuses_an_unknown_api(cli: Invoke) -> None:
     result = cli("codes", "--api", "payments")
     assert result.exit_code == 2
     assert "--api 'payments': must be lookup, update or gateway" in result.stderr

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from support import API_KEY, ENCRYPTION_KEY, SECURE_CODE, unit_profile
 
 from wibmo_cli.client import Client, Exchange
 from wibmo_cli.crypto import TokenCodec
@@ -24,9 +25,6 @@ from wibmo_cli.errors import (
 from wibmo_cli.messages import Identifiers, lookup_payload
 from wibmo_cli.profiles import Profile, resolve
 
-API_KEY = "apikey-Q7f3Zx91LmNv"
-SECURE_CODE = "secure-Hk28Pw55Rt"
-ENCRYPTION_KEY = "k3Y-for-unit-tests-24byt"  # 24 characters: read as text
 BASE_URL = "https://pp.test"
 LOOKUP_URL = BASE_URL + "/api/v2/customer/retrieveCustRecord"
 UPDATE_URL = BASE_URL + "/mob1/api/onboarding/v1/updateProfile"
@@ -54,18 +52,7 @@ T = TypeVar("T")
 
 
 def make_profile(**override: Any) -> Profile:
-    raw: dict[str, Any] = {
-        "base_url": BASE_URL,
-        "client_id": "FintechA",
-        "bank_id": "2010",
-        "api_key": API_KEY,
-        "secure_code": SECURE_CODE,
-        "encryption_key": ENCRYPTION_KEY,
-        "timeout": 5,
-        "retries": 2,
-    }
-    raw.update(override)
-    return resolve("unit", raw, {}, source="test")
+    return unit_profile(BASE_URL, **{"retries": 2, **override})
 
 
 def codec_of(profile: Profile) -> TokenCodec:

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from support import budget
 
 from wibmo_cli.crypto import (
     ALL_SCHEMES,
@@ -417,13 +418,13 @@ token_like = st.text() | st.binary(max_size=96).map(
 )
 
 
-@settings(max_examples=200)
+@budget(200)
 @given(data=st.text() | st.binary())
 def test_decode_base64_raises_only_crypto_errors(data: str | bytes) -> None:
     _only_crypto_errors(decode_base64, data)
 
 
-@settings(max_examples=200)
+@budget(200)
 @given(text=st.text() | st.builds(lambda body: "{" + body, st.text()))
 def test_extract_token_raises_only_crypto_errors(text: str) -> None:
     _only_crypto_errors(extract_token, text)

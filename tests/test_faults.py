@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening import ENV_VARS, Invoke, settings, write_profiles
+from support import ENV_VARS, Invoke, settings, write_profiles
 
 from wibmo_cli.sandbox import Faults, RequestRecord, Sandbox
 

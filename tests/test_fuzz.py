@@ -3,8 +3,9 @@
 The promise: whatever comes in, the only exceptions that escape are the tool's own
 (`WibmoError` subclasses, each of the kind the function documents), and the CLI ends
 every run with a documented exit code, never 70 (internal error) and never a
-traceback. Each test here runs a modest number of examples; `bench/fuzz_campaign.py`
-runs the same tests with many more (WIBMO_FUZZ_SCALE) and reports the count.
+traceback. Each test runs the examples its `budget` and the hypothesis profile give (a
+quarter under the default `dev`, its budget under CI's `ci`); `bench/fuzz_campaign.py`
+runs the same tests under `fuzz` (thirty times as many) and reports the count.
 
 tests/test_crypto.py and tests/test_validate.py already fuzz decode_base64,
 extract_token, decrypt and each validator with plain text; this file covers what they
@@ -17,17 +18,16 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening import ENV_VARS, KEY, codec, running, write_profiles
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
+from support import KEY, StartSandbox, budget, codec
 from typer.testing import CliRunner
 
 from wibmo_cli import batchio, batchresume, tokenio, update
@@ -44,23 +44,6 @@ from wibmo_cli.errors import ConfigError, CryptoError, InputError, WibmoError
 from wibmo_cli.masking import mask
 from wibmo_cli.messages import Identifiers
 from wibmo_cli.sandbox import Sandbox
-
-SCALE = float(os.environ.get("WIBMO_FUZZ_SCALE", "1"))
-
-
-def budget(examples: int) -> Callable[[Any], Any]:
-    """Hypothesis settings for `examples` examples (times WIBMO_FUZZ_SCALE), no deadline."""
-    return settings(
-        max_examples=max(1, int(examples * SCALE)),
-        deadline=None,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
-
 
 # -- strategies ------------------------------------------------------------------------------
 
@@ -514,12 +497,11 @@ stdin_data = st.none() | st.binary(max_size=120) | st.text(max_size=120) | token
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+def cli_env(
+    start_sandbox: StartSandbox, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> Sandbox:
     """A sandbox the `hard` profile points at; `wibmo sandbox` returns once it is ready."""
     import wibmo_cli.sandbox
-
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
 
     def serve_once(settings: Any, host: str, port: int, *, on_ready: Any = None) -> None:
         if on_ready is not None:
@@ -532,9 +514,7 @@ def cli_env(tmp_path: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> 
     (isolated / "key.txt").write_text(KEY.decode(), encoding="utf-8")
     (isolated / "in.csv").write_text("urn,mobile\n389,12\n99999,9897123456\n", encoding="utf-8")
     (isolated / "out.jsonl").write_text('{"row": 2, "input": "389", "ok": true}\n{"ro')
-    with running(tmp_path / "sandbox.db") as sandbox:
-        write_profiles(sandbox.url, timeout=2)
-        yield sandbox
+    return start_sandbox(profile={"timeout": 2})
 
 
 def run_cli(argv: list[str], stdin: str | bytes | None) -> None:

@@ -7,8 +7,8 @@ update's audit entry never stays at "sending"; nothing from the network reaches 
 terminal with its control characters. Each example draws a seed for `hostile`'s
 `random_answer` (status, Content-Length right or wrong, gzip/deflate/br or none,
 truncation, Retry-After, a body from good tokens to nesting thousands deep and bytes
-that are not UTF-8). `bench/fuzz_campaign.py` runs these with WIBMO_FUZZ_SCALE times as
-many examples, next to tests/test_fuzz.py.
+that are not UTF-8). `bench/fuzz_campaign.py` runs these under the fuzz hypothesis
+profile (WIBMO_HYPOTHESIS=fuzz: thirty times CI's examples), next to tests/test_fuzz.py.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening import ENV_VARS, Invoke, write_profiles
 from hostile import Hostile
 from hypothesis import given
 from hypothesis import strategies as st
-from test_fuzz import budget
+from support import Invoke, budget, write_profiles
 from typer.testing import Result
 
 from wibmo_cli.app import INTERNAL_ERROR
@@ -34,12 +33,6 @@ outputs = st.sampled_from(["table", "json"])
 ROWS = ["1001", "1002", "1003", "1004", "1005", "1006"]
 # What a terminal must never be handed raw: ESC, BEL, CSI (C1), backspace, carriage return.
 RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\x08", "\r")
-
-
-@pytest.fixture(autouse=True)
-def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_fixtures import (
+from support import (
     API_KEY,
     LOOKUP,
     Platform,
@@ -30,12 +30,6 @@ from wibmo_cli.sandbox import Sandbox
 from wibmo_cli.sandbox.connection import MAX_BODY, SINGLE_VALUED
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with running(tmp_path / "sandbox.db") as server:
-        yield server
 
 
 def connect(sandbox: Sandbox, timeout: float = 5.0) -> socket.socket:
@@ -382,8 +376,8 @@ def test_answers_carry_the_reason_phrase_and_server(sandbox: Sandbox) -> None:
     assert b"\r\nContent-Type: application/json\r\n" in answer
 
 
-def test_stop_closes_a_connection_waiting_for_a_delayed_answer(tmp_path: Path) -> None:
-    with running(tmp_path / "s.db") as sandbox:
+def test_stop_closes_a_connection_waiting_for_a_delayed_answer(db_path: Path) -> None:
+    with running(db_path) as sandbox:
         sandbox.settings.faults.latency_ms = 30_000
         platform = Platform(sandbox.url, timeout=30)
         sock = connect(sandbox)

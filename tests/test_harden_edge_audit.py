@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from edge_helpers import WIBMO, child_env, sandbox, spawn
-from hardening import ENV_VARS, Invoke, assert_one_line_error, codec
+from support import WIBMO, Invoke, assert_one_line_error, child_env, codec, served, spawn
 
 from wibmo_cli.audit import AuditLog
 from wibmo_cli.errors import ConfigError
@@ -22,23 +21,17 @@ from wibmo_cli.errors import ConfigError
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
-
-
 DRY_RUN = ("update-profile", "--urn", "389", "--city", "Pune", "--card-profile-id", "150")
 
 
 def test_a_symlinked_audit_log_is_refused_and_its_target_left_alone(
-    wibmo: Invoke, tmp_path: Path
+    wibmo: Invoke, tmp_path: Path, db_path: Path
 ) -> None:
     target = tmp_path / "elsewhere.txt"
     target.write_text("precious\n")
     link = tmp_path / "audit.jsonl"
     link.symlink_to(target)
-    with sandbox(tmp_path / "db") as running:
+    with served(db_path) as running:
         result = wibmo(*DRY_RUN, "--dry-run", "--audit-log", str(link))
         assert_one_line_error(result, 3, "symbolic link")
         assert result.stdout == ""
@@ -46,10 +39,10 @@ def test_a_symlinked_audit_log_is_refused_and_its_target_left_alone(
     assert target.read_text() == "precious\n"
 
 
-def test_a_fifo_as_audit_log_is_refused_at_once(tmp_path: Path) -> None:
+def test_a_fifo_as_audit_log_is_refused_at_once(tmp_path: Path, db_path: Path) -> None:
     fifo = tmp_path / "audit.fifo"
     os.mkfifo(fifo)
-    with sandbox(tmp_path / "db") as running:
+    with served(db_path) as running:
         process = spawn(*DRY_RUN, "--yes", "--audit-log", str(fifo))
         try:
             out, err = process.communicate(timeout=20)  # it used to wait forever
@@ -80,22 +73,22 @@ def test_reading_a_fifo_as_audit_log_does_not_wait(tmp_path: Path) -> None:
 
 
 def test_a_dry_run_whose_entry_cannot_be_written_shows_nothing(
-    wibmo: Invoke, tmp_path: Path
+    wibmo: Invoke, tmp_path: Path, db_path: Path
 ) -> None:
     blocked = tmp_path / "a-directory"
     blocked.mkdir()
-    with sandbox(tmp_path / "db"):
+    with served(db_path):
         result = wibmo(*DRY_RUN, "--dry-run", "--audit-log", str(blocked))
     assert_one_line_error(result, 3, f"cannot write the audit log {blocked}")
     assert result.stdout == ""  # no token, no curl
 
 
 def test_a_dry_run_that_looks_up_first_fails_before_the_lookup(
-    wibmo: Invoke, tmp_path: Path
+    wibmo: Invoke, tmp_path: Path, db_path: Path
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with sandbox(tmp_path / "db") as running:
+    with served(db_path) as running:
         result = wibmo("update-profile", "--urn", "389", "--city", "Pune", "--dry-run",
                        "--audit-log", str(blocker / "audit.jsonl"))  # fmt: skip
         assert running.requests == []
@@ -104,12 +97,12 @@ def test_a_dry_run_that_looks_up_first_fails_before_the_lookup(
 
 
 def test_a_lookup_reveal_whose_entry_cannot_be_written_sends_nothing(
-    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:
     link = tmp_path / "audit.jsonl"
     link.symlink_to(tmp_path / "target")
     monkeypatch.setenv("WIBMO_AUDIT_LOG", str(link))
-    with sandbox(tmp_path / "db") as running:
+    with served(db_path) as running:
         result = wibmo("lookup", "--urn", "389", "--reveal")
         assert running.requests == []
     assert_one_line_error(result, 3, "--reveal is audited: nothing was sent")
@@ -118,14 +111,14 @@ def test_a_lookup_reveal_whose_entry_cannot_be_written_sends_nothing(
 
 
 def test_a_batch_reveal_whose_entry_cannot_be_written_sends_nothing(
-    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:
     rows = tmp_path / "rows.txt"
     rows.write_text("389\n")
     fifo = tmp_path / "audit.fifo"
     os.mkfifo(fifo)
     monkeypatch.setenv("WIBMO_AUDIT_LOG", str(fifo))
-    with sandbox(tmp_path / "db") as running:
+    with served(db_path) as running:
         result = wibmo("lookup", "--file", str(rows), "--reveal")
         assert running.requests == []
     assert_one_line_error(result, 3, "not a regular file")
@@ -133,12 +126,12 @@ def test_a_batch_reveal_whose_entry_cannot_be_written_sends_nothing(
 
 
 def test_a_decrypt_reveal_whose_entry_cannot_be_written_shows_nothing(
-    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:
     link = tmp_path / "audit.jsonl"
     link.symlink_to(tmp_path / "target")
     monkeypatch.setenv("WIBMO_AUDIT_LOG", str(link))
-    with sandbox(tmp_path / "db"):
+    with served(db_path):
         token = codec().encrypt_json({"docNumber": "ABCPE1234F"})
         result = wibmo("decrypt", token, "--reveal")
     assert_one_line_error(result, 3, "symbolic link")

@@ -5,16 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from edge_helpers import sandbox
-from hardening import ENV_VARS, Invoke, write_profiles
+from support import Invoke, served, write_profiles
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
 
 
 def _debugged(result: object, code: int, fragment: str) -> None:
@@ -39,8 +32,8 @@ def test_a_refused_connection_with_debug_is_still_exit_5(wibmo: Invoke) -> None:
     _debugged(wibmo("lookup", "--urn", "389", "--debug"), 5, "")
 
 
-def test_an_outcome_unknown_with_debug_is_still_exit_5(wibmo: Invoke, tmp_path: Path) -> None:
-    with sandbox(tmp_path / "db", profile={"timeout": 0.5}, queue=["hang"], hang_seconds=5):
+def test_an_outcome_unknown_with_debug_is_still_exit_5(wibmo: Invoke, db_path: Path) -> None:
+    with served(db_path, profile={"timeout": 0.5}, queue=["hang"], hang_seconds=5):
         result = wibmo("--debug", "update-profile", "--urn", "389", "--city", "Pune",
                        "--card-profile-id", "150", "--yes")  # fmt: skip
     _debugged(result, 5, "may or may not have been applied")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from edge_helpers import audit_entries, no_traceback, sandbox, spawn, wait_for
+from support import audit_entries, no_traceback, served, spawn, wait_for
 
 import wibmo_cli
 
@@ -23,9 +23,9 @@ UPDATE = ("update-profile", "--urn", "389", "--email", "term@example.com", "--ye
 
 @pytest.mark.parametrize("ignore_ctrl_c", [False, True], ids=["foreground", "sigint-ignored"])
 def test_sigterm_on_an_update_in_flight_is_reported_and_audited_as_ctrl_c_is(
-    tmp_path: Path, ignore_ctrl_c: bool
+    db_path: Path, ignore_ctrl_c: bool
 ) -> None:
-    with sandbox(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20):
+    with served(db_path, profile={"timeout": 30}, queue=["hang"], hang_seconds=20):
         process = spawn(*UPDATE, "--card-profile-id", "150", ignore_ctrl_c=ignore_ctrl_c)
         try:
             wait_for(lambda: [e["result"] for e in audit_entries()] == ["sending"], what="sending")
@@ -48,9 +48,9 @@ def test_sigterm_on_an_update_in_flight_is_reported_and_audited_as_ctrl_c_is(
     assert "check with: wibmo -p hard lookup --urn 389" in err
 
 
-def test_sigterm_before_an_update_is_sent_says_nothing_was_sent(tmp_path: Path) -> None:
+def test_sigterm_before_an_update_is_sent_says_nothing_was_sent(db_path: Path) -> None:
     # the lookup before the update hangs: SIGTERM arrives before anything is sent
-    with sandbox(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
+    with served(db_path, profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
         process = spawn(*UPDATE)
         try:
             wait_for(lambda: sb.settings.faults.queue == [], what="the lookup to arrive")
@@ -66,8 +66,8 @@ def test_sigterm_before_an_update_is_sent_says_nothing_was_sent(tmp_path: Path) 
     assert audit_entries() == []
 
 
-def test_sigterm_on_a_lookup_exits_130(tmp_path: Path) -> None:
-    with sandbox(tmp_path / "db", profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
+def test_sigterm_on_a_lookup_exits_130(db_path: Path) -> None:
+    with served(db_path, profile={"timeout": 30}, queue=["hang"], hang_seconds=20) as sb:
         process = spawn("lookup", "--urn", "389")
         try:
             wait_for(lambda: sb.settings.faults.queue == [], what="the lookup to arrive")

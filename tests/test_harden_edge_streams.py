@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_helpers import audit_entries, no_traceback, sandbox, shell, spawn
+from support import audit_entries, no_traceback, served, shell, spawn
 
 from wibmo_cli import app as app_module
 from wibmo_cli.render import Renderer
@@ -45,9 +45,10 @@ def read_then_close(stream: Any, marker: bytes, limit: int = 490) -> bytes:
 
 def test_an_update_whose_trace_reader_goes_away_still_answers_and_audits(
     tmp_path: Path,
+    db_path: Path,
 ) -> None:
     out = tmp_path / "out.json"
-    with sandbox(tmp_path / "db", latency_ms=400), out.open("wb") as sink:
+    with served(db_path, latency_ms=400), out.open("wb") as sink:
         process = spawn(
             "-v", "update-profile", "--urn", "389", "--city", "Pune",
             "--card-profile-id", "150", "--yes", "-o", "json",
@@ -62,11 +63,13 @@ def test_an_update_whose_trace_reader_goes_away_still_answers_and_audits(
     assert [e["result"] for e in audit_entries()] == ["sending", "answered"]
 
 
-def test_a_batch_whose_trace_reader_goes_away_writes_every_row(tmp_path: Path) -> None:
+def test_a_batch_whose_trace_reader_goes_away_writes_every_row(
+    tmp_path: Path, db_path: Path
+) -> None:
     rows = tmp_path / "rows.txt"
     rows.write_text("389\n" * 12)
     out = tmp_path / "out.jsonl"
-    with sandbox(tmp_path / "db", latency_ms=100), out.open("wb") as sink:
+    with served(db_path, latency_ms=100), out.open("wb") as sink:
         process = spawn("-v", "lookup", "--file", str(rows), "--concurrency", "2", stdout=sink)
         assert process.stderr is not None
         read_then_close(process.stderr, b"> decrypted:")
@@ -125,8 +128,8 @@ def test_the_progress_bar_tolerates_a_closed_stderr(monkeypatch: pytest.MonkeyPa
     ],
     ids=["lookup-json", "lookup-table", "codes-table", "encrypt-line"],
 )
-def test_a_full_disk_is_one_line_and_exit_74(tmp_path: Path, args: tuple[str, ...]) -> None:
-    with sandbox(tmp_path / "db"):
+def test_a_full_disk_is_one_line_and_exit_74(db_path: Path, args: tuple[str, ...]) -> None:
+    with served(db_path):
         result = shell('exec "$@" >/dev/full', *args)
     err = result.stderr.decode()
     assert result.returncode == OUTPUT_ERROR, err
@@ -134,8 +137,8 @@ def test_a_full_disk_is_one_line_and_exit_74(tmp_path: Path, args: tuple[str, ..
 
 
 @pytest.mark.parametrize("output", ["json", "table"])
-def test_a_closed_stdout_is_an_error_not_a_silent_success(tmp_path: Path, output: str) -> None:
-    with sandbox(tmp_path / "db"):
+def test_a_closed_stdout_is_an_error_not_a_silent_success(db_path: Path, output: str) -> None:
+    with served(db_path):
         result = shell('exec "$@" >&-', "lookup", "--urn", "389", "-o", output)
     err = result.stderr.decode()
     assert result.returncode == OUTPUT_ERROR, err
@@ -176,10 +179,10 @@ def test_an_error_with_stdout_closed_is_its_own_line_only(
 @pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "PYTHONUNBUFFERED"])
 @pytest.mark.parametrize("args", [("codes",), ("lookup", "--urn", "389")], ids=["big", "small"])
 def test_a_file_size_limit_is_one_line_and_exit_74(
-    tmp_path: Path, args: tuple[str, ...], unbuffered: str
+    tmp_path: Path, args: tuple[str, ...], unbuffered: str, db_path: Path
 ) -> None:
     big = tmp_path / "out.txt"
-    with sandbox(tmp_path / "db"):
+    with served(db_path):
         # dash counts 512-byte blocks, bash 1024: either way less than the output
         script = f'ulimit -f 1; exec "$@" >{big}'
         result = shell(script, *args, env={"PYTHONUNBUFFERED": unbuffered})
@@ -189,10 +192,12 @@ def test_a_file_size_limit_is_one_line_and_exit_74(
 
 
 @pytest.mark.parametrize("redirect", [">/dev/full", ">&-"])
-def test_a_batch_whose_stdout_fails_still_prints_its_summary(tmp_path: Path, redirect: str) -> None:
+def test_a_batch_whose_stdout_fails_still_prints_its_summary(
+    tmp_path: Path, redirect: str, db_path: Path
+) -> None:
     rows = tmp_path / "rows.txt"
     rows.write_text("389\n9897123456\n389\n")
-    with sandbox(tmp_path / "db"):
+    with served(db_path):
         result = shell(f'exec "$@" {redirect}', "lookup", "--file", str(rows))
     err = result.stderr.decode()
     assert result.returncode == OUTPUT_ERROR, err
@@ -206,10 +211,10 @@ def test_a_batch_whose_stdout_fails_still_prints_its_summary(tmp_path: Path, red
     assert "interrupted" not in err
 
 
-def test_a_batch_whose_reader_goes_away_still_exits_141(tmp_path: Path) -> None:
+def test_a_batch_whose_reader_goes_away_still_exits_141(tmp_path: Path, db_path: Path) -> None:
     rows = tmp_path / "rows.txt"
     rows.write_text("389\n" * 300)
-    with sandbox(tmp_path / "db"):
+    with served(db_path):
         process = spawn("lookup", "--file", str(rows))
         assert process.stdout is not None and process.stderr is not None
         process.stdout.readline()
@@ -245,12 +250,12 @@ def test_output_stream_types_its_failures(monkeypatch: pytest.MonkeyPatch) -> No
         OutputStream().write("x")
 
 
-def test_decrypting_a_file_to_a_full_disk_is_exit_74(tmp_path: Path) -> None:
-    from hardening import codec
+def test_decrypting_a_file_to_a_full_disk_is_exit_74(tmp_path: Path, db_path: Path) -> None:
+    from support import codec
 
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("".join(codec().encrypt_json({"n": n}) + "\n" for n in range(50)))
-    with sandbox(tmp_path / "db"):
+    with served(db_path):
         result = shell('exec "$@" >/dev/full', "decrypt", str(tokens), "--profile", "hard")
     assert result.returncode == OUTPUT_ERROR, result.stderr.decode()
     assert result.stderr.decode().splitlines() == [
@@ -279,11 +284,13 @@ def test_help_and_version_into_a_closed_pipe_are_exit_141(args: tuple[str, ...])
     assert err == b""
 
 
-def test_a_batch_stopped_by_a_file_size_limit_is_finished_by_resume(tmp_path: Path) -> None:
+def test_a_batch_stopped_by_a_file_size_limit_is_finished_by_resume(
+    tmp_path: Path, db_path: Path
+) -> None:
     rows = tmp_path / "rows.txt"
     rows.write_text("389\n9897123456\n" * 10)
     out = tmp_path / "out.jsonl"
-    with sandbox(tmp_path / "db"):
+    with served(db_path):
         first = shell(f'ulimit -f 2; exec "$@" >>{out}', "lookup", "--file", str(rows))
         err = first.stderr.decode()
         assert first.returncode == OUTPUT_ERROR, err

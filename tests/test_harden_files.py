@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from files_helpers import (
-    cli,
+from support import (
+    WIBMO,
     lookups,
     records,
-    run,
+    run_capped,
     sandbox_with_profiles,
-    start,
+    start_capped,
     wait_for_lines,
 )
 
@@ -157,6 +157,7 @@ def run_file(job: FileJob, asked: Counter[str]) -> tuple[list[dict[str, Any]], b
     return [json.loads(line) for line in out], summary
 
 
+@pytest.mark.slow  # a big file (1.5 s of CPU); the stray quote on a short list runs by default
 def test_twenty_thousand_rows_with_a_stray_quote_on_line_ten(tmp_path: Path) -> None:
     """Every identifier looked up once, one line per row, `row` its line; --resume agrees."""
     values = [str(1_000_000 + n) for n in range(1, 20_001)]
@@ -196,7 +197,7 @@ def test_the_four_row_example_gives_four_lines(tmp_path: Path) -> None:
         with (tmp_path / "in.csv").open("w+b") as stdin:
             stdin.write(FOUR_ROWS.encode())
             stdin.seek(0)
-            done = run(["lookup", "--profiles-file", str(profiles), "-f", "-"], stdin=stdin)
+            done = run_capped(["lookup", "--profiles-file", str(profiles), "-f", "-"], stdin=stdin)
         assert lookups(sandbox) == 3
     lines = records(done.stdout)
     assert [(r["row"], r["input"], r["ok"]) for r in lines] == [
@@ -251,8 +252,11 @@ def test_a_second_run_on_a_locked_resume_file_is_refused(tmp_path: Path) -> None
 # attack review). Either way the second run is refused while the first goes on.
 @pytest.mark.parametrize(
     ("first_resumes", "second_resumes"),
-    [(True, True), (False, True), (True, False)],
-    ids=["both-resume", "second-resumes", "first-resumes"],
+    [  # many processes: one pair by default, the others in CI's full run
+        pytest.param(True, True, id="both-resume"),
+        pytest.param(False, True, id="second-resumes", marks=pytest.mark.slow),
+        pytest.param(True, False, id="first-resumes", marks=pytest.mark.slow),
+    ],
 )
 def test_two_concurrent_resumed_runs_never_write_a_row_twice(
     tmp_path: Path, first_resumes: bool, second_resumes: bool
@@ -267,11 +271,11 @@ def test_two_concurrent_resumed_runs_never_write_a_row_twice(
         args += ["--concurrency", "2"]
         resume = ["--resume", str(out)]
         with out.open("ab") as sink:
-            first = start(args + (resume if first_resumes else []), stdout=sink)
+            first = start_capped(args + (resume if first_resumes else []), stdout=sink)
         try:
             wait_for_lines(out, 5, first)
             with out.open("ab") as sink:
-                second = start(args + (resume if second_resumes else []), stdout=sink)
+                second = start_capped(args + (resume if second_resumes else []), stdout=sink)
             _, err = second.communicate(timeout=20)
             assert second.returncode == 2, err.decode()
             message = err.decode().strip().splitlines()
@@ -300,7 +304,7 @@ def test_the_readme_resume_step_works_when_the_shell_keeps_the_file_open(
     out = tmp_path / "out.jsonl"
     with sandbox_with_profiles(tmp_path) as (sandbox, profiles):
         sandbox.settings.faults.set_from_json({"latency_ms": 10})
-        wibmo = " ".join(shlex.quote(part) for part in cli([]))
+        wibmo = " ".join(shlex.quote(part) for part in WIBMO)
         run_ = f"{wibmo} lookup --profiles-file {profiles} -f {listing} --concurrency 1"
         script = (
             f"exec >> {out}\n"

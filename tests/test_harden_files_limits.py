@@ -1,5 +1,5 @@
 """Special and huge files read within bounds (issue 9, item 8): each case is a real process
-whose address space is capped (`files_helpers.MEMORY_LIMIT`, 600 MiB) and whose time is
+whose address space is capped (`support.MEMORY_LIMIT`, 600 MiB) and whose time is
 bounded. Where a small file is expected (a key, a patch, an earlier run's output) more is
 refused with one line; where a big one is (the rows of `lookup --file`) it is streamed."""
 
@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from files_helpers import interrupt_after, records, run, start, wait_for_lines
+from support import interrupt_after, records, run_capped, start_capped, wait_for_lines
 
 ZERO = "/dev/zero"
 
@@ -24,22 +24,24 @@ def assert_refused(done_code: int, stderr: str, code: int, fragment: str) -> Non
 
 
 def test_a_key_file_that_never_ends_is_refused() -> None:
-    done = run(["decrypt", "--key-file", ZERO, "AAAAAAAAAAAAAAAAAAAAAA=="], timeout=20)
+    done = run_capped(["decrypt", "--key-file", ZERO, "AAAAAAAAAAAAAAAAAAAAAA=="], timeout=20)
     assert_refused(done.code, done.stderr, 3, "--key-file /dev/zero: larger than 8 KiB")
     assert done.seconds < 15
 
 
 def test_a_patch_file_that_never_ends_is_refused() -> None:
-    done = run(["update-profile", "--urn", "389", "--from-file", ZERO, "--yes"], timeout=20)
+    done = run_capped(["update-profile", "--urn", "389", "--from-file", ZERO, "--yes"], timeout=20)
     assert_refused(done.code, done.stderr, 2, "--from-file /dev/zero: larger than 1 MiB")
     with Path(ZERO).open("rb") as zeros:
-        piped = run(["update-profile", "--urn", "389", "--from-file", "-", "--yes"], stdin=zeros)
+        piped = run_capped(
+            ["update-profile", "--urn", "389", "--from-file", "-", "--yes"], stdin=zeros
+        )
     assert_refused(piped.code, piped.stderr, 2, "--from-file -: larger than 1 MiB")
 
 
 def test_a_resume_file_that_is_a_device_is_refused(tmp_path: Path) -> None:
     (tmp_path / "in.txt").write_text("389\n")
-    done = run(["lookup", "-f", str(tmp_path / "in.txt"), "--resume", ZERO], timeout=20)
+    done = run_capped(["lookup", "-f", str(tmp_path / "in.txt"), "--resume", ZERO], timeout=20)
     assert_refused(done.code, done.stderr, 2, "--resume /dev/zero: not a regular file")
     assert done.stdout == b""
 
@@ -52,7 +54,7 @@ def test_a_huge_resume_line_is_read_in_bounded_memory(tmp_path: Path) -> None:
     with out.open("wb") as handle:
         handle.write(b'{"row": 5, "input": "x"')
         handle.truncate(768 << 20)
-    done = run(["lookup", "-f", str(tmp_path / "in.txt"), "--resume", str(out)], timeout=60)
+    done = run_capped(["lookup", "-f", str(tmp_path / "in.txt"), "--resume", str(out)], timeout=60)
     assert done.code == 0, done.stderr
     assert "cut a torn last line" in done.stderr
     assert [r["row"] for r in records(done.stdout)] == [1]
@@ -66,7 +68,7 @@ def test_rows_from_a_file_that_never_ends_stream_in_bounded_memory(tmp_path: Pat
     Ctrl-C ends the run as usual."""
     out = tmp_path / "out.jsonl"
     with out.open("wb") as sink:
-        process = start(["lookup", "--file", ZERO], stdout=sink)
+        process = start_capped(["lookup", "--file", ZERO], stdout=sink)
         wait_for_lines(out, 1, process)
         done = interrupt_after(process, 1.0)  # still alive (not out of memory) a second on
     assert done.code == 130, done.stderr
@@ -79,7 +81,7 @@ def test_rows_from_a_file_that_never_ends_stream_in_bounded_memory(tmp_path: Pat
 
 def test_stdin_rows_stop_at_the_end_of_input() -> None:
     """The stream reader still ends with its input (a pipe closed by its writer)."""
-    process = start(["lookup", "--file", "-"], stdin=subprocess.PIPE)
+    process = start_capped(["lookup", "--file", "-"], stdin=subprocess.PIPE)
     out, err = process.communicate(b"not an id!\n" + b"y" * (200 << 10), timeout=20)
     assert process.returncode == 2, err.decode()
     assert [r["row"] for r in (json.loads(line) for line in out.splitlines())] == [1, 2]
@@ -97,10 +99,10 @@ def test_ctrl_c_never_waits_for_input_that_does_not_come(tmp_path: Path, source:
             if source == "fifo":
                 fifo = tmp_path / "rows"
                 os.mkfifo(fifo)
-                process = start(["lookup", "--file", str(fifo)], stdout=sink)
+                process = start_capped(["lookup", "--file", str(fifo)], stdout=sink)
                 writer = fifo.open("wb")
             else:
-                process = start(["lookup", "--file", "-"], stdin=read_end, stdout=sink)
+                process = start_capped(["lookup", "--file", "-"], stdin=read_end, stdout=sink)
                 writer = os.fdopen(os.dup(write_end), "wb")
             with writer:
                 writer.write(b"389\n")

@@ -11,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hardening import KEY, codec
 from hypothesis import given
 from hypothesis import strategies as st
+from support import KEY, codec
 
 from wibmo_cli.audit import AuditLog
 from wibmo_cli.textsafe import UNSAFE_UTF8, json_text

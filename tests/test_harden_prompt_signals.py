@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_helpers import WIBMO, audit_entries, child_env, sandbox
-from hardening import ENV_VARS, Invoke
+from support import WIBMO, Invoke, audit_entries, child_env, served
 from typer.testing import Result
 
 from wibmo_cli.batch import Summary, run_interruptible
@@ -59,9 +58,9 @@ def _read_until(fd: int, marker: bytes, seconds: float = 20) -> bytes:
 @pytest.mark.parametrize("attempt", range(4))
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_at_the_confirmation_prompt_ends_it_at_once(
-    tmp_path: Path, signum: int, attempt: int
+    db_path: Path, signum: int, attempt: int
 ) -> None:
-    with sandbox(tmp_path / "db.sqlite") as running:
+    with served(db_path) as running:
         parent, child = pty.openpty()
         process = subprocess.Popen(
             [*WIBMO, "update-profile", "--urn", "389", "--email", "prompt@example.com"],
@@ -111,7 +110,7 @@ def test_a_batch_leaves_the_signal_handlers_as_it_found_them() -> None:
 
 
 def _interrupted_while_shown(
-    wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, email: str
+    wibmo: Invoke, db_path: Path, monkeypatch: pytest.MonkeyPatch, email: str
 ) -> Result:
     """An update sent and answered in-process, then Ctrl-C while its answer is shown."""
     from wibmo_cli.views import answer
@@ -119,10 +118,8 @@ def _interrupted_while_shown(
     def interrupted(*args: object, **kwargs: object) -> bool:
         raise KeyboardInterrupt
 
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setattr(answer, "show_answer", interrupted)
-    with sandbox(tmp_path / "db.sqlite"):
+    with served(db_path):
         return wibmo(
             *("update-profile", "--urn", "389", "--email", email, "--yes"),
             *("--card-profile-id", "150"),
@@ -130,10 +127,10 @@ def _interrupted_while_shown(
 
 
 def test_an_interrupt_after_the_answer_came_says_what_became_of_the_update(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
 ) -> None:
     """Ctrl-C (or SIGTERM) while the answer is shown: applied, and said so (was: silent)."""
-    result = _interrupted_while_shown(wibmo, tmp_path, monkeypatch, "late@example.com")
+    result = _interrupted_while_shown(wibmo, db_path, monkeypatch, "late@example.com")
     assert result.exit_code == 130, result.stderr
     entries = [e for e in audit_entries() if e.get("action") == "update"]
     assert [e["result"] for e in entries] == ["sending", "answered"]
@@ -194,11 +191,11 @@ def test_a_ctrl_c_landing_in_a_finaliser_prints_no_traceback() -> None:
     assert b"a real bug is still reported" in done.stderr
 
 
-def test_no_prompt_without_a_stdin_or_a_stderr(tmp_path: Path) -> None:
+def test_no_prompt_without_a_stdin_or_a_stderr(db_path: Path) -> None:
     """stdin closed (`<&-`), or a terminal on stdin but stderr closed (`2>&-`): exit 70
     before (an attack re-check); now the refusal every non-terminal gets, exit 2."""
     args = [*WIBMO, "update-profile", "--urn", "389", "--email", "x@example.com"]
-    with sandbox(tmp_path / "db.sqlite") as running:
+    with served(db_path) as running:
         closed_stdin = subprocess.run(
             ["sh", "-c", 'exec "$@" <&-', "sh", *args],
             capture_output=True,
@@ -224,7 +221,7 @@ def test_no_prompt_without_a_stdin_or_a_stderr(tmp_path: Path) -> None:
 
 
 def test_a_second_signal_does_not_cut_the_outcome_short(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, wibmo: Invoke
 ) -> None:
     """Ctrl-C then SIGTERM a few ms apart (a wrapper forwarding what the terminal sent):
     the second landed while the first's outcome was being said, and only 'interrupted'
@@ -240,18 +237,18 @@ def test_a_second_signal_does_not_cut_the_outcome_short(
     monkeypatch.setattr(update_flow, "interrupted_message", second_signal)
     # as a command's own SIGTERM handler does (conftest puts the handlers back after)
     signal.signal(signal.SIGTERM, lambda signum, frame: signal.default_int_handler(signum, frame))
-    result = _interrupted_while_shown(wibmo, tmp_path, monkeypatch, "twice@example.com")
+    result = _interrupted_while_shown(wibmo, db_path, monkeypatch, "twice@example.com")
     assert result.exit_code == 130, result.stderr
     assert "the update was answered: responseCode 00" in result.stderr
 
 
 def test_an_answered_update_whose_answer_cannot_be_shown_says_it_was_answered(
-    tmp_path: Path,
+    db_path: Path,
 ) -> None:
     """stdout on a full disk after the update applied: exit 74 said only "cannot write
     the output", and a script reading 74 as a failure might send it again."""
     args = [*WIBMO, "update-profile", "--urn", "389", "--email", "full@example.com", "--yes"]
-    with sandbox(tmp_path / "db.sqlite"):
+    with served(db_path):
         done = subprocess.run(
             ["sh", "-c", 'exec "$@" >/dev/full', "sh", *args],
             capture_output=True,

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening import ENV_VARS, Invoke, codec, write_profiles
 from hostile import Hostile
 from hypothesis import given
 from hypothesis import strategies as st
+from support import Invoke, codec, write_profiles
 
 from wibmo_cli.masking import mask, mask_json_bytes
 
@@ -100,9 +100,7 @@ def test_mask_json_bytes_never_disagrees_with_mask(value: Any) -> None:
 
 
 @pytest.fixture
-def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hostile]:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
+def hostile() -> Iterator[Hostile]:
     with Hostile("canned") as server:
         token = codec().encrypt_json(ANSWER)
         server.reply = (200, "application/json", json.dumps({"token": token}).encode())

@@ -10,35 +10,28 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from sandbox_fixtures import (
+from support import (
     LOOKUP,
     UPDATE,
     Platform,
+    budget,
     credential_headers,
-    running,
+    sandbox_process,
     txn_id,
 )
-from sandbox_helpers import sandbox_process
 
 from wibmo_cli.profiles import DEMO_PROFILE
 from wibmo_cli.sandbox import SAMPLE_URN, Sandbox
 
 DEEP = 50_000
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with running(tmp_path / "sandbox.db") as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -173,12 +166,7 @@ _FIELDS = st.fixed_dictionaries(
 )
 
 
-@settings(
-    max_examples=int(150 * float(os.environ.get("WIBMO_FUZZ_SCALE", "1"))),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@budget(150)
 @pytest.mark.slow  # statistical or many processes: CI runs it (pytest -m slow)
 @given(fields=_FIELDS, update=st.booleans())
 def test_any_payload_gets_a_business_answer(

@@ -16,9 +16,17 @@ import threading
 from pathlib import Path
 
 import pytest
-from hardening import Invoke
-from sandbox_fixtures import Platform, query, running
-from sandbox_helpers import data_dir, run, sandbox_process, start, write_demo_profiles
+from support import (
+    Invoke,
+    Platform,
+    data_dir,
+    query,
+    run_text,
+    running,
+    sandbox_process,
+    start_text,
+    write_demo_profiles,
+)
 
 from wibmo_cli.sandbox import SAMPLE_MOBILE, SAMPLE_URN, seed
 from wibmo_cli.sandbox.store import Store
@@ -130,7 +138,7 @@ def test_wibmo_sandbox_and_embedded_commands_share_one_data_dir() -> None:
         ]
         answers = []
         for profile, *args in steps:
-            result = run("-p", profile, "-o", "json", *args)
+            result = run_text("-p", profile, "-o", "json", *args)
             assert result.returncode == 0, (profile, args, result.stdout, result.stderr)
             assert "Traceback" not in result.stderr
             answers.append(json.loads(result.stdout))
@@ -144,7 +152,7 @@ def test_wibmo_sandbox_and_embedded_commands_share_one_data_dir() -> None:
 @pytest.mark.slow
 def test_four_concurrent_first_runs_on_an_empty_data_dir_all_succeed() -> None:
     assert not data_dir().exists()
-    processes = [start("-o", "json", "lookup", "--mobile", SAMPLE_MOBILE) for _ in range(4)]
+    processes = [start_text("-o", "json", "lookup", "--mobile", SAMPLE_MOBILE) for _ in range(4)]
     results = [process.communicate(timeout=60) for process in processes]
     for process, (out, err) in zip(processes, results, strict=True):
         assert process.returncode == 0, (out, err)

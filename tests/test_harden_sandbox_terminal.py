@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hardening import ENV_VARS, Invoke, codec, running, write_profiles
 from hostile import Hostile
 from hypothesis import given
 from hypothesis import strategies as st
+from support import Invoke, StartSandbox, codec, write_profiles
 
 from wibmo_cli.sandbox import SAMPLE_URN, Sandbox
 from wibmo_cli.textsafe import visible
@@ -35,35 +35,27 @@ def assert_safe(*texts: str) -> None:
         assert not found, (found, text[-3000:])
 
 
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
-
-
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    db = tmp_path / "hostile.db"
-    with running(db) as server:
-        with sqlite3.connect(db) as conn:
-            conn.execute(
-                "UPDATE customers SET first_name = ?, last_name = ?, city = ?, "
-                "address = ?, email = ? WHERE id = 1",
-                (
-                    HOSTILE,
-                    CLIPBOARD + "Name",
-                    "Pune\x07\x1b[5m",
-                    TITLE + "MG Road",
-                    "abc\r\x1b[2K@xyz.com",
-                ),
-            )
-            conn.execute(
-                "UPDATE cards SET card_type = ?, entity_name = ? WHERE urn = ?",
-                (CLEAR + "CARD", "Entity\x9b2J", SAMPLE_URN),
-            )
-            conn.execute("UPDATE documents SET doc_country = ? WHERE customer = 1", (TITLE,))
-        write_profiles(server.url)
-        yield server
+def sandbox(start_sandbox: StartSandbox, db_path: Path) -> Sandbox:
+    server = start_sandbox(profile={})
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "UPDATE customers SET first_name = ?, last_name = ?, city = ?, "
+            "address = ?, email = ? WHERE id = 1",
+            (
+                HOSTILE,
+                CLIPBOARD + "Name",
+                "Pune\x07\x1b[5m",
+                TITLE + "MG Road",
+                "abc\r\x1b[2K@xyz.com",
+            ),
+        )
+        conn.execute(
+            "UPDATE cards SET card_type = ?, entity_name = ? WHERE urn = ?",
+            (CLEAR + "CARD", "Entity\x9b2J", SAMPLE_URN),
+        )
+        conn.execute("UPDATE documents SET doc_country = ? WHERE customer = 1", (TITLE,))
+    return server
 
 
 @pytest.mark.parametrize("verbose", [(), ("-v",)])

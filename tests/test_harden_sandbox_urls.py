@@ -8,11 +8,9 @@ show ``http://svc:****WORD@host``, never the password.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from hardening import ENV_VARS, Invoke, running, write_profiles
+from support import Invoke, StartSandbox, write_profiles
 
 from wibmo_cli.masking import redact_url
 from wibmo_cli.sandbox import SAMPLE_URN, Sandbox
@@ -23,17 +21,15 @@ SHOWN = "svc:****t-9Q@"
 
 @pytest.fixture(autouse=True)
 def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv("HARD_URL_PASS", PASSWORD)
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with running(tmp_path / "sandbox.db") as server:
-        host = server.url.removeprefix("http://")
-        write_profiles(f"http://svc:${{HARD_URL_PASS}}@{host}")
-        yield server
+def sandbox(start_sandbox: StartSandbox) -> Sandbox:
+    server = start_sandbox()
+    host = server.url.removeprefix("http://")
+    write_profiles(f"http://svc:${{HARD_URL_PASS}}@{host}")
+    return server
 
 
 def _no_password(*texts: str) -> None:

@@ -21,18 +21,17 @@ from typing import Any
 
 import httpx
 import pytest
-from hardening import (
+from hostile import OTHER_TXN, Hostile, unanswered
+from support import (
     API_KEY,
     BANK_ID,
     CLIENT_ID,
     ENCRYPTION_KEY,
-    ENV_VARS,
     SECURE_CODE,
     Invoke,
     assert_one_line_error,
     write_profiles,
 )
-from hostile import OTHER_TXN, Hostile, unanswered
 from typer.testing import Result
 
 from wibmo_cli import client as client_module
@@ -55,12 +54,6 @@ PROFILE = {  # for a `Client` made in the test (literal values: no environment n
     "secure_code": SECURE_CODE,
     "encryption_key": ENCRYPTION_KEY,
 }
-
-
-@pytest.fixture(autouse=True)
-def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
 
 
 def timed(wibmo: Invoke, *args: str) -> tuple[Result, float]:

@@ -13,15 +13,14 @@ import selectors
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import support
+from support import API_KEY, PROFILE, SECRET_FORMS, Invoke, StartSandbox
 from typer.testing import Result
 
-from wibmo_cli.crypto import IvScheme
 from wibmo_cli.profiles import DEMO_PROFILE
 from wibmo_cli.sandbox import (
     DUPLICATE_MOBILE,
@@ -30,84 +29,18 @@ from wibmo_cli.sandbox import (
     SAMPLE_URN,
     Faults,
     Sandbox,
-    SandboxSettings,
 )
 
 pytestmark = pytest.mark.e2e
 
-API_KEY = "e2e-api-key-7Hq2Lx"
-SECURE_CODE = "E2E-SECURE-5521Kp"
-KEY = bytes(range(101, 125))  # 24 bytes, given to the profile as 48 hex digits
-CLIENT_ID = "FintechA"
-BANK_ID = "2010"
-SECRETS = (API_KEY, SECURE_CODE, KEY.hex())
+SECRETS = tuple(SECRET_FORMS.values())
 WHOLE_DOCS = ("ABC0123456", "1234 5678 6015", "YCV0123456", "ABCDE1234A", "DL60 20211234567")
 MASKED_DOCS = ("******3456", "**** **** 6015", "******234A", "**** *******4567")
 
-Invoke = Callable[..., Result]
-StartSandbox = Callable[..., AbstractContextManager[Sandbox]]
-
-
-# -- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("E2E_API_KEY", API_KEY)
-    monkeypatch.setenv("E2E_SECURE_CODE", SECURE_CODE)
-    monkeypatch.setenv("E2E_KEY", KEY.hex())
-
-
-@pytest.fixture
-def start_sandbox(tmp_path: Path) -> StartSandbox:
-    """`with start_sandbox(iv="key", shape="flat", faults=Faults(...)) as sandbox:`."""
-
-    @contextmanager
-    def start(iv: str = "zero", **extra: Any) -> Iterator[Sandbox]:
-        settings = SandboxSettings(
-            key=KEY,
-            iv=IvScheme.parse(iv),
-            api_key=API_KEY,
-            client_id=CLIENT_ID,
-            bank_id=BANK_ID,
-            secure_code=SECURE_CODE,
-            db_path=tmp_path / "sandbox.db",
-            **extra,
-        )
-        with Sandbox(settings) as sandbox:
-            yield sandbox
-
-    return start
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value)
-
 
 def write_profiles(url: str, **override: Any) -> Path:
-    """profiles.toml in the working directory, default profile `e2e`, secrets by ${VAR}."""
-    values: dict[str, Any] = {
-        "base_url": url,
-        "client_id": CLIENT_ID,
-        "bank_id": BANK_ID,
-        "api_key": "${E2E_API_KEY}",
-        "secure_code": "${E2E_SECURE_CODE}",
-        "encryption_key": "${E2E_KEY}",
-        "iv": "zero",
-        "timeout": 5,
-        "retries": 1,
-    }
-    values.update(override)
-    lines = ['default_profile = "e2e"', "", "[profiles.e2e]"]
-    lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
-    path = Path.cwd() / "profiles.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return path
+    """The `hard` profile at `url`, retrying once unless `override` says otherwise."""
+    return support.write_profiles(url, **{"retries": 1, **override})
 
 
 def api_requests(sandbox: Sandbox) -> list[Any]:
@@ -214,7 +147,7 @@ def test_reveal_shows_whole_numbers_and_is_audited(
     first = entries[0]
     assert first["command"] == "lookup"
     assert first["action"] == "reveal"
-    assert first["profile"] == "e2e"
+    assert first["profile"] == PROFILE
     assert first["responseCode"] == "00"
     assert first["clientTxnId"] == api_requests(sandbox)[1].client_txn_id
     assert isinstance(first["accosaTransactionId"], int)
@@ -327,7 +260,7 @@ def test_an_iv_scheme_other_than_the_platforms_exits_4(
 def test_a_bad_api_key_exits_6(
     wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("E2E_API_KEY", "not-the-api-key-000")
+    monkeypatch.setenv("HARD_API_KEY", "not-the-api-key-000")
     with start_sandbox() as sandbox:
         write_profiles(sandbox.url)
         result = wibmo("lookup", "--mobile", SAMPLE_MOBILE)
@@ -343,7 +276,7 @@ def test_a_bad_api_key_exits_6(
 def test_a_bad_secure_code_exits_1_with_1311(
     wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("E2E_SECURE_CODE", "WRONG-SECURE-CODE")
+    monkeypatch.setenv("HARD_SECURE_CODE", "WRONG-SECURE-CODE")
     with start_sandbox() as sandbox:
         write_profiles(sandbox.url)
         result = wibmo("lookup", "--mobile", SAMPLE_MOBILE)
@@ -474,13 +407,13 @@ def test_no_identifier_exits_2(wibmo: Invoke, start_sandbox: StartSandbox) -> No
 def test_a_missing_secret_exits_3_naming_the_variable(
     wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("E2E_SECURE_CODE")
+    monkeypatch.delenv("HARD_SECURE_CODE")
     with start_sandbox() as sandbox:
         write_profiles(sandbox.url)
         result = wibmo("lookup", "--mobile", SAMPLE_MOBILE)
     assert result.exit_code == 3
     assert "secure_code" in result.stderr
-    assert "${E2E_SECURE_CODE}" in result.stderr
+    assert "${HARD_SECURE_CODE}" in result.stderr
     assert sandbox.requests == []
 
 
@@ -555,7 +488,7 @@ def test_profiles_check_online_passes_for_a_good_profile(
     with start_sandbox(iv="prepend") as sandbox:
         write_profiles(sandbox.url, iv="prepend")
         result = wibmo("profiles", "check", "--online")
-        as_json = wibmo("profiles", "check", "e2e", "--online", "-o", "json")
+        as_json = wibmo("profiles", "check", PROFILE, "--online", "-o", "json")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "round trip OK" in result.stdout
     assert as_json.exit_code == 0
@@ -584,7 +517,7 @@ def _online_failure(wibmo: Invoke) -> dict[str, Any]:
 def test_profiles_check_online_fails_for_a_wrong_key(
     wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("E2E_KEY", bytes(range(24)).hex())
+    monkeypatch.setenv("HARD_KEY", bytes(range(24)).hex())
     with start_sandbox() as sandbox:
         write_profiles(sandbox.url)
         online = _online_failure(wibmo)
@@ -604,7 +537,7 @@ def test_profiles_check_online_fails_for_a_wrong_iv(
 def test_profiles_check_online_fails_for_a_wrong_api_key(
     wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("E2E_API_KEY", "not-the-api-key-000")
+    monkeypatch.setenv("HARD_API_KEY", "not-the-api-key-000")
     with start_sandbox() as sandbox:
         write_profiles(sandbox.url)
         online = _online_failure(wibmo)
@@ -615,7 +548,7 @@ def test_profiles_check_online_fails_for_a_wrong_api_key(
 def test_profiles_check_online_fails_for_a_wrong_secure_code(
     wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("E2E_SECURE_CODE", "WRONG-SECURE-CODE")
+    monkeypatch.setenv("HARD_SECURE_CODE", "WRONG-SECURE-CODE")
     with start_sandbox() as sandbox:
         write_profiles(sandbox.url)
         online = _online_failure(wibmo)

@@ -9,13 +9,10 @@ where the document is shown. The audit log never holds a whole number either.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from hardening import ENV_VARS, Invoke, codec, running, write_profiles
+from support import Invoke, StartSandbox, audit_entries, codec, running, write_profiles
 
 from wibmo_cli.sandbox import SAMPLE_MOBILE, Sandbox
 
@@ -40,20 +37,9 @@ TOKEN = codec().encrypt_json(ANSWER)
 
 
 @pytest.fixture(autouse=True)
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
+def sandbox(start_sandbox: StartSandbox) -> Sandbox:
     (Path.cwd() / "in.csv").write_text("urn\n389\n", encoding="utf-8")
-    with running(tmp_path / "sandbox.db") as started:
-        write_profiles(started.url)
-        yield started
-
-
-def audit_entries() -> list[dict[str, Any]]:
-    path = Path(os.environ["WIBMO_DATA_DIR"]) / "audit.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return start_sandbox(profile={})
 
 
 def shows_nothing_whole(text: str) -> None:

@@ -3,7 +3,6 @@ validation of every setting, transport safety, and secrets kept out of sight."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,16 +11,14 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import API_KEY, SECURE_CODE, write_tables
 
 from wibmo_cli import profiles
 from wibmo_cli.errors import ConfigError, ExitStatus
 from wibmo_cli.masking import redact
 from wibmo_cli.profiles import Profile, ProfileChoice, choose, load, load_environment
 
-API_KEY = "api-key-5f1c9a7e2b8d4c6a"
-SECURE_CODE = "secure-code-77aa31d9e0"
-ENC_KEY = "wibmo-test-key-24-bytes!"
-
+ENC_KEY = "wibmo-test-key-24-bytes!"  # the base64 case below spells it
 BASE: dict[str, Any] = {
     "base_url": "https://pp-uat.example",
     "client_id": "FintechA",
@@ -31,24 +28,6 @@ BASE: dict[str, Any] = {
     "encryption_key": "${UAT_ENC_KEY}",
 }
 ENV = {"UAT_API_KEY": API_KEY, "UAT_SECURE_CODE": SECURE_CODE, "UAT_ENC_KEY": ENC_KEY}
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value)  # a TOML basic string for what these tests write
-
-
-def write_profiles(path: Path, default: str | None = None, **tables: Mapping[str, Any]) -> Path:
-    lines = [f"default_profile = {toml_value(default)}"] if default is not None else []
-    for name, table in tables.items():
-        lines.append(f"\n[profiles.{name}]")
-        lines.extend(f"{key} = {toml_value(value)}" for key, value in table.items())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def no_config(**extra: str) -> dict[str, str]:
@@ -71,10 +50,12 @@ def config_error(call: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def test_file_discovery_precedence(isolated: Path, tmp_path: Path) -> None:
-    explicit = write_profiles(tmp_path / "explicit.toml", "a", a=BASE)
-    from_env = write_profiles(tmp_path / "env.toml", "b", b=BASE)
-    in_cwd = write_profiles(isolated / "profiles.toml", "c", c=BASE)
-    config = write_profiles(tmp_path / "config" / "wibmo" / "profiles.toml", "d", d=BASE)
+    explicit = write_tables(dict(a=BASE), default="a", path=tmp_path / "explicit.toml")
+    from_env = write_tables(dict(b=BASE), default="b", path=tmp_path / "env.toml")
+    in_cwd = write_tables(dict(c=BASE), default="c", path=isolated / "profiles.toml")
+    config = write_tables(
+        dict(d=BASE), default="d", path=tmp_path / "config" / "wibmo" / "profiles.toml"
+    )
     env = {"WIBMO_PROFILES": str(from_env), "WIBMO_CONFIG_DIR": str(config.parent)}
 
     def chosen(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, str]:
@@ -109,7 +90,9 @@ def test_a_named_file_that_does_not_exist_is_an_error(isolated: Path) -> None:
 
 
 def test_name_precedence(isolated: Path) -> None:
-    path = write_profiles(isolated / "profiles.toml", "uat", uat=BASE, prod=BASE, dev=BASE)
+    path = write_tables(
+        dict(uat=BASE, prod=BASE, dev=BASE), default="uat", path=isolated / "profiles.toml"
+    )
     assert choose(None, None, env=no_config(), cwd=isolated).name == "uat"
     assert choose(None, None, env=no_config(WIBMO_PROFILE="dev"), cwd=isolated).name == "dev"
     assert choose("prod", None, env=no_config(WIBMO_PROFILE="dev"), cwd=isolated).name == "prod"
@@ -126,7 +109,7 @@ def test_demo_when_there_is_no_file(isolated: Path) -> None:
 
 
 def test_a_file_without_default_profile_needs_a_name(isolated: Path) -> None:
-    write_profiles(isolated / "profiles.toml", None, uat=BASE, prod=BASE)
+    write_tables(dict(uat=BASE, prod=BASE), path=isolated / "profiles.toml")
     message = config_error(choose, None, None, env=no_config(), cwd=isolated)
     assert "has no default_profile" in message
     assert "uat, prod, demo" in message
@@ -134,7 +117,7 @@ def test_a_file_without_default_profile_needs_a_name(isolated: Path) -> None:
 
 
 def test_unknown_profile_lists_the_known_ones(isolated: Path) -> None:
-    path = write_profiles(isolated / "profiles.toml", "uat", uat=BASE, prod=BASE)
+    path = write_tables(dict(uat=BASE, prod=BASE), default="uat", path=isolated / "profiles.toml")
     choice = choose("nope", None, env=ENV, cwd=isolated)
     message = config_error(load, choice)
     assert f"unknown profile 'nope' ({path}); known profiles: uat, prod, demo" == message
@@ -149,7 +132,9 @@ def test_unknown_profile_lists_the_known_ones(isolated: Path) -> None:
 def test_variables_from_environment_and_dotenv(
     isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_profiles(isolated / "profiles.toml", "uat", uat={**BASE, "client_id": "${A}-${B}"})
+    write_tables(
+        dict(uat={**BASE, "client_id": "${A}-${B}"}), default="uat", path=isolated / "profiles.toml"
+    )
     (isolated / ".env").write_text(
         f"UAT_API_KEY=from-dotenv\nUAT_SECURE_CODE={SECURE_CODE}\n"
         f"UAT_ENC_KEY='{ENC_KEY}'\nA=dotenv-a\nB=b\n",
@@ -220,7 +205,9 @@ def test_invalid_file_structure(isolated: Path, text: str, expected: str) -> Non
 
 
 def test_unknown_key_is_named(isolated: Path) -> None:
-    path = write_profiles(isolated / "profiles.toml", "uat", uat={**BASE, "api_secret": "x"})
+    path = write_tables(
+        dict(uat={**BASE, "api_secret": "x"}), default="uat", path=isolated / "profiles.toml"
+    )
     choice = choose(None, None, env=ENV, cwd=isolated)
     assert config_error(load, choice) == f"profile 'uat': unknown key 'api_secret' ({path})"
 
@@ -362,7 +349,12 @@ def test_redact_never_shows_more_than_the_last_four(value: str) -> None:
 
 
 def test_profile_repr_has_no_secret() -> None:
-    literal = {**BASE, "api_key": API_KEY, "secure_code": SECURE_CODE, "encryption_key": ENC_KEY}
+    literal = {
+        **BASE,
+        "api_key": API_KEY,
+        "secure_code": SECURE_CODE,
+        "encryption_key": ENC_KEY,
+    }
     for profile in (resolve(BASE), resolve(literal)):
         assert repr(profile) == "Profile(name='uat', source='profiles.toml')"
         for shown in (repr(profile), str(profile), f"{profile}", repr([profile])):
@@ -373,7 +365,7 @@ def test_profile_repr_has_no_secret() -> None:
 
 
 def test_choice_keeps_the_environment_it_resolved_with(isolated: Path) -> None:
-    write_profiles(isolated / "profiles.toml", "uat", uat=BASE)
+    write_tables(dict(uat=BASE), default="uat", path=isolated / "profiles.toml")
     choice = choose(None, None, env=ENV, cwd=isolated)
     assert isinstance(choice, ProfileChoice)
     assert load(choice).get("api_key") == API_KEY

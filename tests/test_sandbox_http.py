@@ -9,21 +9,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sandbox_fixtures import (
+from support import (
     API_KEY,
     KEY,
     LOOKUP,
     UPDATE,
     Platform,
     credential_headers,
-    make_settings,
     running,
+    settings,
     txn_id,
 )
 
@@ -32,12 +31,6 @@ from wibmo_cli.errors import CryptoError
 from wibmo_cli.sandbox import Faults, Sandbox
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with running(tmp_path / "sandbox.db") as sandbox:
-        yield sandbox
 
 
 def lookup_payload(**fields: Any) -> dict[str, Any]:
@@ -252,7 +245,7 @@ def test_hang_then_close(sandbox: Sandbox, platform: Platform) -> None:
 
 
 def test_hang_times_the_client_out_and_stop_is_prompt(tmp_path: Path) -> None:
-    sandbox = Sandbox(make_settings(tmp_path / "s.db", faults=Faults(hang_rate=1.0)))
+    sandbox = Sandbox(settings(tmp_path / "s.db", faults=Faults(hang_rate=1.0)))
     sandbox.start()
     client = Platform(sandbox.url, timeout=0.3)
     try:
@@ -345,14 +338,14 @@ def test_control_endpoints(sandbox: Sandbox, platform: Platform) -> None:
 
 def test_start_fails_when_the_port_is_taken(tmp_path: Path, sandbox: Sandbox) -> None:
     port = int(sandbox.url.rsplit(":", 1)[1])
-    other = Sandbox(make_settings(tmp_path / "other.db"), port=port)
+    other = Sandbox(settings(tmp_path / "other.db"), port=port)
     with pytest.raises(OSError):
         other.start()
     other.stop()
 
 
 def test_restart_on_the_same_object(tmp_path: Path) -> None:
-    sandbox = Sandbox(make_settings(tmp_path / "s.db"))
+    sandbox = Sandbox(settings(tmp_path / "s.db"))
     for _ in range(2):
         with sandbox:
             client = Platform(sandbox.url)

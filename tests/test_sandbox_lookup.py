@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sandbox_fixtures import (
+from support import (
     API_KEY,
     BANK_ID,
     CLIENT_ID,
@@ -39,8 +40,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("lookup") / "sandbox.db"
+def db_path(seeded_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database for the module's lookups (they change nothing)."""
+    return Path(shutil.copy(seeded_database, tmp_path_factory.mktemp("lookup") / "sandbox.db"))
 
 
 @pytest.fixture(scope="module")

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_fixtures import (
-    BANK_ID,
-    CLIENT_ID,
-    UPDATE_V3,
-    Platform,
-    query,
-    running,
-    txn_id,
-)
+from support import BANK_ID, CLIENT_ID, UPDATE_V3, Platform, query, running, txn_id
 
 from wibmo_cli.sandbox import (
     CARDLESS_CUSTOMER_ID,
     DUPLICATE_MOBILE,
     SAMPLE_CUSTOMER_ID,
-    Sandbox,
 )
 
 pytestmark = pytest.mark.e2e
@@ -42,17 +32,6 @@ SUCCESS_KEYS = {
     "bankId",
     "cardProfileId",
 }
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "sandbox.db"
-
-
-@pytest.fixture
-def sandbox(db_path: Path) -> Iterator[Sandbox]:
-    with running(db_path) as sandbox:
-        yield sandbox
 
 
 def customer_with(db_path: Path, where: str) -> tuple[str, int, int]:

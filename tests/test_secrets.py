@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening import (
+from support import (
     API_KEY,
     ENCRYPTION_KEY,
     ENV_VARS,
@@ -179,7 +179,7 @@ def world(
 
 
 def _table(url: str, literal: bool, **override: Any) -> dict[str, Any]:
-    from hardening import profile_values
+    from support import profile_values
 
     return profile_values(url, literal=literal, **{"timeout": 1, "retries": 1, **override})
 

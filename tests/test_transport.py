@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from hardening import ENV_VARS, Invoke, assert_one_line_error, running, write_profiles
+from support import Invoke, assert_one_line_error, write_profiles
 
 from wibmo_cli.profiles import resolve
 from wibmo_cli.sandbox import Sandbox
@@ -42,16 +42,8 @@ _PROFILE = {
 
 @pytest.fixture(autouse=True)
 def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in ENV_VARS.items():
-        monkeypatch.setenv(name, value)
     for name in ("NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with running(tmp_path / "sandbox.db") as started:
-        yield started
 
 
 # -- TLS ---------------------------------------------------------------------------------------
@@ -167,18 +159,6 @@ def test_a_trusted_certificate_for_another_name_is_refused(
         server.server_close()
         thread.join()
     assert_one_line_error(result, 5, "TLS with 127.0.0.1")
-
-
-def test_the_client_is_built_verifying_certificates_and_hostnames() -> None:
-    from wibmo_cli.client import Client
-
-    profile = resolve("p", {"base_url": "https://platform.example", **_PROFILE}, {}, source="t")
-    client = Client(profile, "https://platform.example")
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
-    context: ssl.SSLContext = pool._ssl_context
-    assert context.verify_mode == ssl.CERT_REQUIRED
-    assert context.check_hostname is True
-    asyncio.run(client.aclose())
 
 
 # -- plain http:// -----------------------------------------------------------------------------

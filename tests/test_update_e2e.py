@@ -17,85 +17,35 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
 from typing import Any
 
 import pytest
-from typer.testing import Result
+from support import PROFILE, SECRET_FORMS, Invoke, StartSandbox, codec, write_profiles
 
 from wibmo_cli.codes import explain
-from wibmo_cli.crypto import IvScheme, TokenCodec
 from wibmo_cli.sandbox import (
     CARDLESS_CUSTOMER_ID,
     DUPLICATE_MOBILE,
     SAMPLE_CUSTOMER_ID,
     SAMPLE_MOBILE,
+    Faults,
     RequestRecord,
     Sandbox,
-    SandboxSettings,
 )
 
 pytestmark = pytest.mark.e2e
 
-API_KEY = "upd-api-key-4Fz9Qe"
-SECURE_CODE = "UPD-SECURE-77aKx"
-KEY = bytes(range(31, 55))
-CLIENT_ID = "FintechA"
-BANK_ID = "2010"
-SECRETS = (API_KEY, SECURE_CODE, KEY.hex())
+SECRETS = tuple(SECRET_FORMS.values())
 AADHAAR = "234567890124"
 
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture(autouse=True)
-def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("UPD_API_KEY", API_KEY)
-    monkeypatch.setenv("UPD_SECURE_CODE", SECURE_CODE)
-    monkeypatch.setenv("UPD_KEY", KEY.hex())
-
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "sandbox.db"
-
-
-@pytest.fixture
-def sandbox(db_path: Path) -> Iterator[Sandbox]:
-    settings = SandboxSettings(
-        key=KEY,
-        iv=IvScheme.parse("zero"),
-        api_key=API_KEY,
-        client_id=CLIENT_ID,
-        bank_id=BANK_ID,
-        secure_code=SECURE_CODE,
-        db_path=db_path,
-    )
-    settings.faults.hang_seconds = 3
-    with Sandbox(settings) as running:
-        write_profiles(running.url)
-        yield running
-
-
-def write_profiles(url: str, **override: Any) -> None:
-    values: dict[str, Any] = {
-        "base_url": url,
-        "client_id": CLIENT_ID,
-        "bank_id": BANK_ID,
-        "api_key": "${UPD_API_KEY}",
-        "secure_code": "${UPD_SECURE_CODE}",
-        "encryption_key": "${UPD_KEY}",
-        "key_encoding": "hex",
-        "timeout": 5,
-        "retries": 0,
-    }
-    values.update(override)
-    lines = ['default_profile = "e2e"', "[profiles.e2e]"]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    Path("profiles.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+def sandbox(start_sandbox: StartSandbox) -> Sandbox:
+    """A sandbox whose hangs last 3 s, and the `hard` profile pointing at it."""
+    return start_sandbox(profile={}, faults=Faults(hang_seconds=3))
 
 
 def api(sandbox: Sandbox, kind: str) -> list[RequestRecord]:
@@ -134,7 +84,7 @@ def test_update_by_urn_then_lookup(wibmo: Invoke, sandbox: Sandbox) -> None:
     result = wibmo("update-profile", "--urn", "389", "--email", "new.mail@example.com", "--yes")
     assert result.exit_code == 0, result.stderr
     assert "responseCode 00 SUCCESS" in result.stdout
-    assert "wibmo -p e2e lookup --urn 389" in result.stderr
+    assert f"wibmo -p {PROFILE} lookup --urn 389" in result.stderr
     assert len(api(sandbox, "update")) == 1
     assert len(api(sandbox, "lookup")) == 1  # cardProfileId was looked up
     assert card(lookup(wibmo, "--urn", "389"))["email"] == "new.mail@example.com"
@@ -333,7 +283,7 @@ class _StubPlatform(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers["Content-Length"]))
         server: Any = self.server
         answer = {"responseCode": server.code, "messageCode": 1281, "responseMessage": "X"}
-        body = json.dumps({"token": TokenCodec(KEY, IvScheme.parse("zero")).encrypt_json(answer)})
+        body = json.dumps({"token": codec().encrypt_json(answer)})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -383,7 +333,7 @@ def test_dry_run_sends_nothing(wibmo: Invoke, sandbox: Sandbox) -> None:
     assert "nothing was sent" in result.stderr
     lines = result.stdout.splitlines()
     token = lines[lines.index("# Token") + 1]
-    payload = TokenCodec(KEY, IvScheme.parse("zero")).decrypt_json(token)
+    payload = codec().decrypt_json(token)
     assert isinstance(payload, dict)
     assert payload["emailId"] == "dry@example.com"
     assert payload["docList"][0]["docNumber"] == "ABCPE1234F"  # whole in the token
@@ -492,7 +442,9 @@ def test_production_needs_production_ok_with_yes(wibmo: Invoke, sandbox: Sandbox
     assert len(api(sandbox, "update")) == 1
 
 
-@pytest.mark.parametrize(("typed", "sent"), [("e2e", True), ("yes", False), ("E2E", False)])
+@pytest.mark.parametrize(
+    ("typed", "sent"), [(PROFILE, True), ("yes", False), (PROFILE.upper(), False)]
+)
 def test_production_asks_for_the_profile_name(sandbox: Sandbox, typed: str, sent: bool) -> None:
     write_profiles(sandbox.url, production=True)
     args = ["update-profile", "--urn", "389", "--email", "prod@example.com", "--yes"]
@@ -519,7 +471,7 @@ def test_no_answer_after_sending_is_outcome_unknown(wibmo: Invoke, sandbox: Sand
     assert [e["result"] for e in entries] == ["sending", "outcome unknown"]
     assert "may or may not have been applied" in result.stderr
     assert f"clientTxnId {txn}" in result.stderr
-    assert "check with: wibmo -p e2e lookup --urn 389" in result.stderr
+    assert f"check with: wibmo -p {PROFILE} lookup --urn 389" in result.stderr
     assert result.stderr.count("error:") == 1
 
 
@@ -538,7 +490,7 @@ def test_server_error_after_sending_says_to_check(wibmo: Invoke, sandbox: Sandbo
                    "--card-profile-id", "150", "--yes")  # fmt: skip
     assert result.exit_code == 5  # every "may have been applied" outcome is exit 5
     assert "may or may not have been applied" in result.stderr
-    assert "wibmo -p e2e lookup --urn 389" in result.stderr
+    assert f"wibmo -p {PROFILE} lookup --urn 389" in result.stderr
     assert len(api(sandbox, "update")) == 1
 
 
@@ -572,7 +524,7 @@ def test_audit_log_entries_are_written_and_free_of_secrets(
     ]
     first = entries[1]
     assert first["command"] == "update-profile"
-    assert first["profile"] == "e2e"
+    assert first["profile"] == PROFILE
     assert first["identifiers"] == "mobile ********" + SAMPLE_MOBILE[-4:]
     assert first["fields"] == ["emailId", "docConsent", "docList:Pancard", "docList:Aadhar"]
     assert first["responseCode"] == "00"

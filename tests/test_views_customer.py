@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from sandbox_fixtures import SAMPLE_ENTRY
+from support import SAMPLE_ENTRY
 
 from wibmo_cli.views.customer import (
     AnswerView,

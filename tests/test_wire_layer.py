@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from support import API_KEY, BANK_ID, CLIENT_ID, SECURE_CODE, unit_profile
 
 from wibmo_cli.client import Client
 from wibmo_cli.errors import ConfigError, HTTPStatusError
-from wibmo_cli.profiles import DEMO_PROFILE, Profile, resolve
+from wibmo_cli.profiles import DEMO_PROFILE, Profile
 from wibmo_cli.wire import Wire
 
 BASE_URL = "https://pp.test"
@@ -35,16 +36,7 @@ print(json.dumps({"code": code, "stdout": out.getvalue(), "modules": sorted(sys.
 
 
 def make_profile(**override: Any) -> Profile:
-    raw = {
-        "base_url": BASE_URL,
-        "client_id": "FintechA",
-        "bank_id": "2010",
-        "api_key": "apikey-Q7f3Zx91LmNv",
-        "secure_code": "secure-Hk28Pw55Rt",
-        "encryption_key": "k3Y-for-unit-tests-24byt",
-        **override,
-    }
-    return resolve("unit", raw, {}, source="test")
+    return unit_profile(BASE_URL, **{"retries": 2, **override})
 
 
 @pytest.mark.parametrize("credentials", ["headers", "body"])
@@ -74,18 +66,18 @@ def test_the_client_sends_exactly_what_the_wire_builds(credentials: str) -> None
 def test_credentials_go_where_the_profile_says() -> None:
     in_headers = Wire(make_profile())
     assert in_headers.body_fields == {}
-    assert in_headers.headers["secureCode"] == "secure-Hk28Pw55Rt"
+    assert in_headers.headers["secureCode"] == SECURE_CODE
     in_body = Wire(make_profile(credentials="body"))
     assert set(in_body.headers) == {"x-api-key", "Content-Type", "Accept"}
-    assert in_body.body_fields["bankId"] == "2010"
+    assert in_body.body_fields["bankId"] == BANK_ID
     request = in_body.lookup_request({"messageCode": 1930}, BASE_URL)
-    assert request.method == "POST" and request.body["clientId"] == "FintechA"
+    assert request.method == "POST" and request.body["clientId"] == CLIENT_ID
     assert request.url == BASE_URL + "/api/v2/customer/retrieveCustRecord"
 
 
 def test_a_header_value_http_cannot_carry_is_refused_by_its_key() -> None:
     with pytest.raises(ConfigError, match="api_key cannot be sent in an HTTP header"):
-        Wire(make_profile(api_key="apikey-Q7f3Zx91LmNv\n"))
+        Wire(make_profile(api_key=API_KEY + "\n"))
 
 
 def probe(args: list[str], cwd: Path) -> dict[str, Any]:

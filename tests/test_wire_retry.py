@@ -16,30 +16,23 @@ from typing import Any
 
 import httpx
 import pytest
+from support import unit_profile
 
 from wibmo_cli.client import BACKOFF_BASE, Client
 from wibmo_cli.errors import HTTPStatusError
 from wibmo_cli.messages import Identifiers, lookup_payload
-from wibmo_cli.profiles import MAX_RETRY_WAIT, resolve
+from wibmo_cli.profiles import MAX_RETRY_WAIT
 from wibmo_cli.send import Result, send_update
 from wibmo_cli.update import UpdateRequest
 
 BASE_URL = "https://pp.test"
-PROFILE = {
-    "base_url": BASE_URL,
-    "client_id": "FintechA",
-    "bank_id": "2010",
-    "api_key": "apikey-Q7f3Zx91LmNv",
-    "secure_code": "secure-Hk28Pw55Rt",
-    "encryption_key": "k3Y-for-unit-tests-24byt",
-}
 
 
 class Scripted:
     """Replies in order (the last one repeated); the waits asked of `sleep`, recorded."""
 
     def __init__(self, *replies: httpx.Response | Exception, retries: int = 2) -> None:
-        self.profile = resolve("unit", {**PROFILE, "retries": retries}, {}, source="test")
+        self.profile = unit_profile(BASE_URL, retries=retries)
         self.replies = list(replies)
         self.methods: list[str] = []
         self.waits: list[float] = []

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support import CLIENT_ID, unit_profile
 
 from wibmo_cli.client import Client
 from wibmo_cli.errors import (
@@ -29,7 +30,7 @@ from wibmo_cli.errors import (
     OutcomeUnknownError,
 )
 from wibmo_cli.messages import Identifiers
-from wibmo_cli.profiles import Profile, resolve
+from wibmo_cli.profiles import Profile
 from wibmo_cli.send import (
     SANDBOX_URL,
     Outcome,
@@ -50,17 +51,7 @@ Reply = httpx.Response | Exception | Callable[[httpx.Request], Any]
 
 
 def make_profile(**override: Any) -> Profile:
-    raw: dict[str, Any] = {
-        "base_url": BASE_URL,
-        "client_id": "FintechA",
-        "bank_id": "2010",
-        "api_key": "apikey-Q7f3Zx91LmNv",
-        "secure_code": "secure-Hk28Pw55Rt",
-        "encryption_key": "k3Y-for-unit-tests-24byt",
-        "retries": 5,  # an update is never retried, whatever this says
-        **override,
-    }
-    return resolve("unit", raw, {}, source="test")
+    return unit_profile(BASE_URL, **{"retries": 5, **override})  # an update is never retried
 
 
 @dataclass
@@ -404,7 +395,7 @@ def test_a_dry_run_builds_the_request_and_sends_nothing() -> None:
     assert request is not None and outcome.plan is not None
     assert (request.method, request.url) == ("PATCH", UPDATE_URL)
     assert profile.codec().decrypt_json(str(request.body["token"])) == outcome.plan.payload
-    assert request.body["clientId"] == "FintechA"  # body placement, as the profile says
+    assert request.body["clientId"] == CLIENT_ID  # body placement, as the profile says
     assert audit.results == ["not sent (dry run)"]
     assert audit.entries[0]["action"] == "dry-run"
 
