@@ -8,6 +8,7 @@ longer, and this fits both. `requestDateTime` is local time, YYYYMMDDHHMMSS.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,32 @@ def _base36(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
-def new_client_txn_id() -> str:
-    """A fresh, unique-enough transaction id: `W` + 8 time + 5 random base-36 chars."""
-    millis = time.time_ns() // 1_000_000
-    return "W" + _base36(millis, 8) + _base36(secrets.randbelow(36**5), 5)
+class _TxnIds:
+    """`W` + 8 time + 5 base-36 characters: random for a millisecond's first id, then one
+    more for each further id in that millisecond, so a process never makes the same id
+    twice (random alone collided about once in 25 runs of 10,000 ids) and ids still sort
+    by time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._millis = -1
+        self._tail = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            millis = max(time.time_ns() // 1_000_000, self._millis)
+            if millis == self._millis and self._tail + 1 < _TAIL:
+                self._tail += 1
+            else:
+                if millis == self._millis:  # a millisecond's 60 million ids used up
+                    millis += 1
+                self._millis, self._tail = millis, secrets.randbelow(_TAIL // 2)
+            return "W" + _base36(millis, 8) + _base36(self._tail, 5)
+
+
+_TAIL: Final = 36**5
+new_client_txn_id = _TxnIds()
+"""A fresh transaction id, unique within this process, unlikely to repeat across processes."""
 
 
 def request_datetime(now: datetime | None = None) -> str:
