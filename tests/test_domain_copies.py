@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 import wibmo_cli
-from wibmo_cli import streams, tokenio, update
+from wibmo_cli import streams, tokenio
+from wibmo_cli.changes import parse_request, read_patch
 from wibmo_cli.commands import sandbox_cmd
 from wibmo_cli.errors import InputError
 from wibmo_cli.messages import Identifiers, request_datetime
 from wibmo_cli.sandbox_port import DEFAULT_PORT, SANDBOX_URL
-from wibmo_cli.update import parse_request, read_patch
 from wibmo_cli.views import customer
-from wibmo_cli.views import update as update_view
+from wibmo_cli.views import preview as update_view
 
 SOURCE = Path(__file__).resolve().parents[1] / "wibmo_cli"
 NOW = datetime(2024, 5, 1, 10, 30, 0)
@@ -34,11 +34,11 @@ def _defined(module: str) -> set[str]:
 
 def test_one_readable_date_formatter() -> None:
     assert update_view.readable_date is customer.readable_date
-    assert "_readable_date" not in _defined("views/update.py")
+    assert "_readable_date" not in _defined("views/preview.py")
 
 
 def test_one_timestamp_maker() -> None:
-    assert "_stamp" not in _defined("update.py")
+    assert "_stamp" not in _defined("changes.py")
     ids = Identifiers(urn="389")
     stamp = request_datetime(NOW)
     assert parse_request(ids, {"kycDateStamp": stamp}, now=NOW).changes["kycDateStamp"] == stamp
@@ -69,7 +69,7 @@ def test_only_the_patch_refuses_a_key_given_twice() -> None:
     assert tokenio.parse_json_payload(b'{"a": 1, "a": 2}', "stdin") == {"a": 2}
     with pytest.raises(InputError, match='the key "a" is given twice; give it once'):
         read_patch('{"x": {"a": 1, "a": 2}}', "p.json")
-    assert "_DuplicateKey" not in vars(update) and "_no_duplicates" not in vars(update)
+    assert "_DuplicateKey" not in vars(changes) and "_no_duplicates" not in vars(changes)
 
 
 def test_stream_kinds(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from wibmo_cli import fields, validate
 from wibmo_cli.app import app
-from wibmo_cli.commands import update_cmd
+from wibmo_cli.commands import update_profile as update_profile_cmd
 from wibmo_cli.fields import BY_NAME, FIELDS, Field
 from wibmo_cli.sandbox import update as sandbox_update
 from wibmo_cli.sandbox.model import CUSTOMER_COLUMNS, PlatformError, checked, platform_code
@@ -33,7 +33,7 @@ def _options(command: Any) -> dict[str, Any]:
 
 
 def test_update_profile_has_one_option_per_row_with_its_help() -> None:
-    options = _options(_command(update_cmd.update_profile))
+    options = _options(_command(update_profile_cmd.update_profile))
     for f in FIELDS:
         param = options[f.option]
         assert param.help == f.help
@@ -67,10 +67,10 @@ def test_the_options_reach_the_payload_under_the_platforms_names() -> None:
 
 def test_a_new_row_is_a_new_option(monkeypatch: pytest.MonkeyPatch) -> None:
     extra = Field("nickName", "--nick-name", "Nick name", "A nick name.", "name")
-    monkeypatch.setattr(update_cmd, "FIELDS", (*FIELDS, extra))
+    monkeypatch.setattr(update_profile_cmd, "FIELDS", (*FIELDS, extra))
     seen: dict[str, Any] = {}
 
-    @update_cmd.field_options
+    @update_profile_cmd.field_options
     def toy(changes: dict[str, Any] | None = None) -> None:
         seen.update(changes or {})
 
@@ -131,7 +131,7 @@ def test_every_row_is_complete_and_unique() -> None:
 
 
 def test_the_generated_options_complete_in_the_shell() -> None:
-    command = _command(update_cmd.update_profile)
+    command = _command(update_profile_cmd.update_profile)
     ctx = command.make_context("update-profile", [], resilient_parsing=True)
     assert [c.value for c in command.shell_complete(ctx, "--ci")] == ["--city"]
     flags = [c.value for c in command.shell_complete(ctx, "--no-")]

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from wibmo_cli import kyc, validate
+from wibmo_cli.changes import parse_request, plan
 from wibmo_cli.errors import InputError
 from wibmo_cli.messages import Identifiers
 from wibmo_cli.sandbox.lookup import card_entry
 from wibmo_cli.sandbox.model import Card, Customer
-from wibmo_cli.update import parse_request, plan
 from wibmo_cli.views.customer import answer_view
 from wibmo_cli.views.customer import kyc as lookup_kyc
-from wibmo_cli.views.update import preview
+from wibmo_cli.views.preview import preview
 
 SOURCE = Path(__file__).resolve().parents[1] / "wibmo_cli"
 NOW = datetime(2024, 5, 1, 10, 30)

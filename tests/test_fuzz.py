@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from support import KEY, StartSandbox, budget, codec
 from typer.testing import CliRunner
 
-from wibmo_cli import batchio, batchresume, tokenio, update
+from wibmo_cli import batchio, batchresume, changes, tokenio
 from wibmo_cli.app import INTERNAL_ERROR, app
 from wibmo_cli.crypto import (
     KEY_ENCODINGS,
@@ -221,12 +221,12 @@ def test_identifiers_parse_gives_valid_identifiers_or_an_input_error(
 @budget(300)
 @given(text=st.text(max_size=200) | json_values.map(json.dumps))
 def test_read_patch_gives_an_object_or_an_input_error(text: str) -> None:
-    patch = only(InputError, update.read_patch, text, "patch.json")
+    patch = only(InputError, changes.read_patch, text, "patch.json")
     assert patch is None or isinstance(patch, dict)
 
 
 FILE_NAMES = sorted(
-    {spelling for f in update.FIELDS for spelling in (f.name, *f.spellings, *f.aliases)}
+    {spelling for f in changes.FIELDS for spelling in (f.name, *f.spellings, *f.aliases)}
     | {"docList", "cardProfileId", "clientTxnId", "urn", "colour"}
 )
 doc_objects = st.dictionaries(
@@ -269,7 +269,7 @@ def test_update_requests_validate_and_plan_or_raise_input_errors(
     now = datetime(2025, 1, 1, 12, 0, 0)
     request = only(
         InputError,
-        update.parse_request,
+        changes.parse_request,
         Identifiers(urn="389"),
         options,
         docs=docs,
@@ -280,7 +280,7 @@ def test_update_requests_validate_and_plan_or_raise_input_errors(
     )
     if request is None:
         return
-    plan = only(InputError, update.plan, request, current, now=now)
+    plan = only(InputError, changes.plan, request, current, now=now)
     if plan is not None:
         assert plan.payload["urn"] == "389"
         assert "clientTxnId" in plan.payload

@@ -28,9 +28,9 @@ from support import (
 from wibmo_cli import batch, batchio
 from wibmo_cli.batch import BatchSettings, FileJob
 from wibmo_cli.batchio import Row, RowReader
+from wibmo_cli.changes import read_patch
 from wibmo_cli.client import Exchange
 from wibmo_cli.errors import InputError
-from wibmo_cli.update import read_patch
 
 FOUR_ROWS = 'urn,note\n389,ok\n1000060900,"unterminated\n1000063983,ok\n1000067317,ok\n'
 

@@ -226,15 +226,15 @@ def test_a_second_signal_does_not_cut_the_outcome_short(
     """Ctrl-C then SIGTERM a few ms apart (a wrapper forwarding what the terminal sent):
     the second landed while the first's outcome was being said, and only 'interrupted'
     was left (an attack re-check: 13 runs in 20)."""
-    from wibmo_cli.commands import update_flow
+    from wibmo_cli.commands import update_dialog
 
-    said = update_flow.interrupted_message
+    said = update_dialog.interrupted_message
 
     def second_signal(*args: Any) -> str:
         os.kill(os.getpid(), signal.SIGTERM)  # lands now, or is ignored
         return said(*args)
 
-    monkeypatch.setattr(update_flow, "interrupted_message", second_signal)
+    monkeypatch.setattr(update_dialog, "interrupted_message", second_signal)
     # as a command's own SIGTERM handler does (conftest puts the handlers back after)
     signal.signal(signal.SIGTERM, lambda signum, frame: signal.default_int_handler(signum, frame))
     result = _interrupted_while_shown(wibmo, db_path, monkeypatch, "twice@example.com")

@@ -22,7 +22,7 @@ HEAVY = (
     *("httpx", "rich.table", "rich.console", "wibmo_cli.sandbox", "pydantic", "dotenv"),
     *("platformdirs", "asyncio"),
 )
-OTHER_COMMANDS = ("wibmo_cli.commands.update_cmd", "wibmo_cli.commands.lookup")
+OTHER_COMMANDS = ("wibmo_cli.commands.update_profile", "wibmo_cli.commands.lookup")
 
 PROBE = """
 import contextlib, io, json, sys

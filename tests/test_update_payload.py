@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wibmo_cli.errors import ExitStatus, InputError
-from wibmo_cli.messages import Identifiers, update_payload
-from wibmo_cli.update import (
+from wibmo_cli.changes import (
     BY_NAME,
     FIELDS,
     Plan,
@@ -24,7 +22,9 @@ from wibmo_cli.update import (
     plan,
     read_patch,
 )
-from wibmo_cli.views.update import (
+from wibmo_cli.errors import ExitStatus, InputError
+from wibmo_cli.messages import Identifiers, update_payload
+from wibmo_cli.views.preview import (
     curl_command,
     lookup_command,
     preview,

@@ -18,12 +18,12 @@ import httpx
 import pytest
 from support import unit_profile
 
+from wibmo_cli.changes import UpdateRequest
 from wibmo_cli.client import BACKOFF_BASE, Client
 from wibmo_cli.errors import HTTPStatusError
 from wibmo_cli.messages import Identifiers, lookup_payload
 from wibmo_cli.profiles import MAX_RETRY_WAIT
 from wibmo_cli.send import Result, send_update
-from wibmo_cli.update import UpdateRequest
 
 BASE_URL = "https://pp.test"
 

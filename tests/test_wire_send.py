@@ -19,6 +19,7 @@ import httpx
 import pytest
 from support import CLIENT_ID, unit_profile
 
+from wibmo_cli.changes import Plan, UpdateRequest
 from wibmo_cli.client import Client
 from wibmo_cli.errors import (
     ApiError,
@@ -39,7 +40,6 @@ from wibmo_cli.send import (
     build_dry_run,
     send_update,
 )
-from wibmo_cli.update import Plan, UpdateRequest
 
 BASE_URL = "https://pp.test"
 UPDATE_URL = BASE_URL + "/mob1/api/onboarding/v1/updateProfile"

@@ -28,7 +28,7 @@ PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away, as a shell r
 # when it runs or help lists it: `wibmo decrypt` pays for none of the others.
 COMMANDS: Final[Mapping[str, str]] = {
     "lookup": "wibmo_cli.commands.lookup:lookup",
-    "update-profile": "wibmo_cli.commands.update_cmd:update_profile",
+    "update-profile": "wibmo_cli.commands.update_profile:update_profile",
     "audit": "wibmo_cli.commands.audit_cmd:audit",
     "encrypt": "wibmo_cli.commands.tokens:encrypt",
     "decrypt": "wibmo_cli.commands.tokens:decrypt",

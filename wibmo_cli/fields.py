@@ -2,11 +2,11 @@
 
 A row drives every place a field appears:
 
-- validation and the patch (`update.parse_request`): the validator and its options, the
+- validation and the patch (`changes.parse_request`): the validator and its options, the
   spellings a --from-file patch may use, the ``updateVectors`` word;
 - the command: `update-profile`'s option, its help, and whether it is a true/false flag
-  (commands/update_cmd.py builds the options from this table);
-- the preview (views/update.py): the label, where a lookup answer shows the value now,
+  (commands/update_profile.py builds the options from this table);
+- the preview (views/preview.py): the label, where a lookup answer shows the value now,
   and how it is shown;
 - the lookup view (views/customer.CUSTOMER_FIELDS takes label and keys from here);
 - the sandbox (sandbox/update.py): the customer column that keeps it, the same validator.

@@ -2,7 +2,7 @@
 
     lookup    when a preview wants the record, or the card's KYC profile is not given;
               a failure or a non-00 answer stops it: nothing sent
-    plan      update.plan: the full-KYC rules (InputError: nothing sent)
+    plan      changes.plan: the full-KYC rules (InputError: nothing sent)
     decide    the caller's preview and confirmation: no -> DECLINED, nothing sent
     audit     "sending" (a log that cannot be written: nothing sent)
     send      client.update, once: never retried once it may have left
@@ -41,9 +41,9 @@ from wibmo_cli.errors import (
 from wibmo_cli.sandbox_port import SANDBOX_URL
 
 if TYPE_CHECKING:
+    from wibmo_cli.changes import Plan, UpdateRequest
     from wibmo_cli.client import Client, Exchange
     from wibmo_cli.profiles import Profile
-    from wibmo_cli.update import Plan, UpdateRequest
     from wibmo_cli.wire import Request
 
 
@@ -178,7 +178,7 @@ def build_dry_run(
 
 def plan_update(profile: Profile, request: UpdateRequest, record: dict[str, Any] | None) -> Plan:
     """The payload, for the KYC profile the lookup shows (checked against one given)."""
-    from wibmo_cli.update import current_profile, plan
+    from wibmo_cli.changes import current_profile, plan
 
     current = request.card_profile_id
     if record is not None:

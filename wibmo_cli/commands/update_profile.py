@@ -1,8 +1,8 @@
 """`wibmo update-profile`: Update Profile (1280 -> 1281), previewed, confirmed, sent once.
 
-The command parses and validates (`update.parse_request`: exit 2 on any bad field,
+The command parses and validates (`changes.parse_request`: exit 2 on any bad field,
 nothing sent), decides whether it may ask (never when stdin is not a terminal), runs
-`send.send_update` with the preview and question as its `decide` (update_flow), and
+`send.send_update` with the preview and question as its `decide` (update_dialog), and
 says the outcome. The field options (--first-name ... --sor-disable) are made from
 `fields.FIELDS` by `field_options`: a new row is a new option.
 """
@@ -26,8 +26,8 @@ from wibmo_cli.send import Decide, Outcome, Progress, build_dry_run, send_update
 
 if TYPE_CHECKING:
     from wibmo_cli.audit import AuditLog
+    from wibmo_cli.changes import UpdateRequest
     from wibmo_cli.profiles import Profile
-    from wibmo_cli.update import UpdateRequest
 
 
 def field_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,9 +143,9 @@ def update_profile(
           --kyc-date-stamp 20240501103000 --dry-run
       wibmo -p prod update-profile --urn 389 --from-file patch.json --yes --production-ok
     """
-    from wibmo_cli.commands.update_flow import read_file
+    from wibmo_cli.changes import parse_request, read_patch
+    from wibmo_cli.commands.update_dialog import read_file
     from wibmo_cli.messages import Identifiers
-    from wibmo_cli.update import parse_request, read_patch
 
     profile = rt.profile()
     prefix = str(profile.get("mobile_prefix"))
@@ -184,21 +184,21 @@ def update_profile(
         audit.check()  # every update and dry run is audited: no log, nothing sent or shown
     except ConfigError as exc:
         raise NothingSentError(exc) from None
-    from wibmo_cli.commands import update_flow
+    from wibmo_cli.commands import update_dialog
 
-    decide = update_flow.Confirmation(
+    decide = update_dialog.Confirmation(
         rt, profile, identifiers, ask=ask, typed=typed, dry_run=dry_run
     )
     progress = Progress()
     try:
         outcome = _run(rt, profile, request, decide, audit, progress, dry_run=dry_run, ask=ask)
-        status = update_flow.show_outcome(rt, profile, identifiers, outcome)
+        status = update_dialog.show_outcome(rt, profile, identifiers, outcome)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what became of the update
         from wibmo_cli import interrupts
 
         interrupts.ignore()  # a second signal must not cut this message short
         interrupted = progress.interrupted()
-        message = update_flow.interrupted_message(profile, identifiers, interrupted)
+        message = update_dialog.interrupted_message(profile, identifiers, interrupted)
         (rt.render.error if interrupted.sent else rt.render.info)(message)
         status = ExitStatus.INTERRUPTED
     return status

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wibmo_cli import kyc
+from wibmo_cli.changes import Plan
 from wibmo_cli.fields import FIELDS, Field
 from wibmo_cli.masking import mask, mask_value, redact, redact_url
 from wibmo_cli.textsafe import cell
-from wibmo_cli.update import Plan
 from wibmo_cli.views.customer import readable_date
 
 if TYPE_CHECKING:

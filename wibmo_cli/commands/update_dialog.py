@@ -18,10 +18,10 @@ from wibmo_cli.sandbox_port import DEFAULT_PORT
 from wibmo_cli.send import Outcome, Result
 
 if TYPE_CHECKING:
+    from wibmo_cli.changes import Plan
     from wibmo_cli.messages import Identifiers
     from wibmo_cli.profiles import Profile
     from wibmo_cli.runtime import Runtime
-    from wibmo_cli.update import Plan
 
 
 MAX_PATCH_BYTES: Final = 1 << 20  # a --from-file patch is a few fields: 1 MiB is ample
@@ -90,8 +90,8 @@ class Confirmation:
 
     def _preview(self, plan: Plan, answer: dict[str, Any]) -> None:
         """Each field now and as it will be, on stderr (stdout is for the answer)."""
-        from wibmo_cli.update import customer_record
-        from wibmo_cli.views.update import preview, preview_renderables
+        from wibmo_cli.changes import customer_record
+        from wibmo_cli.views.preview import preview, preview_renderables
 
         record = customer_record(answer, self.identifiers.urn)
         who = self.identifiers.describe(masked=False)
@@ -151,7 +151,7 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
 def _show_dry_run(rt: Runtime, profile: Profile, outcome: Outcome) -> None:
     from wibmo_cli.masking import mask, redact_url
     from wibmo_cli.profiles import SECRET_KEYS
-    from wibmo_cli.views.update import curl_command, dry_run_text
+    from wibmo_cli.views.preview import curl_command, dry_run_text
 
     request = outcome.request
     assert request is not None and outcome.plan is not None
@@ -179,7 +179,7 @@ def _show_dry_run(rt: Runtime, profile: Profile, outcome: Outcome) -> None:
 
 def check_command(profile: Profile, identifiers: Identifiers, plan: Plan | None) -> str:
     """The lookup that shows whether the update applied."""
-    from wibmo_cli.views.update import lookup_command
+    from wibmo_cli.views.preview import lookup_command
 
     new_mobile = plan.payload.get("mobile") if plan else None
     return lookup_command(profile.name, identifiers, new_mobile)
