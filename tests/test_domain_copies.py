@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import wibmo_cli
-from wibmo_cli import streams, tokenio
+from wibmo_cli import changes, streams, tokenio
 from wibmo_cli.changes import parse_request, read_patch
 from wibmo_cli.commands import sandbox_cmd
 from wibmo_cli.errors import InputError
