@@ -233,8 +233,8 @@ def test_stdout_flushed_at_exit_is_checked_too(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("sys.stdout", _Full())
-    assert app_module._last_flush(0) == OUTPUT_ERROR
-    assert app_module._last_flush(5) == 5  # a more specific code is kept
+    assert app_module.flush_at_exit(0) == OUTPUT_ERROR
+    assert app_module.flush_at_exit(5) == 5  # a more specific code is kept
     assert "cannot write the output: No space left on device" in capsys.readouterr().err
 
 

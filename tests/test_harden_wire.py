@@ -144,7 +144,7 @@ def test_retry_after_is_seconds_or_an_http_date_and_never_more_than_the_cap() ->
     from wibmo_cli import profiles
 
     assert profiles.MAX_RETRY_WAIT == MAX_RETRY_WAIT
-    backoff = client_module._backoff
+    backoff = client_module.retry_wait
     assert backoff(1, "3") == 3.0
     assert backoff(1, " 0 ") == 0.0
     assert backoff(1, "3600") == MAX_RETRY_WAIT

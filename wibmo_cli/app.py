@@ -229,7 +229,7 @@ def main() -> NoReturn:
             code = 0
         except SystemExit as exc:
             code = _exit_code(exc.code)
-        code = _last_flush(code)
+        code = flush_at_exit(code)
     except KeyboardInterrupt:
         code = int(ExitStatus.INTERRUPTED)
     interrupts.settle(code)
@@ -255,7 +255,7 @@ def _exit_code(value: object) -> int:
     return int(value) if isinstance(value, int) else 1
 
 
-def _last_flush(code: int) -> int:
+def flush_at_exit(code: int) -> int:
     """stdout flushed before Python's own exit does it (and fails with exit 120): a
     failure is reported like any other write error, keeping a more specific code."""
     from wibmo_cli.render import OutputStream, error_line

@@ -176,14 +176,14 @@ class Client:
             except _Failed as failed:
                 if last or not failed.retry:
                     raise failed.error from None
-                delay = _backoff(attempt, None)
+                delay = retry_wait(attempt, None)
                 self._note(f"retrying in {delay:.1f}s after: {failed.error.message}")
             else:
                 if last or reply.status not in RETRY_STATUSES:
                     answer = self._interpret(reply)
                     elapsed = time.perf_counter() - started
                     return Exchange(answer, reply.status, elapsed, body["clientTxnId"], attempt)
-                delay = _backoff(attempt, reply.headers.get("retry-after"))
+                delay = retry_wait(attempt, reply.headers.get("retry-after"))
                 self._note(f"retrying in {delay:.1f}s after HTTP {reply.status}")
             await self._sleep(delay)
             body = {**body, "clientTxnId": new_client_txn_id()}
@@ -381,7 +381,7 @@ def one_connection_each(
     ]
 
 
-def _backoff(attempt: int, retry_after: str | None) -> float:
+def retry_wait(attempt: int, retry_after: str | None) -> float:
     """The wait before the next attempt: Retry-After when it says one, else exponential
     backoff with jitter; never more than MAX_RETRY_WAIT."""
     wait = _retry_after(retry_after) if retry_after else None
