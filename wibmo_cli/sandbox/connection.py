@@ -150,6 +150,14 @@ class HttpConnection(asyncio.Protocol):
                 return
             if request is not None:
                 self._answer(request)
+                if not self._buffered():
+                    return  # the usual keep-alive case: h11 would only say NEED_DATA
+
+    def _buffered(self) -> bool:
+        """Whether h11 may have more to say before the next read: bytes of a further
+        request received, or the client's close still to act on."""
+        data, closed = self.h11.trailing_data
+        return bool(data) or closed or self._eof
 
     def _need_data(self) -> None:
         if self._eof:  # the client is done, between requests or in the middle of one
