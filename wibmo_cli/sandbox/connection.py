@@ -50,6 +50,7 @@ SINGLE_VALUED: Final = frozenset(
 _VERSIONS: Final = (b"1.1", b"1.0")
 _SERVER: Final = (b"Server", b"wibmo-sandbox")
 _CLOSE: Final = (b"Connection", b"close")
+_END: Final = h11.EndOfMessage()  # immutable, no fields: one for every answer
 
 
 class BadRequest(Exception):
@@ -149,6 +150,14 @@ class HttpConnection(asyncio.Protocol):
                 return
             if request is not None:
                 self._answer(request)
+                if not self._buffered():
+                    return  # the usual keep-alive case: h11 would only say NEED_DATA
+
+    def _buffered(self) -> bool:
+        """Whether h11 may have more to say before the next read: bytes of a further
+        request received, or the client's close still to act on."""
+        data, closed = self.h11.trailing_data
+        return bool(data) or closed or self._eof
 
     def _need_data(self) -> None:
         if self._eof:  # the client is done, between requests or in the middle of one
@@ -216,16 +225,19 @@ class HttpConnection(asyncio.Protocol):
             (b"Content-Type", reply.content_type.encode("latin-1")),
             (b"Content-Length", b"%d" % len(reply.body)),
         ]
-        headers.extend(
-            (name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers
-        )
+        for name, value in reply.headers:
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
         if close:
             headers.append(_CLOSE)
         reason = phrase(reply.status).encode()
-        data = self.h11.send(h11.Response(status_code=reply.status, headers=headers, reason=reason))
-        if not head_only:
-            data += self.h11.send(h11.Data(data=reply.body))
-        return data + self.h11.send(h11.EndOfMessage())
+        send = self.h11.send
+        head = send(h11.Response(status_code=reply.status, headers=headers, reason=reason))
+        if head_only:
+            return head + send(_END)
+        # the body as it is: h11 writes a Content-Length body through unchanged
+        body = self.h11.send_with_data_passthrough(h11.Data(data=reply.body))
+        assert body is not None
+        return b"".join((head, *body, send(_END)))
 
     # -- the transport -----------------------------------------------------------------
 

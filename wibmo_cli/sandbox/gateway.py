@@ -33,7 +33,14 @@ from wibmo_cli.sandbox.model import (
     number_or_text,
     response_message,
 )
-from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, parse_json, phrase
+from wibmo_cli.sandbox.protocol import (
+    Reply,
+    Request,
+    json_reply,
+    parse_json,
+    phrase,
+    token_reply,
+)
 from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
 from wibmo_cli.sandbox.store import Store
 from wibmo_cli.sandbox.update import update
@@ -101,8 +108,7 @@ class Gateway:
             return self._fault_reply(fault)
         answer = self._platform(api, request, record)
         record.response_code = str(answer.get("responseCode"))
-        token = self.codec.encrypt_json(answer)
-        return json_reply(200, {"token": token})
+        return token_reply(self.codec.encrypt_json(answer))
 
     def _fault_reply(self, fault: str) -> Reply:
         if fault == "drop":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 from wibmo_cli import validate
@@ -121,6 +122,7 @@ def today8() -> str:
     return time.strftime("%Y%m%d")
 
 
+@lru_cache(maxsize=4096)  # three per card in every lookup answer, over few distinct days
 def display_date(yyyymmdd: str) -> str:
     """``20221116`` -> ``16-Nov-2022``, the platform's style; anything else unchanged."""
     if len(yyyymmdd) != 8 or not _ascii_digits(yyyymmdd) or not 1 <= int(yyyymmdd[4:6]) <= 12:
