@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sandbox_fixtures import running
 
 from wibmo_cli.sandbox import Sandbox
 
@@ -18,12 +15,6 @@ pytestmark = pytest.mark.e2e
 
 NOWHERE = b"GET /nowhere HTTP/1.1\r\nHost: sandbox\r\n\r\n"
 LAST = b"GET /nowhere HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n"
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with running(tmp_path / "sandbox.db") as server:
-        yield server
 
 
 def connect(sandbox: Sandbox) -> socket.socket:
