@@ -13,7 +13,7 @@ from wibmo_cli import fields, validate
 from wibmo_cli.app import app
 from wibmo_cli.commands import update_profile as update_profile_cmd
 from wibmo_cli.fields import BY_NAME, FIELDS, Field
-from wibmo_cli.sandbox import update as sandbox_update
+from wibmo_cli.sandbox import update_rules as sandbox_update
 from wibmo_cli.sandbox.model import CUSTOMER_COLUMNS, PlatformError, checked, platform_code
 from wibmo_cli.views.customer import CUSTOMER_FIELDS
 

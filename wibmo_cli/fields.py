@@ -9,7 +9,7 @@ A row drives every place a field appears:
 - the preview (views/preview.py): the label, where a lookup answer shows the value now,
   and how it is shown;
 - the lookup view (views/customer.CUSTOMER_FIELDS takes label and keys from here);
-- the sandbox (sandbox/update.py): the customer column that keeps it, the same validator.
+- the sandbox (sandbox/update_rules.py): the customer column that keeps it, the same validator.
 
 Adding a field: add its row here (and, when the sandbox should keep it, a column in
 sandbox/model.Customer and sandbox/store.py's schema).

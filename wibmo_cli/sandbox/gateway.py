@@ -43,7 +43,7 @@ from wibmo_cli.sandbox.protocol import (
 )
 from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
 from wibmo_cli.sandbox.store import Store
-from wibmo_cli.sandbox.update import update
+from wibmo_cli.sandbox.update_rules import update
 
 MAX_TXN_ID: Final = 100
 _METHODS: Final = {"lookup": "POST", "update": "PATCH"}
