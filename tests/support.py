@@ -550,3 +550,37 @@ def interrupt_after(process: subprocess.Popen[bytes], seconds: float) -> Finishe
             process.kill()
             process.communicate()
     return Finished(process.returncode, out or b"", err.decode(), time.monotonic() - began)
+
+
+_PROBE = """
+import contextlib, io, json, sys
+out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+sys.argv = ["wibmo", *json.loads(sys.argv[1])]
+from wibmo_cli.app import main
+with contextlib.redirect_stdout(out):
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+out.flush()
+stdout = out.buffer.getvalue().decode()
+print(json.dumps({"code": code, "stdout": stdout, "modules": sorted(sys.modules)}))
+"""
+
+
+def imports_of(*args: str, cwd: Path) -> dict[str, Any]:
+    """`wibmo ARGS` run in a fresh interpreter: {"code", "stdout", "modules"} (every module
+    it imported), for tests of what a command does not load."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=True,
+        timeout=60,
+    )
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert isinstance(result, dict), done.stderr
+    return result

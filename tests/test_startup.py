@@ -8,12 +8,10 @@ no other command's module.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import imports_of
 
 from wibmo_cli.crypto import IvScheme, TokenCodec, parse_key
 from wibmo_cli.profiles import DEMO_PROFILE
@@ -23,36 +21,6 @@ HEAVY = (
     *("platformdirs", "asyncio"),
 )
 OTHER_COMMANDS = ("wibmo_cli.commands.update_profile", "wibmo_cli.commands.lookup")
-
-PROBE = """
-import contextlib, io, json, sys
-out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-sys.argv = ["wibmo", *json.loads(sys.argv[1])]
-from wibmo_cli.app import main
-with contextlib.redirect_stdout(out):
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    else:
-        code = 0
-out.flush()
-stdout = out.buffer.getvalue().decode()
-print(json.dumps({"code": code, "stdout": stdout, "modules": sorted(sys.modules)}))
-"""
-
-
-def run_probe(*args: str, cwd: Path) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=True,
-    )
-    result = json.loads(done.stdout.splitlines()[-1])
-    assert isinstance(result, dict)
-    return result
 
 
 def token() -> str:
@@ -74,7 +42,7 @@ def token() -> str:
 def test_quick_commands_stay_light(args: tuple[str, ...], isolated: Path) -> None:
     (isolated / "tokens.txt").write_text(token() + "\n" + token() + "\n")
     given = tuple(a.replace("{token}", token()) for a in args)
-    result = run_probe(*given, cwd=isolated)
+    result = imports_of(*given, cwd=isolated)
     assert result["code"] in (0, None), result["stdout"]
     modules = set(result["modules"])  # type: ignore[arg-type]
     unwanted = HEAVY if "--help" in given else HEAVY + OTHER_COMMANDS  # help lists them all
@@ -89,6 +57,6 @@ def test_quick_commands_stay_light(args: tuple[str, ...], isolated: Path) -> Non
 
 def test_a_lookup_does_import_what_it_needs(isolated: Path) -> None:
     """The probe can see imports: a lookup does bring httpx in."""
-    result = run_probe("lookup", "--urn", "389", "-o", "json", cwd=isolated)
+    result = imports_of("lookup", "--urn", "389", "-o", "json", cwd=isolated)
     assert result["code"] in (0, None), result["stdout"]
     assert "httpx" in result["modules"]  # type: ignore[operator]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from support import API_KEY, BANK_ID, CLIENT_ID, SECURE_CODE, unit_profile
+from support import API_KEY, BANK_ID, CLIENT_ID, SECURE_CODE, imports_of, unit_profile
 
 from wibmo_cli.client import Client
 from wibmo_cli.errors import ConfigError, HTTPStatusError
@@ -21,18 +19,6 @@ from wibmo_cli.wire import Wire
 
 BASE_URL = "https://pp.test"
 NETWORK_MODULES = ("httpx", "httpcore", "wibmo_cli.client", "wibmo_cli.endpoint")
-PROBE = """
-import contextlib, io, json, sys
-sys.argv = ["wibmo", *json.loads(sys.argv[1])]
-from wibmo_cli.app import main
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-print(json.dumps({"code": code, "stdout": out.getvalue(), "modules": sorted(sys.modules)}))
-"""
 
 
 def make_profile(**override: Any) -> Profile:
@@ -80,20 +66,6 @@ def test_a_header_value_http_cannot_carry_is_refused_by_its_key() -> None:
         Wire(make_profile(api_key=API_KEY + "\n"))
 
 
-def probe(args: list[str], cwd: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=True,
-        timeout=60,
-    )
-    result = json.loads(done.stdout.splitlines()[-1])
-    assert isinstance(result, dict), done.stderr
-    return result
-
-
 def network_modules(result: dict[str, Any]) -> list[str]:
     return [
         m for m in result["modules"] if m.split(".")[0] in NETWORK_MODULES or m in NETWORK_MODULES
@@ -109,7 +81,7 @@ def test_a_dry_run_with_the_kyc_profile_imports_no_network_code(
     lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     (isolated / "profiles.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     args = ["update-profile", "--urn", "389", "--email", "dry@example.com"]
-    result = probe([*args, "--card-profile-id", "30", "--dry-run", "-o", "json"], isolated)
+    result = imports_of(*args, "--card-profile-id", "30", "--dry-run", "-o", "json", cwd=isolated)
     assert result["code"] in (0, None), result
     assert json.loads(result["stdout"])["dryRun"] is True
     assert network_modules(result) == []
@@ -118,6 +90,8 @@ def test_a_dry_run_with_the_kyc_profile_imports_no_network_code(
 
 def test_the_probe_sees_the_network_code_when_a_lookup_is_needed(isolated: Path) -> None:
     """The check above can fail: a dry run that must look the KYC profile up imports it."""
-    result = probe(["update-profile", "--urn", "389", "--email", "d@x.com", "--dry-run"], isolated)
+    result = imports_of(
+        "update-profile", "--urn", "389", "--email", "d@x.com", "--dry-run", cwd=isolated
+    )
     assert result["code"] in (0, None), result
     assert "httpx" in network_modules(result)

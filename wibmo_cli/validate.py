@@ -323,15 +323,20 @@ def text(value: str, *, field: str = "text", max_len: int = 100) -> str:
 
 def pan(value: str, *, field: str = "pan") -> str:
     """A PAN: 5 letters (the 4th the holder type), 4 digits, 1 letter; uppercased."""
+    return _shaped(
+        value,
+        field,
+        _PAN,
+        "must be a PAN like ABCPE1234F: 5 letters, 4 digits, 1 letter, "
+        "the 4th letter one of P C H A B G J L F T",
+    )
+
+
+def _shaped(value: str, field: str, shape: re.Pattern[str], what: str) -> str:
+    """`value` without spaces, uppercased, when it has `shape`; else masked `what`."""
     number = re.sub(r"\s+", "", str(value)).upper()
-    if not _PAN.fullmatch(number):
-        raise _fail(
-            field,
-            value,
-            "must be a PAN like ABCPE1234F: 5 letters, 4 digits, 1 letter, "
-            "the 4th letter one of P C H A B G J L F T",
-            masked=True,
-        )
+    if not shape.fullmatch(number):
+        raise _fail(field, value, what, masked=True)
     return number
 
 
@@ -365,25 +370,19 @@ def aadhaar(value: str | int, *, field: str = "aadhaar") -> str:
 
 def voter_id(value: str, *, field: str = "voter id") -> str:
     """A voter id (EPIC): 3 letters and 7 digits; uppercased."""
-    number = re.sub(r"\s+", "", str(value)).upper()
-    if not _VOTER_ID.fullmatch(number):
-        raise _fail(
-            field, value, "must be an EPIC number like ABC1234567: 3 letters, 7 digits", masked=True
-        )
-    return number
+    return _shaped(
+        value, field, _VOTER_ID, "must be an EPIC number like ABC1234567: 3 letters, 7 digits"
+    )
 
 
 def passport(value: str, *, field: str = "passport") -> str:
     """An Indian passport number: 1 letter (not Q, X, Z) and 7 digits; uppercased."""
-    number = re.sub(r"\s+", "", str(value)).upper()
-    if not _PASSPORT.fullmatch(number):
-        raise _fail(
-            field,
-            value,
-            "must be an Indian passport number like A1234567: 1 letter (not Q, X, Z), 7 digits",
-            masked=True,
-        )
-    return number
+    return _shaped(
+        value,
+        field,
+        _PASSPORT,
+        "must be an Indian passport number like A1234567: 1 letter (not Q, X, Z), 7 digits",
+    )
 
 
 def driving_licence(value: str, *, field: str = "driving licence") -> str:

@@ -8,6 +8,7 @@ field table's flat record. No field is ever dropped: what is not known is listed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -353,35 +354,13 @@ def answer_renderables(
 
     out: list[Any] = []
     if view.customer:
-        grid = Table(
-            title=cell(title, "table.title"),
-            title_justify="left",
-            show_header=False,
-            box=None,
-            padding=(0, 2),
-        )
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        for label, value in view.customer:
-            grid.add_row(label, cell(value))
-        out.append(grid)
+        out.append(_pairs(cell(title, "table.title"), view.customer))
     if view.cards and width >= WIDE:
         out.append(_table("Cards", view.cards, no_wrap=("URN", "Card", "Balance")))
     elif view.cards:
         for index, card in enumerate(view.cards, 1):
-            block = Table(
-                title=f"Card {index} of {len(view.cards)}",
-                title_justify="left",
-                show_header=False,
-                box=None,
-                padding=(0, 2),
-            )
-            block.add_column(style="bold", no_wrap=True)
-            block.add_column()
-            for label, value in card.items():
-                if value:
-                    block.add_row(label, cell(value))
-            out.append(block)
+            shown = [(label, value) for label, value in card.items() if value]
+            out.append(_pairs(f"Card {index} of {len(view.cards)}", shown))
     if view.documents:
         rows = [
             {k: v for k, v in d.items() if k != "More" or any(x["More"] for x in view.documents)}
@@ -430,6 +409,18 @@ def footer(view: AnswerView, elapsed: float | None) -> str:
     if elapsed is not None:
         parts.append(f"{elapsed * 1000:.0f} ms")
     return " · ".join(parts)
+
+
+def _pairs(title: Any, rows: Sequence[tuple[str, str]]) -> Any:
+    """A borderless two-column grid of label and value (the customer, a card when narrow)."""
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for label, value in rows:
+        grid.add_row(label, cell(value))
+    return grid
 
 
 def _table(title: str, rows: list[dict[str, str]], *, no_wrap: tuple[str, ...] = ()) -> Any:
