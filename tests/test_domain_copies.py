@@ -111,3 +111,15 @@ def test_the_port_is_named_without_loading_the_sandbox() -> None:
     code = "import sys, wibmo_cli.sandbox_port; print('wibmo_cli.sandbox' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_only_streams_asks_a_stream_what_it_is() -> None:
+    """`.isatty()` lives in streams.py: elsewhere a closed or missing stream would raise
+    where streams.is_terminal answers False."""
+    package = Path(wibmo_cli.__file__).parent
+    asking = [
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name != "streams.py" and ".isatty(" in p.read_text(encoding="utf-8")
+    ]
+    assert asking == []

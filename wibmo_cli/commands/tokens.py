@@ -10,7 +10,7 @@ import typer
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime
-from wibmo_cli.streams import is_regular_file
+from wibmo_cli.streams import is_regular_file, is_terminal
 
 if TYPE_CHECKING:  # imported when a command runs: the codec is not needed for --help
     from wibmo_cli import tokenio
@@ -55,7 +55,7 @@ Iv = Annotated[
 
 
 def _stdin_or_error(what: str) -> None:
-    if sys.stdin is None or sys.stdin.isatty():
+    if sys.stdin is None or is_terminal(sys.stdin):
         raise InputError(f"no input: give {what} as an argument, a file, or on stdin")
 
 

@@ -245,11 +245,9 @@ def _run(
 def _why_no_prompt() -> str | None:
     """Why no one can be asked here (None: they can): the question goes to stderr, the
     answer comes from a terminal on stdin."""
-    try:
-        terminal = sys.stdin is not None and sys.stdin.isatty()
-    except ValueError:  # closed
-        terminal = False
-    if not terminal:
+    from wibmo_cli.streams import is_terminal
+
+    if not is_terminal(sys.stdin):  # None (`<&-`) and closed are not terminals
         return "stdin is not a terminal"
     if sys.stderr is None:
         return "stderr is closed"
