@@ -36,7 +36,7 @@ def _click_command(func: Any) -> Any:
 
 
 def test_the_installed_typer_has_every_hook() -> None:
-    assert typer_glue._missing_hooks() == []
+    assert typer_glue.missing_hooks() == []
     typer_glue.check_hooks()
 
 
@@ -85,7 +85,7 @@ def test_clicks_names_are_the_ones_typer_raises_and_passes() -> None:
 def test_typer_looks_commands_up_in_the_groups_commands_mapping() -> None:
     group = typer.main.get_command(app)
     assert isinstance(group, WibmoGroup)
-    assert isinstance(group.commands, typer_glue._Commands)  # swapped in by LazyGroup
+    assert isinstance(group.commands, typer_glue.LazyCommands)  # swapped in by LazyGroup
     ctx = typer.Context(group)
     assert group.list_commands(ctx) == list(COMMANDS)
     found = typer.core.TyperGroup.get_command(group, ctx, "codes")  # typer's own lookup
@@ -128,12 +128,12 @@ def test_typer_converts_through_the_parameters_runtime_param(
     typer_glue.install_converters(command, ctx)
     params = {p.name: p for p in command.params}
     assert all(isinstance(p, typer.core._TyperParameter) for p in params.values())
-    assert isinstance(params["number"]._runtime_param, typer_glue._Converter)
+    assert isinstance(params["number"]._runtime_param, typer_glue.Converter)
 
     converted: list[object] = []
-    plain = typer_glue._Converter.coerce
+    plain = typer_glue.Converter.coerce
     monkeypatch.setattr(
-        typer_glue._Converter,
+        typer_glue.Converter,
         "coerce",
         lambda self, value, param, ctx: converted.append(value) or plain(self, value, param, ctx),
     )

@@ -49,7 +49,7 @@ class GlueError(RuntimeError):
     """typer changed under one of wibmo's hooks: a bug to fix here, never a user error."""
 
 
-def _missing_hooks() -> list[str]:
+def missing_hooks() -> list[str]:
     """What of typer's internals this module uses is not there (empty: all is)."""
     wanted = {
         "typer._click": ("Command", "Context"),
@@ -82,7 +82,7 @@ def _missing_hooks() -> list[str]:
 
 def check_hooks() -> None:
     """Raise `GlueError` when typer lacks a hook this module relies on."""
-    missing = _missing_hooks()
+    missing = missing_hooks()
     if missing:
         raise GlueError(
             f"typer {typer.__version__} lacks what wibmo_cli/typer_glue.py relies on: "
@@ -118,7 +118,7 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.commands = _Commands(self.commands, self.targets)
+        self.commands = LazyCommands(self.commands, self.targets)
 
     def list_commands(self, ctx: ClickContext) -> list[str]:
         return list(self.commands)  # names only: nothing imported
@@ -134,7 +134,7 @@ class LazyGroup(TyperGroup):
         return command
 
 
-class _Commands(MutableMapping[str, ClickCommand]):
+class LazyCommands(MutableMapping[str, ClickCommand]):
     """A group's commands: every name known up front, each built when first looked up."""
 
     def __init__(self, built: Mapping[str, ClickCommand], targets: Mapping[str, str]) -> None:
@@ -206,14 +206,14 @@ def install_converters(command: Any, ctx: ClickContext) -> None:
         descriptor = param.type_descriptor
         convert = _converter_for(descriptor.annotation, descriptor.parameter_info)
         if convert is not None:
-            param._runtime_param = _Converter(convert)  # type: ignore[assignment]
+            param._runtime_param = Converter(convert)  # type: ignore[assignment]
     commands = getattr(command, "commands", None)
     if type(commands) is dict:  # a plain group's: all built already
         for sub in commands.values():
             install_converters(sub, ctx)
 
 
-class _Converter:
+class Converter:
     """Stands in for typer's conversion of one parameter (its `RuntimeParam`)."""
 
     __slots__ = ("_convert",)
