@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -226,3 +229,29 @@ def test_a_database_locked_too_long_is_a_503_not_a_traceback(
             holder.close()
             client.close()
     assert "Traceback" not in caplog.text
+
+
+def test_an_answered_request_is_remembered_even_when_the_sandbox_is_killed(
+    db_path: Path,
+) -> None:
+    """synchronous=OFF (no fsync on the event loop): a commit still reaches the database
+    file's WAL before the answer leaves, so SIGKILL right after loses nothing."""
+    code = f"""
+import os, signal, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from pathlib import Path
+from support import LOOKUP, Platform, running
+with running(Path({str(db_path)!r})) as sandbox:
+    platform = Platform(sandbox.url)
+    answer = platform.answer(platform.send("POST", LOOKUP, {{
+        "messageCode": 1930, "clientTxnId": "KILLED0000001", "urn": "389"}}))
+    assert answer["responseCode"] == "00", answer
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    store = Store.open(db_path)  # the sandbox opens it again, and it remembers the id
+    try:
+        assert store.remember_txn("KILLED0000001", "lookup", "20240101120000") is None
+    finally:
+        store.close()
