@@ -162,3 +162,14 @@ def test_equality_ignores_where_the_draws_are() -> None:
     one.take()
     assert one == two
     assert "draws" not in repr(one)
+
+
+def test_the_draw_sequence_is_not_a_knob() -> None:
+    """POST /__sandbox/faults {"draws": 1} was taken, and the next fault draw was a 500
+    (float has no .random): only what to_json lists can be set."""
+    faults = Faults()
+    with pytest.raises(ValueError, match="unknown fault 'draws'") as refused:
+        faults.set_from_json({"draws": 1})
+    assert "draws" not in str(refused.value).partition("known:")[2]
+    faults.set_from_json({"fail_rate": 0.5})
+    assert {faults.take() for _ in range(50)} == {None, "503"}  # drawn, not a crash

@@ -87,7 +87,7 @@ class Faults:
 
     def set_from_json(self, changes: dict[str, Any]) -> None:
         """Set the fields named in ``changes``; `ValueError` names the first bad one."""
-        known = {f.name for f in fields(self)}
+        known = {f.name for f in fields(self) if f.init}  # the knobs, as to_json lists them
         checked: dict[str, Any] = {}
         for name, value in changes.items():
             if name not in known:
