@@ -220,8 +220,8 @@ def test_two_host_headers_are_a_400(sandbox: Sandbox) -> None:
         ("GET * HTTP/1.1", b"malformed request line"),
         ("GET http://sandbox/nowhere HTTP/1.1", b"malformed request line"),
         ("G3T / HTTP/1.1", b"malformed request line"),
-        ("GET / HTTP/2.0", b"unsupported protocol version HTTP/2.0"),
-        ("GET / HTTP/0.9", b"unsupported protocol version HTTP/0.9"),
+        ("GET / HTTP/2.0", b"unsupported protocol version 'HTTP/2.0'"),
+        ("GET / HTTP/0.9", b"unsupported protocol version 'HTTP/0.9'"),
     ],
 )
 def test_a_bad_request_line_is_a_400(sandbox: Sandbox, request_line: str, message: bytes) -> None:
@@ -230,6 +230,28 @@ def test_a_bad_request_line_is_a_400(sandbox: Sandbox, request_line: str, messag
     assert message in answer
     assert b"Connection: close" in answer
     assert sandbox.requests[-1].status == 400
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"GARBAGE\r\n\r\n", b"malformed request line"),
+        (b"GET /\r\n\r\n", b"malformed request line"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBadHeader\r\n\r\n", b"malformed header line"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nA: b\x00c\r\n\r\n", b"malformed header line"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", b"malformed Content-Length"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", b"header host given more than once"),
+        (b"GET / HTTP/1.1\r\n\r\n", b"no Host header"),
+    ],
+)
+def test_a_refusal_says_why_in_the_sandboxs_words(
+    sandbox: Sandbox, data: bytes, message: bytes
+) -> None:
+    """h11's reasons name what it saw as a Python repr (bytearray(b'GARBAGE')): the
+    refusal says it as the hand-written parser did."""
+    answer = exchange(sandbox, data)
+    assert statuses(answer) == [400]
+    assert message in answer and b"bytearray" not in answer
 
 
 def test_http_11_without_host_is_a_400(sandbox: Sandbox) -> None:

@@ -142,8 +142,7 @@ class HttpConnection(asyncio.Protocol):
                     return
                 request = self._take(event)
             except h11.RemoteProtocolError as exc:
-                status = exc.error_status_hint
-                self._refuse(status, "headers too large" if status == 431 else str(exc)[:200])
+                self._refuse(exc.error_status_hint, _refusal(exc))
                 return
             except BadRequest as exc:
                 self._refuse(exc.status, exc.message)
@@ -267,7 +266,7 @@ def _request(event: h11.Request) -> Request:
     """The gateway's view of a request head, or `BadRequest` for one the sandbox refuses."""
     if event.http_version not in _VERSIONS:
         version = event.http_version.decode("latin-1")
-        raise BadRequest(400, f"unsupported protocol version HTTP/{version[:20]}")
+        raise BadRequest(400, f"unsupported protocol version 'HTTP/{version[:20]}'")
     method = event.method.decode("latin-1")
     target = event.target.decode("latin-1")
     if not method.isalpha() or not target.startswith("/"):
@@ -290,3 +289,24 @@ def _request(event: h11.Request) -> Request:
     if int(headers.get("content-length", 0)) > MAX_BODY:  # h11 checked the digits
         raise BadRequest(413, f"body over {MAX_BODY} bytes")
     return Request(method, target.split("?", 1)[0], headers, b"")
+
+
+# h11's reasons in the sandbox's own words: h11 names what it saw as a Python repr
+# (``illegal request line: bytearray(b'GARBAGE')``), which is no message for a client.
+_REFUSALS: Final = {
+    "illegal request line": "malformed request line",
+    "illegal header line": "malformed header line",
+    "bad Content-Length": "malformed Content-Length",
+    "conflicting Content-Length headers": "header content-length given more than once",
+    "Found multiple Host: headers": "header host given more than once",
+    "Missing mandatory Host: header": "no Host header (HTTP/1.1 requires one)",
+    "Only Transfer-Encoding: chunked is supported": "Transfer-Encoding other than chunked",
+}
+
+
+def _refusal(exc: h11.RemoteProtocolError) -> str:
+    """Why h11 refused a request, in one line for the refusal's JSON body."""
+    if exc.error_status_hint == 431:
+        return "headers too large"
+    reason = str(exc).partition(": bytearray(")[0]
+    return _REFUSALS.get(reason, reason)[:200]
