@@ -224,6 +224,24 @@ def test_a_batch_whose_reader_goes_away_still_exits_141(tmp_path: Path, db_path:
     assert no_traceback(err)
 
 
+def test_an_update_whose_reader_goes_away_still_says_it_was_answered(db_path: Path) -> None:
+    """`update-profile ... | (exec <&-; ...)`: exit 141 as for any closed pipe, and stderr
+    still says the update was applied and how to see it (was: nothing said)."""
+    with served(db_path, latency_ms=300):
+        process = spawn(
+            "update-profile", "--urn", "389", "--email", "pipe@example.com",
+            "--card-profile-id", "150", "--yes", "-o", "json",
+        )  # fmt: skip
+        assert process.stdout is not None
+        process.stdout.close()  # the reader goes away before the answer comes
+        _, err_bytes = process.communicate(timeout=30)
+    err = err_bytes.decode()
+    assert process.returncode == 141, err
+    assert "the update was answered: responseCode 00" in err and "clientTxnId W" in err
+    assert no_traceback(err_bytes)
+    assert [e["result"] for e in audit_entries()] == ["sending", "answered"]
+
+
 class _Full(io.StringIO):
     def flush(self) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")

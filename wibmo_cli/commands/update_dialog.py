@@ -139,9 +139,13 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
     title = f"Update Profile ({identifiers.describe(masked=False)})"
     try:
         show_answer(rt.render, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title)
+        rt.render.stdout.flush()  # a failure to show it surfaces here, not at exit
     except OutputError as exc:  # the answer cannot be shown: still say it was answered
         said = answered_message(profile, identifiers, outcome)
         raise OutputError(f"{exc.message}; {said}") from None
+    except BrokenPipeError:  # its reader went away (exit 141): still say it was answered
+        rt.render.info(answered_message(profile, identifiers, outcome))
+        raise
     if not is_success(exchange.answer.get("responseCode")):
         return ExitStatus.API_ERROR
     rt.render.info(f"see the change: {check_command(profile, identifiers, outcome.plan)}")
