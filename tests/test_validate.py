@@ -542,3 +542,13 @@ def test_any_real_date_in_every_form(day: date) -> None:
     expected = day.strftime("%Y%m%d")
     for form in ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
         assert validate.date_yyyymmdd(day.strftime(form)) == expected
+
+
+def test_a_number_given_as_the_document_type_is_masked() -> None:
+    """`--doc 234567890124:Aadhaar` (number and type swapped): the message named the whole
+    Aadhaar number as the unknown type."""
+    with pytest.raises(InputError) as caught:
+        validate.doc_type("234567890124", field="--doc type")
+    assert "234567890124" not in caught.value.message and "0124" in caught.value.message
+    with pytest.raises(InputError, match="'Passprot'"):
+        validate.doc_type("Passprot")  # a misspelt type is shown as typed

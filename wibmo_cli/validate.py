@@ -452,7 +452,9 @@ def doc_type(value: str, *, field: str = "doc type") -> str:
     key = re.sub(r"[\s_\-]+", "", str(value)).lower()
     canonical = _DOC_ALIASES.get(key)
     if canonical is None:
-        raise _fail(field, value, f"must be one of {', '.join(DOC_TYPES)}")
+        # a number given where the type goes (`--doc 234567890124:Aadhaar`) is masked
+        digits = sum(c.isdigit() for c in str(value)) > 4
+        raise _fail(field, value, f"must be one of {', '.join(DOC_TYPES)}", masked=digits)
     return canonical
 
 
