@@ -4,12 +4,15 @@ and however it is cut, every request is answered as with the plain loop."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 
 import pytest
 
 from wibmo_cli.sandbox import Sandbox
+from wibmo_cli.sandbox.connection import ANSWERS_PER_TURN, HttpConnection
+from wibmo_cli.sandbox.protocol import Reply, Request, json_reply
 
 pytestmark = pytest.mark.e2e
 
@@ -63,3 +66,60 @@ def test_a_request_then_a_half_close_is_answered_and_the_connection_closed(
         answer = read_answers(sock, 3)
         assert statuses(answer) == [404, 404, 404]
         assert sock.recv(1) == b""
+
+
+class _Transport(asyncio.Transport):
+    """What HttpConnection writes, and whether it reads, without a socket."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.reading = True
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+
+class _Handler:
+    def answer(self, request: Request) -> Reply:
+        return json_reply(404, {"message": "no route"})
+
+    def refused(self, status: int) -> None:
+        pass
+
+
+def test_a_pipelined_backlog_is_answered_a_turn_at_a_time() -> None:
+    """One client's 100 pipelined requests held the event loop until all were answered (an
+    attack review: 20 such clients kept a fresh client waiting 14-17 s): at most
+    ANSWERS_PER_TURN, then the other connections' turn, then the rest, in order."""
+
+    async def run() -> tuple[int, bool, int]:
+        transport = _Transport()
+        connection = HttpConnection(_Handler(), on_close=lambda _: None)
+        connection.connection_made(transport)
+        connection.data_received(NOWHERE * 99 + LAST)
+        first_turn = transport.written.count(b"HTTP/1.1 404 ")
+        reading = transport.reading
+        for _ in range(10):
+            await asyncio.sleep(0)
+        return first_turn, reading, transport.written.count(b"HTTP/1.1 404 ")
+
+    first_turn, reading, total = asyncio.run(run())
+    assert first_turn == ANSWERS_PER_TURN and not reading  # then it waits its turn
+    assert total == 100

@@ -31,6 +31,7 @@ from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, phrase
 
 MAX_BODY: Final = 1024 * 1024
 MAX_HEAD: Final = 64 * 1024
+ANSWERS_PER_TURN: Final = 32  # pipelined answers before the other connections' turn
 # A header the sandbox reads, or one that frames the request, may come only once: a
 # second value would make the request ambiguous (which clientId, which key?), and
 # gateways disagree on which one wins, so a client sending two has a bug that only
@@ -77,7 +78,9 @@ class HttpConnection(asyncio.Protocol):
 
     A reply to wait for (``delay``, a hang) runs in a task; until it is written, and
     while the client is slower to read than we are to write, reading stops, so a
-    pipelining or silent client cannot make the sandbox buffer without bound.
+    pipelining or silent client cannot make the sandbox buffer without bound. At most
+    `ANSWERS_PER_TURN` pipelined requests are answered before the event loop serves the
+    other connections: one client's backlog never holds the rest waiting.
     """
 
     def __init__(self, handler: Handler, on_close: Callable[[HttpConnection], None]) -> None:
@@ -90,6 +93,7 @@ class HttpConnection(asyncio.Protocol):
         self._body = bytearray()
         self._write_paused = False
         self._eof = False  # the client has closed its side
+        self._yielded = False  # answered a turn's worth: the rest after the others
 
     # -- asyncio callbacks -------------------------------------------------------------
 
@@ -134,7 +138,13 @@ class HttpConnection(asyncio.Protocol):
 
     def _serve(self) -> None:
         """Answer every whole request buffered, in order, while nothing is waited for."""
-        while self.pending is None and not self._write_paused and not self._closing():
+        answered = 0
+        while (
+            self.pending is None
+            and not self._write_paused
+            and not self._yielded
+            and not self._closing()
+        ):
             try:
                 event = self.h11.next_event()
                 if not isinstance(event, h11.Event):  # NEED_DATA, or PAUSED
@@ -151,6 +161,22 @@ class HttpConnection(asyncio.Protocol):
                 self._answer(request)
                 if not self._buffered():
                     return  # the usual keep-alive case: h11 would only say NEED_DATA
+                answered += 1
+                if answered == ANSWERS_PER_TURN:
+                    self._yield_turn()
+                    return
+
+    def _yield_turn(self) -> None:
+        """Stop reading and answer this connection's next requests after every other
+        ready callback has run."""
+        self._yielded = True
+        self._flow()
+        asyncio.get_running_loop().call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._yielded = False
+        self._flow()
+        self._serve()
 
     def _buffered(self) -> bool:
         """Whether h11 may have more to say before the next read: bytes of a further
@@ -249,7 +275,7 @@ class HttpConnection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self.pending is None and not self._write_paused:
+        if self.pending is None and not self._write_paused and not self._yielded:
             transport.resume_reading()
         else:
             transport.pause_reading()
