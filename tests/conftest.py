@@ -55,12 +55,12 @@ _CLEARED = (
 )
 
 
-
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers a core. Many tests spend their time waiting (a subprocess
     starting, a server's timeout, a signal's delivery), so one worker a core leaves the
     cores idle: on 2 cores the default run took 47-53 s with 2 workers, 42 s with 4."""
     return 2 * (os.cpu_count() or 1)
+
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
