@@ -429,3 +429,45 @@ def test_a_client_of_the_sandbox_sees_no_change(platform: Platform) -> None:
                 LOOKUP, content=lookup_body(platform), headers=credential_headers()
             )
             assert platform.answer(response)["responseCode"] == "00"
+
+
+# -- time limits: slow requests and idle connections ----------------------------------
+
+
+def test_a_request_dripped_past_its_time_is_a_408_and_closed(db_path: Path) -> None:
+    """A slowloris client (a byte now and then, never a whole head) held its connection,
+    and with enough of them every file descriptor, for ever (an attack review)."""
+    with running(db_path, request_timeout=0.5) as sandbox, connect(sandbox) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /nowhere HTTP/1.1\r\nHost: sandbox\r\n")  # never the blank line
+        for _ in range(3):
+            time.sleep(0.1)
+            sock.sendall(b"X-Drip: 1\r\n")  # bytes keep coming: still too slow
+        answer = read_all(sock)
+        assert time.monotonic() - started < 3
+    assert statuses(answer) == [408]
+    assert b"did not arrive within 0.5 s" in answer
+    assert sandbox.requests[-1].status == 408
+
+
+def test_an_idle_connection_is_closed_and_a_busy_one_is_not(db_path: Path) -> None:
+    with running(db_path, idle_timeout=0.4) as sandbox, connect(sandbox) as sock:
+        for _ in range(3):  # requests closer together than the limit keep it open
+            sock.sendall(head("GET", "/nowhere"))
+            assert statuses(sock.recv(65536)) == [404]
+            time.sleep(0.2)
+        started = time.monotonic()
+        assert read_all(sock) == b""  # then idle: closed without a word
+        assert time.monotonic() - started < 3
+
+
+def test_an_answer_waited_for_is_never_timed_out(db_path: Path) -> None:
+    """A delay knob longer than both limits: the answer still comes."""
+    with running(db_path, request_timeout=0.2, idle_timeout=0.2) as sandbox:
+        sandbox.settings.faults.latency_ms = 600
+        with connect(sandbox) as sock:
+            started = time.monotonic()
+            sock.sendall(head("POST", LOOKUP, "Content-Length: 0", "Connection: close"))
+            answer = read_all(sock)
+            assert time.monotonic() - started >= 0.6  # delayed, then answered
+        assert len(statuses(answer)) == 1 and statuses(answer) != [408]

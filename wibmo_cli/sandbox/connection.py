@@ -28,6 +28,7 @@ from typing import Final, Protocol
 import h11
 
 from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, phrase
+from wibmo_cli.sandbox.settings import IDLE_TIMEOUT, REQUEST_TIMEOUT
 
 MAX_BODY: Final = 1024 * 1024
 MAX_HEAD: Final = 64 * 1024
@@ -81,11 +82,27 @@ class HttpConnection(asyncio.Protocol):
     pipelining or silent client cannot make the sandbox buffer without bound. At most
     `ANSWERS_PER_TURN` pipelined requests are answered before the event loop serves the
     other connections: one client's backlog never holds the rest waiting.
+
+    Time limits: a request must arrive whole within `request_timeout` seconds of its
+    first byte (else 408 and close: a slowloris client), and a connection with no request
+    under way is closed after `idle_timeout` seconds, so idle clients cannot hold every
+    file descriptor. An answer being waited for (a delay, a hang) is never timed out.
     """
 
-    def __init__(self, handler: Handler, on_close: Callable[[HttpConnection], None]) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        on_close: Callable[[HttpConnection], None],
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
         self.handler = handler
         self.on_close = on_close
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
+        self._timer: asyncio.TimerHandle | None = None
+        self._waiting_idle = False  # the timer is the idle one
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         self.transport: asyncio.Transport | None = None
         self.pending: asyncio.Task[None] | None = None  # a reply being waited for
@@ -101,8 +118,11 @@ class HttpConnection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         transport.set_write_buffer_limits(high=MAX_HEAD)
+        self._time_next_request()
 
     def data_received(self, data: bytes) -> None:
+        if self._waiting_idle:  # the first bytes of a request: it has this long to arrive
+            self._arm(self.request_timeout, self._request_too_slow, idle=False)
         self.h11.receive_data(data)
         self._serve()
 
@@ -114,6 +134,7 @@ class HttpConnection(asyncio.Protocol):
         return True  # keep the transport: an answer may still be on its way
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
         if self.pending is not None:
             self.pending.cancel()
         self.on_close(self)
@@ -209,6 +230,7 @@ class HttpConnection(asyncio.Protocol):
     # -- replies out -------------------------------------------------------------------
 
     def _answer(self, request: Request) -> None:
+        self._disarm()  # a whole request: from here the answer's time is the sandbox's
         reply = self.handler.answer(request)
         if reply.delay > 0 or reply.action != "answer":
             self.pending = asyncio.get_running_loop().create_task(self._later(request, reply))
@@ -235,6 +257,7 @@ class HttpConnection(asyncio.Protocol):
             self._close()
         else:
             self.h11.start_next_cycle()
+            self._time_next_request()
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer a request refused before the gateway, and close: its body, if any, was
@@ -263,6 +286,32 @@ class HttpConnection(asyncio.Protocol):
         body = self.h11.send_with_data_passthrough(h11.Data(data=reply.body))
         assert body is not None
         return b"".join((head, *body, send(_END)))
+
+    # -- time limits -------------------------------------------------------------------
+
+    def _time_next_request(self) -> None:
+        """Between requests: the idle limit, or the request limit when the next request's
+        bytes are here already."""
+        if self._buffered():
+            self._arm(self.request_timeout, self._request_too_slow, idle=False)
+        else:
+            self._arm(self.idle_timeout, self._close, idle=True)
+
+    def _arm(self, seconds: float, callback: Callable[[], None], *, idle: bool) -> None:
+        self._disarm()
+        self._waiting_idle = idle
+        self._timer = asyncio.get_running_loop().call_later(seconds, callback)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._waiting_idle = False
+
+    def _request_too_slow(self) -> None:
+        self._timer = None
+        if self.pending is None and not self._closing():
+            self._refuse(408, f"the request did not arrive within {self.request_timeout:g} s")
 
     # -- the transport -----------------------------------------------------------------
 

@@ -72,7 +72,12 @@ class HttpServer:
             self._store = None
 
     def _connection(self) -> HttpConnection:
-        connection = HttpConnection(self, self._connections.discard)
+        connection = HttpConnection(
+            self,
+            self._connections.discard,
+            request_timeout=self.settings.request_timeout,
+            idle_timeout=self.settings.idle_timeout,
+        )
         self._connections.add(connection)
         return connection
 

@@ -131,6 +131,10 @@ def _check_fault(name: str, value: Any) -> Any:
     return float(value)
 
 
+REQUEST_TIMEOUT: Final = 30.0  # seconds from a request's first byte to its last
+IDLE_TIMEOUT: Final = 120.0  # seconds a connection may wait with no request under way
+
+
 @dataclass
 class SandboxSettings:
     """Everything a sandbox needs; the credentials are the ones clients must present."""
@@ -148,6 +152,8 @@ class SandboxSettings:
     db_path: Path = field(kw_only=True)  # created and seeded when missing, else reused
     shape: str = "cardList"
     faults: Faults = field(default_factory=Faults)
+    request_timeout: float = REQUEST_TIMEOUT  # a slow request: 408 and closed
+    idle_timeout: float = IDLE_TIMEOUT  # an idle connection: closed
 
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
