@@ -123,3 +123,26 @@ def test_a_pipelined_backlog_is_answered_a_turn_at_a_time() -> None:
     first_turn, reading, total = asyncio.run(run())
     assert first_turn == ANSWERS_PER_TURN and not reading  # then it waits its turn
     assert total == 100
+
+
+def test_requests_held_while_the_client_is_not_reading_are_not_timed_out() -> None:
+    """Whole pipelined requests waiting because the client does not read its answers
+    (writing paused): that wait is the sandbox's, not a slow request (an attack re-check:
+    they got a 408, and the reset lost thousands of answers already recorded)."""
+
+    async def run() -> tuple[bytes, bytes]:
+        transport = _Transport()
+        connection = HttpConnection(_Handler(), on_close=lambda _: None, request_timeout=0.05)
+        connection.connection_made(transport)
+        connection.pause_writing()  # the client stopped reading
+        connection.data_received(NOWHERE * 9 + LAST)
+        await asyncio.sleep(0.2)  # four times the request limit
+        held = transport.written
+        connection.resume_writing()  # it reads again
+        for _ in range(10):
+            await asyncio.sleep(0)
+        return held, transport.written
+
+    held, written = asyncio.run(run())
+    assert b"408" not in held
+    assert written.count(b"HTTP/1.1 404 ") == 10 and b"408" not in written

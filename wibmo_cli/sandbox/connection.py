@@ -310,8 +310,12 @@ class HttpConnection(asyncio.Protocol):
 
     def _request_too_slow(self) -> None:
         self._timer = None
-        if self.pending is None and not self._closing():
-            self._refuse(408, f"the request did not arrive within {self.request_timeout:g} s")
+        if self.pending is not None or self._closing():
+            return
+        if self._write_paused or self._yielded:  # the sandbox is not reading: its wait,
+            self._arm(self.request_timeout, self._request_too_slow, idle=False)  # not theirs
+            return
+        self._refuse(408, f"the request did not arrive within {self.request_timeout:g} s")
 
     # -- the transport -----------------------------------------------------------------
 
