@@ -537,19 +537,33 @@ def run_capped(
     return Finished(process.returncode, out, err.decode(), time.monotonic() - began)
 
 
+def signal_and_wait(
+    process: subprocess.Popen[bytes], sig: int, *, timeout: float = 15
+) -> tuple[bytes, bytes]:
+    """Send `sig` to `process` and collect its (stdout, stderr); killed if it outlives
+    `timeout`, so a test never leaves it running."""
+    try:
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return out or b"", err or b""
+
+
 def interrupt_after(process: subprocess.Popen[bytes], seconds: float) -> Finished:
     """Let `process` run `seconds` (it must still be running), then Ctrl-C it."""
     began = time.monotonic()
     try:
         time.sleep(seconds)
         assert process.poll() is None, (process.returncode, process.communicate())
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    return Finished(process.returncode, out or b"", err.decode(), time.monotonic() - began)
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    out, err = signal_and_wait(process, signal.SIGINT)
+    return Finished(process.returncode, out, err.decode(), time.monotonic() - began)
 
 
 _PROBE = """

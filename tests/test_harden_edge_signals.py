@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import audit_entries, no_traceback, served, spawn, wait_for
+from support import audit_entries, no_traceback, served, signal_and_wait, spawn, wait_for
 
 import wibmo_cli
 
@@ -30,12 +30,8 @@ def test_sigterm_on_an_update_in_flight_is_reported_and_audited_as_ctrl_c_is(
         try:
             wait_for(lambda: [e["result"] for e in audit_entries()] == ["sending"], what="sending")
             time.sleep(0.3)  # the request is on the wire, held by the sandbox
-            process.send_signal(signal.SIGTERM)
-            _, err_bytes = process.communicate(timeout=10)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            _, err_bytes = signal_and_wait(process, signal.SIGTERM, timeout=10)
     err = err_bytes.decode()
     assert process.returncode == 130, err
     assert no_traceback(err_bytes), err
@@ -54,12 +50,8 @@ def test_sigterm_before_an_update_is_sent_says_nothing_was_sent(db_path: Path) -
         process = spawn(*UPDATE)
         try:
             wait_for(lambda: sb.settings.faults.queue == [], what="the lookup to arrive")
-            process.send_signal(signal.SIGTERM)
-            _, err = process.communicate(timeout=10)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            _, err = signal_and_wait(process, signal.SIGTERM, timeout=10)
     assert process.returncode == 130, err.decode()
     assert "interrupted: nothing was sent" in err.decode()
     assert no_traceback(err)
@@ -71,12 +63,8 @@ def test_sigterm_on_a_lookup_exits_130(db_path: Path) -> None:
         process = spawn("lookup", "--urn", "389")
         try:
             wait_for(lambda: sb.settings.faults.queue == [], what="the lookup to arrive")
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=10)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            out, err = signal_and_wait(process, signal.SIGTERM, timeout=10)
     assert process.returncode == 130, err.decode()
     assert no_traceback(err), err.decode()
     assert out == b""
