@@ -234,6 +234,18 @@ def test_unknown_key_is_named(isolated: Path) -> None:
         ("mobile_prefix", "9²", "mobile_prefix must be digits"),
         ("mobile_prefix", "٩١", "mobile_prefix must be digits"),
         ("lookup_path", " ", "lookup_path is empty"),
+        ("update_credentials", "cookie", 'update_credentials must be "headers" or "body"'),
+        ("lookup_credentials", 1, "lookup_credentials must be a string"),
+        ("update_method", "PUT", 'update_method must be "PATCH" or "POST", not \'PUT\''),
+        ("update_method", "patch", 'update_method must be "PATCH" or "POST"'),
+        ("update_fields", "qa", 'update_fields must be "table" or "sample"'),
+        ("update_date_format", "DD/MM/YYYY", 'must be "YYYYMMDD" or "DD-MM-YYYY"'),
+        ("update_documents", "array", 'update_documents must be "list" or "flat"'),
+        ("product_id", " ", "product_id is blank"),
+        ("success_codes", "0000", "success_codes must be a list of response codes"),
+        ("success_codes", [], "success_codes must be a list of response codes"),
+        ("success_codes", ["00", " "], "success_codes must be a list of response codes"),
+        ("success_codes", [True], "success_codes must be a list of response codes"),
     ],
 )
 def test_wrong_types_and_values(key: str, value: Any, expected: str) -> None:
@@ -251,6 +263,26 @@ def test_types_and_defaults() -> None:
     for key in ("entity_id", "iv", "key_encoding", "mobile_prefix", "retries", "production"):
         assert values[key] == profiles.DEFAULTS[key]
     assert str(profile.iv_scheme) == "zero"
+
+
+def test_per_api_settings_follow_the_shared_ones_unless_set() -> None:
+    values = resolve({**BASE, "credentials": "body"}).values
+    assert (values["lookup_credentials"], values["update_credentials"]) == ("body", "body")
+    values = resolve({**BASE, "credentials": "body", "update_credentials": "headers"}).values
+    assert (values["lookup_credentials"], values["update_credentials"]) == ("body", "headers")
+    values = resolve(BASE).values
+    assert (values["update_fields"], values["update_date_format"]) == ("table", "YYYYMMDD")
+    assert (values["update_method"], values["success_codes"]) == ("PATCH", ("00",))
+    assert values["product_id"] == ""
+    values = resolve({**BASE, "update_fields": "sample", "product_id": 9}).values
+    assert (values["update_date_format"], values["product_id"]) == ("DD-MM-YYYY", "9")
+    sample_table_dates = {**BASE, "update_fields": "sample", "update_date_format": "YYYYMMDD"}
+    assert resolve(sample_table_dates).values["update_date_format"] == "YYYYMMDD"
+    assert resolve({**BASE, "success_codes": ["00", 0, "0000"]}).values["success_codes"] == (
+        "00",
+        "0",
+        "0000",
+    )
 
 
 @pytest.mark.parametrize(

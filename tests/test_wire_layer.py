@@ -49,16 +49,47 @@ def test_the_client_sends_exactly_what_the_wire_builds(credentials: str) -> None
         assert sent.headers[name] == value
 
 
+def _placement(request: Any) -> tuple[set[str], set[str]]:
+    """(credential headers, credential body fields) of a built request."""
+    creds = {"clientId", "bankId", "entityId", "secureCode", "X-Consumer-Custom-ID"}
+    return set(request.headers) & creds, set(request.body) & creds
+
+
 def test_credentials_go_where_the_profile_says() -> None:
     in_headers = Wire(make_profile())
-    assert in_headers.body_fields == {}
-    assert in_headers.headers["secureCode"] == SECURE_CODE
+    request = in_headers.update_request({"messageCode": 1280}, BASE_URL)
+    assert set(request.body) == {"token"}
+    assert request.headers["secureCode"] == SECURE_CODE
     in_body = Wire(make_profile(credentials="body"))
-    assert set(in_body.headers) == {"x-api-key", "Content-Type", "Accept"}
-    assert in_body.body_fields["bankId"] == BANK_ID
     request = in_body.lookup_request({"messageCode": 1930}, BASE_URL)
+    assert set(request.headers) == {"x-api-key", "Content-Type", "Accept"}
+    assert request.body["bankId"] == BANK_ID
     assert request.method == "POST" and request.body["clientId"] == CLIENT_ID
     assert request.url == BASE_URL + "/api/v2/customer/retrieveCustRecord"
+
+
+def test_a_v3_profile_places_credentials_per_api() -> None:
+    """v3: Retrieve Cust Record wants them in the body, Update Profile in headers (with
+    X-Consumer-Custom-ID); `credentials` is the default of both."""
+    wire = Wire(
+        make_profile(credentials="headers", lookup_credentials="body", consumer_custom_id="C-7")
+    )
+    lookup = wire.lookup_request({"messageCode": 1930}, BASE_URL)
+    update = wire.update_request({"messageCode": 1280}, BASE_URL)
+    all_creds = {"clientId", "bankId", "entityId", "secureCode", "X-Consumer-Custom-ID"}
+    assert _placement(lookup) == (set(), all_creds)
+    assert _placement(update) == (all_creds, set())
+    assert lookup.headers["x-api-key"] == update.headers["x-api-key"] == API_KEY
+    swapped = Wire(make_profile(credentials="body", update_credentials="headers"))
+    assert _placement(swapped.update_request({}, BASE_URL))[1] == set()
+    assert _placement(swapped.lookup_request({}, BASE_URL))[0] == set()
+
+
+@pytest.mark.parametrize("method", ["PATCH", "POST"])
+def test_the_update_goes_out_with_the_profiles_method(method: str) -> None:
+    wire = Wire(make_profile(update_method=method))
+    assert wire.update_request({}, BASE_URL).method == method
+    assert wire.lookup_request({}, BASE_URL).method == "POST"
 
 
 def test_a_header_value_http_cannot_carry_is_refused_by_its_key() -> None:

@@ -53,7 +53,17 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "update_path": "/mob1/api/onboarding/v1/updateProfile",
     "entity_id": "100",
     "credentials": "headers",
+    "lookup_credentials": "",  # "": as `credentials`
+    "update_credentials": "",  # "": as `credentials`
+    "update_method": "PATCH",
     "consumer_custom_id": "",
+    "encrypt_path": "/api/v2/encrypt",  # the platform's helper endpoints; "": none
+    "decrypt_path": "/api/v2/decrypt",
+    "update_fields": "table",
+    "update_date_format": "",  # "": the update_fields document's (YYYYMMDD / DD-MM-YYYY)
+    "update_documents": "list",
+    "product_id": "",  # "": productId is not sent
+    "success_codes": ("00",),
     "key_encoding": "auto",
     "iv": "zero",
     "mobile_prefix": "91",
@@ -74,7 +84,16 @@ _STR_KEYS: Final = frozenset(
         "bank_id",
         "entity_id",
         "credentials",
+        "lookup_credentials",
+        "update_credentials",
+        "update_method",
         "consumer_custom_id",
+        "encrypt_path",
+        "decrypt_path",
+        "update_fields",
+        "update_date_format",
+        "update_documents",
+        "product_id",
         "key_encoding",
         "iv",
         "mobile_prefix",
@@ -86,7 +105,21 @@ _INT_KEYS: Final = frozenset(
 )
 _FLOAT_KEYS: Final = frozenset({"timeout"})
 _BOOL_KEYS: Final = frozenset({"production", "allow_insecure_http"})
-KNOWN_KEYS: Final = _STR_KEYS | _INT_KEYS | _FLOAT_KEYS | _BOOL_KEYS
+_LIST_KEYS: Final = frozenset({"success_codes"})
+KNOWN_KEYS: Final = _STR_KEYS | _INT_KEYS | _FLOAT_KEYS | _BOOL_KEYS | _LIST_KEYS
+
+# The choices of each setting that has a few (the first is the default where it has one).
+CHOICES: Final[Mapping[str, tuple[str, ...]]] = {
+    "credentials": ("headers", "body"),
+    "lookup_credentials": ("headers", "body"),
+    "update_credentials": ("headers", "body"),
+    "update_method": ("PATCH", "POST"),
+    "update_fields": ("table", "sample"),
+    "update_date_format": ("YYYYMMDD", "DD-MM-YYYY"),
+    "update_documents": ("list", "flat"),
+}
+# Date of birth as each Update Profile dialect's document writes it.
+DIALECT_DATE_FORMAT: Final = {"table": "YYYYMMDD", "sample": "DD-MM-YYYY"}
 
 # The built-in profile: talks to the sandbox run inside the command. Its values are
 # demo credentials of the embedded sandbox, not secrets of any real environment.
@@ -334,6 +367,12 @@ def resolve(
             missing.setdefault(key, f"is not set ({source})")
         elif isinstance(values.get(key), str) and not values[key].strip() and key not in missing:
             missing[key] = f"is empty ({source})"
+    # per-API settings left empty follow the shared one
+    for key in ("lookup_credentials", "update_credentials"):
+        values[key] = values[key] or values["credentials"]
+    values["update_date_format"] = values["update_date_format"] or DIALECT_DATE_FORMAT.get(
+        values["update_fields"], ""
+    )
     profile = Profile(name, source, values, missing, tuple(literal), builtin)
     _check_settings(profile)
     return profile
@@ -344,17 +383,19 @@ def _typed(name: str, key: str, value: Any) -> Any:
         if (
             isinstance(value, int)
             and not isinstance(value, bool)
-            and key
-            in {
-                "bank_id",
-                "entity_id",
-                "mobile_prefix",
-            }
+            and key in {"bank_id", "entity_id", "mobile_prefix", "product_id"}
         ):
             return str(value)
         if not isinstance(value, str):
             raise ConfigError(f"profile {name!r}: {key} must be a string")
         return value
+    if key in _LIST_KEYS:
+        items = value if isinstance(value, list) else None
+        if not items or not all(_code_text(v) for v in items):
+            raise ConfigError(
+                f'profile {name!r}: {key} must be a list of response codes, e.g. ["00", "0000"]'
+            )
+        return tuple(_code_text(v) for v in items)
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
             raise ConfigError(f"profile {name!r}: {key} must be true or false")
@@ -386,6 +427,15 @@ def _typed(name: str, key: str, value: Any) -> Any:
     return float(value)
 
 
+def _code_text(value: Any) -> str:
+    """A response code as written in a profile: "0000" or 0 -> its text; else ""."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isalnum():
+        return value.strip()
+    return ""
+
+
 def _interpolate(value: str, env: Mapping[str, str]) -> tuple[str, str | None]:
     absent: list[str] = []
 
@@ -401,11 +451,12 @@ def _interpolate(value: str, env: Mapping[str, str]) -> tuple[str, str | None]:
 
 def _check_settings(profile: Profile) -> None:
     values = profile.values
-    if values["credentials"] not in ("headers", "body"):
-        raise ConfigError(
-            f'profile {profile.name!r}: credentials must be "headers" or "body", '
-            f"not {values['credentials']!r}",
-        )
+    for key, choices in CHOICES.items():
+        if values[key] not in choices:
+            listed = " or ".join(f'"{c}"' for c in choices)
+            raise ConfigError(
+                f"profile {profile.name!r}: {key} must be {listed}, not {values[key]!r}",
+            )
     if values["key_encoding"] not in KEY_ENCODINGS:
         raise ConfigError(
             f"profile {profile.name!r}: key_encoding must be one of {', '.join(KEY_ENCODINGS)}",
@@ -415,6 +466,8 @@ def _check_settings(profile: Profile) -> None:
     prefix = values["mobile_prefix"]
     if prefix and not (prefix.isascii() and prefix.isdigit()):  # "²".isdigit() is True
         raise ConfigError(f'profile {profile.name!r}: mobile_prefix must be digits, e.g. "91"')
+    if values["product_id"] and not values["product_id"].strip():
+        raise ConfigError(f"profile {profile.name!r}: product_id is blank")
     for key in ("lookup_path", "update_path"):
         if not str(values[key]).strip():
             raise ConfigError(f"profile {profile.name!r}: {key} is empty")

@@ -1,11 +1,14 @@
 """A request as it goes on the wire, built from a profile and a payload. Pure: no network.
 
     credentials   x-api-key always in a header; clientId, bankId, entityId, secureCode (and
-                  X-Consumer-Custom-ID when set) in headers or in the JSON body, per the
-                  profile's `credentials`; a value HTTP cannot carry in a header is refused
+                  X-Consumer-Custom-ID when set) in headers or in the JSON body, per API:
+                  the profile's `lookup_credentials` / `update_credentials` (a v3
+                  environment wants the body for Retrieve Cust Record and headers for
+                  Update Profile); a value HTTP cannot carry in a header is refused
     body          {"token": the payload encrypted (crypto.TokenCodec), ...body credentials}
     url           the endpoint's base URL + the API's path from the profile
-    method        POST for Retrieve Cust Record, PATCH for Update Profile
+    method        POST for Retrieve Cust Record; the profile's `update_method` for Update
+                  Profile (PATCH in the documents' headers, POST on some pages)
 
 The client sends what this builds; a dry run shows it without sending it, so
 `update-profile --dry-run --card-profile-id N` never imports the network code.
@@ -23,7 +26,6 @@ from wibmo_cli.errors import ConfigError
 from wibmo_cli.profiles import Profile
 
 LOOKUP_METHOD: Final = "POST"
-UPDATE_METHOD: Final = "PATCH"
 SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})  # lower case
 SECRET_BODY_FIELDS: Final = frozenset({"secureCode"})
 _PROFILE_KEYS: Final = {  # header or body field -> the profile key it comes from, for messages
@@ -52,31 +54,35 @@ class Request:
 
 
 class Wire:
-    """One profile's requests: its credentials checked and placed once, its token codec."""
+    """One profile's requests: its credentials checked and placed once per API, its
+    token codec."""
 
     def __init__(self, profile: Profile) -> None:
         profile.require("api_key", "secure_code", "client_id", "bank_id")
         self.profile = profile
         self.codec: TokenCodec = profile.codec()
-        self.headers, self.body_fields = credentials(profile)
+        self.update_method = str(profile.get("update_method"))
+        self._placed = {
+            api: credentials(profile, str(profile.get(f"{api}_credentials")))
+            for api in ("lookup", "update")
+        }
 
     def lookup_request(self, payload: Mapping[str, Any], base_url: str) -> Request:
-        return self._request(LOOKUP_METHOD, "lookup_path", payload, base_url)
+        return self._request("lookup", LOOKUP_METHOD, payload, base_url)
 
     def update_request(self, payload: Mapping[str, Any], base_url: str) -> Request:
-        return self._request(UPDATE_METHOD, "update_path", payload, base_url)
+        return self._request("update", self.update_method, payload, base_url)
 
-    def _request(
-        self, method: str, path_key: str, payload: Mapping[str, Any], base_url: str
-    ) -> Request:
-        url = self.profile.url(str(self.profile.get(path_key)), base_url)
-        body = {"token": self.codec.encrypt_json(payload), **self.body_fields}
-        return Request(method, url, dict(self.headers), body, dict(payload))
+    def _request(self, api: str, method: str, payload: Mapping[str, Any], base_url: str) -> Request:
+        url = self.profile.url(str(self.profile.get(f"{api}_path")), base_url)
+        headers, body_fields = self._placed[api]
+        body = {"token": self.codec.encrypt_json(payload), **body_fields}
+        return Request(method, url, dict(headers), body, dict(payload))
 
 
-def credentials(profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
+def credentials(profile: Profile, placement: str) -> tuple[dict[str, str], dict[str, str]]:
     """(headers, body fields): headers always carry x-api-key; the other credentials go
-    in headers or in the body, as the profile says."""
+    in headers or in the body, as `placement` ("headers" | "body") says."""
     creds = {
         "clientId": str(profile.get("client_id")),
         "bankId": str(profile.get("bank_id")),
@@ -91,7 +97,7 @@ def credentials(profile: Profile) -> tuple[dict[str, str], dict[str, str]]:
         "Content-Type": "application/json",
         "Accept": "application/json",
     }
-    if profile.get("credentials") == "body":
+    if placement == "body":
         _check_header_values(profile, headers)
         return headers, creds
     headers = {**headers, **creds}

@@ -49,7 +49,13 @@ def show_table(record: Mapping[str, Any]) -> Table:
         if key in missing:
             shown = f"[red]missing[/]: {escape(visible(missing[key]))}"
         else:
-            text = str(value).lower() if isinstance(value, bool) else str(value)
+            text = (
+                str(value).lower()
+                if isinstance(value, bool)
+                else ", ".join(value)
+                if isinstance(value, tuple)
+                else str(value)
+            )
             shown = escape(visible(text))
         table.add_row(key, shown)
     return table
