@@ -57,8 +57,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "update_credentials": "",  # "": as `credentials`
     "update_method": "PATCH",
     "consumer_custom_id": "",
-    "encrypt_path": "/api/v2/encrypt",  # the platform's helper endpoints; "": none
-    "decrypt_path": "/api/v2/decrypt",
+    # the platform's helper endpoints, when it has them (e.g. "/api/v2/encrypt"); "": none
+    "encrypt_path": "",
+    "decrypt_path": "",
     "update_fields": "table",
     "update_date_format": "",  # "": the update_fields document's (YYYYMMDD / DD-MM-YYYY)
     "update_documents": "list",
