@@ -242,6 +242,15 @@ def test_a_helper_that_fails_falls_back_to_the_lookup(wibmo: Invoke) -> None:
     assert platform.paths() == [ENCRYPT_PATH, LOOKUP_PATH]
 
 
+def test_a_helper_answering_a_code_says_which(wibmo: Invoke) -> None:
+    refused = b'{"responseCode":"1262","responseMessage":"CLIENT ID NOT PRESENT IN THE REQUEST"}'
+    with stand_in(encrypt_reply=(200, refused)) as platform:
+        write_profiles(platform.url, iv="prepend")
+        lines = _check(wibmo, "--calibrate", 0)
+    assert "responseCode 1262 CLIENT_ID_NOT_PRESENT_IN_THE_REQUEST" in lines[ENCRYPT]["detail"]
+    assert lines["online"]["status"] == "ok"
+
+
 def test_a_helper_answer_over_max_answer_bytes_is_refused(wibmo: Invoke) -> None:
     big = json.dumps({"token": "A" * 4096}).encode()
     with stand_in(encrypt_reply=(200, big)) as platform:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from support import SECRET_FORMS, Invoke, StartSandbox, query, unit_profile
+from support import SECRET_FORMS, Invoke, StartSandbox, query, unit_profile, write_profiles
 
 from wibmo_cli.client import Client
 from wibmo_cli.online_check import PROBE_URN, UPDATE, update_check, update_probe
@@ -45,14 +46,23 @@ def _updates(sandbox: Sandbox) -> list[Any]:
     return [r for r in sandbox.requests if r.api == "update" or r.path == UPDATE_PATH]
 
 
+def _rows(db_path: Path) -> list[list[Any]]:
+    """Every customer, card and document of the sandbox's database."""
+    return [
+        query(db_path, "SELECT * FROM customers ORDER BY rowid"),
+        query(db_path, "SELECT * FROM cards ORDER BY rowid"),
+        query(db_path, "SELECT * FROM documents ORDER BY rowid"),
+    ]
+
+
 # -- against the sandbox --------------------------------------------------------------------
 
 
 @pytest.mark.e2e
 def test_a_good_profile_proves_its_update_settings_and_changes_no_one(
-    wibmo: Invoke, start_sandbox: StartSandbox, db_path: Any
+    wibmo: Invoke, start_sandbox: StartSandbox, db_path: Path
 ) -> None:
-    before = query(db_path, "SELECT * FROM customers ORDER BY rowid")
+    before = _rows(db_path)
     sandbox = start_sandbox(profile={})
     report = _report(wibmo, code=0)
     update = _line(report)
@@ -65,7 +75,7 @@ def test_a_good_profile_proves_its_update_settings_and_changes_no_one(
     sent = _updates(sandbox)
     assert [(r.method, r.response_code) for r in sent] == [("PATCH", "1231")]
     sandbox.stop()
-    assert query(db_path, "SELECT * FROM customers ORDER BY rowid") == before
+    assert _rows(db_path) == before
 
 
 @pytest.mark.e2e
@@ -155,8 +165,6 @@ def test_the_probe_is_sent_once_even_when_its_answer_is_a_5xx(
 
 @pytest.mark.e2e
 def test_no_update_is_tried_when_the_lookup_got_no_answer(wibmo: Invoke) -> None:
-    from support import write_profiles
-
     write_profiles("http://127.0.0.1:9", retries=0, timeout=2)  # the discard port: refused
     update = _line(_report(wibmo, code=3))
     assert update == {
@@ -189,6 +197,25 @@ def test_the_verbose_trace_shows_the_probe_without_secrets(
     assert '"urn": "0"' in result.stderr
     for secret in SECRET_FORMS.values():
         assert secret not in result.stdout + result.stderr
+
+
+def test_the_offline_check_lists_each_apis_settings(wibmo: Invoke) -> None:
+    write_profiles(
+        "https://pp.test",
+        update_method="POST",
+        lookup_credentials="body",
+        update_credentials="headers",
+        decrypt_path="",
+    )
+    result = wibmo("profiles", "check", "-o", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    apis = _line(json.loads(result.stdout), "apis")
+    assert apis["status"] == "ok"
+    assert (
+        "lookup: POST /api/v2/customer/retrieveCustRecord, messageCode 1930, credentials in "
+        f"body; update: POST {UPDATE_PATH}, messageCode 1280, credentials in headers; "
+        "helpers: /api/v2/encrypt (--online proves them)"
+    ) == apis["detail"]
 
 
 # -- what the answers say (a Client on MockTransport) ---------------------------------------

@@ -98,7 +98,7 @@ def _token(status: int, content: bytes) -> tuple[str | None, str]:
         return None, f"answered {status_error(status, data, content).message}"
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(token, str):
-        return None, f'answered HTTP {status}, not {{"token": ...}}: {describe_body(data, content)}'
+        return None, f'answered HTTP {status}, not {{"token": ...}}: {_said(data, content)}'
     return token, ""
 
 
@@ -158,15 +158,19 @@ def read_decrypted(
             "the platform's decrypt helper reads a token this profile encrypted "
             f'(iv = "{profile.iv_scheme}"): our encryption is proved',
         )
-    said = describe_body(data, content)
-    if isinstance(data, dict) and "responseCode" in data:
-        code = str(data["responseCode"])
-        known = explain(code)
-        name = known.name if known else short(str(data.get("responseMessage", "")))
-        said = f"responseCode {short(code)} {name}"
     return Check(
         DECRYPT,
         "fail",
         f"the platform's decrypt helper did not give back the plaintext of a token this "
-        f'profile encrypted (iv = "{profile.iv_scheme}"): it answered {said}',
+        f'profile encrypted (iv = "{profile.iv_scheme}"): it answered {_said(data, content)}',
     )
+
+
+def _said(data: Any, content: bytes) -> str:
+    """A helper's answer in a few words: its responseCode and name when it has one."""
+    if isinstance(data, dict) and "responseCode" in data:
+        code = short(str(data["responseCode"]))
+        known = explain(code)
+        name = known.name if known else short(str(data.get("responseMessage", "")))
+        return f"responseCode {code} {name}"
+    return describe_body(data, content)
