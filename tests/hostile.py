@@ -204,8 +204,9 @@ class Hostile:
             if not chunk:
                 return None
             body += chunk
-        token = json.loads(body)["token"]
-        payload = codec().decrypt_json(token)
+        data = json.loads(body)
+        token = data.get("token")  # none: the plaintext body of a helper (`profiles check`)
+        payload = codec().decrypt_json(token) if isinstance(token, str) else data
         return method, path, payload
 
     def _answer(self, conn: socket.socket, method: str, path: str, payload: dict[str, Any]) -> None:

@@ -337,6 +337,37 @@ class Client:
             pass
         self._trace(f"< body: {describe_body(None, reply.content)}")
 
+    # -- the platform's helper endpoints (`profiles check`) ---------------------------
+
+    async def helper(
+        self, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        """POST `body` as JSON, once, to one of the platform's helper endpoints
+        (`encrypt_path`, `decrypt_path`): the status and the body, read within `timeout`
+        and `max_answer_bytes` as every answer is. A helper changes nothing, and a check
+        reads one answer: no retry. What the answer means is the caller's to read."""
+        url = self.profile.url(path, self.base_url)
+        self._note(f"POST {redact_url(url)} (the platform's helper)")
+        outgoing = self._http.build_request(
+            "POST", url, content=json.dumps(dict(body)).encode(), headers=dict(headers)
+        )
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.send(outgoing, stream=True)
+                try:
+                    content = await read_body(response, self.max_answer_bytes)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            where = host_port(url)
+            raise NetworkError(
+                f"no answer from {where} within {self.timeout:g}s (timeout)"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise network_error(exc, url, self.timeout) from None
+        self._note(f"HTTP {response.status_code} from the helper ({len(content)} bytes)")
+        return response.status_code, content
+
 
 class _Progress:
     """How far one request got, from httpcore's trace events: `unsent` is True only

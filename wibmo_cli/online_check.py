@@ -1,72 +1,266 @@
-"""`profiles check --online`: one real lookup round trip, read for what it proves.
+"""`profiles check --online` and `--calibrate`: real requests, each read for what it proves.
 
-Any answer that decrypts proves the key and IV scheme; the response code then says
-whether the platform accepted the credentials. The number looked up is one that should
-not exist, so a healthy setup answers 1303 (not found), which counts as a pass.
+    calibrate      the platform's helper endpoints, when it has them (calibrate.py): the IV
+                   scheme and key encoding it uses itself, and whether it reads our tokens
+    online         one Retrieve Cust Record of a number that should not exist: an answer
+                   that decrypts proves lookup_path, the key and the iv scheme; its code
+                   says whether the credentials were accepted (1303 not found is a pass)
+    online update  one Update Profile probe that cannot change anyone: its answer proves
+                   (or names the fault in) update_path, update_method, update_credentials
+                   and update_message_code
+
+The update probe names URN 0, which no platform issues (a URN is 1-11 digits, not all
+zeros), carries no cardProfileId (mandatory: an update without it is refused) and no field
+to change: each alone means nobody is changed. It goes through `Client.update`, so it is
+sent at most once. A production profile is probed too, without a typed confirmation: the
+probe cannot change anyone, and a check must run unattended (CI, cron); the output says so.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-from wibmo_cli.codes import explain
-from wibmo_cli.errors import CryptoError, HTTPStatusError, NetworkError, WibmoError
-from wibmo_cli.messages import Identifiers, lookup_payload
+from wibmo_cli.answer import short
+from wibmo_cli.codes import explain, normalise_code
+from wibmo_cli.errors import (
+    CryptoError,
+    HTTPStatusError,
+    NetworkError,
+    OutcomeUnknownError,
+    WibmoError,
+)
+from wibmo_cli.messages import Identifiers, lookup_payload, new_client_txn_id, request_datetime
 from wibmo_cli.profile_check import Check
 from wibmo_cli.profiles import Profile
 
+if TYPE_CHECKING:
+    from wibmo_cli.client import Client, Trace
+
 PROBE_MOBILE: Final = "6000000000"
+PROBE_URN: Final = "0"
+LOOKUP: Final = "online"
+UPDATE: Final = "online update"
 CREDENTIAL_CODES: Final = frozenset({"1262", "1264", "1031", "1310", "1311"})
+# Credentials absent where this API looks for them (the others: present, but wrong).
+ABSENT_CODES: Final = frozenset({"1262", "1264", "1310", "1311"})
+WRONG_CODES: Final = frozenset({"1031", "1049"})
+MESSAGE_CODE_CODES: Final = frozenset({"1056"})
+UPDATE_MESSAGE_CODES: Final = (1280, 1080)  # every sample's, the field table's
 
 
-def online_check(profile: Profile, data_dir: Path, notice: Callable[[str], None]) -> Check:
-    """One lookup sent with `profile` (`data_dir`: where an embedded sandbox keeps its
-    database; `notice`: what to tell the user meanwhile), read for what it proves."""
+def online_checks(
+    profile: Profile,
+    data_dir: Path,
+    notice: Callable[[str], None],
+    *,
+    calibrate_only: bool = False,
+    trace: Trace | None = None,
+) -> list[Check]:
+    """The online lines of `profiles check` (`data_dir`: where an embedded sandbox keeps
+    its database; `notice`: what to tell the user meanwhile). `calibrate_only`
+    (--calibrate): the helpers, and the lookup round trip only where they are missing."""
+    from wibmo_cli.calibrate import calibrate
     from wibmo_cli.endpoint import open_client
 
+    async def run() -> list[Check]:
+        async with open_client(profile, data_dir, notice=notice, trace=trace) as client:
+            calibration = await calibrate(
+                client, profile, lookup_probe(profile), asked=calibrate_only
+            )
+            checks = list(calibration.checks)
+            if calibrate_only and calibration.answered:
+                return checks
+            lookup, reached = await lookup_check(client, profile)
+            checks.append(lookup)
+            if calibrate_only:
+                return checks
+            if not reached:
+                checks.append(Check(UPDATE, "warn", "not tried: the lookup got no answer"))
+                return checks
+            if profile.values.get("production"):
+                notice(
+                    f"{profile.name}: production: one Update Profile probe naming URN 0 with "
+                    "nothing to change is sent; it cannot change any customer"
+                )
+            checks.append(await update_check(client, profile))
+            return checks
+
+    try:
+        return asyncio.run(run())
+    except WibmoError as exc:  # the client could not be opened (embedded sandbox, headers)
+        return [Check(LOOKUP, "fail", str(exc))]
+
+
+def lookup_probe(profile: Profile) -> dict[str, Any]:
+    """A Retrieve Cust Record of a mobile number that should not exist."""
     prefix = str(profile.get("mobile_prefix"))
-    payload = lookup_payload(
+    return lookup_payload(
         Identifiers(mobile=prefix + PROBE_MOBILE),
         message_code=int(profile.get("lookup_message_code")),
     )
 
-    async def run() -> dict[str, object]:
-        async with open_client(profile, data_dir, notice=notice) as client:
-            return (await client.lookup(payload)).answer
 
+def update_probe(profile: Profile) -> dict[str, Any]:
+    """The Update Profile probe: URN 0, no cardProfileId, nothing to change (see above);
+    productId only when the profile says the environment wants it."""
+    payload: dict[str, Any] = {
+        "messageCode": str(profile.get("update_message_code")),
+        "clientTxnId": new_client_txn_id(),
+        "requestDateTime": request_datetime(),
+        "urn": PROBE_URN,
+    }
+    product_id = str(profile.values.get("product_id", ""))
+    if product_id:
+        payload["productId"] = product_id
+    return payload
+
+
+async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
+    """The lookup round trip, and whether any HTTP answer came back at all."""
     try:
-        answer = asyncio.run(run())
+        answer = (await client.lookup(lookup_probe(profile))).answer
     except HTTPStatusError as exc:
         if exc.status in (401, 403):
-            return Check("online", "fail", f"the gateway rejected the api_key: {exc.message}")
-        return Check("online", "fail", exc.message)
+            return Check(LOOKUP, "fail", f"the gateway rejected the api_key: {exc.message}"), True
+        if exc.status == 404:
+            path = profile.get("lookup_path")
+            return Check(LOOKUP, "fail", f"lookup_path {path!r} not found: {exc.message}"), True
+        return Check(LOOKUP, "fail", exc.message), True
     except CryptoError as exc:
         return Check(
-            "online",
+            LOOKUP,
             "fail",
             f"the endpoint answered but the answer does not decrypt ({exc.message}): wrong "
             "encryption_key or iv scheme; capture a token and run `wibmo decrypt --detect`",
-        )
-    except (NetworkError, WibmoError) as exc:
-        return Check("online", "fail", str(exc))
-    code = str(answer.get("responseCode", "?"))
-    known = explain(code)
-    name = known.name if known else str(answer.get("responseMessage", ""))
+        ), True
+    except NetworkError as exc:
+        return Check(LOOKUP, "fail", str(exc)), False
+    except WibmoError as exc:
+        return Check(LOOKUP, "fail", str(exc)), True
+    code, name = _code(answer)
     if code in CREDENTIAL_CODES:
-        return Check("online", "fail", f"credentials rejected: {code} {name}")
+        return Check(LOOKUP, "fail", f"credentials rejected: {code} {name}"), True
     if code == "1055":
         return Check(
-            "online",
+            LOOKUP,
             "fail",
             "the platform could not read our request (1055 MALFORMED_REQUEST): the "
             "encryption_key or iv scheme differs from the platform's",
-        )
+        ), True
+    placement = profile.values["lookup_credentials"]
     return Check(
-        "online",
+        LOOKUP,
         "ok",
-        f"round trip OK: answer decrypted, responseCode {code} {name}; credentials, key "
-        f'and iv = "{profile.iv_scheme}" are right',
+        f"lookup round trip OK: answer decrypted, responseCode {code} {name}; lookup_path, "
+        f'credentials (in {placement}), key and iv = "{profile.iv_scheme}" are right',
+    ), True
+
+
+async def update_check(client: Client, profile: Profile) -> Check:
+    """The Update Profile probe, sent once, read for what it proves."""
+    payload = update_probe(profile)
+    try:
+        exchange = await client.update(payload)
+    except HTTPStatusError as exc:
+        return update_refused(profile, exc)
+    except OutcomeUnknownError as exc:
+        return Check(
+            UPDATE,
+            "fail",
+            f"no answer that proves the update settings: {exc.cause} (the probe names URN "
+            f"{PROBE_URN} and changes no one; clientTxnId {exc.client_txn_id})",
+        )
+    except WibmoError as exc:
+        return Check(UPDATE, "fail", str(exc))
+    return read_update_answer(profile, exchange.answer, exchange.client_txn_id)
+
+
+def update_refused(profile: Profile, exc: HTTPStatusError) -> Check:
+    """An HTTP refusal of the probe: which setting it points at."""
+    if exc.status in (401, 403):
+        return Check(UPDATE, "fail", f"the gateway rejected the api_key: {exc.message}")
+    if exc.status == 404:
+        return Check(
+            UPDATE,
+            "fail",
+            f"update_path {profile.get('update_path')!r} not found ({exc.message}); the "
+            "documents show /mob1/api/onboarding/v1/updateProfile and "
+            "/uat/sbx/api/onboarding/v3/updateprofile (lower case)",
+        )
+    if exc.status == 405:
+        method = str(profile.get("update_method"))
+        other = "POST" if method == "PATCH" else "PATCH"
+        return Check(
+            UPDATE,
+            "fail",
+            f'update_method = "{method}" is not allowed ({exc.message}): try '
+            f'update_method = "{other}"',
+        )
+    return Check(UPDATE, "fail", f"Update Profile refused the probe: {exc.message}")
+
+
+def read_update_answer(profile: Profile, answer: Mapping[str, Any], txn: str) -> Check:
+    """What a decrypted answer to the probe proves: path, method, key and iv always (it
+    came from Update Profile and decrypts); the credentials and message code unless the
+    code names one of them."""
+    code, name = _code(answer)
+    said = f"{code} {name} (clientTxnId {txn})"
+    placement = str(profile.values["update_credentials"])
+    message_code = profile.get("update_message_code")
+    if code in ABSENT_CODES:
+        if code == "1310" and not profile.values.get("consumer_custom_id"):
+            fix = "set consumer_custom_id (sent as X-Consumer-Custom-ID)"
+        else:
+            other = "body" if placement == "headers" else "headers"
+            fix = f'try update_credentials = "{other}"'
+        return Check(
+            UPDATE,
+            "fail",
+            f"credentials not where Update Profile wants them: {said} with "
+            f'update_credentials = "{placement}"; {fix}',
+        )
+    if code in WRONG_CODES:
+        return Check(UPDATE, "fail", f"Update Profile rejected the credentials: {said}")
+    if code in MESSAGE_CODE_CODES or (code == "1055" and _about_message_code(answer)):
+        others = [c for c in UPDATE_MESSAGE_CODES if c != message_code]
+        return Check(
+            UPDATE,
+            "fail",
+            f"update_message_code = {message_code} refused: {said}; try "
+            f"update_message_code = {others[0]}",
+        )
+    if normalise_code(code) == "00" or code in profile.values.get("success_codes", ("00",)):
+        return Check(
+            UPDATE,
+            "warn",
+            f"Update Profile answered success to a probe naming URN {PROBE_URN} with nothing "
+            f"to change: {said}; the update settings reach the API, but ask the platform what "
+            "it did with it",
+        )
+    method = profile.get("update_method")
+    return Check(
+        UPDATE,
+        "ok",
+        f"Update Profile answered {said} to a probe naming URN {PROBE_URN} with nothing to "
+        f'change: proved update_path, update_method = "{method}", update_credentials = '
+        f'"{placement}", update_message_code = {message_code}, key and iv; not proved: the '
+        f'field spellings (update_fields = "{profile.values.get("update_fields", "table")}"), '
+        "which only a real update shows",
     )
+
+
+def _code(answer: Mapping[str, Any]) -> tuple[str, str]:
+    """The answer's responseCode and its name (the catalogue's, else the answer's)."""
+    code = short(str(answer.get("responseCode", "?")))
+    known = explain(code)
+    return code, known.name if known else short(str(answer.get("responseMessage", "")))
+
+
+def _about_message_code(answer: Mapping[str, Any]) -> bool:
+    """Whether the answer's own words complain about the messageCode."""
+    words = " ".join(str(answer.get(key, "")) for key in ("responseMessage", "description"))
+    squeezed = words.lower().replace(" ", "").replace("_", "")
+    return "messagecode" in squeezed

@@ -62,6 +62,7 @@ def offline_checks(profile: Profile, dotenv: Path | None = None) -> list[Check]:
     if not profile.builtin:
         checks.extend(permission_checks([Path(profile.source), dotenv]))
     checks.append(_limits_check(profile))
+    checks.append(_apis_check(profile))
     if profile.values.get("production"):
         checks.append(Check("production", "ok", "production = true: writes need typed consent"))
     return checks
@@ -77,6 +78,21 @@ def _limits_check(profile: Profile) -> Check:
         f"each attempt within {values['timeout']:g}s, a lookup within "
         f"{profile.lookup_budget():g}s ({retries} {'retry' if retries == 1 else 'retries'}), "
         f"answers up to {values['max_answer_bytes']} bytes",
+    )
+
+
+def _apis_check(profile: Profile) -> Check:
+    """Where and how each API is called: what `--online` proves or names the fault in."""
+    values = profile.values
+    helpers = " and ".join(p for p in (values["encrypt_path"], values["decrypt_path"]) if p)
+    return Check(
+        "apis",
+        "ok",
+        f"lookup: POST {values['lookup_path']}, messageCode {values['lookup_message_code']}, "
+        f"credentials in {values['lookup_credentials']}; update: {values['update_method']} "
+        f"{values['update_path']}, messageCode {values['update_message_code']}, credentials "
+        f"in {values['update_credentials']}; helpers: {helpers or 'none'} "
+        "(--online proves them)",
     )
 
 

@@ -99,27 +99,50 @@ def check(
     name: Name = None,
     online: Annotated[
         bool,
-        typer.Option("--online", help="Also make a real lookup round trip to the endpoint."),
+        typer.Option(
+            "--online",
+            help="Also send real requests: the platform's helpers when present, a lookup "
+            "round trip and an Update Profile probe that changes no one.",
+        ),
+    ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Ask the platform's encrypt/decrypt helpers which iv scheme and key "
+            "encoding it uses (a lookup round trip where it has none).",
+        ),
     ] = False,
 ) -> int | None:
     """Check a profile: keys present, key decodes to 24 bytes, iv valid, file safety.
 
-    With --online, also sends one lookup (of a number that should not exist) and
-    reports whether the credentials, key and iv scheme are right.
+    With --online, also asks the platform's encrypt helper (when it has one) to encrypt a
+    known plaintext and detects its iv scheme from the token, sends one lookup (of a
+    number that should not exist), and one Update Profile probe naming URN 0 with nothing
+    to change (sent once; it cannot change anyone, production included), and says what
+    each answer proves: credentials, key, iv, paths, update method and message code.
+    With --calibrate, only the helpers (or the lookup where there are none).
 
     \b
     Examples:
       wibmo profiles check uat
       wibmo profiles check uat --online
+      wibmo profiles check uat --calibrate
     """
     from wibmo_cli.profile_check import offline_checks
 
     profile = rt.profile(name)
     checks = offline_checks(profile, rt.cwd / ".env")
-    if online and not any(c.status == "fail" for c in checks):
-        from wibmo_cli.online_check import online_check
+    if (online or calibrate) and not any(c.status == "fail" for c in checks):
+        from wibmo_cli.online_check import online_checks
 
-        checks.append(online_check(profile, rt.data_dir(), rt.render.info))
+        checks += online_checks(
+            profile,
+            rt.data_dir(),
+            rt.render.info,
+            calibrate_only=calibrate and not online,
+            trace=rt.render.trace if rt.options.verbose else None,
+        )
     if rt.json:
         rt.render.json(
             {

@@ -1,0 +1,176 @@
+"""The platform's own helper endpoints asked how it encrypts (issue 11, item 7).
+
+    encrypt   POST encrypt_path: a known plaintext JSON body, every credential header ->
+              {"token": T}. `crypto.detect` runs on T with every reading of the profile's
+              encryption_key: the IV scheme and key encoding that give back exactly the
+              plaintext sent are the platform's own, proved by the platform, not guessed.
+    decrypt   POST decrypt_path: {"token": one this profile encrypted}, x-api-key only ->
+              the bare JSON. Equal to the plaintext: the platform reads our tokens.
+
+The helpers change nothing on the platform; each is asked once. A helper that is not there
+(HTTP 404, or its path "" in the profile) is said in one line: the lookup round trip then
+checks the key and iv instead (online_check.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from wibmo_cli.answer import describe_body, short, status_error
+from wibmo_cli.codes import explain
+from wibmo_cli.crypto import detect, key_interpretations, load_json
+from wibmo_cli.errors import CryptoError, WibmoError
+from wibmo_cli.profile_check import Check
+from wibmo_cli.profiles import Profile
+from wibmo_cli.wire import credentials
+
+if TYPE_CHECKING:
+    from wibmo_cli.client import Client
+
+ENCRYPT: Final = "calibrate"
+DECRYPT: Final = "calibrate decrypt"
+_MAX_DEPTH: Final = 64
+# What the decrypt helper needs, per spec/public-notes.md: x-api-key, no other credential.
+_DECRYPT_HEADERS: Final = ("x-api-key", "Content-Type", "Accept")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The lines to show, and whether the encrypt helper answered a token (when it did not,
+    the key and iv are left to the lookup round trip)."""
+
+    checks: tuple[Check, ...]
+    answered: bool
+
+
+async def calibrate(
+    client: Client, profile: Profile, plaintext: Mapping[str, Any], *, asked: bool
+) -> Calibration:
+    """Ask the platform to encrypt `plaintext` and to decrypt it as this profile encrypts
+    it. `asked`: the user asked for calibration (--calibrate), so a profile without a
+    helper is a warning rather than a plain statement."""
+    encrypt_path = str(profile.values.get("encrypt_path", ""))
+    if not encrypt_path:
+        detail = (
+            'encrypt_path = "": no helper in this environment; the lookup round trip '
+            "checks the key and iv"
+        )
+        return Calibration((Check(ENCRYPT, "warn" if asked else "ok", detail),), False)
+    headers, _ = credentials(profile, "headers")
+    try:
+        status, content = await client.helper(encrypt_path, plaintext, headers)
+    except WibmoError as exc:
+        return Calibration((Check(ENCRYPT, "warn", f"the encrypt helper: {exc}"),), False)
+    if status == 404:
+        detail = (
+            f"no encrypt helper at {encrypt_path} (HTTP 404); the lookup round trip checks "
+            'the key and iv (write encrypt_path = "" if this environment has none)'
+        )
+        return Calibration((Check(ENCRYPT, "warn", detail),), False)
+    token, problem = _token(status, content)
+    if token is None:
+        return Calibration(
+            (Check(ENCRYPT, "warn", f"the encrypt helper at {encrypt_path} {problem}"),), False
+        )
+    checks = [read_platform_token(profile, token, plaintext)]
+    decrypt_path = str(profile.values.get("decrypt_path", ""))
+    if decrypt_path:
+        ours = {"token": profile.codec().encrypt_json(dict(plaintext))}
+        only_key = {name: headers[name] for name in _DECRYPT_HEADERS}
+        try:
+            status, content = await client.helper(decrypt_path, ours, only_key)
+        except WibmoError as exc:
+            checks.append(Check(DECRYPT, "warn", f"the decrypt helper: {exc}"))
+        else:
+            checks.append(read_decrypted(profile, decrypt_path, status, content, plaintext))
+    return Calibration(tuple(checks), True)
+
+
+def _token(status: int, content: bytes) -> tuple[str | None, str]:
+    """The token of the encrypt helper's answer, or what came instead."""
+    data: Any = None
+    with contextlib.suppress(ValueError):
+        data = load_json(content, max_depth=_MAX_DEPTH)
+    if not 200 <= status < 300:
+        return None, f"answered {status_error(status, data, content).message}"
+    token = data.get("token") if isinstance(data, dict) else None
+    if not isinstance(token, str):
+        return None, f'answered HTTP {status}, not {{"token": ...}}: {_said(data, content)}'
+    return token, ""
+
+
+def read_platform_token(profile: Profile, token: str, plaintext: Mapping[str, Any]) -> Check:
+    """Which IV scheme and key reading turn the platform's `token` back into `plaintext`,
+    and whether the profile already says so."""
+    readings = key_interpretations(str(profile.values["encryption_key"]))
+    try:
+        tried = detect(token, readings, (profile.iv_scheme,))  # a fixed IV: the profile's
+        found = [d for d in tried if d.ok and d.plaintext == plaintext]
+    except CryptoError as exc:
+        return Check(ENCRYPT, "fail", f"the encrypt helper's token cannot be read: {exc.message}")
+    if not found:
+        return Check(
+            ENCRYPT,
+            "fail",
+            "the platform's token for a known plaintext decrypts with no iv scheme (zero, key, "
+            "prepend, ecb) and no reading of encryption_key: this encryption_key is not this "
+            "environment's, or the platform uses a fixed IV (iv = 32 hex digits)",
+        )
+    proved = found[0]
+    lines = f'iv = "{proved.scheme}"'
+    if profile.values["key_encoding"] != "auto":
+        lines += f' and key_encoding = "{proved.key_encoding}"'
+    said = (
+        f"the platform encrypts with {lines} (key read as {proved.key_encoding}), "
+        "proved by its encrypt helper"
+    )
+    if proved.scheme == profile.iv_scheme:
+        return Check(ENCRYPT, "ok", f"{said}; the profile matches")
+    return Check(
+        ENCRYPT,
+        "fail",
+        f'{said}; profile {profile.name!r} has iv = "{profile.iv_scheme}": write {lines} in it',
+    )
+
+
+def read_decrypted(
+    profile: Profile, path: str, status: int, content: bytes, plaintext: Mapping[str, Any]
+) -> Check:
+    """What the decrypt helper made of a token this profile encrypted."""
+    if status == 404:
+        return Check(DECRYPT, "warn", f"no decrypt helper at {path} (HTTP 404)")
+    data: Any = None
+    with contextlib.suppress(ValueError):
+        data = load_json(content, max_depth=_MAX_DEPTH)
+    if not 200 <= status < 300:
+        return Check(
+            DECRYPT,
+            "warn",
+            f"the decrypt helper answered {status_error(status, data, content).message}",
+        )
+    if data == plaintext:
+        return Check(
+            DECRYPT,
+            "ok",
+            "the platform's decrypt helper reads a token this profile encrypted "
+            f'(iv = "{profile.iv_scheme}"): our encryption is proved',
+        )
+    return Check(
+        DECRYPT,
+        "fail",
+        f"the platform's decrypt helper did not give back the plaintext of a token this "
+        f'profile encrypted (iv = "{profile.iv_scheme}"): it answered {_said(data, content)}',
+    )
+
+
+def _said(data: Any, content: bytes) -> str:
+    """A helper's answer in a few words: its responseCode and name when it has one."""
+    if isinstance(data, dict) and "responseCode" in data:
+        code = short(str(data["responseCode"]))
+        known = explain(code)
+        name = known.name if known else short(str(data.get("responseMessage", "")))
+        return f"responseCode {code} {name}"
+    return describe_body(data, content)
