@@ -33,6 +33,7 @@ pytestmark = pytest.mark.e2e
 
 ENCRYPT_PATH = "/api/v2/encrypt"
 DECRYPT_PATH = "/api/v2/decrypt"
+HELPERS = {"encrypt_path": ENCRYPT_PATH, "decrypt_path": DECRYPT_PATH}
 LOOKUP_PATH = "/api/v2/customer/retrieveCustRecord"
 UPDATE_PATH = "/mob1/api/onboarding/v1/updateProfile"
 CREDENTIAL_HEADERS = ("x-api-key", "clientId", "bankId", "secureCode")
@@ -141,7 +142,7 @@ def _check(wibmo: Invoke, flag: str, code: int) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("iv", ["zero", "key", "prepend", "ecb"])
 def test_calibrate_proves_a_matching_profile(wibmo: Invoke, iv: str) -> None:
     with stand_in(iv=iv) as platform:
-        write_profiles(platform.url, iv=iv)
+        write_profiles(platform.url, **HELPERS, iv=iv)
         lines = _check(wibmo, "--calibrate", 0)
     assert lines[ENCRYPT]["status"] == "ok"
     assert f'the platform encrypts with iv = "{iv}" (key read as text)' in lines[ENCRYPT]["detail"]
@@ -156,7 +157,7 @@ def test_calibrate_names_the_iv_line_to_write(
     wibmo: Invoke, platform_iv: str, profile_iv: str
 ) -> None:
     with stand_in(iv=platform_iv) as platform:
-        write_profiles(platform.url, iv=profile_iv)
+        write_profiles(platform.url, **HELPERS, iv=profile_iv)
         lines = _check(wibmo, "--calibrate", 3)
     encrypt = lines[ENCRYPT]
     assert encrypt["status"] == "fail"
@@ -169,14 +170,14 @@ def test_calibrate_names_the_iv_line_to_write(
 
 def test_an_explicit_key_encoding_is_part_of_the_lines_to_write(wibmo: Invoke) -> None:
     with stand_in(iv="prepend") as platform:
-        write_profiles(platform.url, iv="zero", key_encoding="text")
+        write_profiles(platform.url, **HELPERS, iv="zero", key_encoding="text")
         lines = _check(wibmo, "--calibrate", 3)
     assert 'write iv = "prepend" and key_encoding = "text" in it' in lines[ENCRYPT]["detail"]
 
 
 def test_the_helpers_get_the_credentials_public_notes_name(wibmo: Invoke) -> None:
     with stand_in() as platform:
-        write_profiles(platform.url, iv="prepend")
+        write_profiles(platform.url, **HELPERS, iv="prepend")
         _check(wibmo, "--calibrate", 0)
     encrypt, decrypt = platform.seen
     assert json.loads(encrypt.body)["customerMobile"] == "916000000000"  # the lookup probe
@@ -188,7 +189,7 @@ def test_the_helpers_get_the_credentials_public_notes_name(wibmo: Invoke) -> Non
 
 def test_online_calibrates_then_checks_the_lookup_and_the_update(wibmo: Invoke) -> None:
     with stand_in() as platform:
-        write_profiles(platform.url, iv="prepend")
+        write_profiles(platform.url, **HELPERS, iv="prepend")
         lines = _check(wibmo, "--online", 0)
     assert [lines[n]["status"] for n in (ENCRYPT, DECRYPT, "online", UPDATE)] == ["ok"] * 4
     assert platform.paths() == [ENCRYPT_PATH, DECRYPT_PATH, LOOKUP_PATH, UPDATE_PATH]
@@ -196,7 +197,7 @@ def test_online_calibrates_then_checks_the_lookup_and_the_update(wibmo: Invoke) 
 
 def test_a_v3_update_wants_its_credentials_in_headers(wibmo: Invoke) -> None:
     with stand_in() as platform:
-        write_profiles(platform.url, iv="prepend", update_credentials="body")
+        write_profiles(platform.url, **HELPERS, iv="prepend", update_credentials="body")
         lines = _check(wibmo, "--online", 3)
     assert lines["online"]["status"] == "ok"
     update = lines[UPDATE]
@@ -210,7 +211,7 @@ def test_a_v3_update_wants_its_credentials_in_headers(wibmo: Invoke) -> None:
 
 def test_no_helper_is_one_line_and_the_lookup_round_trip(wibmo: Invoke) -> None:
     with stand_in(helpers=False) as platform:
-        write_profiles(platform.url, iv="prepend")
+        write_profiles(platform.url, **HELPERS, iv="prepend")
         lines = _check(wibmo, "--calibrate", 0)
     assert lines[ENCRYPT]["status"] == "warn"
     assert "no encrypt helper at /api/v2/encrypt (HTTP 404)" in lines[ENCRYPT]["detail"]
@@ -234,7 +235,7 @@ def test_a_profile_without_helpers_sends_nothing_to_them(
 
 def test_a_helper_that_fails_falls_back_to_the_lookup(wibmo: Invoke) -> None:
     with stand_in(encrypt_reply=(503, b"<html><title>down</title></html>")) as platform:
-        write_profiles(platform.url, iv="prepend")
+        write_profiles(platform.url, **HELPERS, iv="prepend")
         lines = _check(wibmo, "--calibrate", 0)
     assert lines[ENCRYPT]["status"] == "warn"
     assert "answered HTTP 503" in lines[ENCRYPT]["detail"]
@@ -245,7 +246,7 @@ def test_a_helper_that_fails_falls_back_to_the_lookup(wibmo: Invoke) -> None:
 def test_a_helper_answering_a_code_says_which(wibmo: Invoke) -> None:
     refused = b'{"responseCode":"1262","responseMessage":"CLIENT ID NOT PRESENT IN THE REQUEST"}'
     with stand_in(encrypt_reply=(200, refused)) as platform:
-        write_profiles(platform.url, iv="prepend")
+        write_profiles(platform.url, **HELPERS, iv="prepend")
         lines = _check(wibmo, "--calibrate", 0)
     assert "responseCode 1262 CLIENT_ID_NOT_PRESENT_IN_THE_REQUEST" in lines[ENCRYPT]["detail"]
     assert lines["online"]["status"] == "ok"
@@ -254,7 +255,7 @@ def test_a_helper_answering_a_code_says_which(wibmo: Invoke) -> None:
 def test_a_helper_answer_over_max_answer_bytes_is_refused(wibmo: Invoke) -> None:
     big = json.dumps({"token": "A" * 4096}).encode()
     with stand_in(encrypt_reply=(200, big)) as platform:
-        write_profiles(platform.url, iv="prepend", max_answer_bytes=1024)
+        write_profiles(platform.url, **HELPERS, iv="prepend", max_answer_bytes=1024)
         lines = _check(wibmo, "--calibrate", 0)
     assert "bigger than max_answer_bytes (1024 bytes)" in lines[ENCRYPT]["detail"]
 

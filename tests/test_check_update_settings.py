@@ -205,7 +205,7 @@ def test_the_offline_check_lists_each_apis_settings(wibmo: Invoke) -> None:
         update_method="POST",
         lookup_credentials="body",
         update_credentials="headers",
-        decrypt_path="",
+        encrypt_path="/api/v2/encrypt",
     )
     result = wibmo("profiles", "check", "-o", "json")
     assert result.exit_code == 0, result.stdout + result.stderr
