@@ -214,7 +214,7 @@ def test_the_offline_check_lists_each_apis_settings(wibmo: Invoke) -> None:
     assert (
         "lookup: POST /api/v2/customer/retrieveCustRecord, messageCode 1930, credentials in "
         f"body; update: POST {UPDATE_PATH}, messageCode 1280, credentials in headers; "
-        "helpers: /api/v2/encrypt (--online proves them)"
+        "helpers: /api/v2/encrypt; --online proves these settings"
     ) == apis["detail"]
 
 

@@ -91,8 +91,8 @@ def _apis_check(profile: Profile) -> Check:
         f"lookup: POST {values['lookup_path']}, messageCode {values['lookup_message_code']}, "
         f"credentials in {values['lookup_credentials']}; update: {values['update_method']} "
         f"{values['update_path']}, messageCode {values['update_message_code']}, credentials "
-        f"in {values['update_credentials']}; helpers: {helpers or 'none'} "
-        "(--online proves them)",
+        f"in {values['update_credentials']}; helpers: {helpers or 'none'}; --online proves "
+        "these settings",
     )
 
 
