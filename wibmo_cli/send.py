@@ -198,7 +198,7 @@ async def _look_up(client: Client, request: UpdateRequest) -> dict[str, Any]:
     except WibmoError as exc:
         raise NothingSentError(exc, step="the lookup before the update") from exc
     answer = exchange.answer
-    if not is_success(answer.get("responseCode")):
+    if not is_success(answer.get("responseCode"), client.profile.get("success_codes")):
         found = normalise_code(str(answer.get("responseCode", "?")))
         known = explain(found)
         what = f"{found} {known.name}: {known.meaning.rstrip('.')}" if known else found
