@@ -347,19 +347,66 @@ def decode_base64(token: str | bytes) -> bytes:
     return base64.b64decode(data)
 
 
-def extract_token(text: str) -> str:
-    """A bare token, or the `token` field of a `{"token": ...}` request or response body."""
+# The keys a token travels under in a request or answer body, the documents' first: the
+# closed-loop wallet pages answer {"result": ...}, some gateways {"encdata": ...}
+# (spec/public-notes.md). The client and `decrypt` both read bodies through this table.
+ENVELOPE_KEYS: Final = ("token", "result", "encdata")
+# What marks a JSON body as an answer sent in the clear (the platform's decrypt helper,
+# some proxies): the platform's answers all carry it.
+PLAIN_ANSWER_KEY: Final = "responseCode"
+_ENVELOPES_SAID: Final = '"token" string field (nor "result" or "encdata")'
+
+
+def envelope_token(body: Any) -> str | None:
+    """The token a JSON body carries under one of `ENVELOPE_KEYS` (the first found), or
+    None when it carries none."""
+    if isinstance(body, dict):
+        for key in ENVELOPE_KEYS:
+            value = body.get(key)
+            if isinstance(value, str):
+                return value
+    return None
+
+
+def is_plain_answer(body: Any) -> bool:
+    """A JSON body that is an answer as it stands, not encrypted: an object with a
+    responseCode and no token."""
+    return isinstance(body, dict) and PLAIN_ANSWER_KEY in body and envelope_token(body) is None
+
+
+def unwrap(text: str) -> str | dict[str, Any]:
+    """What a pasted input holds: a bare token, the token of a request or answer body in
+    any envelope (`ENVELOPE_KEYS`), or a plain JSON answer (returned as the dict)."""
     text = text.strip()
-    if text.startswith("{"):
-        try:
-            body = load_json(text)
-        except ValueError:  # nested too deeply included
-            raise CryptoError("the input starts with '{' but is not a JSON body") from None
-        token = body.get("token") if isinstance(body, dict) else None
-        if not isinstance(token, str):
-            raise CryptoError('the JSON body has no "token" string field')
+    if not text.startswith("{"):
+        return text
+    try:
+        body = load_json(text)
+    except ValueError:  # nested too deeply included
+        raise CryptoError("the input starts with '{' but is not a JSON body") from None
+    token = envelope_token(body)
+    if token is not None:
         return token
-    return text
+    if is_plain_answer(body):
+        return dict(body)
+    raise CryptoError(
+        f"the JSON body has no {_ENVELOPES_SAID}, and no {PLAIN_ANSWER_KEY}: "
+        "neither an encrypted body nor a plain answer"
+    )
+
+
+def extract_token(text: str) -> str:
+    """A bare token, or the token of a request or answer body in any envelope; a plain
+    JSON answer has none, and says so (`CryptoError`)."""
+    found = unwrap(text)
+    if isinstance(found, dict):
+        code = found.get(PLAIN_ANSWER_KEY)
+        shown = repr(code) if isinstance(code, str | int) else "of another type"
+        raise CryptoError(
+            f"the input is a plain JSON answer (responseCode {shown[:40]}), not encrypted: "
+            "it carries no token"
+        )
+    return found
 
 
 @dataclass(frozen=True, slots=True)

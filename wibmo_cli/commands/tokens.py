@@ -54,6 +54,9 @@ Iv = Annotated[
 ]
 
 
+PLAIN_SAID = "a plain JSON answer, not encrypted: shown as it is (no key used)"
+
+
 def _stdin_or_error(what: str) -> None:
     if sys.stdin is None or is_terminal(sys.stdin):
         raise InputError(f"no input: give {what} as an argument, a file, or on stdin")
@@ -119,7 +122,8 @@ def decrypt(
         str | None,
         typer.Argument(
             metavar="[TOKEN|FILE|-]",
-            help='A token, a {"token": ...} body, a file of them one per line, or - for stdin.',
+            help='A token, a request or answer body ({"token"|"result"|"encdata": ...}), '
+            "a file of them one per line, or - for stdin.",
         ),
     ] = None,
     detect_scheme: Annotated[
@@ -139,6 +143,10 @@ def decrypt(
     A single token prints pretty JSON on a terminal and one line otherwise. A file
     (or stdin) gives one JSON line per input line, in order; a line that fails gives
     {"line": N, "error": "...", "exit_code": 4} and the run exits 4.
+
+    A body may carry its token as "token", "result" or "encdata". A plain JSON answer
+    (with a responseCode: what the platform's decrypt helper answers) is not encrypted:
+    it is shown as it is (masked), stderr says so, and no key is needed for it.
 
     \b
     Examples:
@@ -181,6 +189,8 @@ def decrypt(
         out.flush()
     if summary.lines == 0:
         raise InputError("no input: the file or stdin is empty")
+    if summary.plain:
+        rt.render.info(f"{summary.plain} of {summary.lines} lines: {PLAIN_SAID}")
     if summary.failed:
         rt.render.info(f"{summary.failed} of {summary.lines} lines could not be decrypted")
         return summary.exit_status
@@ -194,8 +204,12 @@ def _decrypt_one(
 
     if detect_scheme:
         return _detect(rt, keys, text, reveal=reveal)
-    codec = tokenio.build_codec(keys, rt.env, rt.profile)
-    rt.render.json(tokenio.decrypt_text(codec, text, reveal=reveal))
+    decoded = tokenio.decrypt_text(
+        lambda: tokenio.build_codec(keys, rt.env, rt.profile), text, reveal=reveal
+    )
+    if decoded.plain:
+        rt.render.info(PLAIN_SAID)
+    rt.render.json(decoded.value)
     return None
 
 
