@@ -19,8 +19,8 @@ import pytest
 from hostile import Hostile, success
 from support import Invoke, codec, unit_profile, write_profiles
 
+from wibmo_cli.bodies import ENVELOPE_KEYS, envelope_token, extract_token, unwrap
 from wibmo_cli.client import Client, Exchange
-from wibmo_cli.crypto import ENVELOPE_KEYS, envelope_token, extract_token, unwrap
 from wibmo_cli.errors import (
     CryptoError,
     ExitStatus,

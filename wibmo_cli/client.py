@@ -53,7 +53,7 @@ from wibmo_cli.answer import (
     short,
     status_error,
 )
-from wibmo_cli.crypto import envelope_token, is_plain_answer, load_json
+from wibmo_cli.bodies import envelope_token, is_plain_answer, load_json
 from wibmo_cli.errors import (
     CryptoError,
     HTTPStatusError,

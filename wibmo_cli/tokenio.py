@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from wibmo_cli.bodies import unwrap
 from wibmo_cli.crypto import (
     KEY_ENCODINGS,
     IvScheme,
     TokenCodec,
+    compact_json,
     key_interpretations,
     parse_key,
     parse_plaintext,
-    unwrap,
 )
 from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
 from wibmo_cli.masking import mask, mask_json_bytes, may_need_masking
@@ -206,6 +207,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         data[key] = value
     return data
+
+
+def expected_plaintext(argument: str) -> bytes:
+    """`decrypt --detect --plaintext JSON|FILE`: the payload the token is known to hold,
+    serialised as the codec (and the platform's published tokens) would."""
+    path = existing_file(argument)
+    if path is None:
+        data = argument.encode()
+    else:
+        with open_binary(path) as handle:
+            data = read_limited(handle, str(path))
+    return compact_json(parse_json_payload(data, "--plaintext"))
 
 
 # -- decrypt ---------------------------------------------------------------------
