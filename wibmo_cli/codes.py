@@ -313,7 +313,7 @@ def is_success(code: object, success_codes: Iterable[str] = DEFAULT_SUCCESS_CODE
     guessed: "0000" is success only where the profile lists it (some closed-loop pages
     answer it), and a missing code (None) or a container never is.
     """
-    if code is None or isinstance(code, bool | dict | list):
+    if not isinstance(code, str | int) or isinstance(code, bool):
         return False
-    found = normalise_code(code)  # type: ignore[arg-type]
+    found = normalise_code(code)
     return bool(found) and found in {normalise_code(accepted) for accepted in success_codes}

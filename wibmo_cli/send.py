@@ -1,7 +1,8 @@
 """One Update Profile, sent at most once: the write path's rules, with no terminal in them.
 
     lookup    when a preview wants the record, or the card's KYC profile is not given;
-              a failure or a non-00 answer stops it: nothing sent
+              a failure or an answer that is not a success (the profile's
+              success_codes) stops it: nothing sent
     plan      changes.plan: the full-KYC rules (InputError: nothing sent)
     decide    the caller's preview and confirmation: no -> DECLINED, nothing sent
     audit     "sending" (a log that cannot be written: nothing sent)
