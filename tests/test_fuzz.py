@@ -37,6 +37,7 @@ from wibmo_cli.crypto import (
     IvScheme,
     TokenCodec,
     detect,
+    extract_token,
     key_interpretations,
     parse_key,
 )
@@ -163,7 +164,7 @@ def test_decrypt_stream_answers_each_line_as_decrypting_it_alone_would(
         record = json.loads(shown)
         try:
             expected = codec().decrypt_json(
-                tokenio.extract_token(line) if line.strip().startswith("{") else line
+                extract_token(line) if line.strip().startswith("{") else line
             )
         except CryptoError:
             failed += 1

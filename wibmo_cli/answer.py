@@ -7,6 +7,8 @@ not a token answer; or, when none came, the error that says why. Used by the cli
                    `limit` bytes: `UnreadableAnswerError` (exit 6) instead
     describe_body  one short line for a body that is not `{"token": ...}`: its message,
                    an HTML page's title, or its first characters
+    status_error   an HTTP error status with no answer; the gateway's own messages
+                   (`GATEWAY_MESSAGES`: no key sent, a wrong key) explained
     network_error  an httpx failure as a one-line `NetworkError` (refused, DNS, TLS, ...)
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import re
 import socket
 import zlib
+from dataclasses import dataclass
 from typing import Any, Final
 
 import httpx
@@ -138,10 +141,57 @@ def describe_body(data: Any, content: bytes) -> str:
     return repr(short(content[:120].decode("utf-8", "replace")))
 
 
+@dataclass(frozen=True, slots=True)
+class GatewaySays:
+    """One message the gateway (Kong) answers by itself, unencrypted: what it means
+    and what to do (spec/public-notes.md, Gateway)."""
+
+    message: str
+    statuses: frozenset[int]
+    meaning: str
+    action: str
+
+
+GATEWAY_MESSAGES: Final = (
+    GatewaySays(
+        "No API key found in request",
+        frozenset({401}),
+        "no x-api-key reached the gateway",
+        "wibmo sends the profile's api_key as x-api-key on every request: check api_key "
+        "is set and not empty (and the variable it names), and whether a proxy between "
+        "here and the gateway strips the header (HTTPS_PROXY; -v shows what was sent)",
+    ),
+    GatewaySays(
+        "Invalid authentication credentials",
+        frozenset({401, 403}),  # 403 on older gateways
+        "the gateway does not know this x-api-key: the key is wrong",
+        "check the profile's api_key (and the variable it names) is this environment's "
+        "key: sandbox, UAT and production keys differ",
+    ),
+)
+
+
+def gateway_says(status: int, data: Any) -> GatewaySays | None:
+    """The gateway message a body is, for its status, or None."""
+    said = data.get("message") if isinstance(data, dict) else None
+    if not isinstance(said, str):
+        return None
+    text = " ".join(said.split()).casefold()
+    for entry in GATEWAY_MESSAGES:
+        if status in entry.statuses and text == entry.message.casefold():
+            return entry
+    return None
+
+
 def status_error(status: int, data: Any, content: bytes) -> HTTPStatusError:
+    """An HTTP error status with no answer: its name, what the body said (made short and
+    safe by `describe_body`), and what it means where the gateway's words say more."""
     known = explain_http(status)
     name = known.name if known else "HTTP error"
     message = f"HTTP {status} {name}: {describe_body(data, content)}"
+    gateway = gateway_says(status, data)
+    if gateway is not None:
+        return HTTPStatusError(f"{message} ({gateway.meaning})", status=status, hint=gateway.action)
     if status == 401:
         message += " (the gateway rejected the x-api-key)"
     return HTTPStatusError(message, status=status, hint=known.action if known else None)

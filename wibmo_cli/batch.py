@@ -41,7 +41,7 @@ from wibmo_cli.batchio import (
     threaded,
 )
 from wibmo_cli.batchresume import Answered, appends_to, resumed, writing
-from wibmo_cli.codes import explain, is_success
+from wibmo_cli.codes import DEFAULT_SUCCESS_CODES, explain, is_success
 from wibmo_cli.errors import ExitStatus, InputError, OutputError, WibmoError
 from wibmo_cli.masking import mask
 from wibmo_cli.messages import Identifiers, lookup_payload
@@ -66,6 +66,7 @@ class BatchSettings:
     reveal: bool = False
     mobile_prefix: str = "91"
     message_code: int = 1930
+    success_codes: tuple[str, ...] = DEFAULT_SUCCESS_CODES  # the profile's
 
     def __post_init__(self) -> None:
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
@@ -260,7 +261,7 @@ class Batch:
             return error_line(row, kind, str(exc), exc.exit_status)
         answer = exchange.answer if settings.reveal else mask(exchange.answer)
         code = answer.get("responseCode")
-        if is_success(code):
+        if is_success(code, settings.success_codes):
             return answered_line(row, kind, answer)
         text = None if code is None else str(code)
         return error_line(row, kind, _explained(text, answer), ExitStatus.API_ERROR, code=text)

@@ -12,6 +12,8 @@ Every attempt is one exchange bounded as a whole (DESIGN.md, Reliability):
              piece at a time: more than `max_answer_bytes` is refused, a gzip bomb included
     JSON     parsed by `crypto.load_json`: nesting deeper than `MAX_ANSWER_DEPTH` is
              refused, so nothing downstream (masking, rendering) can recurse too deep
+    answer   a token under any of `crypto.ENVELOPE_KEYS` ("token", "result", "encdata"),
+             decrypted; or plain JSON with a responseCode, as it is (`Exchange.plain`)
 
     lookup   retried with backoff on connect errors, dropped connections, 429, 502,
              503 and 504, each attempt with a fresh clientTxnId (lookups are idempotent).
@@ -51,7 +53,7 @@ from wibmo_cli.answer import (
     short,
     status_error,
 )
-from wibmo_cli.crypto import load_json
+from wibmo_cli.bodies import envelope_token, is_plain_answer, load_json
 from wibmo_cli.errors import (
     CryptoError,
     HTTPStatusError,
@@ -86,13 +88,15 @@ Sleep = Callable[[float], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Exchange:
-    """One answered request: the decrypted answer and how it went."""
+    """One answered request: the decrypted answer and how it went. `plain`: the answer
+    came as plain JSON, not encrypted (so it proves nothing about the key)."""
 
     answer: dict[str, Any]
     status: int
     elapsed: float
     client_txn_id: str
     attempts: int
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,9 +184,10 @@ class Client:
                 self._note(f"retrying in {delay:.1f}s after: {failed.error.message}")
             else:
                 if last or reply.status not in RETRY_STATUSES:
-                    answer = self._interpret(reply)
+                    answer, plain = self._interpret(reply)
                     elapsed = time.perf_counter() - started
-                    return Exchange(answer, reply.status, elapsed, body["clientTxnId"], attempt)
+                    txn = body["clientTxnId"]
+                    return Exchange(answer, reply.status, elapsed, txn, attempt, plain)
                 delay = retry_wait(attempt, reply.headers.get("retry-after"))
                 self._note(f"retrying in {delay:.1f}s after HTTP {reply.status}")
             await self._sleep(delay)
@@ -194,7 +199,7 @@ class Client:
         started = time.perf_counter()
         try:
             reply = await self._attempt(self.wire.update_request(payload, self.base_url))
-            answer = self._interpret(reply)
+            answer, plain = self._interpret(reply)
         except _Failed as failed:
             if not failed.sent:
                 raise NetworkError(failed.error.message, sent=False) from None
@@ -211,7 +216,7 @@ class Client:
                 f"the answer is for clientTxnId {short(repr(str(found)))}, not the one sent",
                 client_txn_id=txn,
             )
-        return Exchange(answer, reply.status, time.perf_counter() - started, txn, 1)
+        return Exchange(answer, reply.status, time.perf_counter() - started, txn, 1, plain)
 
     # -- one exchange ------------------------------------------------------------------
 
@@ -267,15 +272,18 @@ class Client:
             self._trace_body(reply)
         return reply
 
-    def _interpret(self, reply: _Reply) -> dict[str, Any]:
-        """The decrypted answer, or the error that says what came back instead."""
+    def _interpret(self, reply: _Reply) -> tuple[dict[str, Any], bool]:
+        """The answer and whether it came plain: a token in any envelope
+        (`crypto.ENVELOPE_KEYS`) decrypted, or plain JSON with a responseCode as it
+        is; else the error that says what came back instead (a gateway's {"message"}
+        is a gateway failure, not an answer)."""
         status = reply.status
         content = reply.content
         data: Any = None
         with contextlib.suppress(ValueError):
             data = load_json(content, max_depth=MAX_ANSWER_DEPTH)
-        token = data.get("token") if isinstance(data, dict) else None
-        if isinstance(token, str):
+        token = envelope_token(data)
+        if token is not None:
             try:
                 answer = self.wire.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH)
             except CryptoError as exc:
@@ -287,12 +295,14 @@ class Client:
                 ) from None
             if not isinstance(answer, dict):
                 raise CryptoError(f"the decrypted answer (HTTP {status}) is not a JSON object")
-            return answer
+            return answer, False
+        if is_plain_answer(data):  # the platform's decrypt helper, some proxies
+            return dict(data), True
         if status >= 300 or status < 200:
             raise status_error(status, data, content)
         raise CryptoError(
-            f'HTTP {status}, but the body is not a {{"token": ...}} answer: '
-            f"{describe_body(data, content)}",
+            f'HTTP {status}, but the body is not a {{"token": ...}} answer (nor "result" or '
+            f'"encdata", nor plain JSON with a responseCode): {describe_body(data, content)}',
         )
 
     # -- tracing (-v) ---------------------------------------------------------------
@@ -328,10 +338,13 @@ class Client:
         assert self._trace
         try:
             data = load_json(reply.content, max_depth=MAX_ANSWER_DEPTH)
-            token = data.get("token") if isinstance(data, dict) else None
-            if isinstance(token, str):
+            token = envelope_token(data)
+            if token is not None:
                 decrypted = mask(self.wire.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH))
                 self._trace(f"< decrypted: {json.dumps(decrypted, ensure_ascii=False)}")
+                return
+            if is_plain_answer(data):
+                self._trace(f"< plain answer: {json.dumps(mask(data), ensure_ascii=False)}")
                 return
         except (ValueError, CryptoError):
             pass

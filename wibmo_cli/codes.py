@@ -20,10 +20,13 @@ reading ``wibmo codes 1311`` gets the same story from the sandbox and production
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
 SUCCESS: Final = "00"
+# What counts as success where a profile does not say (its `success_codes` default).
+DEFAULT_SUCCESS_CODES: Final = (SUCCESS,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,12 +287,12 @@ _BY_STATUS: Final[dict[int, HttpStatus]] = {entry.status: entry for entry in HTT
 def normalise_code(code: str | int) -> str:
     """A response code as the catalogue keys it: ``0``, ``"0"``, ``" 00 "`` -> ``"00"``.
 
-    Anything else comes back stripped and otherwise unchanged ("1303" stays "1303").
+    "0" and "00" are the documents' two spellings of success. Anything else comes back
+    stripped and otherwise unchanged ("1303" stays "1303", "0000" stays "0000": whether
+    an all-zero code means success is a profile's to say, see `is_success`).
     """
     text = str(code).strip()
-    if text and text.isascii() and text.isdigit() and not text.strip("0"):  # no int(): any length
-        return SUCCESS
-    return text
+    return SUCCESS if text in ("0", SUCCESS) else text
 
 
 def explain(code: str | int) -> Code | None:
@@ -302,6 +305,15 @@ def explain_http(status: int) -> HttpStatus | None:
     return _BY_STATUS.get(status)
 
 
-def is_success(code: str | int | None) -> bool:
-    """True only for the success code, in any of its spellings (0, "0", "00")."""
-    return code is not None and normalise_code(code) == SUCCESS
+def is_success(code: object, success_codes: Iterable[str] = DEFAULT_SUCCESS_CODES) -> bool:
+    """Whether a responseCode means success: the one place that decides it.
+
+    `success_codes` is the profile's `success_codes` setting (default ``("00",)``); each
+    is compared as `normalise_code` spells it, so "0" and "00" are one code. Nothing is
+    guessed: "0000" is success only where the profile lists it (some closed-loop pages
+    answer it), and a missing code (None) or a container never is.
+    """
+    if not isinstance(code, str | int) or isinstance(code, bool):
+        return False
+    found = normalise_code(code)
+    return bool(found) and found in {normalise_code(accepted) for accepted in success_codes}

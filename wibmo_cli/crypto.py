@@ -24,6 +24,7 @@ from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from wibmo_cli.bodies import JSONDepthError, extract_token, load_json
 from wibmo_cli.errors import ConfigError, CryptoError
 
 KEY_SIZE: Final = 24
@@ -255,53 +256,11 @@ class TokenCodec:
 
     def encrypt_json(self, payload: Any) -> str:
         """Serialise `payload` compactly and encrypt it."""
-        return self.encrypt(json.dumps(payload, separators=(",", ":")).encode())
+        return self.encrypt(compact_json(payload))
 
     def decrypt_json(self, token: str | bytes, *, max_depth: int | None = None) -> Any:
         """Decrypt a token whose plaintext is JSON (nested at most `max_depth` deep)."""
         return parse_plaintext(self.decrypt(token), max_depth=max_depth)
-
-
-class JSONDepthError(ValueError):
-    """JSON nested deeper than allowed (or than Python's json module can parse)."""
-
-
-def load_json(data: str | bytes, *, max_depth: int | None = None) -> Any:
-    """`json.loads` that never raises `RecursionError`: the one parser of text that
-    came from the network.
-
-    Every failure is a `ValueError`: `JSONDepthError` when the value is nested more
-    than `max_depth` deep (a container in a container is depth 2), or too deep for
-    `json.loads` at all; `UnicodeDecodeError` for bytes that are not UTF-8 (or -16/-32).
-    A value that passes is shallow enough for any recursive code downstream.
-    """
-    try:
-        value = json.loads(data)
-    except RecursionError:
-        raise JSONDepthError("nested too deeply to parse") from None
-    if max_depth is not None and _deeper_than(data, value, max_depth):
-        raise JSONDepthError(f"nested more than {max_depth} levels deep")
-    return value
-
-
-def _deeper_than(data: str | bytes, value: Any, limit: int) -> bool:
-    """Whether `value` (parsed from `data`) nests containers more than `limit` deep."""
-    if isinstance(data, str):
-        opened = data.count("[") + data.count("{")
-    else:
-        opened = data.count(b"[") + data.count(b"{")
-    if opened <= limit:  # the common case: too few brackets to be that deep
-        return False
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:  # iterative: the value may be nested several hundred deep
-        item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth + 1 > limit:
-                    return True
-                pending.append((child, depth + 1))
-    return isinstance(value, dict | list) and limit < 1
 
 
 def parse_plaintext(plaintext: bytes, *, max_depth: int | None = None) -> Any:
@@ -326,6 +285,11 @@ def parse_plaintext(plaintext: bytes, *, max_depth: int | None = None) -> Any:
         ) from None
 
 
+def compact_json(payload: Any) -> bytes:
+    """A payload as the codec encrypts it (and the platform's published tokens hold it)."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
 def decode_base64(token: str | bytes) -> bytes:
     """Standard or URL-safe base64, with whitespace, line breaks and missing `=` tolerated."""
     if isinstance(token, str):
@@ -347,24 +311,10 @@ def decode_base64(token: str | bytes) -> bytes:
     return base64.b64decode(data)
 
 
-def extract_token(text: str) -> str:
-    """A bare token, or the `token` field of a `{"token": ...}` request or response body."""
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            body = load_json(text)
-        except ValueError:  # nested too deeply included
-            raise CryptoError("the input starts with '{' but is not a JSON body") from None
-        token = body.get("token") if isinstance(body, dict) else None
-        if not isinstance(token, str):
-            raise CryptoError('the JSON body has no "token" string field')
-        return token
-    return text
-
-
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One key reading and IV scheme tried by `detect`, and what it gave."""
+    """One key reading and IV scheme tried by `detect`, and what it gave. `fits_length`:
+    False when the token's length already rules this scheme out (`LengthEvidence`)."""
 
     key_encoding: str
     scheme: IvScheme
@@ -372,30 +322,114 @@ class Detection:
     padding_ok: bool
     plaintext: Any = None
     error: str = ""
+    fits_length: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LengthEvidence:
+    """What a token's length alone says about its IV scheme, before any key is tried.
+
+    The platform's published tokens are exactly one block longer than PKCS#7 of their
+    plaintext's compact JSON: an IV in front (`prepend`). That is an inference from
+    lengths (spec/public-notes.md), so `prepend` is tried first where it fits; only what
+    the length proves is ruled out.
+    """
+
+    size: int  # bytes, once base64-decoded
+    ruled_out: frozenset[IvKind]
+    notes: tuple[str, ...]
+
+    @property
+    def blocks(self) -> int:
+        return self.size // BLOCK
+
+    def order(self, schemes: Sequence[IvScheme]) -> list[IvScheme]:
+        """`schemes` in the order to try them: prepend first where the length allows
+        it, then the others as given; those the length rules out last."""
+        fitting = [s for s in schemes if s.kind not in self.ruled_out]
+        fitting.sort(key=lambda s: s.kind != "prepend")  # stable: the rest keep their order
+        return fitting + [s for s in schemes if s.kind in self.ruled_out]
+
+
+_NOT_PREPEND: Final[frozenset[IvKind]] = frozenset({"zero", "key", "ecb", "fixed"})
+
+
+def padded_blocks(plaintext_size: int) -> int:
+    """The 16-byte blocks PKCS#7 pads a plaintext of this size to (always one more byte)."""
+    return plaintext_size // BLOCK + 1
+
+
+def length_evidence(size: int, plaintext: bytes | None = None) -> LengthEvidence:
+    """What `size` bytes of token rule in or out; with the `plaintext` the token is
+    known to hold (e.g. a request the platform's helper encrypted), how its padded
+    length compares."""
+    blocks = size // BLOCK
+    if size == 0 or size % BLOCK:
+        note = (
+            f"{size} bytes is not a whole number of 16-byte AES blocks: no scheme can "
+            "decrypt it (truncated, or not a token)"
+        )
+        return LengthEvidence(size, frozenset({*_NOT_PREPEND, "prepend"}), (note,))
+    shown = f"{blocks} block{'s' if blocks > 1 else ''} ({size} bytes)"
+    if blocks == 1:
+        note = (
+            f"the token is {shown}: no room for an IV in front of a ciphertext block, so "
+            "not prepend"
+        )
+        return LengthEvidence(size, frozenset({"prepend"}), (note,))
+    if plaintext is None:
+        note = (
+            f"the token is {shown}: its length alone rules no scheme out; prepend is tried "
+            "first (the platform's published tokens are one block longer than their padded "
+            "plaintext: an IV in front)"
+        )
+        return LengthEvidence(size, frozenset(), (note,))
+    need = padded_blocks(len(plaintext))
+    said = f"the expected plaintext ({len(plaintext)} bytes) pads to {need} blocks"
+    if blocks == need + 1:
+        note = f"{said} and the token is {shown}: one block more, an IV in front: prepend"
+        return LengthEvidence(size, _NOT_PREPEND, (note,))
+    if blocks == need:
+        note = f"{said}, as many as the token's {shown}: no IV in front, so not prepend"
+        return LengthEvidence(size, frozenset({"prepend"}), (note,))
+    note = (
+        f"{said} ({need + 1} with an IV in front) but the token is {shown}: it does not "
+        "hold that plaintext (or the platform serialised it differently); nothing ruled out"
+    )
+    return LengthEvidence(size, frozenset(), (note,))
+
+
+def token_evidence(token: str, plaintext: bytes | None = None) -> LengthEvidence:
+    """`length_evidence` of a token, a body or a file's first line, as `detect` reads it."""
+    return length_evidence(len(decode_base64(extract_token(token))), plaintext)
 
 
 def detect(
     token: str,
     key_readings: list[tuple[str, bytes]],
     extra_schemes: tuple[IvScheme, ...] = (),
+    *,
+    plaintext: bytes | None = None,
 ) -> list[Detection]:
-    """Try every key reading with every IV scheme; working ones first."""
+    """Try every key reading with every IV scheme; working ones first, then those whose
+    padding checks out; within each, in the order the token's length suggests
+    (`LengthEvidence.order`: prepend first where it fits). `plaintext`: what the token
+    is known to hold, when known; its length can rule schemes in or out."""
     raw = decode_base64(extract_token(token))
-    schemes = ALL_SCHEMES + tuple(s for s in extra_schemes if s not in ALL_SCHEMES)
+    evidence = length_evidence(len(raw), plaintext)
+    schemes = evidence.order(ALL_SCHEMES + tuple(s for s in extra_schemes if s not in ALL_SCHEMES))
     results: list[Detection] = []
     for encoding, key in key_readings:
         for scheme in schemes:
-            codec = TokenCodec(key, scheme)
+            fits = scheme.kind not in evidence.ruled_out
+            plain: bytes | None = None
             try:
-                plaintext = codec.decrypt_raw(raw)
-            except CryptoError as exc:
-                results.append(Detection(encoding, scheme, False, False, error=exc.message))
+                plain = TokenCodec(key, scheme).decrypt_raw(raw)
+                value = parse_plaintext(plain)
+            except CryptoError as exc:  # padding_ok: it decrypted, but is not JSON
+                padding = plain is not None
+                results.append(Detection(encoding, scheme, False, padding, None, exc.message, fits))
                 continue
-            try:
-                value = parse_plaintext(plaintext)
-            except CryptoError as exc:
-                results.append(Detection(encoding, scheme, False, True, error=exc.message))
-                continue
-            results.append(Detection(encoding, scheme, True, True, plaintext=value))
+            results.append(Detection(encoding, scheme, True, True, value, fits_length=fits))
     results.sort(key=lambda d: (not d.ok, not d.padding_ok))
     return results

@@ -1,7 +1,8 @@
 """One Update Profile, sent at most once: the write path's rules, with no terminal in them.
 
     lookup    when a preview wants the record, or the card's KYC profile is not given;
-              a failure or a non-00 answer stops it: nothing sent
+              a failure or an answer that is not a success (the profile's
+              success_codes) stops it: nothing sent
     plan      changes.plan: the full-KYC rules (InputError: nothing sent)
     decide    the caller's preview and confirmation: no -> DECLINED, nothing sent
     audit     "sending" (a log that cannot be written: nothing sent)
@@ -198,7 +199,7 @@ async def _look_up(client: Client, request: UpdateRequest) -> dict[str, Any]:
     except WibmoError as exc:
         raise NothingSentError(exc, step="the lookup before the update") from exc
     answer = exchange.answer
-    if not is_success(answer.get("responseCode")):
+    if not is_success(answer.get("responseCode"), client.profile.get("success_codes")):
         found = normalise_code(str(answer.get("responseCode", "?")))
         known = explain(found)
         what = f"{found} {known.name}: {known.meaning.rstrip('.')}" if known else found

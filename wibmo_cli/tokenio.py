@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from wibmo_cli.bodies import unwrap
 from wibmo_cli.crypto import (
     KEY_ENCODINGS,
     IvScheme,
     TokenCodec,
-    extract_token,
+    compact_json,
     key_interpretations,
     parse_key,
     parse_plaintext,
@@ -208,13 +209,38 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+def expected_plaintext(argument: str) -> bytes:
+    """`decrypt --detect --plaintext JSON|FILE`: the payload the token is known to hold,
+    serialised as the codec (and the platform's published tokens) would."""
+    path = existing_file(argument)
+    if path is None:
+        data = argument.encode()
+    else:
+        with open_binary(path) as handle:
+            data = read_limited(handle, str(path))
+    return compact_json(parse_json_payload(data, "--plaintext"))
+
+
 # -- decrypt ---------------------------------------------------------------------
 
 
-def decrypt_text(codec: TokenCodec, text: str, *, reveal: bool) -> Any:
-    """One token or `{"token": ...}` body -> the decoded JSON (masked unless `reveal`)."""
-    value = codec.decrypt_json(extract_token(text))
-    return value if reveal else mask(value)
+@dataclass(frozen=True)
+class Decoded:
+    """What one input decoded to (masked unless revealed); `plain`: it was a plain JSON
+    answer, not encrypted, shown as it is with no key used."""
+
+    value: Any
+    plain: bool = False
+
+
+def decrypt_text(codec: Callable[[], TokenCodec], text: str, *, reveal: bool) -> Decoded:
+    """One token, request or answer body in any envelope, or plain JSON answer -> the
+    JSON. `codec` is called only when there is something to decrypt: a plain answer (what
+    the platform's decrypt helper answers) needs no key."""
+    found = unwrap(text)
+    plain = isinstance(found, dict)
+    value = found if isinstance(found, dict) else codec().decrypt_json(found)
+    return Decoded(value if reveal else mask(value), plain)
 
 
 def _line_batches(stream: IO[bytes], first: bytes = b"") -> Iterator[list[bytes | None]]:
@@ -268,6 +294,7 @@ def _compact(value: Any) -> bytes:
 class StreamSummary:
     lines: int = 0
     failed: int = 0
+    plain: int = 0  # plain JSON answers: not encrypted, written as they are (masked)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -305,8 +332,9 @@ def decrypt_stream(
     """Decrypt one token (or body) per input line, writing one JSON line per input line.
 
     Output lines keep input order; a line that fails gives `{"line", "error",
-    "exit_code"}`. Plaintext that is one line of JSON is written as the platform sent
-    it, with document numbers masked where they stand; anything else is re-serialised.
+    "exit_code"}`; a plain JSON answer is written as it is (masked) and counted.
+    Plaintext that is one line of JSON is written as the platform sent it, with document
+    numbers masked where they stand; anything else is re-serialised.
 
     Constant memory and full speed: the input is read `READ_SIZE` bytes at a time, the
     tokens of each read are decrypted together (`TokenCodec.decrypt_many`) and their
@@ -327,9 +355,12 @@ def decrypt_stream(
                 if not token:
                     raise CryptoError("empty line")
                 if token[0] == _BRACE:
-                    result: bytes | CryptoError = codec.decrypt(
-                        extract_token(line.decode("utf-8", "replace"))
-                    )
+                    found = unwrap(line.decode("utf-8", "replace"))
+                    if isinstance(found, dict):
+                        summary.plain += 1
+                        out.append(_compact(found if reveal else mask(found)) + b"\n")
+                        continue
+                    result: bytes | CryptoError = codec.decrypt(found)
                 else:
                     result = next(plaintexts)
                 if isinstance(result, bytes):

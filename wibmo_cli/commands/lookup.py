@@ -92,7 +92,8 @@ def lookup(
 ) -> int | None:
     """Look a customer up: who, which cards, KYC, balance, status, documents.
 
-    Exit code 0 when found (responseCode 00), 1 when the platform answers another
+    Exit code 0 when found (responseCode 00, or another of the profile's
+    success_codes), 1 when the platform answers another
     code (explained), 2 for bad input, 3 configuration, 4 undecryptable answer,
     5 network, 6 HTTP error.
 
@@ -169,7 +170,12 @@ def lookup(
 
     title = f"Customer ({identifiers.describe(masked=False)})"
     ok = show_answer(
-        rt.render, exchange.answer, elapsed=exchange.elapsed, reveal=reveal, title=title
+        rt.render,
+        exchange.answer,
+        elapsed=exchange.elapsed,
+        reveal=reveal,
+        title=title,
+        success_codes=profile.get("success_codes"),
     )
     return None if ok else ExitStatus.API_ERROR
 
@@ -198,6 +204,7 @@ def _lookup_file(
         reveal=reveal,
         mobile_prefix=str(profile.get("mobile_prefix")),
         message_code=int(profile.get("lookup_message_code")),
+        success_codes=tuple(profile.get("success_codes")),
     )
     job = FileJob(path, column, user_path(resume) if resume else None)
     if reveal:

@@ -54,6 +54,9 @@ Iv = Annotated[
 ]
 
 
+PLAIN_SAID = "a plain JSON answer, not encrypted: shown as it is (no key used)"
+
+
 def _stdin_or_error(what: str) -> None:
     if sys.stdin is None or is_terminal(sys.stdin):
         raise InputError(f"no input: give {what} as an argument, a file, or on stdin")
@@ -119,13 +122,24 @@ def decrypt(
         str | None,
         typer.Argument(
             metavar="[TOKEN|FILE|-]",
-            help='A token, a {"token": ...} body, a file of them one per line, or - for stdin.',
+            help='A token, a request or answer body ({"token"|"result"|"encdata": ...}), '
+            "a file of them one per line, or - for stdin.",
         ),
     ] = None,
     detect_scheme: Annotated[
         bool,
         typer.Option("--detect", help="Try every key encoding and IV scheme; say which works."),
     ] = False,
+    expected: Annotated[
+        str | None,
+        typer.Option(
+            "--plaintext",
+            metavar="JSON|FILE",
+            help="With --detect: the JSON the token is known to hold (e.g. the request "
+            "sent); its length rules IV schemes in or out.",
+            show_default=False,
+        ),
+    ] = None,
     reveal: Annotated[
         bool, typer.Option("--reveal", help="Show identity document numbers whole (audited).")
     ] = False,
@@ -140,20 +154,34 @@ def decrypt(
     (or stdin) gives one JSON line per input line, in order; a line that fails gives
     {"line": N, "error": "...", "exit_code": 4} and the run exits 4.
 
+    A body may carry its token as "token", "result" or "encdata". A plain JSON answer
+    (with a responseCode: what the platform's decrypt helper answers) is not encrypted:
+    it is shown as it is (masked), stderr says so, and no key is needed for it.
+
     \b
     Examples:
       wibmo decrypt 'bhPbPdQDo7D1QHDUZmU+uiorLTlXOgfY2N9dhO33wnxrIpTIq1veM8oYg3RN8UxO'
       wibmo decrypt '{"token": "bhPbPdQDo7D1QHDUZmU+uiorLTlXOgfY2N9dhO33wnxrIpTIq1veM8oYg3RN8UxO"}'
       wibmo decrypt captured-tokens.txt > decoded.jsonl
+      wibmo decrypt '{"result": "bhPbPdQDo7D1QHDUZmU+uiorLTlXOgfY2N9dhO33wnxrIpTIq1veM8oYg3RN8UxO"}'
       wibmo decrypt --detect token.txt --key-env UAT_KEY
+      wibmo decrypt --detect token.txt --plaintext request.json
     """
     from wibmo_cli import tokenio
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
+    if expected is not None and not detect_scheme:
+        raise InputError("--plaintext goes with --detect")
     if reveal:
         _audit_reveal(rt, "decrypt")
+
+    def one(text: str) -> int | None:
+        if detect_scheme:
+            return _detect(rt, keys, text, reveal=reveal, expected=expected)
+        return _decrypt_one(rt, keys, text, reveal=reveal)
+
     if source is not None and source != "-" and tokenio.existing_file(source) is None:
-        return _decrypt_one(rt, keys, source, detect_scheme=detect_scheme, reveal=reveal)
+        return one(source)
     if source is None or source == "-":
         _stdin_or_error("a token")
         stream = sys.stdin.buffer
@@ -166,8 +194,7 @@ def decrypt(
     with stream:
         first, whole = tokenio.first_document(stream)
         if detect_scheme or whole:
-            text = first.decode("utf-8", "replace")
-            return _decrypt_one(rt, keys, text, detect_scheme=detect_scheme, reveal=reveal)
+            return one(first.decode("utf-8", "replace"))
         codec = tokenio.build_codec(keys, rt.env, rt.profile)
         out = rt.render.stdout_bytes  # a failed write: exit 74 (a closed pipe: 141)
         summary = tokenio.decrypt_stream(
@@ -181,36 +208,43 @@ def decrypt(
         out.flush()
     if summary.lines == 0:
         raise InputError("no input: the file or stdin is empty")
+    if summary.plain:
+        rt.render.info(f"{summary.plain} of {summary.lines} lines: {PLAIN_SAID}")
     if summary.failed:
         rt.render.info(f"{summary.failed} of {summary.lines} lines could not be decrypted")
         return summary.exit_status
     return None
 
 
-def _decrypt_one(
-    rt: Runtime, keys: tokenio.KeyOptions, text: str, *, detect_scheme: bool, reveal: bool
-) -> int | None:
+def _decrypt_one(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> int | None:
     from wibmo_cli import tokenio
 
-    if detect_scheme:
-        return _detect(rt, keys, text, reveal=reveal)
-    codec = tokenio.build_codec(keys, rt.env, rt.profile)
-    rt.render.json(tokenio.decrypt_text(codec, text, reveal=reveal))
+    decoded = tokenio.decrypt_text(
+        lambda: tokenio.build_codec(keys, rt.env, rt.profile), text, reveal=reveal
+    )
+    if decoded.plain:
+        rt.render.info(PLAIN_SAID)
+    rt.render.json(decoded.value)
     return None
 
 
-def _detect(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> int | None:
-    """Every scheme tried; exit 4 when none works."""
+def _detect(
+    rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool, expected: str | None
+) -> int | None:
+    """Every scheme tried, in the order the token's length suggests; exit 4 when none
+    works."""
     from wibmo_cli import tokenio
-    from wibmo_cli.crypto import detect
+    from wibmo_cli.crypto import detect, token_evidence
 
+    plaintext = None if expected is None else tokenio.expected_plaintext(expected)
     readings, extra = tokenio.detect_inputs(keys, rt.env, rt.profile)
-    results = detect(text.strip(), readings, extra)
+    results = detect(text.strip(), readings, extra, plaintext=plaintext)
+    evidence = token_evidence(text.strip(), plaintext)
     working = [r for r in results if r.ok]
     from wibmo_cli.masking import mask
     from wibmo_cli.views.tokens import detection_report
 
-    report = detection_report(results, working, reveal=reveal)
+    report = detection_report(results, working, reveal=reveal, evidence=evidence)
     if rt.json:
         rt.render.json(
             {
@@ -223,6 +257,12 @@ def _detect(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -
                     for r in working
                 ],
                 "tried": [_tried(r) for r in results],
+                "length": {
+                    "bytes": evidence.size,
+                    "blocks": evidence.blocks,
+                    "ruled_out": sorted(evidence.ruled_out),
+                    "notes": list(evidence.notes),
+                },
                 "advice": report.advice,
             }
         )
@@ -238,6 +278,7 @@ def _tried(result: Detection) -> dict[str, object]:
         "ok": result.ok,
         "padding_ok": result.padding_ok,
         "error": result.error,
+        "fits_length": result.fits_length,
     }
 
 

@@ -131,14 +131,20 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
     if outcome.error is not None:  # REFUSED (a 4xx), NOT_SENT: said as they came
         raise outcome.error
     assert outcome.exchange is not None
-    from wibmo_cli.codes import is_success
     from wibmo_cli.errors import OutputError
     from wibmo_cli.views.answer import show_answer
 
     exchange = outcome.exchange
     title = f"Update Profile ({identifiers.describe(masked=False)})"
     try:
-        show_answer(rt.render, exchange.answer, elapsed=exchange.elapsed, reveal=False, title=title)
+        ok = show_answer(
+            rt.render,
+            exchange.answer,
+            elapsed=exchange.elapsed,
+            reveal=False,
+            title=title,
+            success_codes=profile.get("success_codes"),
+        )
         rt.render.stdout.flush()  # a failure to show it surfaces here, not at exit
     except OutputError as exc:  # the answer cannot be shown: still say it was answered
         said = answered_message(profile, identifiers, outcome)
@@ -146,7 +152,7 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
     except BrokenPipeError:  # its reader went away (exit 141): still say it was answered
         rt.render.info(answered_message(profile, identifiers, outcome))
         raise
-    if not is_success(exchange.answer.get("responseCode")):
+    if not ok:
         return ExitStatus.API_ERROR
     rt.render.info(f"see the change: {check_command(profile, identifiers, outcome.plan)}")
     return ExitStatus.OK

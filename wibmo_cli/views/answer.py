@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from wibmo_cli.render import Renderer
 
 
@@ -15,9 +17,10 @@ def show_answer(
     elapsed: float | None,
     reveal: bool,
     title: str,
+    success_codes: Iterable[str],
 ) -> bool:
     """Render `answer` (masked unless `reveal`) as JSON or as tables, as `render` is set;
-    True when its responseCode is 00."""
+    True when its responseCode is one of `success_codes` (the profile's)."""
     from wibmo_cli.codes import is_success
     from wibmo_cli.masking import mask
 
@@ -27,7 +30,7 @@ def show_answer(
     else:
         from wibmo_cli.views.customer import answer_renderables, answer_view
 
-        view = answer_view(shown)
+        view = answer_view(shown, success_codes)
         width = render.console.width
         render.print(*answer_renderables(view, elapsed=elapsed, title=title, width=width))
-    return is_success(answer.get("responseCode"))  # type: ignore[arg-type]
+    return is_success(answer.get("responseCode"), success_codes)

@@ -8,13 +8,13 @@ field table's flat record. No field is ever dropped: what is not known is listed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 from wibmo_cli import kyc as kyc_profiles
-from wibmo_cli.codes import explain, normalise_code
+from wibmo_cli.codes import DEFAULT_SUCCESS_CODES, explain, is_success, normalise_code
 from wibmo_cli.fields import BY_NAME
 from wibmo_cli.textsafe import cell
 
@@ -210,11 +210,13 @@ def scalar(value: Any) -> str:
 # -- the view (pure) ------------------------------------------------------------------
 
 
-def answer_view(answer: dict[str, Any]) -> AnswerView:
+def answer_view(
+    answer: dict[str, Any], success_codes: Iterable[str] = DEFAULT_SUCCESS_CODES
+) -> AnswerView:
     code = normalise_code(answer.get("responseCode", "")) if "responseCode" in answer else ""
     known = explain(code) if code else None
     name = known.name if known else str(answer.get("responseMessage", "") or "unknown code")
-    view = AnswerView(code=code or "?", name=name, ok=code == "00")
+    view = AnswerView(code=code or "?", name=name, ok=is_success(code, success_codes))
     view.envelope = {k: scalar(answer[k]) for k in ENVELOPE if k in answer}
 
     card_list = answer.get("cardList")

@@ -9,7 +9,7 @@ from wibmo_cli.masking import mask
 from wibmo_cli.render import dumps
 
 if TYPE_CHECKING:
-    from wibmo_cli.crypto import Detection
+    from wibmo_cli.crypto import Detection, LengthEvidence
 
 
 @dataclass
@@ -51,8 +51,17 @@ def advise(results: list[Detection], working: list[Detection]) -> str:
     )
 
 
+def evidence_text(evidence: LengthEvidence) -> str:
+    """What the token's length says, one line per fact."""
+    return "Length: " + "\n        ".join(evidence.notes)
+
+
 def detection_report(
-    results: list[Detection], working: list[Detection], *, reveal: bool
+    results: list[Detection],
+    working: list[Detection],
+    *,
+    reveal: bool,
+    evidence: LengthEvidence | None = None,
 ) -> DetectionReport:
     from rich.table import Table
     from rich.text import Text
@@ -70,9 +79,12 @@ def detection_report(
             outcome = cell(f"padding valid, {result.error}", "yellow")
         else:
             outcome = cell(result.error, "dim")
+        if not result.fits_length:
+            outcome.append(" (its length rules this scheme out)", style="dim")
         table.add_row(result.key_encoding, str(result.scheme), outcome)
     advice = advise(results, working)
-    renderables: list[Any] = [table, Text(advice)]
+    said = advice if evidence is None else f"{evidence_text(evidence)}\n{advice}"
+    renderables: list[Any] = [table, Text(said)]
     if working:
         plaintext = working[0].plaintext if reveal else mask(working[0].plaintext)
         renderables.append(Text("\nPlaintext:", style="bold"))
