@@ -212,6 +212,19 @@ class Dialect(NamedTuple):
         spelling, date_format, documents, product_id = (str(profile.get(k)) for k in keys)
         return cls(spelling, date_format, documents, product_id)
 
+    def describe(self) -> str:
+        """How this dialect differs from the field table's, for the preview ("" for none)."""
+        parts = []
+        if self.spelling != TABLE.spelling:
+            parts.append("the samples' field names (email, city, zipCode, ...)")
+        if self.date_format != TABLE.date_format:
+            parts.append(f"dateOfBirth as {self.date_format}")
+        if self.documents != TABLE.documents:
+            parts.append(f"documents {self.documents}")
+        if self.product_id:
+            parts.append(f"productId {self.product_id}")
+        return ", ".join(parts)
+
     def name(self, f: Field) -> str:
         """The name `f` is sent under."""
         return (f.sample or f.name) if self.spelling == "sample" else f.name

@@ -123,10 +123,12 @@ def curl_command(
 
 
 def preview_renderables(
-    rows: list[PreviewRow], *, title: str, notes: Iterable[str] = ()
+    rows: list[PreviewRow], *, title: str, notes: Iterable[str] = (), sent_as: str = ""
 ) -> list[RenderableType]:
-    """The preview table; the title and "now" hold what the lookup answered, so every
-    value goes in through `textsafe.cell` (never markup, control characters escaped)."""
+    """The preview table (`sent_as`: how the profile spells the request, when not as the
+    field table does: `fields.Dialect.describe`); the title and "now" hold what the lookup
+    answered, so every value goes in through `textsafe.cell` (never markup, control
+    characters escaped)."""
     from rich.table import Table
 
     table = Table(title=cell(title, "table.title"), title_justify="left")
@@ -137,6 +139,8 @@ def preview_renderables(
         will_be = cell(row.will_be + ("  (unchanged)" if row.unchanged else ""))
         table.add_row(cell(row.label), cell(row.now or "—"), will_be)
     out: list[RenderableType] = [table]
+    if sent_as:
+        out.append(cell(f"sent as: {sent_as}", "dim"))
     out += [cell(f"note: {note}", "yellow") for note in notes]
     return out
 
