@@ -291,6 +291,7 @@ def test_a_file_gives_documents_one_way_and_no_product_id(sandbox: Sandbox, cli:
         (both, "give the documents as docList or as one flat docType/docNumber, not both"),
         ({"productId": "9"}, "productId is filled by wibmo"),
         ({"ProductID": "9"}, "ProductID is filled by wibmo"),
+        ({"docType": "PAN", "docNumber": "ABC"}, "patch.json: document number '***': must be"),
     ]:
         Path("patch.json").write_text(json.dumps(patch), encoding="utf-8")
         result = cli(*argv)

@@ -136,7 +136,7 @@ def parse_request(
     for name, value in options.items():
         if value is not None:
             raw[name] = (value, BY_NAME[name].option if name in BY_NAME else name)
-    _flat_document(raw, patch_label)
+    flat = _flat_document(raw, patch_label)
     if docs:
         raw["docList"] = (list(docs), DOC_OPTION)
     if card_profile_id is not None:
@@ -153,7 +153,7 @@ def parse_request(
         changes["newcardProfileId"] = str(changes["newcardProfileId"])
     if "docList" in raw:
         value, where = raw["docList"]
-        changes["docList"] = _documents(value, where)
+        changes["docList"] = _documents(value, where, indexed=where != flat)
         sources["docList"] = where
     if "kycDateStamp" in changes and changes["kycDateStamp"] > request_datetime(now):
         raise InputError(
@@ -170,17 +170,19 @@ def parse_request(
     return UpdateRequest(identifiers, changes, current, sources)
 
 
-def _flat_document(raw: dict[str, tuple[Any, str]], label: str) -> None:
+def _flat_document(raw: dict[str, tuple[Any, str]], label: str) -> str | None:
     """A file's flat document (``docType``, ``docNumber``, ... at the top level, as the
-    field table lists them) becomes its one-entry docList."""
+    field table lists them) becomes its one-entry docList; where it is, for messages."""
     flat = {key: raw.pop(key) for key in DOC_KEYS if key in raw}
     if not flat:
-        return
+        return None
     if "docList" in raw:
         raise InputError(
             f"{label}: give the documents as docList or as one flat docType/docNumber, not both"
         )
-    raw["docList"] = ([{key: value for key, (value, _) in flat.items()}], label)
+    where = f"{label}: document"
+    raw["docList"] = ([{key: value for key, (value, _) in flat.items()}], where)
+    return where
 
 
 def _file_name(key: str, label: str) -> str:
@@ -222,8 +224,9 @@ def _json_type(value: Any) -> str:
     )
 
 
-def _documents(value: Any, where: str) -> list[dict[str, str]]:
-    """``--doc TYPE:NUMBER[:COUNTRY[:EXPIRY]]`` strings, or a file's docList objects."""
+def _documents(value: Any, where: str, *, indexed: bool = True) -> list[dict[str, str]]:
+    """``--doc TYPE:NUMBER[:COUNTRY[:EXPIRY]]`` strings, or a file's docList objects (its
+    flat document: not `indexed` in messages)."""
     if not isinstance(value, list) or not value:
         raise InputError(f"{where}: must be a non-empty list of documents")
     docs: list[dict[str, str]] = []
@@ -246,7 +249,7 @@ def _documents(value: Any, where: str) -> list[dict[str, str]]:
                     f"{where}[{index}]: unknown key {sorted(unknown)[0]!r}; "
                     "known: docType, docNumber, docCountry, docExpiry"
                 )
-            at = f"{where}[{index}]"
+            at = f"{where}[{index}]" if indexed else where
             kind, number, country, expiry = (
                 _plain(entry.get(k, ""), f"{at}.{k}")
                 for k in ("doctype", "docnumber", "doccountry", "docexpiry")

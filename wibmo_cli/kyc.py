@@ -10,10 +10,12 @@ Only 30, 150 and 300 can be set by Update Profile (``newcardProfileId``: `UPDATA
 a card may be on any of the five, and ``cardProfileId`` is "the present KYC profile": what
 the lookup shows (`CARD_PROFILES`). `rank` orders all five for the downgrade note:
 No CDD < Min KYC = Simple CDD < IKYC < Full KYC / Full CDD. Min KYC and Simple CDD are one
-level (the platform answers kycName MIN_KYC for Simple CDD too); IKYC (Aadhaar-based
-instant KYC) is more than minimum and less than full, so leaving it for 30 or 300 is a
-downgrade and 1 -> 30 is not. `kyc_names` are the symbolic ``kycName`` values the platform
-sends for a profile (the sandbox answers the first).
+level (kycName MIN_KYC is answered for Simple CDD too). Neither document ranks
+IKYC; it is put above the minimum and below full KYC, so that leaving it for 30 or 300 is
+noted as a downgrade (a note too many costs a glance; one too few, a compliance slip) and
+200 -> 150 is an upgrade with the full-KYC rules. 1 -> 30 is no downgrade. `kyc_names`
+are the symbolic ``kycName`` values the platform sends for a profile (the sandbox answers
+the first).
 """
 
 from __future__ import annotations
