@@ -122,7 +122,7 @@ def test_documents_map_to_their_validators_and_codes(doc_type: str, code: str) -
 
 def test_every_row_is_complete_and_unique() -> None:
     assert len({f.name for f in FIELDS}) == len({f.option for f in FIELDS}) == len(FIELDS)
-    spellings = [s.lower() for f in FIELDS for s in (f.name, *f.spellings, *f.aliases)]
+    spellings = [s.lower() for f in FIELDS for s in f.file_names]
     assert len(spellings) == len(set(spellings))
     for f in FIELDS:
         assert f.help.endswith(".") and f.label and f.option.startswith("--")

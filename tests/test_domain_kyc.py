@@ -35,7 +35,7 @@ def test_rank_orders_no_cdd_simple_full() -> None:
     assert kyc.is_downgrade(150, 30) and kyc.is_downgrade(30, 300)
     assert not kyc.is_downgrade(300, 150) and not kyc.is_downgrade(30, 30)
     with pytest.raises(ValueError, match="cannot be set"):
-        kyc.is_downgrade(200, 150)
+        kyc.is_downgrade(150, 200)
 
 
 @pytest.mark.parametrize("profile_id", [1, 30, 150, 200, 300])

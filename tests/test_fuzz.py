@@ -227,7 +227,7 @@ def test_read_patch_gives_an_object_or_an_input_error(text: str) -> None:
 
 
 FILE_NAMES = sorted(
-    {spelling for f in changes.FIELDS for spelling in (f.name, *f.spellings, *f.aliases)}
+    {spelling for f in changes.FIELDS for spelling in f.file_names}
     | {"docList", "cardProfileId", "clientTxnId", "urn", "colour"}
 )
 doc_objects = st.dictionaries(

@@ -128,7 +128,7 @@ def test_each_field_error_names_the_option_and_rule(
 
 def test_card_profile_id_is_checked() -> None:
     assert parse(emailId="a@example.com", card_profile_id="150").card_profile_id == 150
-    fails("--card-profile-id '1': must be one of", emailId="a@example.com", card_profile_id="1")
+    fails("--card-profile-id '42': must be one of", emailId="a@example.com", card_profile_id="42")
 
 
 @pytest.mark.parametrize(
@@ -423,8 +423,8 @@ def test_given_profile_that_the_lookup_contradicts() -> None:
 
 
 def test_current_profile_unknown_to_update_profile() -> None:
-    with pytest.raises(InputError, match=r"KYC profile 200.*--card-profile-id"):
-        current_profile(answer({"urn": 1, "profileId": 200}), None, None)
+    with pytest.raises(InputError, match=r"KYC profile 42.*--card-profile-id"):
+        current_profile(answer({"urn": 1, "profileId": 42}), None, None)
     with pytest.raises(InputError, match="does not show"):
         current_profile({"responseCode": "00", "firstName": "A"}, None, None)
 

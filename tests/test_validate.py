@@ -453,6 +453,7 @@ def test_platform_codes_name_real_validators_and_real_update_codes() -> None:
         "date_yyyymmdd": "1088",
         "datetime14": "1088",
         "kyc_profile_id": "1091",
+        "card_profile_id": "1091",
         "voter_id": "1238",
         "passport": "1239",
         "aadhaar": "1240",

@@ -5,7 +5,11 @@
     lookup answer  --current_profile-->  the KYC profile cardProfileId must carry
 
 Field names are the document's table (`fields.FIELDS`); a file may also use the sample's
-spellings (``email``, ``address``, ``city``, ``zipCode``, ...) and any letter case.
+spellings (``email``, ``address``, ``city``, ``zipCode``, ...) and any letter case, and
+give one document flat (``docType``, ``docNumber``, ... at the top level) instead of a
+``docList``. What is sent is spelled as the profile says (`fields.Dialect`, given to `plan`).
+A card may be on any KYC profile (1, 30, 150, 200, 300): ``cardProfileId`` carries the one
+the lookup shows; only ``newcardProfileId`` is limited to what Update Profile sets.
 The new mobile number travels as ``mobile`` (the document lists "Mobile No." as
 updatable and ``mobile`` in ``updateVectors``), with the profile's mobile prefix like
 ``customerMobile``. Every message names the CLI option, or ``FILE: field`` for a value
@@ -22,27 +26,29 @@ from typing import Any, Final
 
 from wibmo_cli import kyc, validate
 from wibmo_cli.errors import InputError
-from wibmo_cli.fields import BY_NAME, FIELDS, Field
+from wibmo_cli.fields import (
+    BY_NAME,
+    CARD_PROFILE,
+    DOC_KEYS,
+    DOC_LIST,
+    FIELDS,
+    FILLED,
+    IDENTIFIERS,
+    TABLE,
+    Dialect,
+    Field,
+)
 from wibmo_cli.masking import mask_value
 from wibmo_cli.messages import Identifiers, request_datetime, update_payload
 from wibmo_cli.tokenio import parse_json_payload
 
-# Filled by wibmo: a file may not set them.
-TOOL_FIELDS: Final = frozenset(
-    {
-        "messagecode",
-        "clienttxnid",
-        "requestdatetime",
-        "updatevectors",
-        "updatedate",
-        "profileidchangedate",
-    }
-)
-IDENTIFIER_FIELDS: Final = frozenset({"urn", "customermobile", "customerid"})
+# Filled by wibmo (productId from the profile): a file may not set them.
+TOOL_FIELDS: Final = frozenset(name.lower() for name in FILLED)
+IDENTIFIER_FIELDS: Final = frozenset(name.lower() for name in IDENTIFIERS)
 DOC_OPTION: Final = "--doc"
-_FILE_NAMES: Final = {
-    spelling.lower(): f.name for f in FIELDS for spelling in (f.name, *f.spellings, *f.aliases)
-} | {"doclist": "docList", "cardprofileid": "cardProfileId"}
+_FILE_NAMES: Final = {spelling.lower(): f.name for f in FIELDS for spelling in f.file_names} | {
+    name.lower(): name for name in (DOC_LIST, CARD_PROFILE, *DOC_KEYS)
+}
 
 
 @dataclass(frozen=True)
@@ -64,19 +70,29 @@ class UpdateRequest:
 class Plan:
     """What will be sent, and what it changes."""
 
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # as sent, in `dialect`
     current_profile: int
     new_profile: int | None
     notes: tuple[str, ...] = ()
+    dialect: Dialect = TABLE
 
     @property
     def client_txn_id(self) -> str:
         return str(self.payload["clientTxnId"])
 
+    def sent(self, f: Field) -> Any:
+        """What the payload sends for `f` (None: not sent), whatever its spelling."""
+        return self.dialect.sent(self.payload, f)
+
+    def documents(self) -> list[Mapping[str, Any]]:
+        """The documents the payload sends, as a docList or flat."""
+        return self.dialect.documents_in(self.payload)
+
     def changed(self) -> list[str]:
-        """Field names changed (document types for documents; never a value)."""
-        names = [f.name for f in FIELDS if f.name in self.payload]
-        names += [f"docList:{doc['docType']}" for doc in self.payload.get("docList", [])]
+        """Field names changed, as the table names them whatever the dialect (document
+        types for documents; never a value)."""
+        names = [f.name for f in FIELDS if self.sent(f) is not None]
+        names += [f"docList:{doc['docType']}" for doc in self.documents()]
         return names
 
 
@@ -120,6 +136,7 @@ def parse_request(
     for name, value in options.items():
         if value is not None:
             raw[name] = (value, BY_NAME[name].option if name in BY_NAME else name)
+    flat = _flat_document(raw, patch_label)
     if docs:
         raw["docList"] = (list(docs), DOC_OPTION)
     if card_profile_id is not None:
@@ -136,7 +153,7 @@ def parse_request(
         changes["newcardProfileId"] = str(changes["newcardProfileId"])
     if "docList" in raw:
         value, where = raw["docList"]
-        changes["docList"] = _documents(value, where)
+        changes["docList"] = _documents(value, where, indexed=where != flat)
         sources["docList"] = where
     if "kycDateStamp" in changes and changes["kycDateStamp"] > request_datetime(now):
         raise InputError(
@@ -145,12 +162,27 @@ def parse_request(
     current = None
     if "cardProfileId" in raw:
         value, where = raw["cardProfileId"]
-        current = validate.kyc_profile_id(_plain(value, where), field=where)
+        current = validate.card_profile_id(_plain(value, where), field=where)
     if not changes:
         raise InputError(
             "nothing to change: give at least one field option (see --help) or --from-file"
         )
     return UpdateRequest(identifiers, changes, current, sources)
+
+
+def _flat_document(raw: dict[str, tuple[Any, str]], label: str) -> str | None:
+    """A file's flat document (``docType``, ``docNumber``, ... at the top level, as the
+    field table lists them) becomes its one-entry docList; where it is, for messages."""
+    flat = {key: raw.pop(key) for key in DOC_KEYS if key in raw}
+    if not flat:
+        return None
+    if "docList" in raw:
+        raise InputError(
+            f"{label}: give the documents as docList or as one flat docType/docNumber, not both"
+        )
+    where = f"{label}: document"
+    raw["docList"] = ([{key: value for key, (value, _) in flat.items()}], where)
+    return where
 
 
 def _file_name(key: str, label: str) -> str:
@@ -165,7 +197,7 @@ def _file_name(key: str, label: str) -> str:
     if name is None:
         raise InputError(
             f"{label}: unknown field {key!r}; known: "
-            + ", ".join([*(f.name for f in FIELDS), "docList", "cardProfileId"])
+            + ", ".join([*(f.name for f in FIELDS), DOC_LIST, *DOC_KEYS, CARD_PROFILE])
         )
     return name
 
@@ -192,8 +224,9 @@ def _json_type(value: Any) -> str:
     )
 
 
-def _documents(value: Any, where: str) -> list[dict[str, str]]:
-    """``--doc TYPE:NUMBER[:COUNTRY[:EXPIRY]]`` strings, or a file's docList objects."""
+def _documents(value: Any, where: str, *, indexed: bool = True) -> list[dict[str, str]]:
+    """``--doc TYPE:NUMBER[:COUNTRY[:EXPIRY]]`` strings, or a file's docList objects (its
+    flat document: not `indexed` in messages)."""
     if not isinstance(value, list) or not value:
         raise InputError(f"{where}: must be a non-empty list of documents")
     docs: list[dict[str, str]] = []
@@ -216,7 +249,7 @@ def _documents(value: Any, where: str) -> list[dict[str, str]]:
                     f"{where}[{index}]: unknown key {sorted(unknown)[0]!r}; "
                     "known: docType, docNumber, docCountry, docExpiry"
                 )
-            at = f"{where}[{index}]"
+            at = f"{where}[{index}]" if indexed else where
             kind, number, country, expiry = (
                 _plain(entry.get(k, ""), f"{at}.{k}")
                 for k in ("doctype", "docnumber", "doccountry", "docexpiry")
@@ -247,8 +280,10 @@ def plan(
     message_code: int = 1280,
     client_txn_id: str | None = None,
     now: datetime | None = None,
+    dialect: Dialect = TABLE,
 ) -> Plan:
-    """The payload to send, after the rules that need the current KYC profile."""
+    """The payload to send in `dialect`, after the rules that need the current KYC profile
+    (any a card can be on: 1 and 200 rank as `kyc` says for the downgrade note)."""
     changes = dict(request.changes)
     notes: list[str] = []
     new: int | None = None
@@ -284,8 +319,9 @@ def plan(
         message_code=message_code,
         client_txn_id=client_txn_id,
         now=now,
+        dialect=dialect,
     )
-    return Plan(payload, current_profile, new, tuple(notes))
+    return Plan(payload, current_profile, new, tuple(notes), dialect)
 
 
 def full_kyc_rules(changes: Mapping[str, Any], sources: Mapping[str, str]) -> None:
@@ -332,7 +368,8 @@ def _cards(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def current_profile(answer: Mapping[str, Any], urn: str | None, given: int | None) -> int:
-    """The card's KYC profile id per the lookup, checked against --card-profile-id."""
+    """The card's KYC profile id per the lookup (any a card can be on, `kyc.CARD_PROFILES`:
+    cardProfileId is "the present KYC profile"), checked against --card-profile-id."""
     cards = _cards(answer)
     if urn is not None:
         cards = [c for c in cards if str(c.get("urn", c.get("Urn", ""))).lstrip("0") == urn]
@@ -340,7 +377,7 @@ def current_profile(answer: Mapping[str, Any], urn: str | None, given: int | Non
         {str(c["profileId"]) for c in cards if c.get("profileId") not in (None, "")},
         key=lambda profile: profile.zfill(12),
     )
-    hint = f"pass --card-profile-id ({kyc.ids()})"
+    hint = f"pass --card-profile-id ({kyc.ids(kyc.CARD_PROFILES)})"
     if given is not None:
         if found and str(given) not in found:
             raise InputError(
@@ -356,9 +393,9 @@ def current_profile(answer: Mapping[str, Any], urn: str | None, given: int | Non
             "--card-profile-id, or identify the card with --urn"
         )
     try:
-        return validate.kyc_profile_id(found[0])
+        return validate.card_profile_id(found[0])
     except InputError:
         raise InputError(
-            f"the lookup shows KYC profile {found[0]}, which Update Profile does not take "
-            f"({kyc.ids()}); {hint}"
+            f"the lookup shows KYC profile {found[0]}, which is not one wibmo knows "
+            f"({kyc.ids(kyc.CARD_PROFILES)}); {hint}"
         ) from None

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from wibmo_cli import validate
 from wibmo_cli.errors import InputError
+from wibmo_cli.fields import TABLE, Dialect
 from wibmo_cli.masking import mask_identifier
 
 _ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -170,23 +171,31 @@ def update_payload(
     message_code: int = 1280,
     client_txn_id: str | None = None,
     now: datetime | None = None,
+    dialect: Dialect = TABLE,
 ) -> dict[str, Any]:
-    """The Update Profile request (1280), in the document's field order.
+    """The Update Profile request (1280), in the document's field order, in `dialect`.
 
-    ``changes`` are already-validated fields under the document's names. ``updateDate``
-    is always filled, ``profileIdChangeDate`` when ``newcardProfileId`` is among the
-    changes, ``updateVectors`` (comma-separated, as in the sample) when any apply.
-    Numbers travel as strings, as in the document's samples.
+    ``changes`` are already-validated fields under the table's names (`fields.FIELDS`),
+    documents as a ``docList``; `dialect` (`fields.Dialect.of` a profile) says the names,
+    the date format and the documents' form they go out in, and the ``productId`` (sent
+    only when the profile sets one). ``updateDate`` is always filled,
+    ``profileIdChangeDate`` when a new KYC profile is among the changes, ``updateVectors``
+    (comma-separated, as in the sample) when any apply. Numbers travel as strings, as in
+    the document's samples. No key is sent empty or null: each is asked for, or filled.
     """
     stamp = request_datetime(now)
-    payload: dict[str, Any] = {
-        "messageCode": str(message_code),
-        "clientTxnId": client_txn_id or new_client_txn_id(),
-        "requestDateTime": stamp,
-        **identifiers.fields(),
-        "cardProfileId": str(card_profile_id),
-        **changes,
-    }
+    payload: dict[str, Any] = {"messageCode": str(message_code)}
+    if dialect.product_id:
+        payload["productId"] = dialect.product_id
+    payload.update(
+        {
+            "clientTxnId": client_txn_id or new_client_txn_id(),
+            "requestDateTime": stamp,
+            **identifiers.fields(),
+            "cardProfileId": str(card_profile_id),
+            **dialect.wire_fields(changes),
+        }
+    )
     if "newcardProfileId" in changes:
         payload["profileIdChangeDate"] = stamp
     if update_vectors:

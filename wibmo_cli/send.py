@@ -178,14 +178,17 @@ def build_dry_run(
 
 
 def plan_update(profile: Profile, request: UpdateRequest, record: dict[str, Any] | None) -> Plan:
-    """The payload, for the KYC profile the lookup shows (checked against one given)."""
+    """The payload, for the KYC profile the lookup shows (checked against one given), in
+    the profile's spelling (`fields.Dialect`)."""
     from wibmo_cli.changes import current_profile, plan
+    from wibmo_cli.fields import Dialect
 
     current = request.card_profile_id
     if record is not None:
         current = current_profile(record, request.identifiers.urn, current)
     assert current is not None  # looked up when not given
-    return plan(request, current, message_code=int(profile.get("update_message_code")))
+    code = int(profile.get("update_message_code"))
+    return plan(request, current, message_code=code, dialect=Dialect.of(profile))
 
 
 async def _look_up(client: Client, request: UpdateRequest) -> dict[str, Any]:

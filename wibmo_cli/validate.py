@@ -35,6 +35,7 @@ PLATFORM_CODES: Final[dict[str, str]] = {
     "date_yyyymmdd": "1088",
     "datetime14": "1088",
     "kyc_profile_id": "1091",
+    "card_profile_id": "1091",
     "voter_id": "1238",
     "passport": "1239",
     "aadhaar": "1240",
@@ -279,11 +280,21 @@ def zip_code(value: str | int, *, field: str = "zip code") -> str:
 
 
 def kyc_profile_id(value: str | int, *, field: str = "KYC profile id") -> int:
-    """One of Update Profile's KYC profile ids (`kyc.UPDATABLE`: 30, 150, 300)."""
+    """One of the KYC profile ids Update Profile sets (`kyc.UPDATABLE`: 30, 150, 300)."""
+    return _profile_id(value, field, kyc.UPDATABLE)
+
+
+def card_profile_id(value: str | int, *, field: str = "card's KYC profile id") -> int:
+    """A card's present KYC profile id, as cardProfileId carries it: any profile a card
+    can be on (`kyc.CARD_PROFILES`: 1, 30, 150, 200, 300)."""
+    return _profile_id(value, field, kyc.CARD_PROFILES)
+
+
+def _profile_id(value: str | int, field: str, among: tuple[int, ...]) -> int:
     raw = str(value).strip()
-    if _DIGITS.fullmatch(raw) and len(raw) <= 4 and int(raw) in kyc.UPDATABLE:
+    if _DIGITS.fullmatch(raw) and len(raw) <= 4 and int(raw) in among:
         return int(raw)
-    raise _fail(field, value, f"must be one of {kyc.listed()}")
+    raise _fail(field, value, f"must be one of {kyc.listed(among)}")
 
 
 def flag(value: str | bool, *, field: str = "flag") -> bool:

@@ -98,7 +98,10 @@ class Confirmation:
         name = " ".join(str(record[k]) for k in ("firstName", "lastName") if record.get(k))
         title = f"Update for {who}" + (f" ({name})" if name else "") + f" on {self.profile.name}"
         rows = preview(plan, record)
-        self.rt.render.err_console.print(*preview_renderables(rows, title=title, notes=plan.notes))
+        shown = preview_renderables(
+            rows, title=title, notes=plan.notes, sent_as=plan.dialect.describe()
+        )
+        self.rt.render.err_console.print(*shown)
 
     def _question(self) -> tuple[bool, str]:
         """(confirmed, what to say if not): the profile's name typed, or yes/no."""

@@ -82,7 +82,8 @@ def update_profile(
         str | None,
         typer.Option(
             "--card-profile-id",
-            help=f"The card's current KYC profile ({kyc.ids()}); looked up when not given.",
+            help=f"The card's current KYC profile ({kyc.ids(kyc.CARD_PROFILES)}); looked up "
+            "when not given.",
             show_default=False,
         ),
     ] = None,
@@ -101,8 +102,8 @@ def update_profile(
         typer.Option(
             "--from-file",
             metavar="FILE",
-            help="JSON object of fields under the platform's names ('-' reads stdin); "
-            "options override it.",
+            help="JSON object of fields under the platform's names, in either spelling "
+            "(table or sample; sent in the profile's) ('-' reads stdin); options override it.",
             show_default=False,
         ),
     ] = None,

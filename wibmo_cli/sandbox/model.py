@@ -86,6 +86,7 @@ class PlatformError(Exception):
 
 
 MALFORMED: Final = "1055"  # the platform's answer for a request it cannot use
+UNKNOWN_FIELD: Final = "1045"  # a key (or a null) the platform's version does not take
 
 
 def checked(check: Callable[..., Any], value: object, *, code: str = "", **options: Any) -> Any:
@@ -143,7 +144,14 @@ def _ascii_digits(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a business answer needs besides the request: who asked, and this answer's ids."""
+    """What a business answer needs besides the request: who asked, this answer's ids, and
+    how strictly Update Profile reads its keys.
+
+    Each of `update_fields` ("table" | "sample"), `date_format` ("YYYYMMDD" |
+    "DD-MM-YYYY") and `documents` ("list" | "flat") is None by default: either is taken,
+    as the sandbox always has. Set, it is one environment's dialect (`fields.Dialect`), as
+    the platform of that version speaks it (sandbox/update_rules.py says what each does).
+    """
 
     client_id: str
     bank_id: int | str
@@ -152,6 +160,9 @@ class Context:
     message_code: int
     now: str
     shape: str = "cardList"
+    update_fields: str | None = None
+    date_format: str | None = None
+    documents: str | None = None
 
 
 def fields_of(payload: dict[str, object]) -> dict[str, object]:

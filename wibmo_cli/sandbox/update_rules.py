@@ -2,17 +2,22 @@
 
 Pure over the store and plain dicts, like `lookup`. The checks, in the order made:
 
+    a key (or a docList entry's) in no spelling set    1045  (the context's dialect:
+                                                              `fields.spelling_set`)
+    a null value, where the context sets update_fields 1045
     no customerId, urn or customerMobile               1245
     customerMobile invalid                             1034
     nobody found (or identifiers disagree)             1231
     customerMobile on several customers                1237
     cardProfileId missing                              1090
-    cardProfileId / newcardProfileId not 30, 150, 300  1091
+    cardProfileId not 1, 30, 150, 200, 300             1091  (a card's present profile)
+    newcardProfileId not 30, 150, 300                  1091  (what Update Profile sets)
     customer has no card or wallet                     1306
     cardProfileId is not the card's profile            1309  (by URN: that card; else
                                                               the customer's cards with it)
     firstName given but blank                          1290
     a document without docType                         1300
+    dateOfBirth not in the context's date format       1088  (when it sets one)
     a field fails its validate.py check                validate.PLATFORM_CODES (1034, 1092,
                                                               1088, 1238-1242), else 1055
                                                               (model.checked)
@@ -20,21 +25,28 @@ Pure over the store and plain dicts, like `lookup`. The checks, in the order mad
     upgrade to 150 (full KYC) without an address       1055 (description says what is missing)
     upgrade to 150 without any identity document       1300 (none in the request or on file)
 
-Field names are matched case-insensitively, and both spellings the documents use are
-accepted (``emailId``/``email``, ``cardholderCity``/``city``, ...: `fields.FIELDS`, whose
-validators are the sandbox's checks too). ``updateVectors``, ``sorCustomerId`` and other
-fields without a customer column are accepted and ignored.
+Field names are matched case-insensitively. By default (the context's `update_fields`,
+`date_format`, `documents` all None) both spelling sets are accepted (``emailId``/``email``,
+``cardholderCity``/``city``, ..., the documents' other names: `fields.FIELDS`, whose
+validators are the sandbox's checks too), documents as a ``docList`` and flat, and any
+date format validate.py reads; a key in none of them is 1045. A context that sets them
+takes only that spelling set, that form of documents and that date format, and no null,
+as the platform version it stands for. ``updateVectors``, ``sorCustomerId`` and other
+known fields without a customer column are accepted and ignored.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any, Final
 
 from wibmo_cli import kyc, validate
 from wibmo_cli.errors import InputError
-from wibmo_cli.fields import FIELDS
+from wibmo_cli.fields import DOC_KEYS, DOC_LIST, FIELDS, spelling_set
 from wibmo_cli.sandbox.model import (
     MALFORMED,
+    UNKNOWN_FIELD,
     Context,
     Document,
     PlatformError,
@@ -50,17 +62,26 @@ from wibmo_cli.sandbox.store import Store
 _KEPT: Final = tuple(f for f in FIELDS if f.column)
 # Date-times that are checked but not kept.
 _STAMPS: Final = ("kycDateStamp", "updateDate", "profileIdChangeDate")
+_DOC_KEYS: Final = frozenset(key.lower() for key in DOC_KEYS)
+# The exact form of dateOfBirth in each date format a context may set.
+_DATE_FORMATS: Final = {
+    "YYYYMMDD": re.compile(r"[0-9]{8}"),
+    "DD-MM-YYYY": re.compile(r"[0-9]{2}-[0-9]{2}-[0-9]{4}"),
+}
+_SHOW_KEY: Final = 40  # a key named in an answer's description is cut to this
+_spelling_set = lru_cache(maxsize=None)(spelling_set)  # a few dialects, every request
 
 
 def update(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Apply a 1280/1080 request to the store (uncommitted) and answer it, or `PlatformError`."""
+    _check_keys(payload, ctx)
     fields = fields_of(payload)
     rowid, urn = _identify(store, fields)
 
     current_raw = given(fields, "cardprofileid")
     if current_raw is None:
         raise PlatformError("1090")
-    current = checked(validate.kyc_profile_id, current_raw, field="cardProfileId")
+    current = checked(validate.card_profile_id, current_raw, field="cardProfileId")
     new_raw = given(fields, "newcardprofileid")
     new = (
         checked(validate.kyc_profile_id, new_raw, field="newcardProfileId")
@@ -83,6 +104,7 @@ def update(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
     changes = _customer_changes(fields)
     if "mobile" in changes and set(store.by_mobile(changes["mobile"])) - {rowid}:
         raise PlatformError("1237", "the new mobile number is another customer's")
+    _check_date_format(fields, ctx)
     for stamp in _STAMPS:
         value = given(fields, stamp.lower())
         if value is not None:
@@ -122,6 +144,30 @@ def update(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
     }
 
 
+def _check_keys(payload: dict[str, Any], ctx: Context) -> None:
+    """1045 for a key of the request (or of a docList entry) outside the context's spelling
+    set, and, where the context sets its spelling set (`update_fields`), for a null."""
+    allowed = _spelling_set(ctx.update_fields, ctx.documents)
+    strict = ctx.update_fields is not None
+    entries = fields_of(payload).get(DOC_LIST.lower()) if DOC_LIST.lower() in allowed else None
+    inner = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    for keys, known in ((payload, allowed), *((entry, _DOC_KEYS) for entry in inner)):
+        for key, value in keys.items():
+            if key.strip().lower() not in known:
+                shown = key if len(key) <= _SHOW_KEY else key[:_SHOW_KEY] + "..."
+                raise PlatformError(UNKNOWN_FIELD, f"unknown field {shown!r}")
+            if strict and value is None:
+                raise PlatformError(UNKNOWN_FIELD, f"{key} is null")
+
+
+def _check_date_format(fields: dict[str, object], ctx: Context) -> None:
+    """1088 for a dateOfBirth not in the context's date format (when it sets one)."""
+    value = given(fields, "dateofbirth")
+    form = _DATE_FORMATS.get(ctx.date_format or "")
+    if value is not None and form is not None and not form.fullmatch(value):
+        raise PlatformError("1088", f"dateOfBirth must be {ctx.date_format}")
+
+
 def _identify(store: Store, fields: dict[str, object]) -> tuple[int, int | None]:
     """The customer's row id and the URN given (if any), or 1245 / 1034 / 1231 / 1237."""
     customer_id = given(fields, "customerid")
@@ -159,7 +205,7 @@ def _urn(value: str) -> int | None:
 def _customer_changes(fields: dict[str, object]) -> dict[str, str]:
     changes: dict[str, str] = {}
     for f in _KEPT:
-        value = given(fields, *(name.lower() for name in (f.name, *f.spellings)))
+        value = given(fields, *(name.lower() for name in f.platform_names))
         if value is not None:
             changes[f.column] = checked(
                 f.normalise, value, where=f.name, code=platform_code(f.check), mobile_prefix=""

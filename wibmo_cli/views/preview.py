@@ -37,21 +37,22 @@ class PreviewRow:
 
 
 def preview(plan: Plan, record: Mapping[str, Any] | None) -> list[PreviewRow]:
-    """Each field the plan sends, as the lookup shows it now and as it will be."""
+    """Each field the plan sends (in whatever spelling its dialect sends it), as the lookup
+    shows it now and as it will be."""
     record = record or {}
-    payload = plan.payload
     rows: list[PreviewRow] = []
     for f in FIELDS:
-        if f.name not in payload:
+        sent = plan.sent(f)
+        if sent is None:
             continue
         if f.shown == "kyc":  # now: the card's profile the plan was made for
             now_kyc = kyc.describe(plan.current_profile)
-            rows.append(PreviewRow(f.label, now_kyc, kyc.describe(payload[f.name])))
+            rows.append(PreviewRow(f.label, now_kyc, kyc.describe(sent)))
             continue
         now = next((record[k] for k in f.shown_as if record.get(k) not in (None, "")), None)
-        rows.append(PreviewRow(f.label, _shown(f, now), _shown(f, payload[f.name])))
+        rows.append(PreviewRow(f.label, _shown(f, now), _shown(f, sent)))
     on_file = {str(d.get("docType")): d for d in record.get("docList") or [] if isinstance(d, dict)}
-    for doc in payload.get("docList", []):
+    for doc in plan.documents():
         old = on_file.get(doc["docType"])
         rows.append(PreviewRow(f"Document {doc['docType']}", _doc(old) if old else "", _doc(doc)))
     return rows
@@ -122,10 +123,12 @@ def curl_command(
 
 
 def preview_renderables(
-    rows: list[PreviewRow], *, title: str, notes: Iterable[str] = ()
+    rows: list[PreviewRow], *, title: str, notes: Iterable[str] = (), sent_as: str = ""
 ) -> list[RenderableType]:
-    """The preview table; the title and "now" hold what the lookup answered, so every
-    value goes in through `textsafe.cell` (never markup, control characters escaped)."""
+    """The preview table (`sent_as`: how the profile spells the request, when not as the
+    field table does: `fields.Dialect.describe`); the title and "now" hold what the lookup
+    answered, so every value goes in through `textsafe.cell` (never markup, control
+    characters escaped)."""
     from rich.table import Table
 
     table = Table(title=cell(title, "table.title"), title_justify="left")
@@ -136,6 +139,8 @@ def preview_renderables(
         will_be = cell(row.will_be + ("  (unchanged)" if row.unchanged else ""))
         table.add_row(cell(row.label), cell(row.now or "—"), will_be)
     out: list[RenderableType] = [table]
+    if sent_as:
+        out.append(cell(f"sent as: {sent_as}", "dim"))
     out += [cell(f"note: {note}", "yellow") for note in notes]
     return out
 
