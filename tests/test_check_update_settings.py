@@ -19,7 +19,13 @@ import pytest
 from support import SECRET_FORMS, Invoke, StartSandbox, query, unit_profile, write_profiles
 
 from wibmo_cli.client import Client
-from wibmo_cli.online_check import PROBE_URN, UPDATE, update_check, update_probe
+from wibmo_cli.online_check import (
+    PROBE_URN,
+    UPDATE,
+    lookup_check,
+    update_check,
+    update_probe,
+)
 from wibmo_cli.profile_check import Check
 from wibmo_cli.profiles import Profile
 from wibmo_cli.sandbox import Faults, Sandbox
@@ -299,3 +305,32 @@ def test_http_refusals_name_the_setting(status: int, said: str) -> None:
     assert check.status == "fail"
     assert said in check.detail
     assert len(seen) == 1
+
+
+def _plain_probe(profile: Profile, api: str) -> Check:
+    """`lookup_check` or `update_check` against a platform answering plain JSON (no token),
+    as the platform's decrypt helper and some proxies do."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        payload = profile.codec().decrypt_json(json.loads(request.content)["token"])
+        return httpx.Response(
+            200, json={"clientTxnId": payload["clientTxnId"], "responseCode": "1303"}
+        )
+
+    async def run() -> Check:
+        async with Client(profile, BASE_URL, transport=httpx.MockTransport(handler)) as client:
+            if api == "lookup":
+                return (await lookup_check(client, profile))[0]
+            return await update_check(client, profile)
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("api", ["lookup", "update"])
+def test_a_plain_json_answer_proves_nothing_about_the_key(api: str) -> None:
+    check = _plain_probe(unit_profile(BASE_URL), api)
+    assert "key and iv are right" not in check.detail
+    assert "proved update_path" not in check.detail or "not proved: the key and iv" in (
+        check.detail
+    )
+    assert "unencrypted" in check.detail

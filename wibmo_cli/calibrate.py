@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.answer import describe_body, short, status_error
+from wibmo_cli.bodies import load_json
 from wibmo_cli.codes import explain
-from wibmo_cli.crypto import detect, key_interpretations, load_json
+from wibmo_cli.crypto import detect, key_interpretations
 from wibmo_cli.errors import CryptoError, WibmoError
 from wibmo_cli.profile_check import Check
 from wibmo_cli.profiles import Profile

@@ -121,7 +121,7 @@ def update_probe(profile: Profile) -> dict[str, Any]:
 async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
     """The lookup round trip, and whether any HTTP answer came back at all."""
     try:
-        answer = (await client.lookup(lookup_probe(profile))).answer
+        exchange = await client.lookup(lookup_probe(profile))
     except HTTPStatusError as exc:
         if exc.status in (401, 403):
             return Check(LOOKUP, "fail", f"the gateway rejected the api_key: {exc.message}"), True
@@ -140,6 +140,7 @@ async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
         return Check(LOOKUP, "fail", str(exc)), False
     except WibmoError as exc:
         return Check(LOOKUP, "fail", str(exc)), True
+    answer = exchange.answer
     code, name = _code(answer)
     if code in CREDENTIAL_CODES:
         return Check(LOOKUP, "fail", f"credentials rejected: {code} {name}"), True
@@ -151,6 +152,14 @@ async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
             "encryption_key or iv scheme differs from the platform's",
         ), True
     placement = profile.values["lookup_credentials"]
+    if exchange.plain:
+        return Check(
+            LOOKUP,
+            "warn",
+            f"lookup answered plain JSON, not a token: responseCode {code} {name}; lookup_path "
+            f"and credentials (in {placement}) are right, but an unencrypted answer proves "
+            "nothing about the key and iv",
+        ), True
     return Check(
         LOOKUP,
         "ok",
@@ -175,7 +184,9 @@ async def update_check(client: Client, profile: Profile) -> Check:
         )
     except WibmoError as exc:
         return Check(UPDATE, "fail", str(exc))
-    return read_update_answer(profile, exchange.answer, exchange.client_txn_id)
+    return read_update_answer(
+        profile, exchange.answer, exchange.client_txn_id, plain=exchange.plain
+    )
 
 
 def update_refused(profile: Profile, exc: HTTPStatusError) -> Check:
@@ -202,10 +213,12 @@ def update_refused(profile: Profile, exc: HTTPStatusError) -> Check:
     return Check(UPDATE, "fail", f"Update Profile refused the probe: {exc.message}")
 
 
-def read_update_answer(profile: Profile, answer: Mapping[str, Any], txn: str) -> Check:
-    """What a decrypted answer to the probe proves: path, method, key and iv always (it
-    came from Update Profile and decrypts); the credentials and message code unless the
-    code names one of them."""
+def read_update_answer(
+    profile: Profile, answer: Mapping[str, Any], txn: str, *, plain: bool = False
+) -> Check:
+    """What an answer to the probe proves: path and method always (it came from Update
+    Profile), key and iv when it came encrypted (`plain`: it did not); the credentials
+    and message code unless the code names one of them."""
     code, name = _code(answer)
     said = f"{code} {name} (clientTxnId {txn})"
     placement = str(profile.values["update_credentials"])
@@ -246,7 +259,9 @@ def read_update_answer(profile: Profile, answer: Mapping[str, Any], txn: str) ->
         "ok",
         f"Update Profile answered {said} to a probe naming URN {PROBE_URN} with nothing to "
         f'change: proved update_path, update_method = "{method}", update_credentials = '
-        f'"{placement}", update_message_code = {message_code}, key and iv; not proved: the '
+        f'"{placement}", update_message_code = {message_code}'
+        f"{'' if plain else ', key and iv'}; not proved: "
+        f"{'the key and iv (the answer came unencrypted), ' if plain else ''}the "
         f'field spellings (update_fields = "{profile.values.get("update_fields", "table")}"), '
         "which only a real update shows",
     )
