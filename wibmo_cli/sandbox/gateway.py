@@ -155,15 +155,8 @@ class Gateway:
 
     def _platform(self, api: str, request: Request, record: RequestRecord) -> dict[str, Any]:
         body = _json_object(request.body)
-        payload: dict[str, Any] | None = None
-        token = body.get("token") if body is not None else None
-        if isinstance(token, str):
-            try:
-                decrypted = parse_json(self.codec.decrypt(token))
-            except CryptoError:
-                decrypted = None
-            if isinstance(decrypted, dict):
-                payload = decrypted
+        decrypted = self._decrypted(body)
+        payload = decrypted if isinstance(decrypted, dict) else None
         txn = payload.get("clientTxnId") if payload is not None else None
         txn_id = str(txn) if isinstance(txn, str | int) and not isinstance(txn, bool) else None
         record.client_txn_id = txn_id
@@ -264,18 +257,24 @@ class Gateway:
                 return json_reply(400, {"message": "the body must be the JSON object to encrypt"})
             return token_reply(self.codec.encrypt_json(plaintext))
         body = _json_object(request.body)
-        token = body.get("token") if body is not None else None
-        if not isinstance(token, str):
+        if body is None or not isinstance(body.get("token"), str):
             return json_reply(400, {"message": 'the body must be {"token": "..."}'})
-        try:
-            decrypted = parse_json(self.codec.decrypt(token))
-        except CryptoError:
-            decrypted = None
+        decrypted = self._decrypted(body)
         if decrypted is None:
             return json_reply(
                 400, {"message": "the token does not decrypt to JSON with this environment's key"}
             )
         return json_reply(200, decrypted)
+
+    def _decrypted(self, body: dict[str, Any] | None) -> Any:
+        """The JSON a ``{"token": ...}`` body's token decrypts to, or None."""
+        token = body.get("token") if body is not None else None
+        if not isinstance(token, str):
+            return None
+        try:
+            return parse_json(self.codec.decrypt(token))
+        except CryptoError:
+            return None
 
     def _error(
         self,
