@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from wibmo_cli.errors import ConfigError, InputError
 from wibmo_cli.paths import user_path
 from wibmo_cli.runtime import Runtime
 from wibmo_cli.sandbox_port import DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from wibmo_cli.sandbox.variants import Variant
 
 
 @command_options
@@ -56,23 +59,51 @@ def sandbox(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for reproducible fault draws.")
     ] = None,
+    variant: Annotated[
+        str,
+        typer.Option(
+            "--variant",
+            metavar="NAME|list",
+            help="The environment to rehearse: seed (lenient: every path, either credential "
+            "placement), mob1, v3, gitbook or wallet; 'list' describes each.",
+        ),
+    ] = "seed",
 ) -> None:
     """Run the local sandbox: both APIs over real HTTP on 127.0.0.1, real encryption,
     demo customers in SQLite, the documents' error codes, and fault knobs.
 
     It accepts the chosen profile's credentials, key and IV scheme (the built-in demo
-    profile's unless -p says otherwise). The URL is printed on stdout when it listens;
-    faults can also be changed while it runs: POST /__sandbox/faults.
+    profile's unless -p says otherwise). --variant serves one environment of the
+    platform's public material strictly (its paths, methods, credential placement,
+    message codes, answer envelope and helper endpoints), to rehearse a profile before
+    it meets the real one. The URL is printed on stdout when it listens; faults can also
+    be changed while it runs (POST /__sandbox/faults), GET /__sandbox/status shows what
+    is served.
 
     \b
     Examples:
       wibmo sandbox
       wibmo sandbox --port 0 --db /tmp/sandbox.db
       wibmo -p local sandbox --latency-ms 50 --fail-rate 0.2 --fail-status 503
+      wibmo -p uat-v3 sandbox --variant v3
+      wibmo sandbox --variant list
     """
     from wibmo_cli.endpoint import SANDBOX_DB, sandbox_settings
     from wibmo_cli.sandbox import Faults, serve
+    from wibmo_cli.sandbox.variants import VARIANTS, by_name
 
+    if variant == "list":
+        if rt.json:
+            rt.render.json([v.to_json() for v in VARIANTS.values()])
+        else:
+            for each in VARIANTS.values():
+                for line in _described(each):
+                    rt.render.line(line)
+        return
+    try:
+        served = by_name(variant)
+    except ValueError as exc:
+        raise InputError(f"--variant: {exc}") from None
     if not 0 <= port <= 65535:
         raise InputError(f"--port {port}: must be 0-65535")
     try:
@@ -94,7 +125,7 @@ def sandbox(
     profile = rt.profile()
     db_path = user_path(db) if db else rt.data_dir() / SANDBOX_DB
     try:
-        settings = sandbox_settings(profile, db_path, faults=faults, shape=shape)
+        settings = sandbox_settings(profile, db_path, faults=faults, shape=shape, variant=served)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     _check_database(db_path, given=db is not None)
@@ -102,7 +133,8 @@ def sandbox(
     def ready(url: str) -> None:
         rt.render.line(url)
         rt.render.info(
-            f"sandbox for profile {profile.name} listening on {url} (db {db_path}); Ctrl-C stops it"
+            f"sandbox ({served.name} variant) for profile {profile.name} listening on {url} "
+            f"(db {db_path}); Ctrl-C stops it"
         )
 
     try:
@@ -110,6 +142,32 @@ def sandbox(
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     rt.render.info("sandbox stopped")
+
+
+def _described(variant: Variant) -> list[str]:
+    """`--variant list`'s lines for one variant: what a client must do to be answered."""
+    lines = [f"{variant.name}: {variant.about}"]
+    for name, api in (("lookup", variant.lookup), ("update", variant.update)):
+        where = api.credentials or "headers or body"
+        lines.append(
+            f"  {name}: {api.method} {', '.join(api.paths)}"
+            f" (messageCode {' or '.join(api.message_codes)}; credentials in {where})"
+        )
+    consumer = "required" if variant.consumer_id else "checked when the profile sets one"
+    lines.append(
+        f'  X-Consumer-Custom-ID {consumer}; answers {{"{variant.envelope}": ...}},'
+        f" success {variant.success_code}"
+    )
+    lines.append(
+        f"  helpers (POST): encrypt at {', '.join(variant.encrypt_paths)},"
+        f" decrypt at {', '.join(variant.decrypt_paths)}"
+    )
+    if variant.update_fields:
+        lines.append(
+            f"  Update Profile: {variant.update_fields} spelling, dateOfBirth"
+            f" {variant.date_format}, documents {variant.documents}"
+        )
+    return lines
 
 
 def _check_database(path: Path, *, given: bool) -> None:

@@ -2,8 +2,10 @@
 
 Real encryption, a SQLite database seeded with demo customers (the documents' sample
 customer among them), the documents' error codes, the gateway's credential checks, and
-knobs for latency and injected failures (`Faults`). Not imported at wibmo start-up: the
-commands that need it import it.
+knobs for latency and injected failures (`Faults`). ``SandboxSettings.variant`` picks
+the environment served (`variants`: seed, the lenient default, or a strict mob1, v3,
+gitbook or wallet), and every variant has the platform's encrypt/decrypt helpers. Not
+imported at wibmo start-up: the commands that need it import it.
 
     settings = SandboxSettings(key=..., iv=IvScheme("zero"), api_key=..., client_id=...,
                                bank_id=..., secure_code=..., db_path=Path("sandbox.db"))

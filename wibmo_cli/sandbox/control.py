@@ -1,5 +1,7 @@
 """The sandbox's own endpoints, for tests that drive a sandbox in another process.
 
+    GET  /__sandbox/status     what is served: the variant (paths, methods, credential
+                               placement, codes, envelope, helpers) and the answer shape
     GET  /__sandbox/requests   every request received so far (JSON list of records)
     GET  /__sandbox/faults     the current fault knobs
     POST /__sandbox/faults     set some fault knobs: a JSON object of `Faults` fields
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 PREFIX: Final = "/__sandbox/"
 RESET: Final = "/__sandbox/reset"
 _ROUTES: Final = {
+    "/__sandbox/status": ("GET",),
     "/__sandbox/requests": ("GET",),
     "/__sandbox/faults": ("GET", "POST"),
     "/__sandbox/reset": ("POST",),
@@ -35,6 +38,9 @@ def handle(gateway: Gateway, request: Request) -> Reply:
         allow = ", ".join(methods)
         return json_reply(405, {"message": "Method Not Allowed"}, headers=(("Allow", allow),))
     faults = gateway.settings.faults
+    if request.path == "/__sandbox/status":
+        status = {"variant": gateway.variant.to_json(), "shape": gateway.settings.shape}
+        return json_reply(200, status)
     if request.path == "/__sandbox/requests":
         return json_reply(200, [record.to_json() for record in list(gateway.records)])
     if request.path == RESET:

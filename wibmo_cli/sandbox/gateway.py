@@ -5,14 +5,27 @@ The order a request goes through, as the platform's gateway and services do it:
     unknown path                   404 plain JSON
     x-api-key missing / wrong      401 plain JSON (the gateway's own messages)
     wrong method                   405 plain JSON
+    a helper endpoint              `Gateway._helper` (no fault, no latency)
     injected fault                 see `Faults` (no further processing, nothing recorded)
     credentials                    1262 clientId, 1264/1031 bankId, 1311 secureCode,
-                                   1310 X-Consumer-Custom-ID (headers or body fields)
-    body / token / messageCode     1055
+                                   1310 X-Consumer-Custom-ID (headers or body fields, as
+                                   the variant wants them for this API)
+    body / token                   1055
+    messageCode                    the variant's `wrong_message_code` (1056; seed 1055)
     clientTxnId                    1093 missing or over 100 characters, 1054 seen before
     the API's own rules            `lookup.lookup`, `update.update`
 
-Every business answer, error or not, is HTTP 200 with an encrypted ``{"token": ...}``.
+Paths, methods, credential placement and message codes are the served variant's
+(`variants.Variant`). Every business answer, error or not, is HTTP 200 with the encrypted
+answer under the variant's envelope key (``{"token": ...}``), success as its
+``success_code``.
+
+The helper endpoints (`POST .../encrypt`, `.../decrypt`) answer in the clear: encrypt
+takes the plaintext request as the body and every credential in headers and answers
+``{"token": ...}``; decrypt takes ``{"token": ...}`` with only x-api-key and answers the
+bare decrypted JSON. A request they cannot serve is a 400 ``{"message": ...}`` (a
+credential's message names the platform's code for it). The fault knobs stay off them:
+they are how a profile is calibrated, and a queued fault is meant for the next API call.
 """
 
 from __future__ import annotations
@@ -44,10 +57,9 @@ from wibmo_cli.sandbox.protocol import (
 from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
 from wibmo_cli.sandbox.store import Store
 from wibmo_cli.sandbox.update_rules import update
+from wibmo_cli.sandbox.variants import HELPER_METHOD
 
 MAX_TXN_ID: Final = 100
-_METHODS: Final = {"lookup": "POST", "update": "PATCH"}
-_MESSAGE_CODES: Final = {"lookup": ("1930",), "update": ("1280", "1080")}
 _HTML_5XX: Final = (
     "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -67,8 +79,14 @@ class Gateway:
         self.store = store
         self.records = records
         self.codec = TokenCodec(settings.key, settings.iv)
-        self.routes = {path: "lookup" for path in settings.lookup_paths}
-        self.routes.update({path: "update" for path in settings.update_paths})
+        self.variant = variant = settings.variant
+        self.routes = {path: "encrypt" for path in variant.encrypt_paths}
+        self.routes.update({path: "decrypt" for path in variant.decrypt_paths})
+        if variant.lenient:
+            self.routes.update({path: "lookup" for path in settings.lookup_paths})
+            self.routes.update({path: "update" for path in settings.update_paths})
+        self.routes.update({path: "lookup" for path in variant.lookup.paths})
+        self.routes.update({path: "update" for path in variant.update.paths})
         self.bank_id = number_or_text(settings.bank_id)
         self._api_key = settings.api_key.encode()
 
@@ -81,9 +99,14 @@ class Gateway:
                 return reply, None
         else:
             api = self.routes.get(request.path)
-            record = RequestRecord(request.method, request.path, api or "other")
+            helper = api in ("encrypt", "decrypt")
+            record = RequestRecord(
+                request.method, request.path, "helper" if helper else api or "other"
+            )
             if api is None:
                 reply = json_reply(404, {"message": "no Route matched with those values"})
+            elif helper:
+                reply = self._gateway(HELPER_METHOD, request) or self._helper(api, request)
             else:
                 reply = self._api(api, request, record)
                 reply.delay = self.settings.faults.latency_ms / 1000
@@ -92,23 +115,28 @@ class Gateway:
 
     # -- the gateway in front of the platform ------------------------------------------
 
-    def _api(self, api: str, request: Request, record: RequestRecord) -> Reply:
+    def _gateway(self, method: str, request: Request) -> Reply | None:
+        """The gateway's refusal (no or a wrong x-api-key, another method), or None."""
         key = request.headers.get("x-api-key")
         if key is None:
             return json_reply(401, {"message": "No API key found in request"})
         if not hmac.compare_digest(key.encode(), self._api_key):
             return json_reply(401, {"message": "Invalid authentication credentials"})
-        if request.method != _METHODS[api]:
-            return json_reply(
-                405, {"message": "Method Not Allowed"}, headers=(("Allow", _METHODS[api]),)
-            )
+        if request.method != method:
+            return json_reply(405, {"message": "Method Not Allowed"}, headers=(("Allow", method),))
+        return None
+
+    def _api(self, api: str, request: Request, record: RequestRecord) -> Reply:
+        refused = self._gateway(self.variant.api(api).method, request)
+        if refused is not None:
+            return refused
         fault = self.settings.faults.take()
         if fault is not None:
             record.fault = fault
             return self._fault_reply(fault)
         answer = self._platform(api, request, record)
         record.response_code = str(answer.get("responseCode"))
-        return token_reply(self.codec.encrypt_json(answer))
+        return token_reply(self.codec.encrypt_json(answer), key=self.variant.envelope)
 
     def _fault_reply(self, fault: str) -> Reply:
         if fault == "drop":
@@ -127,15 +155,8 @@ class Gateway:
 
     def _platform(self, api: str, request: Request, record: RequestRecord) -> dict[str, Any]:
         body = _json_object(request.body)
-        payload: dict[str, Any] | None = None
-        token = body.get("token") if body is not None else None
-        if isinstance(token, str):
-            try:
-                decrypted = parse_json(self.codec.decrypt(token))
-            except CryptoError:
-                decrypted = None
-            if isinstance(decrypted, dict):
-                payload = decrypted
+        decrypted = self._decrypted(body)
+        payload = decrypted if isinstance(decrypted, dict) else None
         txn = payload.get("clientTxnId") if payload is not None else None
         txn_id = str(txn) if isinstance(txn, str | int) and not isinstance(txn, bool) else None
         record.client_txn_id = txn_id
@@ -150,15 +171,19 @@ class Gateway:
         payload: dict[str, Any] | None,
         txn_id: str | None,
     ) -> dict[str, Any]:
-        message_code = 1280
+        served = self.variant.api(api)
+        message_code = int(served.message_codes[0])
         now = now14()
         try:
-            self._credentials(headers, body or {})
+            self._credentials(served.credentials, headers, body or {})
             if payload is None:
                 raise PlatformError("1055", 'the body is not {"token": ...} with a JSON token')
             code = str(payload.get("messageCode", "")).strip()
-            if code not in _MESSAGE_CODES[api] or isinstance(payload.get("messageCode"), bool):
-                raise PlatformError("1055", f"messageCode must be {_MESSAGE_CODES[api][0]}")
+            if code not in served.message_codes or isinstance(payload.get("messageCode"), bool):
+                raise PlatformError(
+                    self.variant.wrong_message_code,
+                    f"messageCode must be {' or '.join(served.message_codes)}",
+                )
             message_code = int(code)
             if not txn_id or len(txn_id) > MAX_TXN_ID:
                 raise PlatformError("1093")
@@ -173,19 +198,29 @@ class Gateway:
                 message_code,
                 now,
                 self.settings.shape,
+                # TODO(lead): pass self.variant's update_fields, date_format, documents here
             )
             try:
-                return (lookup if api == "lookup" else update)(self.store, payload, ctx)
+                answer = (lookup if api == "lookup" else update)(self.store, payload, ctx)
             except PlatformError as exc:
                 return self._error(api, exc, now, txn_id, message_code, accosa)
         except PlatformError as exc:
             return self._error(api, exc, now, txn_id, message_code, 0)
+        if answer.get("responseCode") == "00":
+            answer["responseCode"] = self.variant.success_code
+        return answer
 
-    def _credentials(self, headers: dict[str, str], body: dict[str, Any]) -> None:
-        in_body = {key.lower(): value for key, value in body.items() if key != "token"}
+    def _credentials(
+        self, where: str | None, headers: dict[str, str], body: dict[str, Any]
+    ) -> None:
+        """Check the credentials found ``where`` ("headers", "body"; None: either, headers
+        first): a credential elsewhere is as good as missing; `PlatformError` if wrong."""
+        in_headers = {} if where == "body" else headers
+        in_body = {} if where == "headers" else {k.lower(): v for k, v in body.items()}
+        in_body.pop("token", None)
 
         def value(name: str) -> str | None:
-            found = headers.get(name)
+            found = in_headers.get(name)
             if found is None:
                 raw = in_body.get(name)
                 found = None if raw is None or isinstance(raw, dict | list) else str(raw)
@@ -202,10 +237,44 @@ class Gateway:
         secure_code = value("securecode") or ""
         if not hmac.compare_digest(secure_code.encode(), settings.secure_code.encode()):
             raise PlatformError("1311")
-        if settings.consumer_custom_id:
+        if settings.consumer_custom_id or self.variant.consumer_id:
             custom = value("x-consumer-custom-id") or ""
-            if not hmac.compare_digest(custom.encode(), settings.consumer_custom_id.encode()):
+            expected = settings.consumer_custom_id or custom
+            if not custom or not hmac.compare_digest(custom.encode(), expected.encode()):
                 raise PlatformError("1310")
+
+    # -- the helper endpoints ----------------------------------------------------------
+
+    def _helper(self, kind: str, request: Request) -> Reply:
+        """The platform's encrypt or decrypt helper, in the clear (see the module doc)."""
+        if kind == "encrypt":
+            try:
+                self._credentials("headers", request.headers, {})
+            except PlatformError as exc:
+                return json_reply(400, {"message": f"{exc.code} {response_message(exc.code)}"})
+            plaintext = _json_object(request.body)
+            if plaintext is None:
+                return json_reply(400, {"message": "the body must be the JSON object to encrypt"})
+            return token_reply(self.codec.encrypt_json(plaintext))
+        body = _json_object(request.body)
+        if body is None or not isinstance(body.get("token"), str):
+            return json_reply(400, {"message": 'the body must be {"token": "..."}'})
+        decrypted = self._decrypted(body)
+        if decrypted is None:
+            return json_reply(
+                400, {"message": "the token does not decrypt to JSON with this environment's key"}
+            )
+        return json_reply(200, decrypted)
+
+    def _decrypted(self, body: dict[str, Any] | None) -> Any:
+        """The JSON a ``{"token": ...}`` body's token decrypts to, or None."""
+        token = body.get("token") if body is not None else None
+        if not isinstance(token, str):
+            return None
+        try:
+            return parse_json(self.codec.decrypt(token))
+        except CryptoError:
+            return None
 
     def _error(
         self,

@@ -32,8 +32,6 @@ from wibmo_cli.sandbox.model import (
 )
 from wibmo_cli.sandbox.store import Store
 
-SUCCESS_MESSAGE_CODE: Final = 1931
-
 # Optional customer columns shown when set, under these names (not in the sample).
 _OPTIONAL: Final = (
     ("alternate_email", "alternateEmail"),
@@ -102,7 +100,7 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
         responseDateTime=ctx.now,
         clientTxnId=ctx.client_txn_id,
         accosaTransactionId=ctx.accosa_id,
-        messageCode=SUCCESS_MESSAGE_CODE,
+        messageCode=ctx.message_code + 1,  # 1930 -> 1931, mob1's 3422 -> 3423
         responseMessage="SUCCESS",
         responseCode="00",
     )

@@ -55,11 +55,12 @@ def json_reply(status: int, value: Any, **kwargs: Any) -> Reply:
     return Reply(status, json.dumps(value, separators=(",", ":")).encode(), **kwargs)
 
 
-def token_reply(token: str) -> Reply:
-    """The 200 carrying an encrypted answer: the bytes of ``json_reply(200, {"token":
-    token})`` without the encoder (every API answer goes through here). A token is
-    base64, whose characters JSON never escapes."""
-    return Reply(200, b'{"token":"' + token.encode("ascii") + b'"}')
+def token_reply(token: str, key: str = "token") -> Reply:
+    """The 200 carrying an encrypted answer: the bytes of ``json_reply(200, {key:
+    token})`` without the encoder (every API answer goes through here; ``key`` is the
+    envelope, "token", "result" or "encdata"). A token is base64 and a key one of those
+    words, whose characters JSON never escapes."""
+    return Reply(200, b'{"' + key.encode("ascii") + b'":"' + token.encode("ascii") + b'"}')
 
 
 @cache  # a handful of statuses; the enum lookup is dear on every answer

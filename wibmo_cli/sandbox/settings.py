@@ -11,16 +11,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from wibmo_cli.crypto import IvScheme
+from wibmo_cli.sandbox.variants import LOOKUP_PATHS as LOOKUP_PATHS  # kept importable here
+from wibmo_cli.sandbox.variants import SEED, Variant
+from wibmo_cli.sandbox.variants import UPDATE_PATHS as UPDATE_PATHS
 
-LOOKUP_PATHS: Final = (
-    "/api/v2/customer/retrieveCustRecord",
-    "/mob1/api/onboarding/v2/retrieveCustRecord",
-    "/uat/sbx/api/onboarding/v3/retrieveCustRecord",
-)
-UPDATE_PATHS: Final = (
-    "/mob1/api/onboarding/v1/updateProfile",
-    "/uat/sbx/api/onboarding/v3/updateprofile",
-)
 SHAPES: Final = ("cardList", "flat")
 QUEUE_ENTRIES: Final = frozenset(
     {"503", "502", "429", "500", "401", "hang", "garbage", "drop", "ok"}
@@ -137,7 +131,12 @@ IDLE_TIMEOUT: Final = 120.0  # seconds a connection may wait with no request und
 
 @dataclass
 class SandboxSettings:
-    """Everything a sandbox needs; the credentials are the ones clients must present."""
+    """Everything a sandbox needs; the credentials are the ones clients must present.
+
+    ``variant`` is the environment served (`variants`: paths, methods, credential
+    placement, message codes, envelope, helpers); ``lookup_paths`` / ``update_paths``
+    are where a lenient variant (the seed) also answers, a strict one only at its own.
+    """
 
     key: bytes
     iv: IvScheme
@@ -151,6 +150,7 @@ class SandboxSettings:
     update_paths: tuple[str, ...] = UPDATE_PATHS
     db_path: Path = field(kw_only=True)  # created and seeded when missing, else reused
     shape: str = "cardList"
+    variant: Variant = SEED
     faults: Faults = field(default_factory=Faults)
     request_timeout: float = REQUEST_TIMEOUT  # a slow request: 408 and closed
     idle_timeout: float = IDLE_TIMEOUT  # an idle connection: closed
@@ -163,7 +163,8 @@ class SandboxSettings:
     def __repr__(self) -> str:  # never show the secrets
         return (
             f"SandboxSettings(client_id={self.client_id!r}, bank_id={self.bank_id!r}, "
-            f"iv={self.iv}, db_path={str(self.db_path)!r}, shape={self.shape!r})"
+            f"iv={self.iv}, db_path={str(self.db_path)!r}, shape={self.shape!r}, "
+            f"variant={self.variant.name!r})"
         )
 
 
@@ -177,7 +178,7 @@ class RequestRecord:
 
     method: str
     path: str
-    api: str  # "lookup" | "update" | "control" | "other"
+    api: str  # "lookup" | "update" | "helper" | "control" | "other"
     status: int = 0
     client_txn_id: str | None = None
     response_code: str | None = None
