@@ -85,7 +85,8 @@ def payload(variant: Variant, api: str, **fields: Any) -> dict[str, Any]:
         "urn": "389",
     }
     if api == "update":
-        base.update(cardProfileId="150", city="Pune")
+        city = "cardholderCity" if variant.update_fields == "table" else "city"
+        base.update({"cardProfileId": "150", city: "Pune"})
     return {**base, **fields}
 
 

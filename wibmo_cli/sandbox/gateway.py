@@ -198,7 +198,9 @@ class Gateway:
                 message_code,
                 now,
                 self.settings.shape,
-                # TODO(lead): pass self.variant's update_fields, date_format, documents here
+                update_fields=self.variant.update_fields,
+                date_format=self.variant.date_format,
+                documents=self.variant.documents,
             )
             try:
                 answer = (lookup if api == "lookup" else update)(self.store, payload, ctx)
