@@ -113,4 +113,4 @@ def test_api_filter(cli: Invoke, wide: None) -> None:
 def test_api_filter_refuses_an_unknown_api(cli: Invoke) -> None:
     result = cli("codes", "--api", "payments")
     assert result.exit_code == 2
-    assert "--api 'payments': must be lookup, update or gateway" in result.stderr
+    assert "--api 'payments': must be lookup, update, gateway or public" in result.stderr
