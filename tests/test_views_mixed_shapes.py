@@ -5,11 +5,16 @@ formats, and every key the view knows but does not show left in "Other fields"."
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
+from support import Invoke, Platform, StartSandbox
 
-from wibmo_cli.views.customer import answer_view, envelope_rest, footer
+from wibmo_cli.sandbox import SAMPLE_MOBILE
+from wibmo_cli.sandbox.lookup import CARD_FIELDS
+from wibmo_cli.sandbox.wallets import SUBWALLET_MOBILE, SUBWALLET_URN, WALLETS
+from wibmo_cli.views.customer import ENVELOPE, answer_view, envelope_rest, footer
 from wibmo_cli.views.values import readable_date, rupees
 
 MIXED: dict[str, Any] = {
@@ -261,3 +266,79 @@ def test_a_control_character_in_the_footer_stays_visible() -> None:
     text = footer(view, None, width=80)
     assert "\n" not in text
     assert "A\\nB\\x1b[2J" in text
+
+
+# -- the sandbox answers such shapes --------------------------------------------------------
+
+
+def lookup(sandbox_url: str, **identifier: str) -> dict[str, Any]:
+    client = Platform(sandbox_url)
+    try:
+        return client.lookup(**identifier)
+    finally:
+        client.close()
+
+
+def test_the_mixed_shape_holds_what_the_card_list_shape_holds(
+    start_sandbox: StartSandbox,
+) -> None:
+    with start_sandbox() as sandbox:
+        listed = lookup(sandbox.url, customerMobile=SAMPLE_MOBILE)
+    with start_sandbox(shape="mixed") as sandbox:
+        mixed = lookup(sandbox.url, customerMobile=SAMPLE_MOBILE)
+    assert mixed["responseCode"] == "00"
+    (card,) = mixed["cardList"]
+    assert set(card) <= CARD_FIELDS  # cards hold card fields only
+    profile = {k: v for k, v in mixed.items() if k not in (*ENVELOPE, "cardList")}
+    assert "firstName" in profile and "docList" in profile and not set(profile) & CARD_FIELDS
+    assert {**profile, **card} == listed["cardList"][0]
+
+
+@pytest.mark.parametrize("shape", ["cardList", "flat", "mixed"])
+def test_each_wallet_customer_is_found_once_by_each_identifier(
+    start_sandbox: StartSandbox, shape: str
+) -> None:
+    with start_sandbox(shape=shape) as sandbox:
+        for wallet in WALLETS:
+            for identifier in (
+                {"customerMobile": wallet.mobile},
+                {"customerId": wallet.customer_id},
+                {"urn": str(wallet.urn)},
+            ):
+                answer = lookup(sandbox.url, **identifier)
+                assert answer["responseCode"] == "00", (identifier, answer)  # not 1237
+                assert f'"customerId": "{wallet.customer_id}"' in json.dumps(answer)
+
+
+def test_a_wallet_lookup_shows_sub_wallets_in_rupees(
+    wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    with start_sandbox(shape="mixed", profile={}):
+        table = wibmo("lookup", "--mobile", SUBWALLET_MOBILE)
+        as_json = wibmo("lookup", "--mobile", SUBWALLET_MOBILE, "-o", "json")
+    assert table.exit_code == 0, table.stderr
+    out = table.stdout
+    assert "Meera Kulkarni" in out
+    assert "Sub-wallets" in out
+    assert "₹1,500.00" in out and "₹100.00" in out  # "150000" and "10000" paise
+    assert "₹1,600.00" in out  # the card: their sum
+    assert "Linked" in out
+    assert "Other fields" not in out  # every key of the mixed answer has its place
+    answer = json.loads(as_json.stdout)
+    assert answer["subwalletListDetails"][0]["available_balance"] == "150000"
+    assert answer["cardList"][0]["urn"] == SUBWALLET_URN
+    assert answer["cardList"][0]["cardLinked"] is True
+    assert "firstName" not in answer["cardList"][0]
+
+
+def test_in_the_card_list_shape_sub_wallets_say_their_card(
+    wibmo: Invoke, start_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    with start_sandbox(profile={}):
+        result = wibmo("lookup", "--urn", str(SUBWALLET_URN))
+    assert result.exit_code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if "₹1,500.00" in line]
+    assert len(rows) == 1 and str(SUBWALLET_URN) in rows[0]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80

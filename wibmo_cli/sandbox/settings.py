@@ -21,7 +21,7 @@ UPDATE_PATHS: Final = (
     "/mob1/api/onboarding/v1/updateProfile",
     "/uat/sbx/api/onboarding/v3/updateprofile",
 )
-SHAPES: Final = ("cardList", "flat")
+SHAPES: Final = ("cardList", "flat", "mixed")
 QUEUE_ENTRIES: Final = frozenset(
     {"503", "502", "429", "500", "401", "hang", "garbage", "drop", "ok"}
 )
