@@ -10,7 +10,8 @@ from support import Invoke
 from test_codes import PUBLIC
 
 from wibmo_cli.codes import CARD_STATUSES, CATALOGUE, explain
-from wibmo_cli.views.customer import answer_view, footer
+from wibmo_cli.views.customer import answer_view
+from wibmo_cli.views.footer import footer
 from wibmo_cli.views.values import card_status, kyc, kyc_name_label
 
 # What each action must point at: the setting or the step an engineer takes next.

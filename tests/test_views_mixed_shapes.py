@@ -14,7 +14,8 @@ from support import Invoke, Platform, StartSandbox
 from wibmo_cli.sandbox import SAMPLE_MOBILE
 from wibmo_cli.sandbox.lookup import CARD_FIELDS
 from wibmo_cli.sandbox.wallets import SUBWALLET_MOBILE, SUBWALLET_URN, WALLETS
-from wibmo_cli.views.customer import ENVELOPE, answer_view, envelope_rest, footer
+from wibmo_cli.views.customer import ENVELOPE, answer_view
+from wibmo_cli.views.footer import envelope_rest, footer
 from wibmo_cli.views.values import readable_date, rupees
 
 MIXED: dict[str, Any] = {
