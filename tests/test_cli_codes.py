@@ -89,7 +89,7 @@ def test_zero_is_success(cli: Invoke, spelling: str) -> None:
     assert data["code"] == "00" and data["name"] == "SUCCESS"
 
 
-@pytest.mark.parametrize("code", ["9999", "418", "999", "abc", "", "²²²", "13O3", "000", "0000"])
+@pytest.mark.parametrize("code", ["9999", "418", "999", "abc", "", "²²²", "13O3", "000"])
 def test_unknown_code_is_exit_2(cli: Invoke, code: str) -> None:
     result = cli("codes", code)
     assert result.exit_code == 2
@@ -113,4 +113,10 @@ def test_api_filter(cli: Invoke, wide: None) -> None:
 def test_api_filter_refuses_an_unknown_api(cli: Invoke) -> None:
     result = cli("codes", "--api", "payments")
     assert result.exit_code == 2
-    assert "--api 'payments': must be lookup, update or gateway" in result.stderr
+    assert "--api 'payments': must be lookup, update, gateway or public" in result.stderr
+
+
+def test_0000_is_explained_as_success_only_where_a_profile_says(cli: Invoke) -> None:
+    result = cli("codes", "0000")
+    assert result.exit_code == 0, result.stderr
+    assert "success_codes" in result.stdout

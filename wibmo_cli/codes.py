@@ -5,14 +5,18 @@ Sources, named in each entry's ``apis``:
     lookup   the code table of Retrieve Cust Record (spec/retrieve-cust-record-api.md)
     update   the "API error code" table of Update Profile (spec/update-profile-api.md)
     gateway  the credential checks in front of both APIs (spec/public-notes.md)
+    public   "Response codes beyond the two documents", the second survey of the vendor's
+             public pages (spec/public-notes.md): seen answered, never documented in full
 
 ``apis`` records which documents list a code; it is not a promise that another API
 never answers it. Names are the documents' names in upper snake case, without the
 leading underscore some rows carry ("_CARD_NOT_FOUND" is CARD_NOT_FOUND).
 
-Where the documents disagree, the entry says so in a comment. The retrieve document
-also has a row with no code at all, DUPLICATE_STATUS_OFFSET; a catalogue keyed by
-code cannot hold it, so it is left out (5000 DUPLICATE_STATUS is in).
+Where the documents disagree, the entry says so in a comment. The closed-loop wallet
+pages reuse some numbers with other meanings (1010, 1030): their entries say so, and every
+view shows an answer's code and responseMessage as received beside the catalogue's name.
+The retrieve document also has a row with no code at all, DUPLICATE_STATUS_OFFSET; a
+catalogue keyed by code cannot hold it, so it is left out (5000 DUPLICATE_STATUS is in).
 
 Meanings follow what the sandbox answers (DESIGN.md, Sandbox), so that an agent
 reading ``wibmo codes 1311`` gets the same story from the sandbox and production.
@@ -50,10 +54,12 @@ class HttpStatus:
     action: str
 
 
+SOURCES: Final = ("lookup", "update", "gateway", "public")  # what ``apis`` may name
 _LOOKUP: Final = ("lookup",)
 _UPDATE: Final = ("update",)
 _BOTH: Final = ("lookup", "update")
 _GATEWAY: Final = ("gateway",)
+_PUBLIC: Final = ("public",)
 
 _RETRY_LOOKUP_CHECK_UPDATE: Final = (
     "Lookups can simply be retried in a minute; for an update, look the customer up "
@@ -159,10 +165,13 @@ CATALOGUE: Final[tuple[Code, ...]] = (
     Code("1092", "INVALID_EMAIL_ADDRESS", _BOTH,
          "The email address is not valid (format, or longer than 50 characters).",
          "Check the address for typos, spaces and a missing domain, e.g. name@example.com."),
-    Code("1088", "INVALID_DATE_FORMAT", _UPDATE,
+    Code("1088", "INVALID_DATE_FORMAT", ("update", "public"),
+         # The public pages also call it INVALID REQUEST DATE FORMAT.
          "A date or date-time field is not in the expected format or is not a real date.",
          "Send dates as YYYYMMDD and date-times as YYYYMMDDHHMMSS; check date of birth, "
-         "document expiry and the KYC/update date stamps."),
+         "document expiry and the KYC/update date stamps. Where this environment wants "
+         "dateOfBirth as DD-MM-YYYY (the samples' spelling), set the profile's "
+         "update_date_format."),
     Code("1090", "CARD_PROFILEID_MANDATORY", _UPDATE,
          "The update did not say the customer's present KYC profile (cardProfileId).",
          "Look the customer up to see their current profile id and pass it (30, 150 or "
@@ -228,6 +237,98 @@ CATALOGUE: Final[tuple[Code, ...]] = (
          "The platform reports the request as a duplicate of one already processed.",
          "Do not resend; look the customer up to see the current state, and give Wibmo "
          "support the clientTxnId if the state is not what you expect."),
+    # -- seen on the public pages only (spec/public-notes.md, second survey) ------------
+    Code("0000", "SUCCESS_CLOSED_LOOP", _PUBLIC,
+         "Success, as the closed-loop wallet pages write it. wibmo counts it as success only "
+         "for a profile whose success_codes lists it; elsewhere it is an unexpected code.",
+         'If this environment answers 0000 for success, add success_codes = ["00", "0000"] '
+         "to its profile; exit codes and views then treat it as success."),
+    Code("1009", "CARD_CANCELLED_CLOSED_EXPIRED", _PUBLIC,
+         "The card or wallet is cancelled, closed or expired: the platform will not act "
+         "on it.",
+         "Look the customer up to see each card's status; use the URN of an active card, "
+         "or tell the customer this card is closed (a new card is issued by the program, "
+         "not by this tool)."),
+    Code("1010", "CARD_TEMPORARY_BLOCK", _PUBLIC,
+         "The card is temporarily blocked. The closed-loop wallet pages "
+         "use 1010 with another meaning: read the responseMessage as received.",
+         "Look the customer up to confirm the card's status; the block must be lifted "
+         "(customer's app or the program's back office) before the card can be changed. If "
+         "the responseMessage says something else, act on what it says."),
+    Code("1012", "CARD_PENDING_CANCELLATION", _PUBLIC,
+         "A cancellation of the card is under way.",
+         "Do not change the card; ask the program's back office whether the cancellation "
+         "was intended, and look the customer up again once it has gone through."),
+    Code("1013", "AML_MIN_LIMIT", _PUBLIC,
+         "The program's AML rules refuse this at the customer's present KYC level (the "
+         "limit for a minimum-KYC customer).",
+         "Look the customer up for their KYC profile: a KYC upgrade (to Full KYC, 150) "
+         "lifts the limit; if the limit looks wrong, send Wibmo support the clientTxnId."),
+    Code("1030", "INVALID_MESSAGE", _PUBLIC,
+         "The platform could not accept the request message (a field missing or not what "
+         "this API expects). The closed-loop wallet pages use 1030 with another meaning: "
+         "read the responseMessage as received.",
+         "Rerun with --verbose to see the decrypted request; check the profile's paths, "
+         "message codes and update_fields against this environment's documentation."),
+    Code("1032", "INVALID_CLIENT_CHANNEL", _PUBLIC,
+         "This client is not enabled for this channel or API on this environment.",
+         "Check the profile's client_id and base_url are the pair Wibmo issued for this "
+         "environment; ask Wibmo to enable the API for the client."),
+    Code("1045", "UNABLE_TO_PROCESS_REQUEST_CAUSE_OF_UNKNOWN_FIELD", _PUBLIC,
+         "The request carried a field this API version does not know: another version's "
+         "spelling, or a key sent as null.",
+         "Rerun with --verbose to see the keys sent; set the profile's update_fields "
+         "(table or sample) and product_id to what this environment documents, and send "
+         "only the fields you mean to change."),
+    Code("1049", "INVALID_SECURE_CODE", _PUBLIC,
+         "The secureCode sent does not match this client's.",
+         "Check the profile's secure_code (and the variable it names) is the one for this "
+         "environment, and where it goes (lookup_credentials / update_credentials: headers "
+         "or body)."),
+    Code("1051", "CHECKSUM_FAILED", _PUBLIC,
+         # The source cuts the name off after CHECKSUM FAILED.
+         "The platform's integrity check of the request failed.",
+         "Check the profile's encryption_key, key_encoding and iv (`wibmo profiles check "
+         "NAME --online`, or `wibmo decrypt --detect` on a token the platform accepted); if "
+         "they are right, send Wibmo support the clientTxnId."),
+    Code("1056", "INVALID_MESSAGE_CODE", _PUBLIC,
+         "The messageCode is not the one this path expects.",
+         "Check the profile's lookup_message_code and update_message_code against this "
+         "environment: Update Profile is 1280 in the samples (1080 in the field table), "
+         "the mob1 v2 retrieve may want 3422."),
+    Code("1058", "INVALID_WALLETS", _PUBLIC,
+         "The wallet named in the request is not valid for this customer or program.",
+         "Look the customer up and use the URN of one of their cards; check you are on "
+         "the program's own profile."),
+    Code("1121", "CARD_CREDIT_DEBIT_BLOCK", _PUBLIC,
+         "The card is blocked for credits and debits.",
+         "Look the customer up for the card's status; the block is the program's back "
+         "office's or risk team's to lift: ask them before trying again."),
+    Code("1304", "MORE_THAN_ONE_CUSTOMER_IDENTIFIER_NOT_ALLOWED", _PUBLIC,
+         "The request named the customer in more than one way (e.g. mobile and URN) and "
+         "this environment takes only one.",
+         "Give exactly one of --mobile, --urn, --customer-id or --email (one column in a "
+         "batch file)."),
+    Code("1320", "REQUEST_DATETIME_IS_MANDATORY", _PUBLIC,
+         "The request had no requestDateTime.",
+         "wibmo always sends requestDateTime (YYYYMMDDHHMMSS); if you built the payload "
+         "yourself (`wibmo call`, `wibmo encrypt`), add it; otherwise report a bug with "
+         "the --verbose trace."),
+    Code("1357", "WALLET_DETAILS_NOT_FOUND", _PUBLIC,
+         "The platform has no wallet for this customer or URN.",
+         "Look the customer up by another identifier to see which cards/wallets exist on "
+         "this environment, and use one of their URNs."),
+    Code("1366", "PROGRAM_IS_INACTIVE", _PUBLIC,
+         "The program (product) this client or card belongs to is inactive.",
+         "Nothing to fix in the request: ask the program manager whether the program is "
+         "live on this environment; Wibmo support can activate it."),
+    Code("1368", "PROGRAM_NOT_FOUND", _PUBLIC,
+         "The platform found no program for this request (product, client or bank).",
+         "Check the profile's product_id, client_id and bank_id for this environment; ask "
+         "Wibmo which product id the program has."),
+    Code("1504", "SYSTEM_CACHE_FAILURE", _PUBLIC,
+         "The platform's cache failed while processing the request.",
+         _RETRY_LOOKUP_CHECK_UPDATE),
 )  # fmt: skip
 
 HTTP_STATUSES: Final[tuple[HttpStatus, ...]] = (
@@ -279,6 +380,19 @@ HTTP_STATUSES: Final[tuple[HttpStatus, ...]] = (
                "Lookups retry by themselves; for an update, look the customer up to see "
                "whether it applied before resending."),
 )  # fmt: skip
+
+# cardStatus as the payment group's retrieve page lists it (spec/public-notes.md); the
+# retrieve document itself names only 0, Active. Any other number is shown as it came,
+# with the answer's statusDescription.
+CARD_STATUSES: Final[dict[int, str]] = {
+    0: "Active",
+    1: "ICC Authorized",
+    9: "Pre-active",
+    12: "Temporary Block",
+    13: "Permanent Block",
+    14: "ICC Expired",
+    21: "Disabled",
+}
 
 _BY_CODE: Final[dict[str, Code]] = {entry.code: entry for entry in CATALOGUE}
 _BY_STATUS: Final[dict[int, HttpStatus]] = {entry.status: entry for entry in HTTP_STATUSES}

@@ -24,18 +24,20 @@ def codes(
         str | None,
         typer.Option(
             "--api",
-            metavar="lookup|update|gateway",
-            help="Only this API's codes.",
+            metavar="lookup|update|gateway|public",
+            help="Only the codes this source lists (public: seen on the vendor's public pages).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """The error-code catalogue of both APIs and the gateway, or one code explained.
+    """The error-code catalogue of both APIs, the gateway and the platform's public pages,
+    or one code explained.
 
     \b
     Examples:
       wibmo codes
       wibmo codes 1303
+      wibmo codes 1045
       wibmo codes 503
       wibmo codes --api update -o json
     """
@@ -71,8 +73,9 @@ def codes(
         return
     selected = catalogue.CATALOGUE
     if api is not None:
-        if api not in ("lookup", "update", "gateway"):
-            raise InputError(f"--api {api!r}: must be lookup, update or gateway")
+        if api not in catalogue.SOURCES:
+            allowed = ", ".join(catalogue.SOURCES[:-1]) + " or " + catalogue.SOURCES[-1]
+            raise InputError(f"--api {api!r}: must be {allowed}")
         selected = tuple(c for c in selected if api in c.apis)
     if rt.json:
         rt.render.json(

@@ -54,7 +54,7 @@ def sandbox(
         float, typer.Option("--drop-rate", help="Share whose connection is dropped unanswered.")
     ] = 0.0,
     shape: Annotated[
-        str, typer.Option("--shape", metavar="cardList|flat", help="Lookup answer shape.")
+        str, typer.Option("--shape", metavar="cardList|flat|mixed", help="Lookup answer shape.")
     ] = "cardList",
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for reproducible fault draws.")

@@ -11,6 +11,11 @@ Identifiers (any of them; when several are given they must all lead to one custo
     urn             the customer of that card       not a URN: not found, 1303
 
 None given 1055; nobody found 1303; a customer without any card 1001 (CARD NOT FOUND).
+
+The answer's shape is the sandbox's `shape`: "cardList" (the sample: every card with its
+customer's fields), "flat" (the field table: the card asked for, or the first, at the top
+level, balance as availBal) or "mixed" (newer pages: the customer's fields at the top
+level, sub-wallets included, and only `CARD_FIELDS` in each cardList entry).
 """
 
 from __future__ import annotations
@@ -31,6 +36,25 @@ from wibmo_cli.sandbox.model import (
     given,
 )
 from wibmo_cli.sandbox.store import Store
+
+# What a card entry holds in the "mixed" shape; everything else is the customer's.
+CARD_FIELDS: Final = frozenset(
+    {
+        "urn",
+        "cardNumber",
+        "lastFourDigit",
+        "cardType",
+        "cardStatus",
+        "statusDescription",
+        "profileId",
+        "kycName",
+        "availableBalance",
+        "entityName",
+        "createdOn",
+        "updatedOn",
+        "cardLinked",
+    }
+)
 
 # Optional customer columns shown when set, under these names (not in the sample).
 _OPTIONAL: Final = (
@@ -92,6 +116,11 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
             ("availBal" if key == "availableBalance" else key): value
             for key, value in entries[chosen].items()
         }
+    elif ctx.shape == "mixed":
+        answer = {key: value for key, value in entries[0].items() if key not in CARD_FIELDS}
+        answer["cardList"] = [
+            {key: value for key, value in entry.items() if key in CARD_FIELDS} for entry in entries
+        ]
     else:
         answer = {"cardList": entries}
     answer.update(

@@ -7,7 +7,8 @@ pass `wibmo_cli.validate` (the same checks the sandbox applies to updates).
 
 A few customers are fixed on purpose, for the error answers they trigger:
 `DUPLICATE_MOBILE` is on two customers (1237), `DUPLICATE_EMAIL` on two (1307), and
-`CARDLESS_CUSTOMER_ID` has no card (1306 on update).
+`CARDLESS_CUSTOMER_ID` has no card (1306 on update). After the generated ones come
+`wallets.WALLETS`, fixed too: wallets with sub-wallets and `cardLinked`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Final
 from wibmo_cli import validate
 from wibmo_cli.errors import InputError
 from wibmo_cli.sandbox.model import Card, Customer, Document
+from wibmo_cli.sandbox.wallets import records as wallet_records
 
 SEED: Final = 20221116
 GENERATED: Final = 240
@@ -329,4 +331,8 @@ def build() -> SeedData:
     data = SeedData()
     sample(data)
     generated(data, random.Random(SEED))
+    customers, cards, documents = wallet_records(first_id=len(data.customers) + 1)
+    data.customers += customers
+    data.cards += cards
+    data.documents += documents
     return data

@@ -15,7 +15,7 @@ from wibmo_cli.sandbox.variants import LOOKUP_PATHS as LOOKUP_PATHS  # kept impo
 from wibmo_cli.sandbox.variants import SEED, Variant
 from wibmo_cli.sandbox.variants import UPDATE_PATHS as UPDATE_PATHS
 
-SHAPES: Final = ("cardList", "flat")
+SHAPES: Final = ("cardList", "flat", "mixed")
 QUEUE_ENTRIES: Final = frozenset(
     {"503", "502", "429", "500", "401", "hang", "garbage", "drop", "ok"}
 )

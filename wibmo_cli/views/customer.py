@@ -1,22 +1,35 @@
-"""Lookup and update answers for people: customer, cards, documents, everything else.
+"""Lookup and update answers for people: customer, cards, sub-wallets, documents, the rest.
 
 `answer_view` is pure (answer dict -> labelled strings); `answer_renderables` draws
-it with rich. Both answer shapes are understood: the sample's `cardList` array and the
-field table's flat record. No field is ever dropped: what is not known is listed under
-"Other fields".
+it with rich. Every shape seen is understood: the sample's `cardList` array, the field
+table's flat record, and both at once (profile fields at the top level beside a
+`cardList`), with `subwalletListDetails` at either level.
+
+Nothing the platform sent is dropped: each object of the answer is read through a
+`_Source` that records the keys a section actually showed, and every key left over is
+listed under "Other fields" (a key the view knows but did not show included: a second
+spelling with another value, a card field beside the cardList, a malformed list).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
-from wibmo_cli import kyc as kyc_profiles
 from wibmo_cli.codes import DEFAULT_SUCCESS_CODES, explain, is_success, normalise_code
 from wibmo_cli.fields import BY_NAME
 from wibmo_cli.textsafe import cell
+from wibmo_cli.views.footer import envelope_rest, footer
+from wibmo_cli.views.values import (
+    card_status,
+    is_empty,
+    kyc,
+    readable_date,
+    rupees,
+    scalar,
+    yes_no,
+)
 
 ENVELOPE: Final = (
     "responseCode",
@@ -55,7 +68,14 @@ CUSTOMER_FIELDS: Final = (
     ("Risk score", ("riskScore",)),
     ("Form 60", ("form60",)),
     ("Form 60 valid until", ("form60Validity",)),
-    _updatable("cardholderAddress", "addressline1", "addressline2", "addressline3"),
+    _updatable(
+        "cardholderAddress",
+        *(
+            key
+            for line in ("addressline1", "addressline2", "addressline3")
+            for key in BY_NAME[line].shown_as
+        ),
+    ),
     _updatable("cardholderCity"),
     _updatable("cardholderState"),
     _updatable("cardholderCountry"),
@@ -63,36 +83,11 @@ CUSTOMER_FIELDS: Final = (
     ("Card profile", ("cardProfileId",)),
 )
 NAME_KEYS: Final = ("firstName", "lastName")
-CARD_KEYS: Final = (
-    "urn",
-    "Urn",
-    "cardNumber",
-    "lastFourDigit",
-    "cardType",
-    "cardStatus",
-    "statusDescription",
-    "profileId",
-    "kycName",
-    "availableBalance",
-    "availBal",
-    "entityName",
-    "createdOn",
-    "updatedOn",
-    "cardLinked",
-)
-DOC_KEYS: Final = (
-    "docList",
-    "docType",
-    "docNumber",
-    "docCountry",
-    "docExpiry",
-    "cKycDocNo",
-    "docConsent",
-)
-_KNOWN: Final = frozenset(
-    {*ENVELOPE, *NAME_KEYS, *CARD_KEYS, *DOC_KEYS, "cardList"}
-    | {key for _, keys in CUSTOMER_FIELDS for key in keys}
-)
+CARD_IDS: Final = ("urn", "Urn")  # the keys that make an object a card
+DOC_KEYS: Final = ("docType", "docNumber", "docCountry", "docExpiry", "cKycDocNo", "docConsent")
+SUBWALLETS: Final = "subwalletListDetails"
+_DATES: Final = ("Date of birth", "Re-KYC valid until", "Form 60 valid until")
+_AMOUNT_WORDS: Final = ("balance", "amount", "limit")  # sub-wallet keys that hold paise
 
 
 @dataclass
@@ -102,109 +97,51 @@ class AnswerView:
     ok: bool
     customer: list[tuple[str, str]] = field(default_factory=list)
     cards: list[dict[str, str]] = field(default_factory=list)
+    subwallets: list[dict[str, str]] = field(default_factory=list)
     documents: list[dict[str, str]] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)
     envelope: dict[str, str] = field(default_factory=dict)
 
 
-# -- formatting (pure) -------------------------------------------------------------
+class _Source:
+    """One object of an answer (the top level, or one card of a cardList) and the keys of
+    it a section has shown; `rest` is everything else, for "Other fields"."""
+
+    def __init__(self, values: dict[str, Any], label: str = "") -> None:
+        self.values = values
+        self.label = label  # " (URN 389)" when several cards must be told apart
+        self.shown: set[str] = set()
+
+    def take(self, key: str) -> Any:
+        """The value of `key` (None when absent), counted as shown."""
+        if key in self.values:
+            self.shown.add(key)
+        return self.values.get(key)
+
+    def rest(self) -> list[tuple[str, str]]:
+        return [
+            (f"{key}{self.label}", scalar(value))
+            for key, value in self.values.items()
+            if key not in self.shown
+        ]
 
 
-def rupees(paise: Any) -> str:
-    """Paise to rupees with Indian digit grouping: 10000000 -> ₹1,00,000.00."""
-    try:
-        amount = int(str(paise).strip())
-    except ValueError:
-        return str(paise)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 100)
-    digits = str(whole)
-    if len(digits) > 3:
-        head, tail = digits[:-3], digits[-3:]
-        groups: list[str] = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        digits = ",".join(groups) + "," + tail
-    return f"{sign}₹{digits}.{fraction:02d}"
-
-
-_DATE_FORMATS: Final = (
-    ("%d-%b-%Y", "%d %b %Y"),
-    ("%d-%m-%Y", "%d %b %Y"),
-    ("%Y%m%d", "%d %b %Y"),
-    ("%Y%m%d%H%M%S", "%d %b %Y %H:%M:%S"),
-    ("%Y-%m-%d", "%d %b %Y"),
-    ("%d/%m/%Y", "%d %b %Y"),
-)
-
-
-def readable_date(value: Any) -> str:
-    """`16-Nov-2022`, `11-11-2022`, `19931114`, `20161031214559` -> `16 Nov 2022` etc."""
-    text = str(value).strip()
-    for parse, show in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, parse).strftime(show)
-        except ValueError:
-            continue
-    return text
-
-
-def kyc(profile_id: Any, kyc_name: Any = None) -> str:
-    """A card's KYC profile (`kyc.describe`), with the answer's kycName when it says more."""
-    try:
-        number: int | None = int(str(profile_id))
-    except ValueError:
-        number = None
-    known = kyc_profiles.PROFILES.get(number) if number is not None else None
-    if known:
-        parts = [kyc_profiles.describe(number)]
-    else:
-        parts = [f"profile {profile_id}" if profile_id not in (None, "") else ""]
-        if number is not None:
-            parts.append(f"· {number}")
-    said = [_squash(known.name), *map(_squash, known.kyc_names)] if known else []
-    if kyc_name and not any(_squash(kyc_name) in name for name in said):
-        parts.append(f"({kyc_name})")
-    if number is not None and known is None:
-        parts.append("[unknown profile id]")
-    return " ".join(p for p in parts if p)
-
-
-def _squash(text: Any) -> str:
-    return "".join(ch for ch in str(text).upper() if ch.isalnum())
-
-
-def card_status(status: Any, description: Any = None) -> str:
-    text = str(status).strip() if status is not None else ""
-    if text in ("0", "Active", "ACTIVE"):
-        return "Active" + (f" ({description})" if description and description != "Active" else "")
-    if description:
-        return f"{description} ({text})" if text else str(description)
-    return f"status {text}" if text else ""
-
-
-def yes_no(value: Any, yes: str, no: str) -> str:
-    if isinstance(value, bool):
-        return yes if value else no
-    text = str(value).strip().lower()
-    if text in ("true", "y", "yes", "1"):
-        return yes
-    if text in ("false", "n", "no", "0"):
-        return no
-    return str(value)
-
-
-def scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        import json
-
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
+def _pick(sources: Iterable[_Source], keys: tuple[str, ...]) -> Any:
+    """The first non-empty value of `keys` in `sources`, in order. A key counts as shown
+    when it is empty or says the same as the value picked; one that says something else
+    is left for "Other fields"."""
+    chosen: Any = None
+    for source in sources:
+        for key in keys:
+            if key not in source.values:
+                continue
+            value = source.values[key]
+            if is_empty(value) or (chosen is not None and scalar(value) == scalar(chosen)):
+                source.shown.add(key)
+            elif chosen is None:
+                chosen = value
+                source.shown.add(key)
+    return chosen
 
 
 # -- the view (pure) ------------------------------------------------------------------
@@ -217,70 +154,57 @@ def answer_view(
     known = explain(code) if code else None
     name = known.name if known else str(answer.get("responseMessage", "") or "unknown code")
     view = AnswerView(code=code or "?", name=name, ok=is_success(code, success_codes))
-    view.envelope = {k: scalar(answer[k]) for k in ENVELOPE if k in answer}
+    top = _Source(answer)
+    view.envelope = {k: scalar(top.take(k)) for k in ENVELOPE if k in answer}
 
     card_list = answer.get("cardList")
-    if isinstance(card_list, list) and card_list:
-        entries = [c for c in card_list if isinstance(c, dict)]
-        view.other.extend(
-            (f"cardList[{i}]", scalar(c))
-            for i, c in enumerate(card_list)
-            if not isinstance(c, dict)
-        )
-        person = entries[0] if entries else {}
-    else:
-        entries = [answer] if any(k in answer for k in ("urn", "Urn", "cardNumber")) else []
-        person = answer
-        if isinstance(card_list, list):
+    entries: list[_Source] = []
+    if isinstance(card_list, list):
+        top.take("cardList")
+        cards = [c for c in card_list if isinstance(c, dict)]
+        for i, entry in enumerate(card_list):
+            if not isinstance(entry, dict):
+                view.other.append((f"cardList[{i}]", scalar(entry)))
+        several = len(cards) > 1
+        entries = [
+            _Source(c, f" (URN {c.get('urn', c.get('Urn', i))})" if several else "")
+            for i, c in enumerate(cards)
+        ]
+        if not card_list:
             view.other.append(("cardList", "[] (no cards)"))
+    elif any(k in answer for k in (*CARD_IDS, "cardNumber")):
+        entries = [top]  # the field table's flat record: the answer is the card
 
-    view.customer = _customer(person, answer)
+    people = [*entries[:1], *([top] if top not in entries else []), *entries[1:]]
+    view.customer = _customer(people)
     view.cards = [_card(entry) for entry in entries]
+    inner = [e for e in entries if e is not top]
+    view.subwallets = _subwallets([top, *inner], view.other)
     # Documents may sit beside the cardList as well as in it.
-    view.documents = _documents([*(e for e in entries if e is not answer), answer])
-    # Card fields at the top level not drawn as a card: list them, never drop them.
-    top_known = _KNOWN if any(e is answer for e in entries) else _KNOWN - set(CARD_KEYS)
-    seen_other: set[tuple[str, str]] = set()
-    for source, label_suffix in [(answer, "")] + [
-        (entry, f" (URN {entry.get('urn', entry.get('Urn', i))})" if len(entries) > 1 else "")
-        for i, entry in enumerate(entries)
-        if entry is not answer
-    ]:
-        for key, value in source.items():
-            if key in (top_known if source is answer else _KNOWN):
-                continue
-            row = (f"{key}{label_suffix}", scalar(value))
-            if row not in seen_other:
-                seen_other.add(row)
+    view.documents = _documents([*inner, top], view.other)
+    listed = set(view.other)
+    for source in [top, *inner]:
+        for row in source.rest():
+            if row not in listed:
+                listed.add(row)
                 view.other.append(row)
     return view
 
 
-def _first(source: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        if key in source and source[key] not in (None, ""):
-            return source[key]
-    return None
-
-
-def _customer(person: dict[str, Any], answer: dict[str, Any]) -> list[tuple[str, str]]:
+def _customer(people: list[_Source]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    name = " ".join(str(person[k]) for k in NAME_KEYS if person.get(k)) or " ".join(
-        str(answer[k]) for k in NAME_KEYS if answer.get(k)
-    )
+    name = " ".join(str(part) for k in NAME_KEYS if (part := _pick(people, (k,))) is not None)
     if name:
         rows.append(("Name", name))
     for label, keys in CUSTOMER_FIELDS:
-        if label == "Address":
-            parts = [str(person[k]) for k in keys if person.get(k)]
+        if label == "Address":  # its parts, each shown
+            parts = [str(v) for k in keys if (v := _pick(people, (k,))) is not None]
             value: Any = ", ".join(parts) if parts else None
         else:
-            value = _first(person, keys)
-            if value is None and person is not answer:
-                value = _first(answer, keys)
+            value = _pick(people, keys)
         if value is None:
             continue
-        if label in ("Date of birth", "Re-KYC valid until", "Form 60 valid until"):
+        if label in _DATES:
             shown = readable_date(value)
         elif label == "Re-KYC":
             shown = yes_no(value, "due (eligible for re-KYC)", "not required")
@@ -294,45 +218,88 @@ def _customer(person: dict[str, Any], answer: dict[str, Any]) -> list[tuple[str,
     return rows
 
 
-def _card(entry: dict[str, Any]) -> dict[str, str]:
-    balance = _first(entry, ("availableBalance", "availBal"))
-    number = entry.get("cardNumber") or (
-        f"•••• {entry['lastFourDigit']}" if entry.get("lastFourDigit") else ""
-    )
-    return {
-        "URN": scalar(_first(entry, ("urn", "Urn"))),
+def _card(entry: _Source) -> dict[str, str]:
+    def one(*keys: str) -> Any:
+        return _pick([entry], keys)
+
+    number = one("cardNumber")
+    last_four = entry.values.get("lastFourDigit")
+    if is_empty(number) and not is_empty(last_four):
+        number = f"•••• {entry.take('lastFourDigit')}"
+    elif is_empty(last_four) or str(number).replace(" ", "").endswith(str(last_four)):
+        entry.take("lastFourDigit")  # said by the card number; else left for "Other fields"
+    balance = one("availableBalance", "availBal")
+    linked = one("cardLinked")
+    created, updated = one("createdOn"), one("updatedOn")
+    card = {
+        "URN": scalar(one(*CARD_IDS)),
         "Card": scalar(number),
-        "Type": scalar(entry.get("cardType")),
-        "Status": card_status(entry.get("cardStatus"), entry.get("statusDescription")),
-        "KYC": kyc(entry.get("profileId"), entry.get("kycName")),
+        "Type": scalar(one("cardType")),
+        "Status": card_status(one("cardStatus"), one("statusDescription")),
+        "KYC": kyc(one("profileId"), one("kycName")),
+        # A whole number is paise; a decimal string ("1500.00") is shown as it came.
         "Balance": rupees(balance) if balance is not None else "",
-        "Entity": scalar(entry.get("entityName")),
-        "Created": readable_date(entry["createdOn"]) if entry.get("createdOn") else "",
-        "Updated": readable_date(entry["updatedOn"]) if entry.get("updatedOn") else "",
+        "Entity": scalar(one("entityName")),
+        "Created": readable_date(created) if created is not None else "",
+        "Updated": readable_date(updated) if updated is not None else "",
     }
+    if linked is not None:  # a newer key: a column only where an answer has it
+        card["Linked"] = yes_no(linked, "yes", "no")
+    return card
 
 
-def _documents(sources: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _subwallets(sources: list[_Source], other: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """`subwalletListDetails` of every source as rows: snake_case keys as headings,
+    amounts (string paise, `"10000"`) in rupees, the card's URN first when they sit in a
+    card (`sources[0]` is the top level). Anything not a list of objects is left for
+    "Other fields"."""
+    rows: list[dict[str, str]] = []
+    for source in sources:
+        items = source.values.get(SUBWALLETS)
+        if not isinstance(items, list):
+            continue
+        source.take(SUBWALLETS)
+        urn = scalar(_pick([source], CARD_IDS)) if source is not sources[0] else ""
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                other.append((f"{SUBWALLETS}[{i}]{source.label}", scalar(item)))
+                continue
+            row = {"Card URN": urn} if urn else {}
+            for key, value in item.items():
+                heading = key.replace("_", " ").strip().capitalize() or key
+                if heading in row:  # two keys read alike: both kept, the second named
+                    heading = f"{heading} [{key}]"
+                amount = any(word in key.lower() for word in _AMOUNT_WORDS)
+                row[heading] = rupees(value) if amount and not is_empty(value) else scalar(value)
+            rows.append(row)
+    return rows
+
+
+def _documents(sources: list[_Source], other: list[tuple[str, str]]) -> list[dict[str, str]]:
     docs: list[dict[str, str]] = []
     seen: set[tuple[str, ...]] = set()
     for source in sources:
-        items: list[Any] = list(source.get("docList") or [])
-        if source.get("docType") or source.get("docNumber"):
-            items.append({k: source[k] for k in DOC_KEYS[1:] if k in source})
+        doc_list = source.values.get("docList")
+        items: list[Any] = []
+        if isinstance(doc_list, list):
+            source.take("docList")
+            for i, item in enumerate(doc_list):
+                if isinstance(item, dict):
+                    items.append(item)
+                else:
+                    other.append((f"docList[{i}]{source.label}", scalar(item)))
+        if not is_empty(source.values.get("docType")) or not is_empty(
+            source.values.get("docNumber")
+        ):
+            items.append({k: source.take(k) for k in DOC_KEYS if k in source.values})
         for item in items:
-            if not isinstance(item, dict):
-                continue
             row = {
                 "Type": scalar(item.get("docType")),
                 "Number": scalar(item.get("docNumber")),
                 "Country": scalar(item.get("docCountry")),
                 "Expiry": readable_date(item["docExpiry"]) if item.get("docExpiry") else "",
             }
-            extra = {
-                k: scalar(v)
-                for k, v in item.items()
-                if k not in ("docType", "docNumber", "docCountry", "docExpiry")
-            }
+            extra = {k: scalar(v) for k, v in item.items() if k not in DOC_KEYS[:4]}
             row["More"] = ", ".join(f"{k}={v}" for k, v in extra.items())
             key = tuple(row.values())
             if key not in seen:
@@ -363,6 +330,8 @@ def answer_renderables(
         for index, card in enumerate(view.cards, 1):
             shown = [(label, value) for label, value in card.items() if value]
             out.append(_pairs(f"Card {index} of {len(view.cards)}", shown))
+    if view.subwallets:
+        out.append(_table("Sub-wallets", view.subwallets, no_wrap=("Card URN",)))
     if view.documents:
         rows = [
             {k: v for k, v in d.items() if k != "More" or any(x["More"] for x in view.documents)}
@@ -391,26 +360,13 @@ def answer_renderables(
         block.title_justify = "left"
         block.title_style = "bold red"
         out.append(block)
-    out.append(cell(footer(view, elapsed), "dim" if view.ok else "bold"))
+    closing = cell(footer(view, elapsed, width=width), "dim" if view.ok else "bold", lines=True)
+    rest = envelope_rest(view, width=width)
+    if rest:  # on lines of its own: one Text, as rich would join two on one line
+        closing.append("\n")
+        closing.append_text(cell(rest, "dim", lines=True))
+    out.append(closing)
     return out
-
-
-def footer(view: AnswerView, elapsed: float | None) -> str:
-    parts = [f"responseCode {view.code} {view.name}"]
-    env = view.envelope
-    message = env.get("responseMessage")
-    if message and message.replace(" ", "_").upper() != view.name:
-        parts.append(f"message {message!r}")
-    if env.get("description"):
-        parts.append(f"description {env['description']!r}")
-    txn_id = env.get("accosaTransactionId") or env.get("accosaTransactionID")
-    if txn_id:
-        parts.append(f"accosaTransactionId {txn_id}")
-    if env.get("clientTxnId"):
-        parts.append(f"clientTxnId {env['clientTxnId']}")
-    if elapsed is not None:
-        parts.append(f"{elapsed * 1000:.0f} ms")
-    return " · ".join(parts)
 
 
 def _pairs(title: Any, rows: Sequence[tuple[str, str]]) -> Any:
@@ -428,7 +384,8 @@ def _pairs(title: Any, rows: Sequence[tuple[str, str]]) -> Any:
 def _table(title: str, rows: list[dict[str, str]], *, no_wrap: tuple[str, ...] = ()) -> Any:
     from rich.table import Table
 
-    columns = [c for c in rows[0] if any(row.get(c) for row in rows)]
+    headings = dict.fromkeys(c for row in rows for c in row)  # every row's, in order
+    columns = [c for c in headings if any(row.get(c) for row in rows)]
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, no_wrap=column in no_wrap)

@@ -17,7 +17,7 @@ from wibmo_cli.changes import Plan
 from wibmo_cli.fields import FIELDS, Field
 from wibmo_cli.masking import mask, mask_value, redact, redact_url
 from wibmo_cli.textsafe import cell
-from wibmo_cli.views.customer import readable_date
+from wibmo_cli.views.values import readable_date
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

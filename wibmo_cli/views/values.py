@@ -1,0 +1,169 @@
+"""One value of an answer as a person reads it: amounts, dates, KYC, card status, flags.
+
+Pure functions, str out; a value none of them recognises comes back as it was sent, so a
+shape the platform has not shown yet is still readable and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any, Final
+
+from wibmo_cli import kyc as kyc_profiles
+from wibmo_cli.codes import CARD_STATUSES
+
+
+def rupees(paise: Any) -> str:
+    """Paise to rupees with Indian digit grouping: 10000000 -> ₹1,00,000.00.
+
+    Only a whole number is paise; anything else (a decimal string such as ``"1500.00"``,
+    which some closed-loop pages send as the amount itself) comes back as it was sent.
+    """
+    try:
+        amount = int(str(paise).strip())
+    except ValueError:
+        return str(paise)
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 100)
+    digits = str(whole)
+    if len(digits) > 3:
+        head, tail = digits[:-3], digits[-3:]
+        groups: list[str] = []
+        while len(head) > 2:
+            groups.insert(0, head[-2:])
+            head = head[:-2]
+        if head:
+            groups.insert(0, head)
+        digits = ",".join(groups) + "," + tail
+    return f"{sign}₹{digits}.{fraction:02d}"
+
+
+_DAY: Final = "%d %b %Y"
+_DATE_FORMATS: Final = (
+    ("%d-%b-%Y", _DAY),
+    ("%d-%m-%Y", _DAY),
+    ("%Y%m%d", _DAY),
+    ("%Y%m%d%H%M%S", f"{_DAY} %H:%M:%S"),
+    ("%Y-%m-%d", _DAY),
+    ("%Y-%m-%d %H:%M:%S", f"{_DAY} %H:%M:%S"),
+    ("%d/%m/%Y", _DAY),
+)
+# ISO 8601 with a time, as one v3 answer's responseDateTime: `2024-06-19T15:19:55.620318625`
+# (any number of fraction digits, maybe a zone). Checked first: fromisoformat alone takes
+# week dates and more that no answer means as a date.
+_ISO: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def readable_date(value: Any) -> str:
+    """`16-Nov-2022`, `11-11-2022`, `19931114`, `20161031214559`, `1993-04-14 00:00:00`,
+    `2024-06-19T15:19:55.620318625` -> `16 Nov 2022`, ..., `19 Jun 2024 15:19:55`.
+
+    A time of exactly midnight is a date sent as a timestamp (a date of birth as
+    `1993-04-14 00:00:00`): shown as the date. Fractions of a second are left out; a
+    zone is kept. Anything else comes back as it was sent.
+    """
+    text = str(value).strip()
+    for parse, show in _DATE_FORMATS:
+        try:
+            moment = datetime.strptime(text, parse)
+        except ValueError:
+            continue
+        return moment.strftime(_DAY if _midnight(moment) else show)
+    if _ISO.fullmatch(text):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return text
+        shown = moment.strftime(_DAY if _midnight(moment) else f"{_DAY} %H:%M:%S")
+        return f"{shown} {moment.strftime('%z')}" if moment.tzinfo else shown
+    return text
+
+
+def _midnight(moment: datetime) -> bool:
+    return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+
+
+def kyc(profile_id: Any, kyc_name: Any = None) -> str:
+    """A card's KYC profile (`kyc.describe`), with the answer's kycName when it says more."""
+    try:
+        number: int | None = int(str(profile_id))
+    except ValueError:
+        number = None
+    known = kyc_profiles.PROFILES.get(number) if number is not None else None
+    if known:
+        parts = [kyc_profiles.describe(number)]
+    else:
+        parts = [f"profile {profile_id}" if profile_id not in (None, "") else ""]
+        if number is not None:
+            parts.append(f"· {number}")
+    said = [_squash(known.name), *map(_squash, known.kyc_names)] if known else []
+    if kyc_name and not any(_squash(kyc_name) in name for name in said):
+        label = kyc_name_label(kyc_name)
+        parts.append(f"({label})" if any(parts) else label)
+    if number is not None and known is None:
+        parts.append("[unknown profile id]")
+    return " ".join(p for p in parts if p)
+
+
+_KYC_NAMES: Final = frozenset(
+    name for profile in kyc_profiles.PROFILES.values() for name in profile.kyc_names
+)
+
+
+def kyc_name_label(kyc_name: Any) -> str:
+    """A kycName either document uses (`kyc.PROFILES`) as people write it: its words
+    capitalised, the acronyms (…KYC, …CDD) kept upper case: ``NO_KYC`` -> ``No KYC``.
+    Any other value comes back as it came."""
+    text = str(kyc_name).strip()
+    if text.upper() not in _KYC_NAMES:
+        return text
+    words = text.upper().split("_")
+    return " ".join(w if w.endswith(("KYC", "CDD")) else w.capitalize() for w in words)
+
+
+def _squash(text: Any) -> str:
+    return "".join(ch for ch in str(text).upper() if ch.isalnum())
+
+
+def card_status(status: Any, description: Any = None) -> str:
+    """`cardStatus` decoded from `codes.CARD_STATUSES`: ``Temporary Block (12)``; the
+    answer's statusDescription beside it when it says something else; a number the
+    table does not know as ``Blocked (2)`` (its description) or ``status 7``."""
+    text = str(status).strip() if status is not None else ""
+    if text in ("0", "Active", "ACTIVE"):
+        return "Active" + (f" ({description})" if description and description != "Active" else "")
+    known = CARD_STATUSES.get(int(text)) if text.isascii() and text.isdigit() else None
+    if known:
+        said = f" · {description}" if description and _squash(description) != _squash(known) else ""
+        return f"{known} ({text}){said}"
+    if description:
+        return f"{description} ({text})" if text else str(description)
+    return f"status {text}" if text else ""
+
+
+def yes_no(value: Any, yes: str, no: str) -> str:
+    if isinstance(value, bool):
+        return yes if value else no
+    text = str(value).strip().lower()
+    if text in ("true", "y", "yes", "1"):
+        return yes
+    if text in ("false", "n", "no", "0"):
+        return no
+    return str(value)
+
+
+def scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def is_empty(value: Any) -> bool:
+    """Whether a value carries nothing to show (null or an empty string)."""
+    return value is None or (isinstance(value, str) and value == "")
