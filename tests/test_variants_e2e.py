@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Invoke, write_profiles
+from support import Invoke, write_profiles, write_tables
 
 from wibmo_cli.sandbox import Sandbox
 from wibmo_cli.sandbox.seed import SAMPLE_MOBILE
@@ -147,3 +147,29 @@ def test_a_profile_without_helpers_falls_back_to_the_lookup(
     assert "no helper" in checks(result)["calibrate"]["detail"]
     assert checks(result)["online"]["status"] == "ok"
     assert not [r for r in sandbox.requests if r.api == "helper"]
+
+
+def test_the_embedded_sandbox_follows_the_profile_it_serves(wibmo: Invoke) -> None:
+    """DESIGN.md, Sandbox: a profile whose settings differ from the seed documents' (POST
+    updates, mob1's 3422, 0000 for success, its own helper paths) works embedded too."""
+    from wibmo_cli.profiles import DEMO_PROFILE
+    from wibmo_cli.sandbox.seed import SAMPLE_URN
+
+    own = {
+        **DEMO_PROFILE,
+        "update_method": "POST",
+        "lookup_message_code": 3422,
+        "success_codes": ["0000"],
+        "encrypt_path": "/own/encrypt",
+        "decrypt_path": "/own/decrypt",
+    }
+    write_tables({"own": own}, default="own")
+    looked_up = wibmo("lookup", "--urn", str(SAMPLE_URN), "-o", "json")
+    assert looked_up.exit_code == 0, looked_up.stderr
+    assert json.loads(looked_up.stdout)["responseCode"] == "0000"
+    update = wibmo("update-profile", "--urn", str(SAMPLE_URN), "--city", "Pune", "--yes")
+    assert update.exit_code == 0, update.stderr
+    check = wibmo("profiles", "check", "--online", "-o", "json")
+    assert check.exit_code == 0, check.stdout + check.stderr
+    assert checks(check)["calibrate"]["status"] == "ok"
+    assert checks(check)["online update"]["status"] == "ok"

@@ -24,11 +24,15 @@ SANDBOX_DB = "sandbox.db"
 
 
 def sandbox_settings(profile: Profile, db_path: Path, **extra: Any) -> SandboxSettings:
-    """The sandbox that accepts exactly this profile's credentials, key and IV scheme."""
+    """The sandbox that accepts exactly this profile's credentials, key and IV scheme.
+    Serving the seed variant (the default), it follows the profile's other settings too
+    (`variants.following`); a strict variant (`extra["variant"]`) is served as it is."""
     from wibmo_cli.sandbox import SandboxSettings
     from wibmo_cli.sandbox.settings import LOOKUP_PATHS, UPDATE_PATHS
+    from wibmo_cli.sandbox.variants import SEED, following
 
     profile.require("api_key", "secure_code", "client_id", "bank_id", "encryption_key")
+    variant = following(extra.pop("variant", SEED), profile.values)
     lookup_path = str(profile.get("lookup_path"))
     update_path = str(profile.get("update_path"))
     return SandboxSettings(
@@ -43,6 +47,7 @@ def sandbox_settings(profile: Profile, db_path: Path, **extra: Any) -> SandboxSe
         lookup_paths=tuple(dict.fromkeys(("/" + lookup_path.lstrip("/"), *LOOKUP_PATHS))),
         update_paths=tuple(dict.fromkeys(("/" + update_path.lstrip("/"), *UPDATE_PATHS))),
         db_path=db_path,
+        variant=variant,
         **extra,
     )
 

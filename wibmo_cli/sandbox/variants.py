@@ -24,7 +24,8 @@ message codes), a variant takes the seed document's value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 LOOKUP_PATHS: Final = (
@@ -198,6 +199,37 @@ variant takes x-api-key and the credentials in headers like the others. Update P
 POST, as the page says (its index says PATCH)."""
 
 VARIANTS: Final = {v.name: v for v in (SEED, MOB1, V3, GITBOOK, WALLET)}
+
+
+def following(variant: Variant, profile: Mapping[str, Any]) -> Variant:
+    """The lenient (seed) variant made to follow the profile it serves (a profile's
+    resolved values): also its message codes and helper paths, its Update Profile method,
+    and its first success code, so that an embedded sandbox, or `wibmo sandbox` for
+    a profile, answers that profile whatever it says. (Its paths and either credential
+    placement the seed already takes: `SandboxSettings` carries the profile's paths.)
+    A strict variant is returned as it is: it is the environment, not the profile."""
+    if not variant.lenient:
+        return variant
+
+    def codes(api: Api, key: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*api.message_codes, str(profile[key]))))
+
+    def paths(known: tuple[str, ...], key: str) -> tuple[str, ...]:
+        own = str(profile.get(key) or "")
+        return tuple(dict.fromkeys((*known, "/" + own.lstrip("/")))) if own else known
+
+    return replace(
+        variant,
+        lookup=replace(variant.lookup, message_codes=codes(variant.lookup, "lookup_message_code")),
+        update=replace(
+            variant.update,
+            method=str(profile["update_method"]),
+            message_codes=codes(variant.update, "update_message_code"),
+        ),
+        encrypt_paths=paths(variant.encrypt_paths, "encrypt_path"),
+        decrypt_paths=paths(variant.decrypt_paths, "decrypt_path"),
+        success_code=str(profile["success_codes"][0]),
+    )
 
 
 def by_name(name: str) -> Variant:
