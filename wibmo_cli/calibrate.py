@@ -56,8 +56,9 @@ async def calibrate(
     encrypt_path = str(profile.values.get("encrypt_path", ""))
     if not encrypt_path:
         detail = (
-            'encrypt_path = "": no helper in this environment; the lookup round trip '
-            "checks the key and iv"
+            'encrypt_path = "": no helper endpoint named in the profile; the lookup round '
+            "trip checks the key and iv (where the environment has one, e.g. "
+            '"/api/v2/encrypt", set encrypt_path and decrypt_path to have it proved)'
         )
         return Calibration((Check(ENCRYPT, "warn" if asked else "ok", detail),), False)
     headers, _ = credentials(profile, "headers")
