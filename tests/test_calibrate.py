@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from support import API_KEY, SECRET_FORMS, Invoke, codec, unit_profile, write_profiles
 
-from wibmo_cli.calibrate import DECRYPT, ENCRYPT, read_platform_token
+from wibmo_cli.calibrate import DECRYPT, ENCRYPT, read_decrypted, read_platform_token
 from wibmo_cli.crypto import TokenCodec
 from wibmo_cli.online_check import UPDATE
 
@@ -279,3 +279,42 @@ def test_a_fixed_iv_profile_is_proved_too() -> None:
     check = read_platform_token(profile, codec(fixed).encrypt_json(plaintext), plaintext)
     assert check.status == "ok", check
     assert f'iv = "{fixed}"' in check.detail
+
+
+PROBE = {"messageCode": 1930, "clientTxnId": "WCALIBRATE0001", "customerMobile": "916000000000"}
+
+
+@pytest.mark.parametrize(
+    "given_back",
+    [
+        {**PROBE, "messageCode": "1930"},  # the platform flips numbers and strings
+        {**PROBE, "entityId": None},  # and may add empty keys
+        {**PROBE, "customerMobile": 916000000000},
+    ],
+)
+def test_values_the_platform_retypes_still_prove_the_scheme(given_back: dict[str, Any]) -> None:
+    """A string messageCode or an added null is not a wrong key (an attack review: both
+    gave "this encryption_key is not this environment's")."""
+    profile = unit_profile("https://pp.test", iv="zero")
+    check = read_platform_token(profile, codec("zero").encrypt_json(given_back), PROBE)
+    assert check.status == "ok", check
+    content = json.dumps(given_back).encode()
+    assert read_decrypted(profile, "/d", 200, content, PROBE).status == "ok"
+
+
+def test_a_changed_value_still_fails() -> None:
+    profile = unit_profile("https://pp.test", iv="zero")
+    other = {**PROBE, "customerMobile": "916000000001"}
+    check = read_platform_token(profile, codec("zero").encrypt_json(other), PROBE)
+    assert check.status == "fail"
+    assert read_decrypted(profile, "/d", 200, json.dumps(other).encode(), PROBE).status == "fail"
+
+
+@pytest.mark.parametrize(("served", "written"), [("zero", "0" * 32), ("key", "key-bytes")])
+def test_a_fixed_iv_equal_to_the_platforms_is_a_match(served: str, written: str) -> None:
+    """iv = 32 zero digits is "zero"; iv = the key's first 16 bytes in hex is "key"."""
+    profile = unit_profile("https://pp.test", iv="zero")
+    fixed = profile.key_bytes()[:16].hex() if written == "key-bytes" else written
+    profile = unit_profile("https://pp.test", iv=fixed)
+    check = read_platform_token(profile, codec(served).encrypt_json(PROBE), PROBE)
+    assert check.status == "ok", check

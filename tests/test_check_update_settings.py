@@ -281,7 +281,7 @@ def test_a_1056_names_the_update_message_code() -> None:
     assert "try update_message_code = 1280" in check.detail
 
 
-@pytest.mark.parametrize("code", ["1303", "1001", "1055", "1045", "1090"])
+@pytest.mark.parametrize("code", ["1303", "1001", "1055", "1090"])
 def test_a_business_answer_proves_the_settings(code: str) -> None:
     check, seen = _probe(unit_profile(BASE_URL, update_method="POST"), {"responseCode": code})
     assert check.status == "ok", check
@@ -334,3 +334,20 @@ def test_a_plain_json_answer_proves_nothing_about_the_key(api: str) -> None:
         check.detail
     )
     assert "unencrypted" in check.detail
+
+
+def test_an_unknown_field_answer_to_the_probe_names_product_id() -> None:
+    """1045: the platform does not know a key of the probe: with product_id set, that is
+    productId, and every real update would fail the same way (an attack review: it said
+    "proved")."""
+    check, _ = _probe(unit_profile(BASE_URL, product_id="9"), {"responseCode": "1045"})
+    assert check.status == "fail"
+    assert 'try product_id = ""' in check.detail
+    check, _ = _probe(unit_profile(BASE_URL), {"responseCode": "1045"})
+    assert check.status == "fail" and "proved" not in check.detail
+
+
+def test_an_answer_without_a_responsecode_proves_nothing() -> None:
+    check, _ = _probe(unit_profile(BASE_URL), {"responseMessage": "OK"})
+    assert check.status == "fail"
+    assert "without a responseCode" in check.detail

@@ -85,10 +85,42 @@ def test_a_plain_json_answer_is_an_answer_as_it_is() -> None:
     assert "ABCDE1234A" not in said and "******234A" in said  # masked in the trace
 
 
-def test_a_plain_error_answer_at_an_http_error_status_is_still_the_answer() -> None:
-    error = {"responseCode": "1052", "responseMessage": "SYSTEM_ERROR"}
-    got = exchange(httpx.Response(500, json=error))
-    assert got.answer == error and got.status == 500
+@pytest.mark.parametrize("status", [302, 401, 404, 500, 503, 504])
+@pytest.mark.parametrize("code", ["00", "1052", "504"])
+def test_plain_json_at_an_http_error_status_is_the_http_error_not_an_answer(
+    status: int, code: str
+) -> None:
+    """A proxy's or gateway's JSON at a 5xx is the 5xx (for an update: outcome unknown),
+    even when it says responseCode 00: only a token answer is read at any status."""
+    plain = {"responseCode": code, "responseMessage": "whatever"}
+    with pytest.raises(HTTPStatusError) as caught:
+        exchange(httpx.Response(status, json=plain))
+    assert caught.value.status == status
+    txn = {"clientTxnId": "WTXN1", **plain}
+    refused = 400 <= status < 500  # a 4xx refuses an update; a 3xx or 5xx leaves it unknown
+    with pytest.raises(HTTPStatusError if refused else OutcomeUnknownError):
+        exchange(httpx.Response(status, json=txn), api="update")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"responseCode": None},
+        {"responseCode": True},
+        {"responseCode": ["00"]},
+        {"responseCode": {"code": "00"}},
+        {"token": 123, "responseCode": "00"},
+        {"token": None, "responseCode": "00"},
+        {"result": ["x"], "responseCode": "00"},
+    ],
+)
+def test_a_body_whose_responsecode_is_no_code_or_whose_token_is_broken_is_no_answer(
+    fields: dict[str, Any],
+) -> None:
+    with pytest.raises(CryptoError):
+        exchange(body(**fields))
+    with pytest.raises(OutcomeUnknownError):
+        exchange(body(clientTxnId="WTXN1", **fields), api="update")
 
 
 def test_the_documents_envelope_wins_when_a_body_has_several() -> None:
@@ -239,3 +271,17 @@ def test_decrypt_a_file_of_every_form_one_per_line(cli: Invoke, isolated: Path) 
     assert all(record["responseCode"] == "00" for record in out[:-1])
     assert out[-1]["line"] == len(lines) and 'no "token" string field' in out[-1]["error"]
     assert "1 of 7 lines: a plain JSON answer, not encrypted" in result.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("output", [[], ["-o", "json"]])
+def test_a_plain_answer_says_on_stderr_that_it_came_unencrypted(
+    wibmo: Invoke, output: list[str]
+) -> None:
+    plain = json.dumps({"responseCode": "00", "urn": 389, "firstName": "Plain"}).encode()
+    with Hostile(mode="canned", reply=(200, "application/json", plain)) as server:
+        write_profiles(server.url)
+        result = wibmo("lookup", "--urn", "389", *output)
+    assert result.exit_code == 0, result.stderr
+    assert "plain JSON, not encrypted" in result.stderr
+    assert "not encrypted" not in result.stdout

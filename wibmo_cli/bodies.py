@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Final
 
 from wibmo_cli.errors import CryptoError
@@ -23,18 +24,32 @@ def load_json(data: str | bytes, *, max_depth: int | None = None) -> Any:
     """`json.loads` that never raises `RecursionError`: the one parser of text that
     came from the network.
 
+    NaN and Infinity are refused (not JSON); a number too big for a float keeps its text.
     Every failure is a `ValueError`: `JSONDepthError` when the value is nested more
     than `max_depth` deep (a container in a container is depth 2), or too deep for
     `json.loads` at all; `UnicodeDecodeError` for bytes that are not UTF-8 (or -16/-32).
     A value that passes is shallow enough for any recursive code downstream.
     """
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_not_json, parse_float=_finite)
     except RecursionError:
         raise JSONDepthError("nested too deeply to parse") from None
     if max_depth is not None and _deeper_than(data, value, max_depth):
         raise JSONDepthError(f"nested more than {max_depth} levels deep")
     return value
+
+
+def _not_json(name: str) -> Any:
+    """NaN, Infinity and -Infinity, which Python's json takes and JSON does not: a body
+    holding them is not JSON (and printing them back would not be either)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float | str:
+    """A JSON number as a float; one too big for a float (1e400) is kept as its text,
+    not turned into inf, so no value is changed and JSON output stays JSON."""
+    number = float(text)
+    return number if math.isfinite(number) else text
 
 
 def _deeper_than(data: str | bytes, value: Any, limit: int) -> bool:
@@ -79,9 +94,13 @@ def envelope_token(body: Any) -> str | None:
 
 
 def is_plain_answer(body: Any) -> bool:
-    """A JSON body that is an answer as it stands, not encrypted: an object with a
-    responseCode and no token."""
-    return isinstance(body, dict) and PLAIN_ANSWER_KEY in body and envelope_token(body) is None
+    """A JSON body that is an answer as it stands, not encrypted: an object whose
+    responseCode is a code (text or a whole number) and that has no envelope key at all
+    (``{"token": 123, "responseCode": "00"}`` is a broken body, not a plain answer)."""
+    if not isinstance(body, dict) or any(key in body for key in ENVELOPE_KEYS):
+        return False
+    code = body.get(PLAIN_ANSWER_KEY)
+    return isinstance(code, str | int) and not isinstance(code, bool)
 
 
 def unwrap(text: str) -> str | dict[str, Any]:

@@ -274,9 +274,10 @@ class Client:
 
     def _interpret(self, reply: _Reply) -> tuple[dict[str, Any], bool]:
         """The answer and whether it came plain: a token in any envelope
-        (`crypto.ENVELOPE_KEYS`) decrypted, or plain JSON with a responseCode as it
-        is; else the error that says what came back instead (a gateway's {"message"}
-        is a gateway failure, not an answer)."""
+        (`bodies.ENVELOPE_KEYS`) decrypted, or, with a 2xx status only, plain JSON with
+        a responseCode as it is; else the error that says what came back instead (a
+        gateway's {"message"} is a gateway failure, and a 5xx stays a 5xx whatever JSON
+        it carries: for an update, an outcome unknown)."""
         status = reply.status
         content = reply.content
         data: Any = None
@@ -296,10 +297,10 @@ class Client:
             if not isinstance(answer, dict):
                 raise CryptoError(f"the decrypted answer (HTTP {status}) is not a JSON object")
             return answer, False
+        if status >= 300 or status < 200:  # plain JSON at an error status is the error's
+            raise status_error(status, data, content)
         if is_plain_answer(data):  # the platform's decrypt helper, some proxies
             return dict(data), True
-        if status >= 300 or status < 200:
-            raise status_error(status, data, content)
         raise CryptoError(
             f'HTTP {status}, but the body is not a {{"token": ...}} answer (nor "result" or '
             f'"encdata", nor plain JSON with a responseCode): {describe_body(data, content)}',

@@ -213,6 +213,9 @@ def update_refused(profile: Profile, exc: HTTPStatusError) -> Check:
     return Check(UPDATE, "fail", f"Update Profile refused the probe: {exc.message}")
 
 
+UNKNOWN_FIELD: Final = "1045"  # the probe carries only what every update carries
+
+
 def read_update_answer(
     profile: Profile, answer: Mapping[str, Any], txn: str, *, plain: bool = False
 ) -> Check:
@@ -222,6 +225,22 @@ def read_update_answer(
     code, name = _code(answer)
     said = f"{code} {name} (clientTxnId {txn})"
     placement = str(profile.values["update_credentials"])
+    if "responseCode" not in answer:
+        return Check(
+            UPDATE,
+            "fail",
+            f"Update Profile answered without a responseCode (clientTxnId {txn}): that "
+            "proves nothing about the update settings",
+        )
+    if code == UNKNOWN_FIELD:
+        product = profile.values.get("product_id")
+        fix = (
+            f'product_id = "{product}" (sent as productId): try product_id = ""'
+            if product
+            else "the platform does not know a key every update carries: check "
+            "update_message_code and update_path (which API version this is)"
+        )
+        return Check(UPDATE, "fail", f"Update Profile refused a key of the probe: {said}; {fix}")
     message_code = profile.get("update_message_code")
     if code in ABSENT_CODES:
         if code == "1310" and not profile.values.get("consumer_custom_id"):

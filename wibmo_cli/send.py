@@ -147,6 +147,7 @@ async def send_update(
         result="answered",
         responseCode=answer.get("responseCode"),
         accosaTransactionId=answer.get("accosaTransactionId"),
+        **({"encrypted": False} if exchange.plain else {}),
     )
     return Outcome(Result.ANSWERED, plan, sent=True, exchange=exchange)
 

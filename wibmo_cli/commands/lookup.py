@@ -176,6 +176,7 @@ def lookup(
         reveal=reveal,
         title=title,
         success_codes=profile.get("success_codes"),
+        plain=exchange.plain,
     )
     return None if ok else ExitStatus.API_ERROR
 

@@ -147,6 +147,7 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
             reveal=False,
             title=title,
             success_codes=profile.get("success_codes"),
+            plain=exchange.plain,
         )
         rt.render.stdout.flush()  # a failure to show it surfaces here, not at exit
     except OutputError as exc:  # the answer cannot be shown: still say it was answered

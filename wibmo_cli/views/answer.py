@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+PLAIN_ANSWER = (
+    "the answer came as plain JSON, not encrypted: it proves nothing about the key, and "
+    "may come from a proxy or helper in front of the platform"
+)
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -18,11 +23,17 @@ def show_answer(
     reveal: bool,
     title: str,
     success_codes: Iterable[str],
+    plain: bool = False,
 ) -> bool:
     """Render `answer` (masked unless `reveal`) as JSON or as tables, as `render` is set;
-    True when its responseCode is one of `success_codes` (the profile's)."""
+    True when its responseCode is one of `success_codes` (the profile's). `plain`: it
+    came unencrypted, which is said on stderr (whatever the format): a proxy or helper
+    answered, or the platform did not encrypt."""
     from wibmo_cli.codes import is_success
     from wibmo_cli.masking import mask
+
+    if plain:
+        render.warn(PLAIN_ANSWER)
 
     shown = answer if reveal else mask(answer)
     if render.json_output:
