@@ -202,7 +202,7 @@ def test_a_v3_update_wants_its_credentials_in_headers(wibmo: Invoke) -> None:
     assert lines["online"]["status"] == "ok"
     update = lines[UPDATE]
     assert update["status"] == "fail"
-    assert "credentials not where Update Profile wants them: 1262" in update["detail"]
+    assert "Update Profile refused the credentials: 1262" in update["detail"]
     assert 'try update_credentials = "headers"' in update["detail"]
 
 

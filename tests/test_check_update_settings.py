@@ -266,9 +266,38 @@ def test_credentials_absent_for_update_profile_name_update_credentials(
     profile = unit_profile(BASE_URL, update_credentials=placement)
     check, seen = _probe(profile, {"responseCode": code})
     assert check.status == "fail"
-    assert "credentials not where Update Profile wants them" in check.detail
+    assert "Update Profile refused the credentials" in check.detail
     assert f'try update_credentials = "{other}"' in check.detail
+    setting = {"1262": "client_id", "1264": "bank_id", "1311": "secure_code"}[code]
+    assert f"{setting} is wrong or empty" in check.detail  # the value may be the fault
     assert len(seen) == 1
+
+
+@pytest.mark.e2e
+def test_a_wrong_secret_is_named_not_only_a_placement_to_flip(
+    start_sandbox: Any, wibmo: Invoke
+) -> None:
+    """A user review: a wrong secure_code sent them flipping update_credentials round in a
+    loop. Both lines name the value; the update line names only the placement when the
+    lookup took the same values."""
+    start_sandbox(profile={"secure_code": "WRONG-CODE-1"})
+    result = wibmo("profiles", "check", "--online", "-o", "json")
+    lines = {c["name"]: c["detail"] for c in json.loads(result.stdout)["checks"]}
+    assert "secure_code is wrong or empty" in lines["online"]
+    assert "secure_code is wrong or empty" in lines[UPDATE]
+    assert "lookup_credentials" in lines["online"]
+
+
+def test_after_a_lookup_took_the_values_only_the_placement_is_left() -> None:
+    from wibmo_cli.online_check import credential_advice
+
+    profile = unit_profile(BASE_URL)
+    said = credential_advice(profile, "update", "1311 X", "1311", lookup_took=True)
+    assert said.endswith(
+        'the lookup accepted the same secure_code, so try update_credentials = "body"'
+    )
+    wrong = credential_advice(profile, "update", "1031 X", "1031")
+    assert wrong.endswith("bank_id is wrong")
 
 
 def test_a_1056_names_the_update_message_code() -> None:

@@ -552,7 +552,7 @@ def test_profiles_check_online_fails_for_a_wrong_secure_code(
     with start_sandbox() as sandbox:
         write_profiles(sandbox.url)
         online = _online_failure(wibmo)
-    assert "credentials rejected: 1311" in online["detail"]
+    assert "refused the credentials: 1311" in online["detail"]
 
 
 # -- the sandbox as its own process ------------------------------------------------------

@@ -173,3 +173,16 @@ def test_the_embedded_sandbox_follows_the_profile_it_serves(wibmo: Invoke) -> No
     assert check.exit_code == 0, check.stdout + check.stderr
     assert checks(check)["calibrate"]["status"] == "ok"
     assert checks(check)["online update"]["status"] == "ok"
+
+
+def test_a_preview_says_how_it_is_sent_and_each_note_on_its_own_line(
+    start_sandbox: Any, wibmo: Invoke
+) -> None:
+    """A user review: the "sent as" line and the downgrade note ran together in one
+    paragraph (rich joins texts printed together with a space)."""
+    start_sandbox(profile={"update_fields": "sample", "product_id": "9"})
+    result = wibmo("update-profile", "--urn", "389", "--new-card-profile-id", "30", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("sent as: the samples' field names") for line in lines)
+    assert any(line.startswith("note: this lowers the KYC profile") for line in lines)

@@ -15,7 +15,7 @@ A row drives every place a field appears:
 
 The two spelling sets ("dialects") of Update Profile: the field table's (``emailId``,
 ``cardholderCity``, ... ; the default) and the samples' and QA suite's (``email``, ``city``,
-``zipCode``, ``newCardProfileId``...: each row's `sample` column). A profile chooses one
+``zipCode``...: each row's `sample` column). A profile chooses one
 (`update_fields`), with the date format of ``dateOfBirth``, documents as a ``docList`` or
 flat (``docType``, ``docNumber``... at the top level), and a ``productId``: `Dialect.of`.
 
@@ -150,8 +150,8 @@ FIELDS: Final[tuple[Field, ...]] = (
           "zip_code", vector="zipcode", shown_as=("zipCode", "cardholderZipCode"),
           sample="zipCode", aliases=("pinCode",), column="zip_code"),
     Field("newcardProfileId", "--new-card-profile-id", "KYC profile",
-          f"New KYC profile: {kyc.listed()}.", "kyc_profile_id", sample="newCardProfileId",
-          shown="kyc"),
+          f"New KYC profile: {kyc.listed()}.", "kyc_profile_id",
+          shown="kyc"),  # the sample writes newcardProfileId too (the QA suite: any case)
     Field("kycDateStamp", "--kyc-date-stamp", "KYC date",
           f"When the KYC was done: YYYYMMDDHHMMSS (required to upgrade to {kyc.FULL_KYC}).",
           "datetime14", shown_as=("kycDateStamp",)),

@@ -43,10 +43,16 @@ PROBE_MOBILE: Final = "6000000000"
 PROBE_URN: Final = "0"
 LOOKUP: Final = "online"
 UPDATE: Final = "online update"
-CREDENTIAL_CODES: Final = frozenset({"1262", "1264", "1031", "1310", "1311"})
-# Credentials absent where this API looks for them (the others: present, but wrong).
-ABSENT_CODES: Final = frozenset({"1262", "1264", "1310", "1311"})
-WRONG_CODES: Final = frozenset({"1031", "1049"})
+# The setting whose value each credential code points at.
+CODE_SETTINGS: Final = {
+    "1262": "client_id",
+    "1264": "bank_id",
+    "1031": "bank_id",
+    "1311": "secure_code",
+    "1049": "secure_code",
+    "1310": "consumer_custom_id",
+}
+API_NAMES: Final = {"lookup": "Retrieve Cust Record", "update": "Update Profile"}
 MESSAGE_CODE_CODES: Final = frozenset({"1056"})
 UPDATE_MESSAGE_CODES: Final = (1280, 1080)  # every sample's, the field table's
 
@@ -85,7 +91,7 @@ def online_checks(
                     f"{profile.name}: production: one Update Profile probe naming URN 0 with "
                     "nothing to change is sent; it cannot change any customer"
                 )
-            checks.append(await update_check(client, profile))
+            checks.append(await update_check(client, profile, lookup_ok=lookup.status == "ok"))
             return checks
 
     try:
@@ -142,8 +148,10 @@ async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
         return Check(LOOKUP, "fail", str(exc)), True
     answer = exchange.answer
     code, name = _code(answer)
-    if code in CREDENTIAL_CODES:
-        return Check(LOOKUP, "fail", f"credentials rejected: {code} {name}"), True
+    if code in CODE_SETTINGS:
+        return Check(
+            LOOKUP, "fail", credential_advice(profile, "lookup", f"{code} {name}", code)
+        ), True
     if code == "1055":
         return Check(
             LOOKUP,
@@ -156,19 +164,20 @@ async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
         return Check(
             LOOKUP,
             "warn",
-            f"lookup answered plain JSON, not a token: responseCode {code} {name}; lookup_path "
-            f"and credentials (in {placement}) are right, but an unencrypted answer proves "
-            "nothing about the key and iv",
+            f"lookup answered plain JSON, not a token: responseCode {code} {name}; lookup_path, "
+            f'the credentials and lookup_credentials = "{placement}" are right, but an '
+            "unencrypted answer proves nothing about the key and iv",
         ), True
     return Check(
         LOOKUP,
         "ok",
         f"lookup round trip OK: answer decrypted, responseCode {code} {name}; lookup_path, "
-        f'credentials (in {placement}), key and iv = "{profile.iv_scheme}" are right',
+        f'the credentials, lookup_credentials = "{placement}", key and iv = '
+        f'"{profile.iv_scheme}" are right',
     ), True
 
 
-async def update_check(client: Client, profile: Profile) -> Check:
+async def update_check(client: Client, profile: Profile, *, lookup_ok: bool = False) -> Check:
     """The Update Profile probe, sent once, read for what it proves."""
     payload = update_probe(profile)
     try:
@@ -185,7 +194,7 @@ async def update_check(client: Client, profile: Profile) -> Check:
     except WibmoError as exc:
         return Check(UPDATE, "fail", str(exc))
     return read_update_answer(
-        profile, exchange.answer, exchange.client_txn_id, plain=exchange.plain
+        profile, exchange.answer, exchange.client_txn_id, plain=exchange.plain, lookup_ok=lookup_ok
     )
 
 
@@ -217,7 +226,12 @@ UNKNOWN_FIELD: Final = "1045"  # the probe carries only what every update carrie
 
 
 def read_update_answer(
-    profile: Profile, answer: Mapping[str, Any], txn: str, *, plain: bool = False
+    profile: Profile,
+    answer: Mapping[str, Any],
+    txn: str,
+    *,
+    plain: bool = False,
+    lookup_ok: bool = False,
 ) -> Check:
     """What an answer to the probe proves: path and method always (it came from Update
     Profile), key and iv when it came encrypted (`plain`: it did not); the credentials
@@ -242,20 +256,10 @@ def read_update_answer(
         )
         return Check(UPDATE, "fail", f"Update Profile refused a key of the probe: {said}; {fix}")
     message_code = profile.get("update_message_code")
-    if code in ABSENT_CODES:
-        if code == "1310" and not profile.values.get("consumer_custom_id"):
-            fix = "set consumer_custom_id (sent as X-Consumer-Custom-ID)"
-        else:
-            other = "body" if placement == "headers" else "headers"
-            fix = f'try update_credentials = "{other}"'
+    if code in CODE_SETTINGS:
         return Check(
-            UPDATE,
-            "fail",
-            f"credentials not where Update Profile wants them: {said} with "
-            f'update_credentials = "{placement}"; {fix}',
+            UPDATE, "fail", credential_advice(profile, "update", said, code, lookup_took=lookup_ok)
         )
-    if code in WRONG_CODES:
-        return Check(UPDATE, "fail", f"Update Profile rejected the credentials: {said}")
     if code in MESSAGE_CODE_CODES or (code == "1055" and _about_message_code(answer)):
         others = [c for c in UPDATE_MESSAGE_CODES if c != message_code]
         return Check(
@@ -283,6 +287,31 @@ def read_update_answer(
         f"{'the key and iv (the answer came unencrypted), ' if plain else ''}the "
         f'field spellings (update_fields = "{profile.values.get("update_fields", "table")}"), '
         "which only a real update shows",
+    )
+
+
+def credential_advice(
+    profile: Profile, api: str, said: str, code: str, *, lookup_took: bool = False
+) -> str:
+    """What a credential code from `api` says to fix. The code names one credential
+    missing or wrong where the API looked: its value is wrong (or empty), or the API
+    wants the credentials in the other place. `lookup_took`: the lookup accepted the same
+    values, so for Update Profile only the placement is left."""
+    setting = CODE_SETTINGS[code]
+    placement = str(profile.values[f"{api}_credentials"])
+    other = "body" if placement == "headers" else "headers"
+    where = f'{api}_credentials = "{placement}"'
+    move = f'try {api}_credentials = "{other}"'
+    refused = f"{API_NAMES[api]} refused the credentials: {said} with {where}"
+    if setting == "consumer_custom_id" and not profile.values.get("consumer_custom_id"):
+        return f"{refused}; set consumer_custom_id (sent as X-Consumer-Custom-ID)"
+    if code in ("1031", "1049"):  # present where it looked, but wrong
+        return f"{refused}; {setting} is wrong"
+    if lookup_took:
+        return f"{refused}; the lookup accepted the same {setting}, so {move}"
+    return (
+        f"{refused}; {setting} is wrong or empty, or {API_NAMES[api]} wants it in the "
+        f"{other}: {move}"
     )
 
 

@@ -247,8 +247,12 @@ class Renderer:
         out.flush()
 
     def print(self, *renderables: RenderableType) -> None:
-        """Rich renderables (tables, panels) on stdout."""
-        self.console.print(*renderables)
+        """Rich renderables (tables, panels, lines) on stdout, each on its own lines."""
+        self.console.print(stacked(renderables))
+
+    def print_err(self, *renderables: RenderableType) -> None:
+        """Rich renderables on stderr (a preview, a report), each on its own lines."""
+        self.err_console.print(stacked(renderables))
 
     @property
     def console(self) -> Console:
@@ -325,3 +329,11 @@ def _output_console() -> type[Console]:
 def error_line(message: str) -> None:
     """The edge's one-line error (used before a Renderer exists)."""
     Renderer().error(message)
+
+
+def stacked(renderables: tuple[RenderableType, ...]) -> RenderableType:
+    """Renderables one under the other. `Console.print(a, b)` joins texts on one line
+    with a space: two notes, or a note and a "sent as" line, would run together."""
+    from rich.console import Group
+
+    return Group(*renderables)

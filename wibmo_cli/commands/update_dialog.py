@@ -101,7 +101,7 @@ class Confirmation:
         shown = preview_renderables(
             rows, title=title, notes=plan.notes, sent_as=plan.dialect.describe()
         )
-        self.rt.render.err_console.print(*shown)
+        self.rt.render.print_err(*shown)
 
     def _question(self) -> tuple[bool, str]:
         """(confirmed, what to say if not): the profile's name typed, or yes/no."""
