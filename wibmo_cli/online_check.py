@@ -52,6 +52,15 @@ CODE_SETTINGS: Final = {
     "1049": "secure_code",
     "1310": "consumer_custom_id",
 }
+# Where the public material puts each API (spec/public-notes.md), for a 404's hint.
+KNOWN_LOOKUP_PATHS: Final = (
+    "/api/v2/customer/retrieveCustRecord, /mob1/api/onboarding/v2/retrieveCustRecord, "
+    "/uat/sbx/api/onboarding/v3/retrieveCustRecord"
+)
+KNOWN_UPDATE_PATHS: Final = (
+    "/mob1/api/onboarding/v1/updateProfile, /uat/sbx/api/onboarding/v3/updateprofile "
+    "(lower case), /api/v2/updateProfileApi (by POST)"
+)
 API_NAMES: Final = {"lookup": "Retrieve Cust Record", "update": "Update Profile"}
 MESSAGE_CODE_CODES: Final = frozenset({"1056"})
 UPDATE_MESSAGE_CODES: Final = (1280, 1080)  # every sample's, the field table's
@@ -133,7 +142,12 @@ async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
             return Check(LOOKUP, "fail", f"the gateway rejected the api_key: {exc.message}"), True
         if exc.status == 404:
             path = profile.get("lookup_path")
-            return Check(LOOKUP, "fail", f"lookup_path {path!r} not found: {exc.message}"), True
+            return Check(
+                LOOKUP,
+                "fail",
+                f"lookup_path {path!r} not found ({exc.message}); the public material shows "
+                f"{KNOWN_LOOKUP_PATHS}",
+            ), True
         return Check(LOOKUP, "fail", exc.message), True
     except CryptoError as exc:
         return Check(
@@ -207,8 +221,7 @@ def update_refused(profile: Profile, exc: HTTPStatusError) -> Check:
             UPDATE,
             "fail",
             f"update_path {profile.get('update_path')!r} not found ({exc.message}); the "
-            "documents show /mob1/api/onboarding/v1/updateProfile and "
-            "/uat/sbx/api/onboarding/v3/updateprofile (lower case)",
+            f"public material shows {KNOWN_UPDATE_PATHS}",
         )
     if exc.status == 405:
         method = str(profile.get("update_method"))
