@@ -380,3 +380,32 @@ def test_an_answer_without_a_responsecode_proves_nothing() -> None:
     check, _ = _probe(unit_profile(BASE_URL), {"responseMessage": "OK"})
     assert check.status == "fail"
     assert "without a responseCode" in check.detail
+
+
+@pytest.mark.e2e
+def test_the_probe_is_audited_like_every_update_sent(start_sandbox: Any, wibmo: Invoke) -> None:
+    """A behaviour review: the probe went out with no audit entry (the README says every
+    update sent is audited)."""
+    start_sandbox(profile={})
+    result = wibmo("profiles", "check", "--online")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    entries = [json.loads(line) for line in wibmo("audit", "-o", "json").stdout.splitlines()]
+    probe = [e for e in entries if e.get("action") == "update probe"]
+    assert [e["result"] for e in probe] == ["sending", "answered"]
+    assert probe[1]["identifiers"] == "urn 0" and probe[1]["fields"] == []
+    assert probe[0]["clientTxnId"] == probe[1]["clientTxnId"]
+    assert probe[1]["responseCode"] not in ("00", None)
+
+
+@pytest.mark.e2e
+def test_no_probe_is_sent_when_the_audit_log_cannot_be_written(
+    start_sandbox: Any, wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = start_sandbox(profile={})
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("")
+    monkeypatch.setenv("WIBMO_AUDIT_LOG", str(blocked / "a.jsonl"))
+    result = wibmo("profiles", "check", "--online", "-o", "json")
+    line = _line(json.loads(result.stdout))
+    assert line["status"] == "fail" and "not sent" in line["detail"]
+    assert not [r for r in sandbox.requests if r.api == "update"]

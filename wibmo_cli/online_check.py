@@ -19,6 +19,7 @@ probe cannot change anyone, and a check must run unattended (CI, cron); the outp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from wibmo_cli.answer import short
 from wibmo_cli.codes import explain, normalise_code
 from wibmo_cli.errors import (
+    ConfigError,
     CryptoError,
     HTTPStatusError,
     NetworkError,
@@ -38,6 +40,7 @@ from wibmo_cli.profiles import Profile
 
 if TYPE_CHECKING:
     from wibmo_cli.client import Client, Trace
+    from wibmo_cli.send import AuditRecorder
 
 PROBE_MOBILE: Final = "6000000000"
 PROBE_URN: Final = "0"
@@ -73,6 +76,7 @@ def online_checks(
     *,
     calibrate_only: bool = False,
     trace: Trace | None = None,
+    audit: AuditRecorder | None = None,
 ) -> list[Check]:
     """The online lines of `profiles check` (`data_dir`: where an embedded sandbox keeps
     its database; `notice`: what to tell the user meanwhile). `calibrate_only`
@@ -100,7 +104,9 @@ def online_checks(
                     f"{profile.name}: production: one Update Profile probe naming URN 0 with "
                     "nothing to change is sent; it cannot change any customer"
                 )
-            checks.append(await update_check(client, profile, lookup_ok=lookup.status == "ok"))
+            checks.append(
+                await update_check(client, profile, lookup_ok=lookup.status == "ok", audit=audit)
+            )
             return checks
 
     try:
@@ -191,25 +197,59 @@ async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
     ), True
 
 
-async def update_check(client: Client, profile: Profile, *, lookup_ok: bool = False) -> Check:
-    """The Update Profile probe, sent once, read for what it proves."""
+async def update_check(
+    client: Client,
+    profile: Profile,
+    *,
+    lookup_ok: bool = False,
+    audit: AuditRecorder | None = None,
+) -> Check:
+    """The Update Profile probe, sent once, read for what it proves. Audited like every
+    update sent (`audit`): an entry before sending (none written: nothing sent) and one
+    with the result."""
     payload = update_probe(profile)
+    entry = {
+        "command": "profiles check",
+        "action": "update probe",
+        "identifiers": f"urn {PROBE_URN}",
+        "clientTxnId": payload["clientTxnId"],
+        "fields": [],
+    }
+    try:
+        if audit is not None:
+            audit.record(**entry, result="sending")
+    except ConfigError as exc:
+        return Check(UPDATE, "fail", f"the probe was not sent: {exc.message}")
+    result: dict[str, Any] = {"result": "answered"}
     try:
         exchange = await client.update(payload)
     except HTTPStatusError as exc:
-        return update_refused(profile, exc)
+        result = {"result": f"HTTP {exc.status}", "error": exc.message}
+        check = update_refused(profile, exc)
     except OutcomeUnknownError as exc:
-        return Check(
+        result = {"result": "outcome unknown", "error": exc.cause}
+        check = Check(
             UPDATE,
             "fail",
             f"no answer that proves the update settings: {exc.cause} (the probe names URN "
             f"{PROBE_URN} and changes no one; clientTxnId {exc.client_txn_id})",
         )
     except WibmoError as exc:
-        return Check(UPDATE, "fail", str(exc))
-    return read_update_answer(
-        profile, exchange.answer, exchange.client_txn_id, plain=exchange.plain, lookup_ok=lookup_ok
-    )
+        result = {"result": "not sent", "error": exc.message}
+        check = Check(UPDATE, "fail", str(exc))
+    else:
+        result["responseCode"] = exchange.answer.get("responseCode")
+        check = read_update_answer(
+            profile,
+            exchange.answer,
+            exchange.client_txn_id,
+            plain=exchange.plain,
+            lookup_ok=lookup_ok,
+        )
+    if audit is not None:
+        with contextlib.suppress(ConfigError):  # sent: the check line says what came back
+            audit.record(**entry, **result)
+    return check
 
 
 def update_refused(profile: Profile, exc: HTTPStatusError) -> Check:

@@ -134,6 +134,7 @@ def check(
     profile = rt.profile(name)
     checks = offline_checks(profile, rt.cwd / ".env")
     if (online or calibrate) and not any(c.status == "fail" for c in checks):
+        from wibmo_cli.audit import AuditLog
         from wibmo_cli.online_check import online_checks
 
         checks += online_checks(
@@ -142,6 +143,7 @@ def check(
             rt.render.info,
             calibrate_only=calibrate and not online,
             trace=rt.render.trace if rt.options.verbose else None,
+            audit=AuditLog(rt.audit_log().path, profile.name),
         )
     if rt.json:
         rt.render.json(
