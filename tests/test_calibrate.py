@@ -117,7 +117,7 @@ class StandIn:
 @contextmanager
 def stand_in(**options: Any) -> Iterator[StandIn]:
     server = StandIn(**options)
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server
