@@ -310,7 +310,7 @@ def test_a_1056_names_the_update_message_code() -> None:
     assert "try update_message_code = 1280" in check.detail
 
 
-@pytest.mark.parametrize("code", ["1303", "1001", "1055", "1090"])
+@pytest.mark.parametrize("code", ["1303", "1001", "1090", "1231"])
 def test_a_business_answer_proves_the_settings(code: str) -> None:
     check, seen = _probe(unit_profile(BASE_URL, update_method="POST"), {"responseCode": code})
     assert check.status == "ok", check
@@ -409,3 +409,17 @@ def test_no_probe_is_sent_when_the_audit_log_cannot_be_written(
     line = _line(json.loads(result.stdout))
     assert line["status"] == "fail" and "not sent" in line["detail"]
     assert not [r for r in sandbox.requests if r.api == "update"]
+
+
+@pytest.mark.parametrize(
+    "reply", [{"responseCode": None}, {"responseCode": ""}, {"responseCode": {"a": 1}}]
+)
+def test_a_probe_answer_whose_code_is_no_code_proves_nothing(reply: dict[str, Any]) -> None:
+    check, _ = _probe(unit_profile(BASE_URL), reply)
+    assert check.status == "fail" and "proved" not in check.detail
+
+
+def test_a_1055_to_the_probe_proves_the_route_not_the_token() -> None:
+    check, _ = _probe(unit_profile(BASE_URL), {"responseCode": "1055"})
+    assert check.status == "warn"
+    assert "not proved: update_message_code and that it reads our tokens" in check.detail

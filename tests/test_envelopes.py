@@ -285,3 +285,24 @@ def test_a_plain_answer_says_on_stderr_that_it_came_unencrypted(
     assert result.exit_code == 0, result.stderr
     assert "plain JSON, not encrypted" in result.stderr
     assert "not encrypted" not in result.stdout
+
+
+@pytest.mark.parametrize("code", [b"1e400", b"NaN", b'""'])
+def test_a_code_that_is_a_number_kept_as_text_or_blank_is_no_plain_answer(code: bytes) -> None:
+    content = b'{"clientTxnId": "WTXN1", "responseCode": ' + code + b"}"
+    with pytest.raises(OutcomeUnknownError):
+        exchange(httpx.Response(200, content=content), api="update")
+
+
+@pytest.mark.e2e
+def test_a_batch_marks_each_plain_answer_and_counts_them(wibmo: Invoke, tmp_path: Path) -> None:
+    plain = json.dumps({"responseCode": "00", "cardList": [{"urn": "389"}]}).encode()
+    rows = tmp_path / "ids.txt"
+    rows.write_text("389\n390\n")
+    with Hostile(mode="canned", reply=(200, "application/json", plain)) as server:
+        write_profiles(server.url)
+        result = wibmo("lookup", "--file", str(rows))
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["encrypted"] for line in lines] == [False, False]
+    assert "2 answered in plain JSON, not encrypted" in result.stderr

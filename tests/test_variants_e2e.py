@@ -186,3 +186,19 @@ def test_a_preview_says_how_it_is_sent_and_each_note_on_its_own_line(
     lines = result.stderr.splitlines()
     assert any(line.startswith("sent as: the samples' field names") for line in lines)
     assert any(line.startswith("note: this lowers the KYC profile") for line in lines)
+
+
+def test_a_wrong_secret_refused_by_both_apis_from_both_places_is_the_value(
+    start_sandbox: Any, wibmo: Invoke
+) -> None:
+    """A re-check review: v3 refuses a wrong secure_code from the body (lookup) and from
+    the headers (update) alike; that points at the value, not at a placement to flip."""
+    start_sandbox(
+        profile={**V3_PROFILE, "secure_code": "WRONG-CODE-1"},
+        variant=V3,
+        consumer_custom_id=CONSUMER,
+    )
+    result = wibmo("profiles", "check", "--online", "-o", "json")
+    update = checks(result)["online update"]["detail"]
+    assert "secure_code is wrong or empty: Retrieve Cust Record refused it the same way" in update
+    assert "try update_credentials" not in update

@@ -98,6 +98,7 @@ class Summary:
 
     counts: dict[str, int] = field(default_factory=dict)  # found / not found / failed
     skipped: int = 0
+    plain: int = 0  # answers that came as plain JSON, not encrypted
     worst: int = 0
     interrupted: bool = False
     elapsed: float = 0.0
@@ -262,9 +263,14 @@ class Batch:
         answer = exchange.answer if settings.reveal else mask(exchange.answer)
         code = answer.get("responseCode")
         if is_success(code, settings.success_codes):
-            return answered_line(row, kind, answer)
-        text = None if code is None else str(code)
-        return error_line(row, kind, _explained(text, answer), ExitStatus.API_ERROR, code=text)
+            line = answered_line(row, kind, answer)
+        else:
+            text = None if code is None else str(code)
+            line = error_line(row, kind, _explained(text, answer), ExitStatus.API_ERROR, code=text)
+        if exchange.plain:  # said per row and in the summary: it proves nothing of the key
+            self.summary.plain += 1
+            line["encrypted"] = False
+        return line
 
 
 def _explained(code: str | None, answer: dict[str, Any]) -> str:

@@ -24,14 +24,14 @@ def load_json(data: str | bytes, *, max_depth: int | None = None) -> Any:
     """`json.loads` that never raises `RecursionError`: the one parser of text that
     came from the network.
 
-    NaN and Infinity are refused (not JSON); a number too big for a float keeps its text.
+    NaN, Infinity and a number too big for a float keep their text (`NumberText`).
     Every failure is a `ValueError`: `JSONDepthError` when the value is nested more
     than `max_depth` deep (a container in a container is depth 2), or too deep for
     `json.loads` at all; `UnicodeDecodeError` for bytes that are not UTF-8 (or -16/-32).
     A value that passes is shallow enough for any recursive code downstream.
     """
     try:
-        value = json.loads(data, parse_constant=_not_json, parse_float=_finite)
+        value = json.loads(data, parse_constant=_as_text, parse_float=_finite)
     except RecursionError:
         raise JSONDepthError("nested too deeply to parse") from None
     if max_depth is not None and _deeper_than(data, value, max_depth):
@@ -39,17 +39,20 @@ def load_json(data: str | bytes, *, max_depth: int | None = None) -> Any:
     return value
 
 
-def _not_json(name: str) -> Any:
-    """NaN, Infinity and -Infinity, which Python's json takes and JSON does not: a body
-    holding them is not JSON (and printing them back would not be either)."""
-    raise ValueError(f"{name} is not JSON")
+class NumberText(str):
+    """A number JSON cannot hold as a float, kept as the text that was sent: NaN,
+    Infinity, -Infinity (which Python's json takes and JSON does not) and numbers too big
+    for a float (1e400). Shown and written as that text, so no value is changed and JSON
+    output stays JSON; never taken for a response code (`is_plain_answer`)."""
 
 
-def _finite(text: str) -> float | str:
-    """A JSON number as a float; one too big for a float (1e400) is kept as its text,
-    not turned into inf, so no value is changed and JSON output stays JSON."""
+def _as_text(name: str) -> NumberText:
+    return NumberText(name)
+
+
+def _finite(text: str) -> float | NumberText:
     number = float(text)
-    return number if math.isfinite(number) else text
+    return number if math.isfinite(number) else NumberText(text)
 
 
 def _deeper_than(data: str | bytes, value: Any, limit: int) -> bool:
@@ -99,8 +102,15 @@ def is_plain_answer(body: Any) -> bool:
     (``{"token": 123, "responseCode": "00"}`` is a broken body, not a plain answer)."""
     if not isinstance(body, dict) or any(key in body for key in ENVELOPE_KEYS):
         return False
-    code = body.get(PLAIN_ANSWER_KEY)
-    return isinstance(code, str | int) and not isinstance(code, bool)
+    return is_code(body.get(PLAIN_ANSWER_KEY))
+
+
+def is_code(value: Any) -> bool:
+    """Whether a responseCode value is a code: text that is not blank, or a whole number
+    (never null, true, a fraction, an object, or a number kept as text: `NumberText`)."""
+    if isinstance(value, str):
+        return bool(value.strip()) and not isinstance(value, NumberText)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def unwrap(text: str) -> str | dict[str, Any]:

@@ -274,10 +274,11 @@ class Client:
 
     def _interpret(self, reply: _Reply) -> tuple[dict[str, Any], bool]:
         """The answer and whether it came plain: a token in any envelope
-        (`bodies.ENVELOPE_KEYS`) decrypted, or, with a 2xx status only, plain JSON with
-        a responseCode as it is; else the error that says what came back instead (a
-        gateway's {"message"} is a gateway failure, and a 5xx stays a 5xx whatever JSON
-        it carries: for an update, an outcome unknown)."""
+        (`bodies.ENVELOPE_KEYS`) decrypted, at any status (only the platform, holding the
+        key, can make one); or, with a 2xx status only, plain JSON with a responseCode as
+        it is; else the error that says what came back instead (a gateway's {"message"} is
+        a gateway failure, and plain JSON at a 3xx or 5xx stays that status: for an
+        update, an outcome unknown)."""
         status = reply.status
         content = reply.content
         data: Any = None

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.answer import short
+from wibmo_cli.bodies import is_code
 from wibmo_cli.codes import explain, normalise_code
 from wibmo_cli.errors import (
     ConfigError,
@@ -92,7 +93,7 @@ def online_checks(
             checks = list(calibration.checks)
             if calibrate_only and calibration.answered:
                 return checks
-            lookup, reached = await lookup_check(client, profile)
+            lookup, reached, lookup_code = await lookup_check(client, profile)
             checks.append(lookup)
             if calibrate_only:
                 return checks
@@ -104,9 +105,11 @@ def online_checks(
                     f"{profile.name}: production: one Update Profile probe naming URN 0 with "
                     "nothing to change is sent; it cannot change any customer"
                 )
-            checks.append(
-                await update_check(client, profile, lookup_ok=lookup.status == "ok", audit=audit)
+            ok = lookup.status == "ok"
+            update = await update_check(
+                client, profile, lookup_ok=ok, lookup_code=lookup_code, audit=audit
             )
+            checks.append(update)
             return checks
 
     try:
@@ -139,62 +142,89 @@ def update_probe(profile: Profile) -> dict[str, Any]:
     return payload
 
 
-async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool]:
-    """The lookup round trip, and whether any HTTP answer came back at all."""
+async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool, str | None]:
+    """The lookup round trip, whether any HTTP answer came back at all, and the
+    answer's responseCode (None when none came)."""
     try:
         exchange = await client.lookup(lookup_probe(profile))
     except HTTPStatusError as exc:
         if exc.status in (401, 403):
-            return Check(LOOKUP, "fail", f"the gateway rejected the api_key: {exc.message}"), True
+            return (
+                Check(LOOKUP, "fail", f"the gateway rejected the api_key: {exc.message}"),
+                True,
+                None,
+            )
         if exc.status == 404:
             path = profile.get("lookup_path")
-            return Check(
+            return (
+                Check(
+                    LOOKUP,
+                    "fail",
+                    f"lookup_path {path!r} not found ({exc.message}); the public material shows "
+                    f"{KNOWN_LOOKUP_PATHS}",
+                ),
+                True,
+                None,
+            )
+        return Check(LOOKUP, "fail", exc.message), True, None
+    except CryptoError as exc:
+        return (
+            Check(
                 LOOKUP,
                 "fail",
-                f"lookup_path {path!r} not found ({exc.message}); the public material shows "
-                f"{KNOWN_LOOKUP_PATHS}",
-            ), True
-        return Check(LOOKUP, "fail", exc.message), True
-    except CryptoError as exc:
-        return Check(
-            LOOKUP,
-            "fail",
-            f"the endpoint answered but the answer does not decrypt ({exc.message}): wrong "
-            "encryption_key or iv scheme; capture a token and run `wibmo decrypt --detect`",
-        ), True
+                f"the endpoint answered but the answer does not decrypt ({exc.message}): wrong "
+                "encryption_key or iv scheme; capture a token and run `wibmo decrypt --detect`",
+            ),
+            True,
+            None,
+        )
     except NetworkError as exc:
-        return Check(LOOKUP, "fail", str(exc)), False
+        return Check(LOOKUP, "fail", str(exc)), False, None
     except WibmoError as exc:
-        return Check(LOOKUP, "fail", str(exc)), True
+        return Check(LOOKUP, "fail", str(exc)), True, None
     answer = exchange.answer
     code, name = _code(answer)
     if code in CODE_SETTINGS:
-        return Check(
-            LOOKUP, "fail", credential_advice(profile, "lookup", f"{code} {name}", code)
-        ), True
+        return (
+            Check(LOOKUP, "fail", credential_advice(profile, "lookup", f"{code} {name}", code)),
+            True,
+            code,
+        )
     if code == "1055":
-        return Check(
-            LOOKUP,
-            "fail",
-            "the platform could not read our request (1055 MALFORMED_REQUEST): the "
-            "encryption_key or iv scheme differs from the platform's",
-        ), True
+        return (
+            Check(
+                LOOKUP,
+                "fail",
+                "the platform could not read our request (1055 MALFORMED_REQUEST): the "
+                "encryption_key or iv scheme differs from the platform's",
+            ),
+            True,
+            code,
+        )
     placement = profile.values["lookup_credentials"]
     if exchange.plain:
-        return Check(
+        return (
+            Check(
+                LOOKUP,
+                "warn",
+                f"lookup answered plain JSON, not a token: responseCode {code} {name}; "
+                f'lookup_path, the credentials and lookup_credentials = "{placement}" are '
+                "right, but an unencrypted answer proves nothing about the key and iv",
+            ),
+            True,
+            code,
+        )
+    return (
+        Check(
             LOOKUP,
-            "warn",
-            f"lookup answered plain JSON, not a token: responseCode {code} {name}; lookup_path, "
-            f'the credentials and lookup_credentials = "{placement}" are right, but an '
-            "unencrypted answer proves nothing about the key and iv",
-        ), True
-    return Check(
-        LOOKUP,
-        "ok",
-        f"lookup round trip OK: answer decrypted, responseCode {code} {name}; lookup_path, "
-        f'the credentials, lookup_credentials = "{placement}", key and iv = '
-        f'"{profile.iv_scheme}" are right',
-    ), True
+            "ok",
+            f"lookup round trip OK: answer decrypted, responseCode {code} {name}; lookup_path, "
+            f'the credentials, lookup_credentials = "{placement}", key and iv = '
+            f'"{profile.iv_scheme}" are right',
+        ),
+        True,
+        code,
+    )
 
 
 async def update_check(
@@ -202,6 +232,7 @@ async def update_check(
     profile: Profile,
     *,
     lookup_ok: bool = False,
+    lookup_code: str | None = None,
     audit: AuditRecorder | None = None,
 ) -> Check:
     """The Update Profile probe, sent once, read for what it proves. Audited like every
@@ -245,6 +276,7 @@ async def update_check(
             exchange.client_txn_id,
             plain=exchange.plain,
             lookup_ok=lookup_ok,
+            lookup_code=lookup_code,
         )
     if audit is not None:
         with contextlib.suppress(ConfigError):  # sent: the check line says what came back
@@ -276,6 +308,7 @@ def update_refused(profile: Profile, exc: HTTPStatusError) -> Check:
 
 
 UNKNOWN_FIELD: Final = "1045"  # the probe carries only what every update carries
+MALFORMED: Final = "1055"
 
 
 def read_update_answer(
@@ -285,6 +318,7 @@ def read_update_answer(
     *,
     plain: bool = False,
     lookup_ok: bool = False,
+    lookup_code: str | None = None,
 ) -> Check:
     """What an answer to the probe proves: path and method always (it came from Update
     Profile), key and iv when it came encrypted (`plain`: it did not); the credentials
@@ -292,7 +326,7 @@ def read_update_answer(
     code, name = _code(answer)
     said = f"{code} {name} (clientTxnId {txn})"
     placement = str(profile.values["update_credentials"])
-    if "responseCode" not in answer:
+    if not is_code(answer.get("responseCode")):
         return Check(
             UPDATE,
             "fail",
@@ -311,7 +345,11 @@ def read_update_answer(
     message_code = profile.get("update_message_code")
     if code in CODE_SETTINGS:
         return Check(
-            UPDATE, "fail", credential_advice(profile, "update", said, code, lookup_took=lookup_ok)
+            UPDATE,
+            "fail",
+            credential_advice(
+                profile, "update", said, code, lookup_took=lookup_ok, lookup_code=lookup_code
+            ),
         )
     if code in MESSAGE_CODE_CODES or (code == "1055" and _about_message_code(answer)):
         others = [c for c in UPDATE_MESSAGE_CODES if c != message_code]
@@ -320,6 +358,14 @@ def read_update_answer(
             "fail",
             f"update_message_code = {message_code} refused: {said}; try "
             f"update_message_code = {others[0]}",
+        )
+    if code == MALFORMED:  # it may not have read the token: key and iv are the lookup's
+        return Check(
+            UPDATE,
+            "warn",
+            f"Update Profile could not read the probe: {said}; proved update_path, "
+            f'update_method = "{profile.get("update_method")}" and update_credentials = '
+            f'"{placement}"; not proved: update_message_code and that it reads our tokens',
         )
     if normalise_code(code) == "00" or code in profile.values.get("success_codes", ("00",)):
         return Check(
@@ -344,12 +390,19 @@ def read_update_answer(
 
 
 def credential_advice(
-    profile: Profile, api: str, said: str, code: str, *, lookup_took: bool = False
+    profile: Profile,
+    api: str,
+    said: str,
+    code: str,
+    *,
+    lookup_took: bool = False,
+    lookup_code: str | None = None,
 ) -> str:
     """What a credential code from `api` says to fix. The code names one credential
     missing or wrong where the API looked: its value is wrong (or empty), or the API
     wants the credentials in the other place. `lookup_took`: the lookup accepted the same
-    values, so for Update Profile only the placement is left."""
+    values, so for Update Profile only the placement is left; `lookup_code`: the lookup
+    was refused with the same code from the other place, so the value is at fault."""
     setting = CODE_SETTINGS[code]
     placement = str(profile.values[f"{api}_credentials"])
     other = "body" if placement == "headers" else "headers"
@@ -362,6 +415,12 @@ def credential_advice(
         return f"{refused}; {setting} is wrong"
     if lookup_took:
         return f"{refused}; the lookup accepted the same {setting}, so {move}"
+    lookup_placement = profile.values["lookup_credentials"]
+    if api == "update" and lookup_code == code and lookup_placement != placement:
+        return (
+            f"{refused}; {setting} is wrong or empty: Retrieve Cust Record refused it the "
+            f"same way with its credentials in the {lookup_placement}"
+        )
     return (
         f"{refused}; {setting} is wrong or empty, or {API_NAMES[api]} wants it in the "
         f"{other}: {move}"

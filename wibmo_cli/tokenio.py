@@ -34,7 +34,15 @@ MAX_LINE: Final = 1 << 20  # a token line longer than 1 MiB is not a token
 MAX_DOCUMENT: Final = 16 << 20  # a whole-input JSON payload or body
 READ_SIZE: Final = 32 << 10  # streaming decrypt reads (and decrypts) this much at a time
 _BRACE: Final = ord("{")
-_raw_decode = json.JSONDecoder().raw_decode  # (value, end) of the JSON text at the start
+
+
+def _not_json_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+# (value, end) of the JSON text at the start; NaN / Infinity are not JSON: such a line
+# takes the general path, which writes them as text (bodies.NumberText)
+_raw_decode = json.JSONDecoder(parse_constant=_not_json_constant).raw_decode
 
 
 @dataclass(frozen=True)

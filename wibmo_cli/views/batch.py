@@ -84,6 +84,8 @@ def summary_line(summary: Summary, *, resume_hint: str | None = None) -> str:
     line = f"lookup: {done} {noun} in {summary.elapsed:.1f} s{rate}: {', '.join(parts)}"
     if summary.skipped:
         line += f"; {summary.skipped} skipped (answered before)"
+    if summary.plain:
+        line += f"; {summary.plain} answered in plain JSON, not encrypted"
     if summary.interrupted:
         line += "; interrupted"
         if resume_hint:
