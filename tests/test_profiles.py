@@ -110,7 +110,9 @@ def test_demo_when_there_is_no_file(isolated: Path) -> None:
 
 def test_a_file_without_default_profile_needs_a_name(isolated: Path) -> None:
     write_tables(dict(uat=BASE, prod=BASE), path=isolated / "profiles.toml")
-    message = config_error(choose, None, None, env=no_config(), cwd=isolated)
+    choice = choose(None, None, env=no_config(), cwd=isolated)  # list needs no name (#12)
+    assert choice.name is None
+    message = config_error(load, choice)
     assert "has no default_profile" in message
     assert "uat, prod, demo" in message
     assert choose("prod", None, env=no_config(), cwd=isolated).name == "prod"

@@ -59,6 +59,7 @@ from wibmo_cli.errors import (
     HTTPStatusError,
     NetworkError,
     OutcomeUnknownError,
+    UndecryptableAnswerError,
     UnreadableAnswerError,
 )
 from wibmo_cli.masking import mask, redact, redact_url
@@ -291,8 +292,9 @@ class Client:
             except CryptoError as exc:
                 if status >= 400:
                     raise status_error(status, data, content) from None
-                raise CryptoError(
+                raise UndecryptableAnswerError(
                     f"the answer (HTTP {status}) could not be decrypted: {exc.message}",
+                    token=token,
                     hint=exc.hint,
                 ) from None
             if not isinstance(answer, dict):

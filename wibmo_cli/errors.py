@@ -8,6 +8,7 @@ on one line and exits with that code.
      ├── InputError          2  bad usage or bad input, caught before anything is sent
      ├── ConfigError         3  unknown profile, missing secret, bad key
      ├── CryptoError         4  a token could not be decoded or decrypted
+     │    └── UndecryptableAnswer 4  an answer's token (carried) did not decrypt
      ├── NetworkError        5  refused, DNS, TLS, timeout (`sent` False: it never left)
      │    └── OutcomeUnknown 5  a write may have reached the server; result not known
      ├── HTTPStatusError     6  HTTP error status with no decryptable answer
@@ -73,6 +74,15 @@ class CryptoError(WibmoError):
     """A token could not be decoded or decrypted."""
 
     exit_status = ExitStatus.CRYPTO
+
+
+class UndecryptableAnswerError(CryptoError):
+    """An answer came as a token the profile's key and IV scheme do not decrypt; `token`
+    is that token (not a secret), for `profiles check` to run detect on."""
+
+    def __init__(self, message: str, *, token: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.token = token
 
 
 class NetworkError(WibmoError):

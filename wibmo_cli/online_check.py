@@ -30,6 +30,7 @@ from wibmo_cli.errors import (
     HTTPStatusError,
     NetworkError,
     OutcomeUnknownError,
+    UndecryptableAnswerError,
     WibmoError,
 )
 from wibmo_cli.messages import Identifiers, lookup_payload, new_client_txn_id, request_datetime
@@ -41,6 +42,7 @@ from wibmo_cli.probe_answers import (
     UPDATE,
     code_and_name,
     credential_advice,
+    read_undecryptable,
     read_update_answer,
     update_refused,
 )
@@ -154,6 +156,8 @@ async def lookup_check(client: Client, profile: Profile) -> tuple[Check, bool, s
                 None,
             )
         return Check(LOOKUP, "fail", exc.message), True, None
+    except UndecryptableAnswerError as exc:
+        return read_undecryptable(profile, exc.token), True, None
     except CryptoError as exc:
         return (
             Check(

@@ -12,7 +12,8 @@ from typing import Any, Final
 from wibmo_cli.answer import short
 from wibmo_cli.bodies import is_code
 from wibmo_cli.codes import explain, normalise_code
-from wibmo_cli.errors import HTTPStatusError
+from wibmo_cli.crypto import detect, key_interpretations
+from wibmo_cli.errors import CryptoError, HTTPStatusError
 from wibmo_cli.profile_check import Check
 from wibmo_cli.profiles import Profile
 
@@ -196,3 +197,37 @@ def _about_message_code(answer: Mapping[str, Any]) -> bool:
     words = " ".join(str(answer.get(key, "")) for key in ("responseMessage", "description"))
     squeezed = words.lower().replace(" ", "").replace("_", "")
     return "messagecode" in squeezed
+
+
+def read_undecryptable(profile: Profile, token: str) -> Check:
+    """A lookup answer the profile cannot decrypt, read by `decrypt --detect`'s rule
+    with every reading of the profile's key: the `iv = ...` line (and key_encoding) that
+    reads it, so the user need not capture the token and run detect by hand."""
+    said = "the lookup was answered with a token this profile does not decrypt"
+    readings = key_interpretations(str(profile.values["encryption_key"]))
+    try:
+        found = [d for d in detect(token, readings, (profile.iv_scheme,)) if d.ok]
+    except CryptoError as exc:
+        return Check(LOOKUP, "fail", f"{said}, nor can it be read as a token: {exc.message}")
+    if not found:
+        return Check(
+            LOOKUP,
+            "fail",
+            f"{said}, and no iv scheme (zero, key, prepend, ecb) with any reading of "
+            "encryption_key does: wrong encryption_key or iv scheme (this encryption_key is "
+            "not this environment's, or it uses a fixed IV: iv = 32 hex digits; -v shows the "
+            "whole answer for `wibmo decrypt --detect`)",
+        )
+    hit = found[0]
+    lines = f'iv = "{hit.scheme}"'
+    if profile.values["key_encoding"] != "auto":
+        lines += f' and key_encoding = "{hit.key_encoding}"'
+    answer = hit.plaintext if isinstance(hit.plaintext, dict) else {}
+    code, name = code_and_name(answer)
+    return Check(
+        LOOKUP,
+        "fail",
+        f'{said} (iv = "{profile.iv_scheme}"); detect reads it with {lines} (key read as '
+        f"{hit.key_encoding}; the answer says responseCode {code} {name}): write {lines} "
+        f"in profile {profile.name!r}",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,8 +29,9 @@ class Check:
         object.__setattr__(self, "detail", redact_url(self.detail))
 
 
-def offline_checks(profile: Profile, dotenv: Path | None = None) -> list[Check]:
-    """Everything that can be checked without sending a request."""
+def offline_checks(profile: Profile, dotenv: Sequence[Path] = ()) -> list[Check]:
+    """Everything that can be checked without sending a request (`dotenv`: the .env
+    files read, whose permissions are checked with the profiles file's)."""
     checks: list[Check] = []
     missing = [k for k in REQUIRED_KEYS if k in profile.missing]
     if missing:
@@ -60,7 +62,7 @@ def offline_checks(profile: Profile, dotenv: Path | None = None) -> list[Check]:
                 )
             )
     if not profile.builtin:
-        checks.extend(permission_checks([Path(profile.source), dotenv]))
+        checks.extend(permission_checks([Path(profile.source), *dotenv]))
     checks.append(_limits_check(profile))
     checks.append(_apis_check(profile))
     if profile.values.get("production"):

@@ -7,8 +7,9 @@ Precedence (DESIGN.md, Commands):
     profile name    --profile/-p, else $WIBMO_PROFILE, else the file's default_profile,
                     else "demo" when there is no file
 
-`${VAR}` in any string value is read from the process environment after `.env` in the
-working directory (the environment wins). A reference that cannot be resolved is kept
+`${VAR}` in any string value is read from the process environment, else `.env` in the
+working directory, else `.env` beside the profiles file (`environment`). A reference that
+cannot be resolved is kept
 as *missing* rather than failing the load, so `profiles show/check` can report it;
 `Profile.require` raises `ConfigError` naming the profile, key and variable.
 """
@@ -16,9 +17,7 @@ as *missing* rather than failing the load, so `profiles show/check` can report i
 from __future__ import annotations
 
 import math
-import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +25,18 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from wibmo_cli.crypto import KEY_ENCODINGS, IvScheme, TokenCodec, parse_key
+from wibmo_cli.environment import DotEnv, Environment, config_dir, environment, not_set
+from wibmo_cli.environment import data_dir as data_dir  # where commands ask for it
+from wibmo_cli.environment import load_environment as load_environment
 from wibmo_cli.errors import ConfigError
 from wibmo_cli.paths import user_path
 
 SECRET_KEYS: Final = ("api_key", "secure_code", "encryption_key")
 REQUIRED_KEYS: Final = ("base_url", "client_id", "bank_id", *SECRET_KEYS)
 DEMO_NAME: Final = "demo"
+EXAMPLE_FILE: Final = "profiles.example.toml"  # in the package: a link to the repo root's
 EMBEDDED: Final = "embedded"
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
-_ON_LINUX: Final[bool] = os.name == "posix" and sys.platform.startswith("linux")
 
 # A lookup's longest wait before a retry (backoff, or the server's Retry-After, capped).
 MAX_RETRY_WAIT: Final = 10.0
@@ -135,50 +137,15 @@ DEMO_PROFILE: Final[Mapping[str, Any]] = {
 }
 
 
-def config_dir(env: Mapping[str, str]) -> Path:
-    """$WIBMO_CONFIG_DIR, else the platform's user config dir for wibmo."""
-    if env.get("WIBMO_CONFIG_DIR"):
-        return Path(env["WIBMO_CONFIG_DIR"])
-    if _ON_LINUX:  # the XDG rule platformdirs applies there, without its import cost
-        xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
-        return (Path(xdg) if xdg else Path("~/.config").expanduser()) / "wibmo"
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("wibmo", appauthor=False))
-
-
-def data_dir(env: Mapping[str, str]) -> Path:
-    """$WIBMO_DATA_DIR, else the platform's user data dir for wibmo (audit log, sandbox db)."""
-    if env.get("WIBMO_DATA_DIR"):
-        return Path(env["WIBMO_DATA_DIR"])
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("wibmo", appauthor=False))
-
-
-def load_environment(cwd: Path | None = None) -> dict[str, str]:
-    """The process environment over `.env` in the working directory."""
-    merged: dict[str, str] = {}
-    dotenv = (cwd or Path.cwd()) / ".env"
-    if dotenv.is_file():
-        import io
-
-        from dotenv import dotenv_values
-        from dotenv.parser import parse_stream
-
-        try:
-            text = dotenv.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read {dotenv}: {exc}") from None
-        # python-dotenv skips a line it cannot parse with a log warning on stderr; a
-        # garbled .env may hold a garbled secret: say which line, once, and stop.
-        bad = next((b.original.line for b in parse_stream(io.StringIO(text)) if b.error), None)
-        if bad is not None:
-            raise ConfigError(f"{dotenv}: line {bad} is not NAME=value")
-        values = dotenv_values(stream=io.StringIO(text))
-        merged.update({k: v for k, v in values.items() if v is not None})
-    merged.update(os.environ)
-    return merged
+def environment_for(profiles_file: str | None, cwd: Path) -> Environment:
+    """`environment` with the profiles file the command will use, when it can be found
+    (when it cannot, the command that needs a profile says why; others need no file)."""
+    first = environment(cwd)
+    try:
+        path = find_profiles_file(profiles_file, first.values, cwd)
+    except ConfigError:
+        return first
+    return environment(cwd, path) if path is not None else first
 
 
 @dataclass(frozen=True)
@@ -195,15 +162,38 @@ class ProfilesFile:
             names.append(DEMO_NAME)
         return names
 
-    def raw(self, name: str) -> tuple[Mapping[str, Any], bool]:
-        """The profile's table as written and whether it is the built-in demo."""
+    def raw(self, name: str, chosen_by: str = "") -> tuple[Mapping[str, Any], bool]:
+        """The profile's table as written and whether it is the built-in demo.
+        `chosen_by`: where an unknown name came from, when not typed (e.g. the
+        variable $WIBMO_PROFILE), so the message says what to fix."""
         if name in self.profiles:
             return self.profiles[name], False
         if name == DEMO_NAME:
             return DEMO_PROFILE, True
         where = str(self.path) if self.path else "no profiles file"
         known = ", ".join(self.names())
-        raise ConfigError(f"unknown profile {name!r} ({where}); known profiles: {known}")
+        said = f"unknown profile {name!r}"
+        if chosen_by:
+            said = f"{chosen_by} names an {said}"
+        raise ConfigError(f"{said} ({where}); known profiles: {known}")
+
+
+def default_places(env: Mapping[str, str], cwd: Path) -> list[Path]:
+    """Where a profiles file is looked for when none is named (flag or variable)."""
+    return [cwd / "profiles.toml", config_dir(env) / "profiles.toml"]
+
+
+def profiles_file_places(explicit: str | None, env: Mapping[str, str], cwd: Path) -> list[Path]:
+    """Where `find_profiles_file` looks: the file named, else `default_places`."""
+    named = explicit or env.get("WIBMO_PROFILES")
+    return [user_path(named)] if named else default_places(env, cwd)
+
+
+def example_text() -> str:
+    """profiles.example.toml as shipped in the package (the repository root's file)."""
+    from importlib.resources import files
+
+    return files("wibmo_cli").joinpath(EXAMPLE_FILE).read_text(encoding="utf-8")
 
 
 def find_profiles_file(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
@@ -219,7 +209,7 @@ def find_profiles_file(explicit: str | None, env: Mapping[str, str], cwd: Path) 
                 what = "is not a regular file" if path.exists() else "does not exist"
                 raise ConfigError(f"profiles file {given} ({source}) {what}")
             return path
-    for candidate in (cwd / "profiles.toml", config_dir(env) / "profiles.toml"):
+    for candidate in default_places(env, cwd):
         if candidate.is_file():
             return candidate
     return None
@@ -343,9 +333,16 @@ def _is_loopback(host: str) -> bool:
 
 
 def resolve(
-    name: str, raw: Mapping[str, Any], env: Mapping[str, str], *, source: str, builtin: bool = False
+    name: str,
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    source: str,
+    builtin: bool = False,
+    dotenv: tuple[DotEnv, ...] = (),
 ) -> Profile:
-    """Check types, fill defaults and resolve `${VAR}` references of one profile table."""
+    """Check types, fill defaults and resolve `${VAR}` references of one profile table
+    (`dotenv`: the .env files read into `env`, named when a variable is missing)."""
     unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"profile {name!r}: unknown key {unknown[0]!r} ({source})")
@@ -359,9 +356,7 @@ def resolve(
                 literal.append(key)
             resolved, absent = _interpolate(value, env)
             if absent:
-                missing[key] = (
-                    f"needs environment variable {absent}, which is not set (nor in .env)"
-                )
+                missing[key] = not_set(absent, dotenv)
             values[key] = resolved
     for key in REQUIRED_KEYS:
         if key not in raw:
@@ -476,39 +471,50 @@ def _check_settings(profile: Profile) -> None:
 
 @dataclass(frozen=True)
 class ProfileChoice:
-    """How the command chose its profile: for messages and `profiles list`."""
+    """The profiles file and the profile the command would use: `name` is None when
+    nothing chose one (a file without default_profile), which only a command that needs
+    a profile and is given no name refuses (`load`). `chosen_by`: where the name came
+    from, for messages."""
 
     file: ProfilesFile
-    name: str
+    name: str | None
     env: Mapping[str, str] = field(repr=False)
+    chosen_by: str = ""
+    dotenv: tuple[DotEnv, ...] = ()
 
 
 def choose(
     profile: str | None,
     profiles_file: str | None,
     *,
-    env: Mapping[str, str] | None = None,
+    env: Environment | Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> ProfileChoice:
-    """Find the profiles file and decide which profile the command uses."""
+    """Find the profiles file and decide which profile the command would use."""
     cwd = cwd or Path.cwd()
-    env = load_environment(cwd) if env is None else env
-    file = read_profiles_file(find_profiles_file(profiles_file, env, cwd))
-    name = profile or env.get("WIBMO_PROFILE") or file.default_profile
-    if not name:
-        if file.path is None:
-            name = DEMO_NAME
-        else:
-            raise ConfigError(
-                f"no profile chosen: {file.path} has no default_profile; "
-                f"pass --profile (one of {', '.join(file.names())}) or set WIBMO_PROFILE",
-            )
-    return ProfileChoice(file, name, env)
+    if env is None:
+        env = environment_for(profiles_file, cwd)
+    values, dotenv = (env.values, env.dotenv) if isinstance(env, Environment) else (env, ())
+    file = read_profiles_file(find_profiles_file(profiles_file, values, cwd))
+    for name, chosen_by in (
+        (profile, ""),  # typed: the message needs no source
+        (values.get("WIBMO_PROFILE"), "$WIBMO_PROFILE"),
+        (file.default_profile, "default_profile"),
+    ):
+        if name:
+            return ProfileChoice(file, name, values, chosen_by, dotenv)
+    return ProfileChoice(file, DEMO_NAME if file.path is None else None, values, "", dotenv)
 
 
 def load(choice: ProfileChoice, name: str | None = None) -> Profile:
-    """Resolve one profile (the chosen one unless `name` is given)."""
+    """Resolve one profile: `name` (a command's positional NAME), else the chosen one."""
+    chosen_by = "" if name else choice.chosen_by
     name = name or choice.name
-    raw, builtin = choice.file.raw(name)
+    if not name:
+        raise ConfigError(
+            f"no profile chosen: {choice.file.path} has no default_profile; "
+            f"pass --profile (one of {', '.join(choice.file.names())}) or set WIBMO_PROFILE",
+        )
+    raw, builtin = choice.file.raw(name, chosen_by)
     source = "built-in" if builtin else str(choice.file.path)
-    return resolve(name, raw, choice.env, source=source, builtin=builtin)
+    return resolve(name, raw, choice.env, source=source, builtin=builtin, dotenv=choice.dotenv)

@@ -16,6 +16,7 @@ from wibmo_cli.errors import ConfigError
 
 if TYPE_CHECKING:
     from wibmo_cli.audit import AuditLog
+    from wibmo_cli.environment import Environment
     from wibmo_cli.profiles import Profile, ProfileChoice
     from wibmo_cli.render import Renderer
 
@@ -45,24 +46,30 @@ class Runtime:
 
     options: GlobalOptions
     cwd: Path = field(default_factory=Path.cwd)
-    _env: dict[str, str] | None = None
+    _environment: Environment | None = None
     _choice: ProfileChoice | None = None
     _renderer: Renderer | None = None
 
     @property
-    def env(self) -> dict[str, str]:
-        if self._env is None:
+    def environment(self) -> Environment:
+        """The variables and the .env files read: the working directory's, and the one
+        beside the profiles file this command uses."""
+        if self._environment is None:
             from wibmo_cli import profiles  # not at start-up: --help and codes need none
 
-            self._env = profiles.load_environment(self.cwd)
-        return self._env
+            self._environment = profiles.environment_for(self.options.profiles_file, self.cwd)
+        return self._environment
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.environment.values
 
     def choice(self) -> ProfileChoice:
         if self._choice is None:
             from wibmo_cli import profiles
 
             self._choice = profiles.choose(
-                self.options.profile, self.options.profiles_file, env=self.env, cwd=self.cwd
+                self.options.profile, self.options.profiles_file, env=self.environment, cwd=self.cwd
             )
         return self._choice
 
@@ -94,7 +101,7 @@ class Runtime:
         from wibmo_cli.audit import AuditLog, log_path
 
         try:
-            profile = self.choice().name
+            profile = self.choice().name or ""
         except ConfigError:
             profile = self.options.profile or ""
         return AuditLog(log_path(override, self.env, self.data_dir()), profile)

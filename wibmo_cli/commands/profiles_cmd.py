@@ -1,7 +1,8 @@
-"""`wibmo profiles list | show | check`."""
+"""`wibmo profiles list | show | check | where | example`."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,14 +13,17 @@ from wibmo_cli.masking import redact, redact_url
 from wibmo_cli.runtime import Runtime
 
 profiles_app = typer.Typer(
-    help="List, show and check environment profiles.",
+    help="List, show and check environment profiles; where wibmo's files are.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 
 Name = Annotated[
     str | None,
-    typer.Argument(help="Profile name (default: the chosen profile).", show_default=False),
+    typer.Argument(
+        help="Profile name (default: --profile, else $WIBMO_PROFILE, else default_profile).",
+        show_default=False,
+    ),
 ]
 
 
@@ -34,6 +38,9 @@ def list_profiles(rt: Runtime) -> None:
       wibmo profiles list --profiles-file ops/profiles.toml -o json
     """
     choice = rt.choice()
+    if choice.file.path is None:
+        places = " and ".join(str(p) for p in looked_for(rt))
+        rt.render.info(f"no profiles file: looked for {places}")
     rows: list[dict[str, Any]] = []
     for name in choice.file.names():
         raw, builtin = choice.file.raw(name)
@@ -132,7 +139,8 @@ def check(
     from wibmo_cli.profile_check import offline_checks
 
     profile = rt.profile(name)
-    checks = offline_checks(profile, rt.cwd / ".env")
+    dotenv = [d.path for d in rt.environment.dotenv if d.found]
+    checks = offline_checks(profile, dotenv)
     if (online or calibrate) and not any(c.status == "fail" for c in checks):
         from wibmo_cli.audit import AuditLog
         from wibmo_cli.online_check import online_checks
@@ -158,3 +166,67 @@ def check(
 
         rt.render.print(check_table(profile.name, checks))
     return ExitStatus.CONFIG if any(c.status == "fail" for c in checks) else None
+
+
+@profiles_app.command("where")
+@command_options
+def where(rt: Runtime) -> None:
+    """Where wibmo looks: the profiles file, the .env files, the audit log, the sandbox
+    database (and the profile chosen, and by what).
+
+    \b
+    Examples:
+      wibmo profiles where
+      wibmo profiles where -o json
+    """
+    from wibmo_cli.endpoint import SANDBOX_DB
+    from wibmo_cli.errors import ConfigError
+
+    record: dict[str, Any] = {
+        "profiles_file": None,
+        "looked_for": [str(p) for p in looked_for(rt)],
+        "profile": None,
+        "chosen_by": None,
+        "problem": None,
+    }
+    try:
+        choice = rt.choice()
+    except ConfigError as exc:  # where the files are is worth knowing all the more
+        record["problem"] = exc.message
+    else:
+        record["profiles_file"] = str(choice.file.path) if choice.file.path else None
+        record["profile"] = choice.name
+        record["chosen_by"] = choice.chosen_by or ("--profile" if rt.options.profile else None)
+    record["dotenv"] = [{"path": str(d.path), "found": d.found} for d in rt.environment.dotenv]
+    record["audit_log"] = str(rt.audit_log().path)
+    record["sandbox_database"] = str(rt.data_dir() / SANDBOX_DB)
+    if rt.json:
+        rt.render.json(record)
+        return
+    from wibmo_cli.views.profiles import where_table
+
+    rt.render.print(where_table(record))
+
+
+@profiles_app.command("example")
+@command_options
+def example(rt: Runtime) -> None:
+    """Print profiles.example.toml: a profile for every environment variant, every key
+    with its default. Save it as your profiles file and edit it.
+
+    \b
+    Examples:
+      wibmo profiles example
+      wibmo profiles example > profiles.toml && chmod 600 profiles.toml
+    """
+    from wibmo_cli.profiles import example_text
+
+    rt.render.stdout.write(example_text())
+    rt.render.stdout.flush()
+
+
+def looked_for(rt: Runtime) -> list[Path]:
+    """The profiles files this command looks for, in order."""
+    from wibmo_cli.profiles import profiles_file_places
+
+    return profiles_file_places(rt.options.profiles_file, rt.env, rt.cwd)

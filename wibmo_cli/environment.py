@@ -1,0 +1,119 @@
+"""Where wibmo's own files live and the variables `${VAR}` reads.
+
+config dir     $WIBMO_CONFIG_DIR, else the platform's (profiles.toml may be there)
+data dir       $WIBMO_DATA_DIR, else the platform's (audit log, sandbox database)
+environment    the process environment over `.env` in the working directory over
+               `.env` beside the profiles file: the environment wins, then the
+               working directory's file (python-dotenv parses them)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from wibmo_cli.errors import ConfigError
+
+_ON_LINUX: Final[bool] = os.name == "posix" and sys.platform.startswith("linux")
+
+
+def config_dir(env: Mapping[str, str]) -> Path:
+    """$WIBMO_CONFIG_DIR, else the platform's user config dir for wibmo."""
+    if env.get("WIBMO_CONFIG_DIR"):
+        return Path(env["WIBMO_CONFIG_DIR"])
+    if _ON_LINUX:  # the XDG rule platformdirs applies there, without its import cost
+        xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
+        return (Path(xdg) if xdg else Path("~/.config").expanduser()) / "wibmo"
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("wibmo", appauthor=False))
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """$WIBMO_DATA_DIR, else the platform's user data dir for wibmo (audit log, sandbox db)."""
+    if env.get("WIBMO_DATA_DIR"):
+        return Path(env["WIBMO_DATA_DIR"])
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("wibmo", appauthor=False))
+
+
+@dataclass(frozen=True)
+class DotEnv:
+    """A `.env` file looked at for `${VAR}`, and whether it was there to read."""
+
+    path: Path
+    found: bool
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The variables `${VAR}` reads (the process environment over the `.env` files) and
+    the `.env` files looked at, the working directory's first (it wins)."""
+
+    values: dict[str, str] = field(repr=False)
+    dotenv: tuple[DotEnv, ...] = ()
+
+
+def not_set(var: str, dotenv: tuple[DotEnv, ...]) -> str:
+    """Why `var` has no value, naming the .env files looked at (when known)."""
+    said = f"needs environment variable {var}, which is not set (nor in .env)"
+    if not dotenv:
+        return said
+    looked = ", ".join(f"{d.path}{'' if d.found else ' (no such file)'}" for d in dotenv)
+    return f"{said}; .env files looked at: {looked}"
+
+
+def dotenv_places(cwd: Path, profiles_file: Path | None) -> list[Path]:
+    """The `.env` files to read: the working directory's, then the one beside the
+    profiles file (when that is another directory)."""
+    places = [cwd / ".env"]
+    if profiles_file is not None:
+        beside = profiles_file.parent / ".env"
+        with contextlib.suppress(OSError):
+            if beside.resolve() != places[0].resolve():
+                places.append(beside)
+    return places
+
+
+def environment(cwd: Path | None = None, profiles_file: Path | None = None) -> Environment:
+    """The process environment over `.env` in the working directory over `.env` beside
+    `profiles_file`: a profile kept in the config dir with its secrets beside it works
+    from any directory, and a project's own .env still wins."""
+    places = dotenv_places(cwd or Path.cwd(), profiles_file)
+    merged: dict[str, str] = {}
+    for place in reversed(places):  # the working directory's last: it wins
+        merged.update(_read_dotenv(place))
+    merged.update(os.environ)
+    return Environment(merged, tuple(DotEnv(p, p.is_file()) for p in places))
+
+
+def load_environment(cwd: Path | None = None) -> dict[str, str]:
+    """The process environment over `.env` in the working directory."""
+    return environment(cwd).values
+
+
+def _read_dotenv(dotenv: Path) -> dict[str, str]:
+    if not dotenv.is_file():
+        return {}
+    import io
+
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    try:
+        text = dotenv.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {dotenv}: {exc}") from None
+    # python-dotenv skips a line it cannot parse with a log warning on stderr; a
+    # garbled .env may hold a garbled secret: say which line, once, and stop.
+    bad = next((b.original.line for b in parse_stream(io.StringIO(text)) if b.error), None)
+    if bad is not None:
+        raise ConfigError(f"{dotenv}: line {bad} is not NAME=value")
+    values = dotenv_values(stream=io.StringIO(text))
+    return {k: v for k, v in values.items() if v is not None}
