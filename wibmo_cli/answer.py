@@ -129,10 +129,16 @@ def short(text: str) -> str:
     return " ".join(text[:4096].split())[:160]
 
 
+def is_html_page(content: bytes) -> bool:
+    start = content[:512].lower()
+    return b"<html" in start or b"<!doctype" in start
+
+
 def describe_body(data: Any, content: bytes) -> str:
+    """One short line for an error message; `-v` traces the whole body (client.py)."""
     if isinstance(data, dict) and isinstance(data.get("message"), str):
         return repr(short(data["message"]))
-    if b"<html" in content[:512].lower() or b"<!doctype" in content[:512].lower():
+    if is_html_page(content):
         title = _TITLE_RE.search(content, 0, _TITLE_WITHIN)
         name = short(title.group(1).decode("utf-8", "replace")) if title else ""
         return f"an HTML page{f' ({name})' if name else ''}"

@@ -182,7 +182,7 @@ app = typer.Typer(
         "profiles, encrypt and decrypt tokens, explain response codes, run a local sandbox."
         "\n\n\b\nExamples:\n"
         "  wibmo lookup --mobile 9897123456\n"
-        "  wibmo -p uat lookup --urn 389 -o json\n"
+        "  wibmo lookup --urn 389 -o json\n"
         "  wibmo decrypt --detect captured-token.txt\n"
         "  wibmo codes 1303"
     ),

@@ -47,6 +47,7 @@ from wibmo_cli.answer import (
     ACCEPT_ENCODING,
     describe_body,
     host_port,
+    is_html_page,
     is_tls,
     network_error,
     read_body,
@@ -64,7 +65,7 @@ from wibmo_cli.errors import (
 )
 from wibmo_cli.masking import mask, redact, redact_url
 from wibmo_cli.messages import new_client_txn_id
-from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile
+from wibmo_cli.profiles import MAX_RETRY_WAIT, SECRET_KEYS, Profile
 from wibmo_cli.wire import SECRET_BODY_FIELDS, SECRET_HEADERS, Request, Wire
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
@@ -345,14 +346,30 @@ class Client:
             token = envelope_token(data)
             if token is not None:
                 decrypted = mask(self.wire.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH))
-                self._trace(f"< decrypted: {json.dumps(decrypted, ensure_ascii=False)}")
+                shown = json.dumps(decrypted, ensure_ascii=False)
+                self._trace(f"< decrypted: {self._without_secrets(shown)}")
                 return
             if is_plain_answer(data):
-                self._trace(f"< plain answer: {json.dumps(mask(data), ensure_ascii=False)}")
+                shown = json.dumps(mask(data), ensure_ascii=False)
+                self._trace(f"< plain answer: {self._without_secrets(shown)}")
                 return
         except (ValueError, CryptoError):
             pass
-        self._trace(f"< body: {describe_body(None, reply.content)}")
+        content = reply.content
+        if not content or is_html_page(content):
+            self._trace(f"< body: {describe_body(None, content)}")
+        if content:  # whole, so a token the key does not open can be fed to --detect
+            text = content.decode("utf-8", "backslashreplace")  # bytes not UTF-8 as \xff
+            self._trace(f"< body ({len(content)} bytes): {self._without_secrets(text)}")
+
+    def _without_secrets(self, text: str) -> str:
+        """A traced answer with any of the profile's secrets it echoes redacted (the
+        renderer makes its control characters visible)."""
+        for key in SECRET_KEYS:
+            secret = str(self.profile.values.get(key) or "")
+            if secret and secret in text:
+                text = text.replace(secret, redact(secret))
+        return text
 
     # -- the platform's helper endpoints (`profiles check`) ---------------------------
 

@@ -110,11 +110,11 @@ def lookup(
     Examples:
       wibmo lookup --mobile 9897123456
       wibmo lookup --urn 389 -o json
-      wibmo -p uat lookup --email abc@xyz.com -v
+      wibmo lookup --email abc@xyz.com -v
       wibmo lookup --customer-id custid_V3_juyWqcUUxz --reveal
       wibmo lookup --file customers.csv --column mobile > answers.jsonl
       wibmo lookup --file customers.csv --resume answers.jsonl >> answers.jsonl
-      cut -d, -f3 export.csv | wibmo -p uat lookup -f - --concurrency 16 --rate 50/s
+      cut -d, -f3 export.csv | wibmo -p uat lookup -f - --concurrency 16 --rate 50/s  # uat: yours
     """
     batch_options = (column, concurrency, rate, resume)
     if file is not None:

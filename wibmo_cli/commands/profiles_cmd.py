@@ -69,7 +69,7 @@ def show(rt: Runtime, name: Name = None) -> None:
 
     \b
     Examples:
-      wibmo profiles show uat
+      wibmo profiles show uat             # uat: a profile of yours
       wibmo profiles show -o json
     """
     from wibmo_cli.profiles import SECRET_KEYS
@@ -132,7 +132,7 @@ def check(
 
     \b
     Examples:
-      wibmo profiles check uat
+      wibmo profiles check uat            # uat: a profile of yours
       wibmo profiles check uat --online
       wibmo profiles check uat --calibrate
     """

@@ -83,9 +83,10 @@ def sandbox(
     \b
     Examples:
       wibmo sandbox
-      wibmo sandbox --port 0 --db /tmp/sandbox.db
-      wibmo -p local sandbox --latency-ms 50 --fail-rate 0.2 --fail-status 503
-      wibmo -p uat-v3 sandbox --variant v3
+      wibmo sandbox --port 0 --db scratch.db
+      wibmo sandbox --latency-ms 50 --fail-rate 0.2 --fail-status 503
+      wibmo sandbox --variant v3
+      wibmo -p uat-v3 sandbox --variant v3      # uat-v3: a profile of yours
       wibmo sandbox --variant list
     """
     from wibmo_cli.endpoint import SANDBOX_DB, sandbox_settings

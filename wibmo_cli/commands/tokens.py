@@ -89,7 +89,7 @@ def encrypt(
     Examples:
       wibmo encrypt '{"messageCode":1930,"clientTxnId":"T1","urn":"389"}'
       wibmo encrypt payload.json --wrap
-      cat payload.json | wibmo -p uat encrypt - --iv key
+      cat payload.json | wibmo -p uat encrypt - --iv key   # uat: a profile of yours
       wibmo encrypt payload.json --key-env MY_KEY --iv ecb
     """
     from wibmo_cli import tokenio

@@ -137,12 +137,13 @@ def update_profile(
 
     \b
     Examples:
-      wibmo update-profile --urn 389 --email new.address@example.com
-      wibmo update-profile --mobile 9897123456 --city Pune --zip-code 411001 --yes
-      wibmo update-profile --customer-id C123 --new-card-profile-id 150 \\
+      wibmo update-profile --urn 1000104854 --email aarav.d@example.com   # asks, then sends
+      wibmo update-profile --mobile 7341174797 --city Pune --zip-code 411001 --yes
+      wibmo update-profile --customer-id IN0000000021 --new-card-profile-id 150 \\
           --address "12, MG Road, Pune" --doc PAN:ABCPE1234F:India \\
           --kyc-date-stamp 20240501103000 --dry-run
-      wibmo -p prod update-profile --urn 389 --from-file patch.json --yes --production-ok
+      wibmo -p production update-profile --urn 1000165273 --from-file patch.json --yes \\
+          --production-ok                          # production: a profile of yours
     """
     from wibmo_cli.changes import parse_request, read_patch
     from wibmo_cli.commands.update_dialog import read_file
