@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import socket
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ import httpx
 
 from wibmo_cli.codes import explain_http
 from wibmo_cli.errors import ConfigError, HTTPStatusError, NetworkError, UnreadableAnswerError
+from wibmo_cli.masking import redact
 
 # Only what `Decoder` decodes is asked for (httpx would add br and zstd when installed).
 ACCEPT_ENCODING: Final = "gzip, deflate"
@@ -134,17 +136,29 @@ def is_html_page(content: bytes) -> bool:
     return b"<html" in start or b"<!doctype" in start
 
 
-def describe_body(data: Any, content: bytes) -> str:
-    """One short line for an error message; `-v` traces the whole body (client.py)."""
+def describe_body(data: Any, content: bytes, secrets: Iterable[str] = ()) -> str:
+    """One short line for an error message; `-v` traces the whole body (client.py).
+    Any of `secrets` (the profile's) the body echoes is redacted: a gateway or proxy may
+    quote the request's headers back."""
     if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return repr(short(data["message"]))
-    if is_html_page(content):
+        said = repr(short(data["message"]))
+    elif is_html_page(content):
         title = _TITLE_RE.search(content, 0, _TITLE_WITHIN)
         name = short(title.group(1).decode("utf-8", "replace")) if title else ""
-        return f"an HTML page{f' ({name})' if name else ''}"
-    if not content:
-        return "an empty body"
-    return repr(short(content[:120].decode("utf-8", "replace")))
+        said = f"an HTML page{f' ({name})' if name else ''}"
+    elif not content:
+        said = "an empty body"
+    else:
+        said = repr(short(content[:120].decode("utf-8", "replace")))
+    return without_secrets(said, secrets)
+
+
+def without_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each secret in it redacted (`masking.redact`: the last four at most)."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, redact(secret))
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +203,14 @@ def gateway_says(status: int, data: Any) -> GatewaySays | None:
     return None
 
 
-def status_error(status: int, data: Any, content: bytes) -> HTTPStatusError:
+def status_error(
+    status: int, data: Any, content: bytes, secrets: Iterable[str] = ()
+) -> HTTPStatusError:
     """An HTTP error status with no answer: its name, what the body said (made short and
     safe by `describe_body`), and what it means where the gateway's words say more."""
     known = explain_http(status)
     name = known.name if known else "HTTP error"
-    message = f"HTTP {status} {name}: {describe_body(data, content)}"
+    message = f"HTTP {status} {name}: {describe_body(data, content, secrets)}"
     gateway = gateway_says(status, data)
     if gateway is not None:
         return HTTPStatusError(f"{message} ({gateway.meaning})", status=status, hint=gateway.action)

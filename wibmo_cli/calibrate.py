@@ -72,7 +72,7 @@ async def calibrate(
             'the key and iv (write encrypt_path = "" if this environment has none)'
         )
         return Calibration((Check(ENCRYPT, "warn", detail),), False)
-    token, problem = _token(status, content)
+    token, problem = _token(status, content, profile.secret_values())
     if token is None:
         return Calibration(
             (Check(ENCRYPT, "warn", f"the encrypt helper at {encrypt_path} {problem}"),), False
@@ -91,16 +91,19 @@ async def calibrate(
     return Calibration(tuple(checks), True)
 
 
-def _token(status: int, content: bytes) -> tuple[str | None, str]:
+def _token(status: int, content: bytes, secrets: tuple[str, ...]) -> tuple[str | None, str]:
     """The token of the encrypt helper's answer, or what came instead."""
     data: Any = None
     with contextlib.suppress(ValueError):
         data = load_json(content, max_depth=_MAX_DEPTH)
     if not 200 <= status < 300:
-        return None, f"answered {status_error(status, data, content).message}"
+        return None, f"answered {status_error(status, data, content, secrets).message}"
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(token, str):
-        return None, f'answered HTTP {status}, not {{"token": ...}}: {_said(data, content)}'
+        return (
+            None,
+            f'answered HTTP {status}, not {{"token": ...}}: {_said(data, content, secrets)}',
+        )
     return token, ""
 
 
@@ -152,7 +155,8 @@ def read_decrypted(
         return Check(
             DECRYPT,
             "warn",
-            f"the decrypt helper answered {status_error(status, data, content).message}",
+            "the decrypt helper answered "
+            + status_error(status, data, content, profile.secret_values()).message,
         )
     if same_values(data, plaintext):
         return Check(
@@ -165,7 +169,8 @@ def read_decrypted(
         DECRYPT,
         "fail",
         f"the platform's decrypt helper did not give back the plaintext of a token this "
-        f'profile encrypted (iv = "{profile.iv_scheme}"): it answered {_said(data, content)}',
+        f'profile encrypted (iv = "{profile.iv_scheme}"): it answered '
+        + _said(data, content, profile.secret_values()),
     )
 
 
@@ -200,11 +205,11 @@ def _iv_of(scheme: IvScheme, key: bytes) -> bytes | None:
     return {"zero": bytes(16), "key": key[:16], "fixed": scheme.fixed}.get(scheme.kind)
 
 
-def _said(data: Any, content: bytes) -> str:
+def _said(data: Any, content: bytes, secrets: tuple[str, ...]) -> str:
     """A helper's answer in a few words: its responseCode and name when it has one."""
     if isinstance(data, dict) and "responseCode" in data:
         code = short(str(data["responseCode"]))
         known = explain(code)
         name = known.name if known else short(str(data.get("responseMessage", "")))
         return f"responseCode {code} {name}"
-    return describe_body(data, content)
+    return describe_body(data, content, secrets)

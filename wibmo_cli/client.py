@@ -53,6 +53,7 @@ from wibmo_cli.answer import (
     read_body,
     short,
     status_error,
+    without_secrets,
 )
 from wibmo_cli.bodies import envelope_token, is_plain_answer, load_json
 from wibmo_cli.errors import (
@@ -65,7 +66,7 @@ from wibmo_cli.errors import (
 )
 from wibmo_cli.masking import mask, redact, redact_url
 from wibmo_cli.messages import new_client_txn_id
-from wibmo_cli.profiles import MAX_RETRY_WAIT, SECRET_KEYS, Profile
+from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile
 from wibmo_cli.wire import SECRET_BODY_FIELDS, SECRET_HEADERS, Request, Wire
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
@@ -292,7 +293,7 @@ class Client:
                 answer = self.wire.codec.decrypt_json(token, max_depth=MAX_ANSWER_DEPTH)
             except CryptoError as exc:
                 if status >= 400:
-                    raise status_error(status, data, content) from None
+                    raise status_error(status, data, content, self._secrets) from None
                 raise UndecryptableAnswerError(
                     f"the answer (HTTP {status}) could not be decrypted: {exc.message}",
                     token=token,
@@ -302,12 +303,13 @@ class Client:
                 raise CryptoError(f"the decrypted answer (HTTP {status}) is not a JSON object")
             return answer, False
         if status >= 300 or status < 200:  # plain JSON at an error status is the error's
-            raise status_error(status, data, content)
+            raise status_error(status, data, content, self._secrets)
         if is_plain_answer(data):  # the platform's decrypt helper, some proxies
             return dict(data), True
         raise CryptoError(
             f'HTTP {status}, but the body is not a {{"token": ...}} answer (nor "result" or '
-            f'"encdata", nor plain JSON with a responseCode): {describe_body(data, content)}',
+            f'"encdata", nor plain JSON with a responseCode): '
+            f"{describe_body(data, content, self._secrets)}",
         )
 
     # -- tracing (-v) ---------------------------------------------------------------
@@ -365,11 +367,11 @@ class Client:
     def _without_secrets(self, text: str) -> str:
         """A traced answer with any of the profile's secrets it echoes redacted (the
         renderer makes its control characters visible)."""
-        for key in SECRET_KEYS:
-            secret = str(self.profile.values.get(key) or "")
-            if secret and secret in text:
-                text = text.replace(secret, redact(secret))
-        return text
+        return without_secrets(text, self._secrets)
+
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        return self.profile.secret_values()
 
     # -- the platform's helper endpoints (`profiles check`) ---------------------------
 

@@ -258,6 +258,10 @@ class Profile:
     def __repr__(self) -> str:
         return f"Profile(name={self.name!r}, source={self.source!r})"
 
+    def secret_values(self) -> tuple[str, ...]:
+        """The secrets' values (those set), for redacting what the network echoes back."""
+        return tuple(str(v) for k in SECRET_KEYS if (v := self.values.get(k)))
+
     def require(self, *keys: str) -> None:
         """Raise `ConfigError` for the first of `keys` that has no value."""
         for key in keys:
