@@ -16,12 +16,11 @@ from wibmo_cli.changes import (
     FIELDS,
     Plan,
     UpdateRequest,
-    current_profile,
-    customer_record,
     parse_request,
     plan,
     read_patch,
 )
+from wibmo_cli.customer_now import current_profile, customer_record
 from wibmo_cli.errors import ExitStatus, InputError
 from wibmo_cli.messages import Identifiers, update_payload
 from wibmo_cli.views.preview import (

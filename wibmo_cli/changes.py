@@ -1,8 +1,10 @@
 """Update Profile (1280): from what the operator asked for to a checked payload. Pure.
 
     options + --from-file JSON  --parse_request-->  UpdateRequest   every field validated
-    UpdateRequest + current KYC profile  --plan-->  Plan            full-KYC rules, payload
-    lookup answer  --current_profile-->  the KYC profile cardProfileId must carry
+    UpdateRequest + the customer now  --plan-->  Plan   what is already so left out,
+                                                        full-KYC rules, payload
+
+The customer now (their record, the card's KYC profile) is read by `customer_now`.
 
 Field names are the document's table (`fields.FIELDS`); a file may also use the sample's
 spellings (``email``, ``address``, ``city``, ``zipCode``, ...) and any letter case, and
@@ -25,6 +27,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from wibmo_cli import kyc, validate
+from wibmo_cli.customer_now import left_out
 from wibmo_cli.errors import InputError
 from wibmo_cli.fields import (
     BY_NAME,
@@ -277,37 +280,40 @@ def plan(
     request: UpdateRequest,
     current_profile: int,
     *,
+    record: Mapping[str, Any] | None = None,
     message_code: int = 1280,
     client_txn_id: str | None = None,
     now: datetime | None = None,
     dialect: Dialect = TABLE,
 ) -> Plan:
-    """The payload to send in `dialect`, after the rules that need the current KYC profile
-    (any a card can be on: 1 and 200 rank as `kyc` says for the downgrade note)."""
+    """The payload to send in `dialect`, after the rules that need the customer as they
+    are now: the current KYC profile (any a card can be on: 1 and 200 rank as `kyc` says
+    for the downgrade note), and `record` (`customer_now.customer_record`), where each
+    field already as asked is left out (`customer_now.left_out`). Nothing left to
+    change: InputError, nothing sent."""
     changes = dict(request.changes)
-    notes: list[str] = []
+    already: list[str] = []
     new: int | None = None
     if "newcardProfileId" in changes:
         new = int(changes["newcardProfileId"])
         if new == current_profile:
             del changes["newcardProfileId"]
             new = None
-            notes.append(
-                f"the KYC profile is already {current_profile} "
-                f"({kyc.name(current_profile)}): it is left out"
+            already.append(
+                f"the KYC profile is already {current_profile} ({kyc.name(current_profile)})"
             )
-            if not changes:
-                raise InputError(
-                    f"nothing to change: the KYC profile is already {current_profile} "
-                    "and no other field was given"
-                )
-        elif new == kyc.FULL_KYC:
-            full_kyc_rules(changes, request.sources)
-        elif kyc.is_downgrade(current_profile, new):
-            notes.append(
-                f"this lowers the KYC profile from {current_profile} to {new}: make sure "
-                "your compliance policy allows it"
-            )
+    upgrade = new == kyc.FULL_KYC
+    already += left_out(changes, record, request.sources, keep=FULL_KYC_FIELDS if upgrade else ())
+    if not changes:
+        raise InputError(f"nothing to change: {'; '.join(already)}")
+    notes = [f"{what}: it is left out" for what in already]
+    if upgrade:
+        full_kyc_rules(changes, request.sources)
+    elif new is not None and kyc.is_downgrade(current_profile, new):
+        notes.append(
+            f"this lowers the KYC profile from {current_profile} to {new}: make sure "
+            "your compliance policy allows it"
+        )
     if "mobile" in changes:
         notes.append("this changes the registered mobile number (a compliance-sensitive change)")
     vectors = list(dict.fromkeys(f.vector for f in FIELDS if f.vector and f.name in changes))
@@ -324,78 +330,32 @@ def plan(
     return Plan(payload, current_profile, new, tuple(notes), dialect)
 
 
+# What an upgrade to `kyc.FULL_KYC` carries: sent even when the record holds them already.
+FULL_KYC_FIELDS: Final = frozenset({"cardholderAddress", "kycDateStamp", "cKycDocNo", "docConsent"})
+
+
 def full_kyc_rules(changes: Mapping[str, Any], sources: Mapping[str, str]) -> None:
-    """What an upgrade to `kyc.FULL_KYC` must carry, per the document's field table."""
+    """What an upgrade to `kyc.FULL_KYC` must carry, per the document's field table: every
+    requirement missing, in one message (a run per missing requirement taught them one
+    at a time)."""
     option = sources.get("newcardProfileId", "--new-card-profile-id")
-    why = f"{option} {kyc.FULL_KYC}: an upgrade to {kyc.name(kyc.FULL_KYC)}"
+    missing: list[str] = []
     if "cardholderAddress" not in changes:
-        raise InputError(f"{why} needs the address (--address; cardholderAddress)")
+        missing.append("the address (--address, sent as cardholderAddress)")
     docs: list[dict[str, str]] = changes.get("docList", [])
     if not docs and "cKycDocNo" not in changes:
-        raise InputError(
-            f"{why} needs at least one identity document (--doc TYPE:NUMBER) or --ckyc-number"
-        )
+        missing.append("at least one identity document (--doc TYPE:NUMBER) or --ckyc-number")
     if "kycDateStamp" not in changes:
-        raise InputError(f"{why} needs --kyc-date-stamp (when the KYC was done, YYYYMMDDHHMMSS)")
-    for doc in docs:
-        if doc["docType"] in validate.EXPIRING_DOCS and "docExpiry" not in doc:
-            raise InputError(
-                f"{why} needs the {doc['docType']}'s expiry date "
-                f"(--doc {doc['docType']}:NUMBER:COUNTRY:YYYYMMDD)"
-            )
+        missing.append("--kyc-date-stamp (when the KYC was done, YYYYMMDDHHMMSS)")
+    missing += [
+        f"the {doc['docType']}'s expiry date (--doc {doc['docType']}:NUMBER:COUNTRY:YYYYMMDD)"
+        for doc in docs
+        if doc["docType"] in validate.EXPIRING_DOCS and "docExpiry" not in doc
+    ]
     if any(doc["docType"] == "Aadhar" for doc in docs) and changes.get("docConsent") is not True:
-        raise InputError(f"{why} with an Aadhaar needs the customer's consent (--doc-consent)")
-
-
-# -- the current state, from a lookup answer ---------------------------------------------------
-
-
-def customer_record(answer: Mapping[str, Any], urn: str | None = None) -> dict[str, Any]:
-    """The lookup answer's record of the customer (the card with ``urn`` when given)."""
-    cards = _cards(answer)
-    if urn is not None:
-        for card in cards:
-            if str(card.get("urn", card.get("Urn", ""))).lstrip("0") == urn:
-                return {**answer, **card}
-    return {**answer, **cards[0]} if cards else dict(answer)
-
-
-def _cards(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    card_list = answer.get("cardList")
-    if isinstance(card_list, list):
-        return [c for c in card_list if isinstance(c, dict)]
-    return [dict(answer)] if "profileId" in answer or "urn" in answer else []
-
-
-def current_profile(answer: Mapping[str, Any], urn: str | None, given: int | None) -> int:
-    """The card's KYC profile id per the lookup (any a card can be on, `kyc.CARD_PROFILES`:
-    cardProfileId is "the present KYC profile"), checked against --card-profile-id."""
-    cards = _cards(answer)
-    if urn is not None:
-        cards = [c for c in cards if str(c.get("urn", c.get("Urn", ""))).lstrip("0") == urn]
-    found = sorted(
-        {str(c["profileId"]) for c in cards if c.get("profileId") not in (None, "")},
-        key=lambda profile: profile.zfill(12),
-    )
-    hint = f"pass --card-profile-id ({kyc.ids(kyc.CARD_PROFILES)})"
-    if given is not None:
-        if found and str(given) not in found:
-            raise InputError(
-                f"--card-profile-id {given}: the lookup shows the card's KYC profile is "
-                f"{', '.join(found)} (the platform would answer 1309 CARDPROFILE_MISTMATCH)"
-            )
-        return given
-    if not found:
-        raise InputError(f"the lookup does not show the card's KYC profile; {hint}")
-    if len(found) > 1:
+        missing.append("the customer's consent, as it carries an Aadhaar (--doc-consent)")
+    if missing:
         raise InputError(
-            f"this customer's cards have KYC profiles {', '.join(found)}; say which with "
-            "--card-profile-id, or identify the card with --urn"
+            f"{option} {kyc.FULL_KYC}: an upgrade to {kyc.name(kyc.FULL_KYC)} needs "
+            + "; ".join(missing)
         )
-    try:
-        return validate.card_profile_id(found[0])
-    except InputError:
-        raise InputError(
-            f"the lookup shows KYC profile {found[0]}, which is not one wibmo knows "
-            f"({kyc.ids(kyc.CARD_PROFILES)}); {hint}"
-        ) from None

@@ -3,7 +3,8 @@
     lookup    when a preview wants the record, or the card's KYC profile is not given;
               a failure or an answer that is not a success (the profile's
               success_codes) stops it: nothing sent
-    plan      changes.plan: the full-KYC rules (InputError: nothing sent)
+    plan      changes.plan: fields the lookup shows as asked already left out, nothing
+              left to change, the full-KYC rules (InputError: nothing sent)
     decide    the caller's preview and confirmation: no -> DECLINED, nothing sent
     audit     "sending" (a log that cannot be written: nothing sent)
     send      client.update, once: never retried once it may have left
@@ -179,17 +180,21 @@ def build_dry_run(
 
 
 def plan_update(profile: Profile, request: UpdateRequest, record: dict[str, Any] | None) -> Plan:
-    """The payload, for the KYC profile the lookup shows (checked against one given), in
-    the profile's spelling (`fields.Dialect`)."""
-    from wibmo_cli.changes import current_profile, plan
+    """The payload, for the KYC profile the lookup shows (checked against one given),
+    leaving out what the lookup shows is so already, in the profile's spelling
+    (`fields.Dialect`)."""
+    from wibmo_cli.changes import plan
+    from wibmo_cli.customer_now import current_profile, customer_record
     from wibmo_cli.fields import Dialect
 
     current = request.card_profile_id
+    customer = None
     if record is not None:
         current = current_profile(record, request.identifiers.urn, current)
+        customer = customer_record(record, request.identifiers.urn)
     assert current is not None  # looked up when not given
     code = int(profile.get("update_message_code"))
-    return plan(request, current, message_code=code, dialect=Dialect.of(profile))
+    return plan(request, current, record=customer, message_code=code, dialect=Dialect.of(profile))
 
 
 async def _look_up(client: Client, request: UpdateRequest) -> dict[str, Any]:

@@ -20,6 +20,7 @@ maps a validator's name to the Update Profile error code the platform answers fo
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -75,7 +76,8 @@ _PASSPORT: Final = re.compile(r"[A-PR-WY][0-9]{7}")
 _DRIVING_LICENCE: Final = re.compile(r"[A-Z]{2}[ -]?[0-9]{2}[ -]?(?:19|20)[0-9]{2}[ -]?[0-9]{7}")
 _JOBCARD: Final = re.compile(r"[A-Za-z0-9\-/]{1,30}")
 _CKYC: Final = re.compile(r"[0-9]{14}")
-_NAME: Final = re.compile(r"[A-Za-z .'\-]{1,50}")
+_NAME_PUNCTUATION: Final = frozenset(" .'-")
+_NAME_MAX: Final = 50
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 # Verhoeff's tables: the dihedral group D5 (d), the position permutation (p), inverses.
@@ -310,11 +312,35 @@ def flag(value: str | bool, *, field: str = "flag") -> bool:
 
 
 def name(value: str, *, field: str = "name") -> str:
-    """A person's name: 1-50 letters, spaces and ``.'-``; runs of spaces collapsed."""
-    raw = " ".join(str(value).split())
-    if not _NAME.fullmatch(raw) or not re.search(r"[A-Za-z]", raw):
-        raise _fail(field, value, "must be 1-50 characters: letters, spaces and . ' -")
+    """A person's name: 1-50 letters of any script, spaces and ``.'-``; NFC, runs of
+    spaces collapsed.
+
+    The update document sets no alphabet ("First Name of the cardholder", only never
+    blank), so Ásha, Zoë and आशा are names: a letter is any Unicode letter, followed by
+    its accents or vowel signs (combining marks). A digit of any script, any other
+    symbol or punctuation, and a control or invisible format character are refused.
+    """
+    stripped = str(value).strip()
+    if any(unicodedata.category(char).startswith("C") for char in stripped):
+        raise _fail(field, value, "must be one line without control or invisible characters")
+    raw = unicodedata.normalize("NFC", " ".join(stripped.split()))
+    if not 1 <= len(raw) <= _NAME_MAX or not _name_shaped(raw):
+        raise _fail(field, value, f"must be 1-{_NAME_MAX} characters: letters, spaces and . ' -")
     return raw
+
+
+def _name_shaped(raw: str) -> bool:
+    """Letters (a combining mark only right after a letter or mark) and the name's
+    punctuation, with at least one letter."""
+    after_letter = False
+    for char in raw:
+        kind = unicodedata.category(char)[0]
+        if kind == "M" and not after_letter:
+            return False
+        if kind not in "LM" and char not in _NAME_PUNCTUATION:
+            return False
+        after_letter = kind in "LM"
+    return any(char.isalpha() for char in raw)
 
 
 def text(value: str, *, field: str = "text", max_len: int = 100) -> str:

@@ -90,7 +90,7 @@ class Confirmation:
 
     def _preview(self, plan: Plan, answer: dict[str, Any]) -> None:
         """Each field now and as it will be, on stderr (stdout is for the answer)."""
-        from wibmo_cli.changes import customer_record
+        from wibmo_cli.customer_now import customer_record
         from wibmo_cli.views.preview import preview, preview_renderables
 
         record = customer_record(answer, self.identifiers.urn)

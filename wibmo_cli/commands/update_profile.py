@@ -127,9 +127,11 @@ def update_profile(
     The customer is named by exactly one of --urn, --mobile, --customer-id. Every field
     is checked before anything is sent. A preview shows each field now (from a lookup)
     and as it will be, then asks; --yes skips that (production profiles also need
-    --production-ok). Once sent it is never resent: no answer within the timeout, a
-    dropped connection, a 5xx or an answer that cannot be read is reported as outcome
-    unknown with the clientTxnId and the lookup that tells (exit 5).
+    --production-ok). A field the lookup already shows as asked is left out, with a
+    note; when nothing is left, nothing is sent (exit 2). Once sent it is never resent:
+    no answer within the timeout, a dropped connection, a 5xx or an answer that cannot
+    be read is reported as outcome unknown with the clientTxnId and the lookup that
+    tells (exit 5).
 
     Exit codes: 0 applied (00), 1 the platform answered another code, 2 bad input or
     not confirmed, 3 configuration, 5 not sent (network) or outcome unknown, 6 refused
