@@ -9,7 +9,7 @@ import typer
 
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ConfigError, InputError
-from wibmo_cli.paths import user_path
+from wibmo_cli.paths import blocked_by, user_path
 from wibmo_cli.runtime import Runtime
 from wibmo_cli.sandbox_port import DEFAULT_PORT
 
@@ -179,7 +179,9 @@ def _check_database(path: Path, *, given: bool) -> None:
     try:
         Store.open(path).close()
     except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = blocked_by(path) or (
+            exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        )
         if given:
             raise InputError(
                 f"--db {path}: cannot use it as the sandbox database: {reason}"
