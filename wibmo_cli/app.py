@@ -33,7 +33,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "encrypt": "wibmo_cli.commands.tokens:encrypt",
     "decrypt": "wibmo_cli.commands.tokens:decrypt",
     "codes": "wibmo_cli.commands.codes:codes",
-    "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox",
+    "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox_app",
     "profiles": "wibmo_cli.commands.profiles_cmd:profiles_app",
 }
 _ARGV: Final = "wibmo.argv"  # the root's arguments, in the context's shared `meta`

@@ -332,18 +332,22 @@ def add_parameters(
 ) -> Callable[..., Any]:
     """`func` as typer should read it: its own parameters (less `hidden`, which `call`
     supplies), then `shared` (before its keyword-only ones with `shared_first`: the order
-    help lists them in), and the click context. Typer calls the result with keyword
+    help lists them in), and the click context (the function's own `typer.Context`
+    parameter, when it has one: it gets the context too). Typer calls the result with keyword
     arguments; it calls `call(ctx, shared_values, own_values)` and returns its result."""
     signature = inspect.signature(func, eval_str=True)
     own = [p for p in signature.parameters.values() if p.name not in hidden]
+    # typer hands the context to one parameter only: the function's own, when it takes it
+    asked = next((p.name for p in own if p.annotation is typer.Context), None)
     context = inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
-    listed = [*shared, context, *own] if shared_first else [*own, context, *shared]
+    extra = [] if asked else [context]
+    listed = [*shared, *extra, *own] if shared_first else [*own, *extra, *shared]
     parameters = sorted(listed, key=lambda p: p.kind)  # positional ones first
     names = [p.name for p in shared]
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
-        ctx = kwargs.pop(_CONTEXT)
+        ctx = kwargs[asked] if asked else kwargs.pop(_CONTEXT)
         return call(ctx, {name: kwargs.pop(name) for name in names}, kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
