@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 from rich.console import Console
 from support import assert_one_line_error, data_dir, query
@@ -56,6 +57,18 @@ def test_a_running_sandbox_sees_the_reset_without_a_restart(cli, start_sandbox, 
     assert cli("lookup", "--email", "abc@xyz.com").exit_code == 1
     assert cli("sandbox", "reset", "--db", str(db_path)).exit_code == 0
     assert cli("lookup", "--email", "abc@xyz.com").exit_code == 0  # the same server
+
+
+def test_the_control_endpoint_puts_the_seed_back_when_asked(cli, start_sandbox) -> None:
+    sandbox = start_sandbox(profile={})
+    assert _email_change(cli).exit_code == 0
+    with httpx.Client(base_url=sandbox.url) as http:
+        assert http.post("/__sandbox/reset").json() == {"ok": True}  # records and faults only
+        assert cli("lookup", "--email", "abc@xyz.com").exit_code == 1
+        for bad in ({"seed": "yes"}, [True]):
+            assert http.post("/__sandbox/reset", json=bad).status_code == 400
+        assert http.post("/__sandbox/reset", json={"seed": True}).json() == {"ok": True}
+    assert cli("lookup", "--email", "abc@xyz.com").exit_code == 0
 
 
 def test_reset_is_a_new_database(db_path: Path, seeded_database: Path) -> None:

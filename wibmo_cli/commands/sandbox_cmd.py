@@ -290,9 +290,8 @@ def customers(
         typer.Option(
             "--kind",
             metavar="KIND",
-            help="Every customer of one kind (default: the first of each): "
-            "sample, kyc-1, kyc-30, kyc-150, kyc-200, kyc-300, blocked, lost, several-cards, "
-            "shared-mobile, shared-email, no-card, sub-wallets, re-kyc, high-risk.",
+            help="Every customer of one kind (without it: the first of each kind, which "
+            "names them all).",
             show_default=False,
         ),
     ] = None,
