@@ -33,7 +33,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "encrypt": "wibmo_cli.commands.tokens:encrypt",
     "decrypt": "wibmo_cli.commands.tokens:decrypt",
     "codes": "wibmo_cli.commands.codes:codes",
-    "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox",
+    "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox_app",
     "profiles": "wibmo_cli.commands.profiles_cmd:profiles_app",
 }
 _ARGV: Final = "wibmo.argv"  # the root's arguments, in the context's shared `meta`
@@ -57,7 +57,11 @@ class WibmoGroup(LazyGroup):
         **extra: Any,
     ) -> ClickContext:
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)
+            try:
+                return super().make_context(info_name, args, parent=parent, **extra)
+            except NoArgsIsHelpError as exc:  # a bare `wibmo`: the help is the answer
+                typer.echo(exc.format_message())
+                raise typer.Exit(0) from None
         except UsageError as exc:
             _usage_error(exc)
         except BrokenPipeError:  # --help or --version into `| head`
@@ -125,7 +129,8 @@ def _exit_status(result: object) -> int:
 def _usage_error(exc: UsageError, *, debug: bool = False) -> NoReturn:
     """Click's usage errors as one line, like every other error (exit 2).
 
-    `no_args_is_help` (a bare `wibmo profiles`) keeps click's own handling: help, exit 2.
+    `no_args_is_help` on a group (a bare `wibmo profiles`) keeps click's own handling:
+    help, exit 2; a bare `wibmo` is answered by `WibmoGroup.make_context` (help, exit 0).
     """
     if isinstance(exc, NoArgsIsHelpError):
         raise exc
@@ -208,7 +213,7 @@ def root(
     *,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     pass  # the global options are kept for the command (commands/options.py)

@@ -395,6 +395,7 @@ CARD_STATUSES: Final[dict[int, str]] = {
 }
 
 _BY_CODE: Final[dict[str, Code]] = {entry.code: entry for entry in CATALOGUE}
+_BY_NAME: Final[dict[str, Code]] = {entry.name: entry for entry in CATALOGUE}
 _BY_STATUS: Final[dict[int, HttpStatus]] = {entry.status: entry for entry in HTTP_STATUSES}
 
 
@@ -412,6 +413,20 @@ def normalise_code(code: str | int) -> str:
 def explain(code: str | int) -> Code | None:
     """The catalogue entry for a response code, or None when the code is unknown."""
     return _BY_CODE.get(normalise_code(code))
+
+
+def by_name(name: str) -> Code | None:
+    """The catalogue entry named `name` in any case, with spaces or hyphens for the
+    underscores (the public pages write "INVALID SECURE CODE"); None when none is."""
+    wanted = "_".join(name.replace("-", " ").replace("_", " ").split()).upper()
+    return _BY_NAME.get(wanted) if wanted else None
+
+
+def in_code_order(codes: Iterable[Code]) -> tuple[Code, ...]:
+    """`codes` by number ("00" first, then "0000", "1001", ...): how people look one up."""
+    return tuple(
+        sorted(codes, key=lambda c: (int(c.code), c.code) if c.code.isdigit() else (-1, c.code))
+    )
 
 
 def explain_http(status: int) -> HttpStatus | None:

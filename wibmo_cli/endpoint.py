@@ -70,7 +70,11 @@ def endpoint(
     try:
         sandbox.start()  # creates the data dir (0700) and the database (0600) when missing
     except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        from wibmo_cli.paths import blocked_by
+
+        reason = blocked_by(settings.db_path) or (
+            exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        )
         raise ConfigError(
             f"profile {profile.name!r}: the embedded sandbox cannot use {settings.db_path}: "
             f"{reason}",

@@ -54,8 +54,17 @@ class WibmoError(Exception):
 
     def __str__(self) -> str:
         if self.hint:
-            return f"{self.message}; {self.hint}"
+            return f"{self.message}; {_clause(self.hint)}"
         return self.message
+
+
+def _clause(text: str) -> str:
+    """A hint as the clause it becomes after a semicolon: "Check the URN" -> "check the
+    URN" (the catalogue's actions are written as sentences, for the "what to do" cell);
+    an acronym or a name in capitals ("HTTP", "URN") stays as it is."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
 
 
 class InputError(WibmoError):

@@ -23,3 +23,21 @@ def user_path(text: str) -> Path:
         raise InputError(
             f"{text}: cannot expand {head}: no such user (or HOME is not set)"
         ) from None
+
+
+def blocked_by(path: Path) -> str | None:
+    """What, among `path`'s parents, keeps it from being created: the nearest one that is
+    there but is a file ("... is a file, not a directory"), or a symbolic link to nothing.
+    None when the nearest parent that is there is a directory.
+
+    The system's own words for these ("Not a directory", or "File exists" for a link to
+    nothing, from `mkdir`) do not say which parent is wrong.
+    """
+    for parent in path.parents:
+        if parent.is_symlink() and not parent.exists():
+            return f"{parent} is a symbolic link to nothing ({parent.readlink()} is missing)"
+        if parent.exists():
+            if parent.is_dir():
+                return None
+            return f"{parent} is a file, not a directory"
+    return None

@@ -17,7 +17,9 @@ converts option values through pydantic. wibmo keeps typer's way of declaring co
    which costs more than the rest of a `wibmo decrypt` run together. wibmo's parameters
    are str, int, float, bool or string enums; a one-line converter takes what is
    plainly of the type and hands anything else to typer's own conversion, so errors
-   and edge cases stay typer's.
+   and edge cases stay typer's. Except for enums: a value that is no member (in any
+   case, where the option says `case_sensitive=False`) is refused here in one plain
+   line (click's `BadParameter`), never in pydantic's words ("Value error, ...").
 4. Parameters added to a function (`add_parameters`): typer reads a command's options
    from `inspect.signature` and its annotations; the wrapper made here shows typer the
    function's own parameters plus shared ones (the five global options, declared once
@@ -53,7 +55,12 @@ def missing_hooks() -> list[str]:
     """What of typer's internals this module uses is not there (empty: all is)."""
     wanted = {
         "typer._click": ("Command", "Context"),
-        "typer._click.exceptions": ("ClickException", "NoArgsIsHelpError", "UsageError"),
+        "typer._click.exceptions": (
+            "BadParameter",
+            "ClickException",
+            "NoArgsIsHelpError",
+            "UsageError",
+        ),
         "typer._coercion": ("build_runtime_param",),
         "typer.core": ("TyperGroup", "_TyperParameter"),
     }
@@ -97,6 +104,7 @@ check_hooks()  # a few attribute look-ups: every run checks, so no run goes on w
 from typer._click import Command as ClickCommand  # noqa: E402
 from typer._click import Context as ClickContext  # noqa: E402
 from typer._click.exceptions import (  # noqa: E402
+    BadParameter,
     ClickException,
     NoArgsIsHelpError,
     UsageError,
@@ -226,6 +234,8 @@ class Converter:
             return None
         try:
             return self._convert(value)
+        except Refused as exc:  # said here, in one plain line
+            raise BadParameter(str(exc), ctx=ctx, param=param) from None
         except ValueError:  # not plainly of the type: typer decides (and words the error)
             from typer._coercion import build_runtime_param
 
@@ -249,8 +259,12 @@ def _converter_for(annotation: Any, parameter_info: Any) -> Convert | None:
         and issubclass(annotation, Enum)
         and all(isinstance(member.value, str) for member in annotation)
     ):
-        return _member(annotation)
+        return _member(annotation, getattr(parameter_info, "case_sensitive", True))
     return None
+
+
+class Refused(Exception):
+    """A value no conversion would accept, and why (click's BadParameter is raised with it)."""
 
 
 def _text(value: Any) -> str:
@@ -281,14 +295,21 @@ def _number(value: Any) -> float:
     raise ValueError(value)
 
 
-def _member(enum: type[Enum]) -> Convert:
-    members = {member.value: member for member in enum}
+def _member(enum: type[Enum], case_sensitive: bool) -> Convert:
+    def key(text: str) -> str:
+        return text if case_sensitive else text.casefold()
+
+    members = {key(member.value): member for member in enum}
+    values = [str(member.value) for member in enum]
+    allowed = ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else values[0]
 
     def convert(value: Any) -> Enum:
         if isinstance(value, enum):
             return value
-        if type(value) is str and value in members:
-            return members[value]
+        if type(value) is str and key(value) in members:
+            return members[key(value)]
+        if type(value) is str:
+            raise Refused(f"{value!r}: must be {allowed}")
         raise ValueError(value)
 
     return convert
@@ -311,18 +332,22 @@ def add_parameters(
 ) -> Callable[..., Any]:
     """`func` as typer should read it: its own parameters (less `hidden`, which `call`
     supplies), then `shared` (before its keyword-only ones with `shared_first`: the order
-    help lists them in), and the click context. Typer calls the result with keyword
+    help lists them in), and the click context (the function's own `typer.Context`
+    parameter, when it has one: it gets the context too). Typer calls the result with keyword
     arguments; it calls `call(ctx, shared_values, own_values)` and returns its result."""
     signature = inspect.signature(func, eval_str=True)
     own = [p for p in signature.parameters.values() if p.name not in hidden]
+    # typer hands the context to one parameter only: the function's own, when it takes it
+    asked = next((p.name for p in own if p.annotation is typer.Context), None)
     context = inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
-    listed = [*shared, context, *own] if shared_first else [*own, context, *shared]
+    extra = [] if asked else [context]
+    listed = [*shared, *extra, *own] if shared_first else [*own, *extra, *shared]
     parameters = sorted(listed, key=lambda p: p.kind)  # positional ones first
     names = [p.name for p in shared]
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
-        ctx = kwargs.pop(_CONTEXT)
+        ctx = kwargs[asked] if asked else kwargs.pop(_CONTEXT)
         return call(ctx, {name: kwargs.pop(name) for name in names}, kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]

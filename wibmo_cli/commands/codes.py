@@ -17,7 +17,9 @@ def codes(
     code: Annotated[
         str | None,
         typer.Argument(
-            help="A responseCode (e.g. 1303) or an HTTP status (e.g. 503).", show_default=False
+            help="A responseCode (e.g. 1303), its name in any case (e.g. duplicate_request) "
+            "or an HTTP status (e.g. 503).",
+            show_default=False,
         ),
     ] = None,
     api: Annotated[
@@ -37,6 +39,7 @@ def codes(
     Examples:
       wibmo codes
       wibmo codes 1303
+      wibmo codes DUPLICATE_REQUEST
       wibmo codes 1045
       wibmo codes 503
       wibmo codes --api update -o json
@@ -57,7 +60,7 @@ def codes(
                     )
                 )
             return
-        found = catalogue.explain(text) if text else None
+        found = (catalogue.explain(text) or catalogue.by_name(text)) if text else None
         if found is None:
             raise InputError(
                 f"unknown code {text!r}: not in the catalogue; `wibmo codes` lists them all",
@@ -85,7 +88,7 @@ def codes(
             }
         )
     else:
-        rt.render.print(views.catalogue_table(selected))
+        rt.render.print(views.catalogue_table(catalogue.in_code_order(selected)))
         if api is None:
             rt.render.print(views.http_table(catalogue.HTTP_STATUSES))
 

@@ -56,7 +56,13 @@ GLOBAL_OPTIONS: Final = (
         "output",
         Annotated[
             OutputFormat | None,
-            typer.Option("--output", "-o", help="table (default) or json.", show_default=False),
+            typer.Option(
+                "--output",
+                "-o",
+                help="table (default) or json (any case).",
+                case_sensitive=False,
+                show_default=False,
+            ),
         ],
         None,
     ),

@@ -1,37 +1,55 @@
-"""`wibmo sandbox`: the local stand-in for the platform, in the foreground."""
+"""`wibmo sandbox`: the local stand-in for the platform, in the foreground; `wibmo sandbox
+reset` (the seed again) and `wibmo sandbox customers` (the demo customers worth trying).
+
+A group whose callback serves: `wibmo sandbox [--port ...]` runs the sandbox as it always
+did (`invoke_without_command`), and `reset` and `customers` are its commands. The
+serving options belong to serving: given before `reset` or `customers`, they are refused
+rather than ignored.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wibmo_cli.commands.options import command_options
+from wibmo_cli.commands.options import GLOBAL_OPTIONS, command_options
 from wibmo_cli.errors import ConfigError, InputError
-from wibmo_cli.paths import user_path
+from wibmo_cli.paths import blocked_by, user_path
 from wibmo_cli.runtime import Runtime
 from wibmo_cli.sandbox_port import DEFAULT_PORT
 
 if TYPE_CHECKING:
+    from wibmo_cli.sandbox.store import Store
     from wibmo_cli.sandbox.variants import Variant
 
+DatabasePath = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="PATH",
+        help="SQLite database (created and seeded when missing; default: user data dir, "
+        "the one the embedded profiles use).",
+        show_default=False,
+    ),
+]
 
+
+sandbox_app = typer.Typer(rich_markup_mode=None)
+
+
+@sandbox_app.callback(invoke_without_command=True)
 @command_options
 def sandbox(
     rt: Runtime,
+    ctx: typer.Context,
     port: Annotated[
         int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")
     ] = DEFAULT_PORT,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            metavar="PATH",
-            help="SQLite database (created and seeded when missing; default: user data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    db: DatabasePath = None,
     latency_ms: Annotated[
         float, typer.Option("--latency-ms", help="Added to every API answer.")
     ] = 0.0,
@@ -88,8 +106,13 @@ def sandbox(
       wibmo sandbox --variant v3
       wibmo -p uat-v3 sandbox --variant v3      # uat-v3: a profile of yours
       wibmo sandbox --variant list
+      wibmo sandbox customers --kind blocked
+      wibmo sandbox reset
     """
-    from wibmo_cli.endpoint import SANDBOX_DB, sandbox_settings
+    if ctx.invoked_subcommand is not None:
+        _serving_only(ctx, ctx.invoked_subcommand)
+        return
+    from wibmo_cli.endpoint import sandbox_settings
     from wibmo_cli.sandbox import Faults, serve
     from wibmo_cli.sandbox.variants import VARIANTS, by_name
 
@@ -124,12 +147,13 @@ def sandbox(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     profile = rt.profile()
-    db_path = user_path(db) if db else rt.data_dir() / SANDBOX_DB
+    db_path = _database_path(rt, db)
     try:
         settings = sandbox_settings(profile, db_path, faults=faults, shape=shape, variant=served)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    _check_database(db_path, given=db is not None)
+    with _database(db_path, given=db is not None):
+        pass  # created and seeded now: a path it cannot use is one line, not a crash
 
     def ready(url: str) -> None:
         rt.render.line(url)
@@ -171,16 +195,49 @@ def _described(variant: Variant) -> list[str]:
     return lines
 
 
-def _check_database(path: Path, *, given: bool) -> None:
-    """Create (and seed) the database now: a path it cannot use is one line, not a crash."""
+_SHARED = frozenset(["help", *(option.name for option in GLOBAL_OPTIONS)])
+
+
+def _serving_only(ctx: typer.Context, command: str) -> None:
+    """Refuse the serving options given before `command` (they would be ignored)."""
+    given = []
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name or "")
+        if param.name in _SHARED or source is None or source.name == "DEFAULT":
+            continue  # a global option (it goes on), or not given
+        given.append(param.opts[0])
+    if given:
+        raise InputError(
+            f"{', '.join(given)}: for serving the sandbox, not for `wibmo sandbox {command}`; "
+            f"its own options go after its name (see 'wibmo sandbox {command} --help')"
+        )
+
+
+def _database_path(rt: Runtime, db: str | None) -> Path:
+    """--db, else the database `wibmo sandbox` and the embedded profiles use."""
+    from wibmo_cli.endpoint import SANDBOX_DB
+
+    return user_path(db) if db else rt.data_dir() / SANDBOX_DB
+
+
+@contextmanager
+def _database(path: Path, *, given: bool) -> Iterator[Store]:
+    """The sandbox database at `path` (created and seeded when missing), open for the
+    block: a path it cannot use, or a database it cannot read, is one line."""
     import sqlite3
 
     from wibmo_cli.sandbox.store import Store
 
     try:
-        Store.open(path).close()
+        store = Store.open(path)
+        try:
+            yield store
+        finally:
+            store.close()
     except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = blocked_by(path) or (
+            exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        )
         if given:
             raise InputError(
                 f"--db {path}: cannot use it as the sandbox database: {reason}"
@@ -188,3 +245,88 @@ def _check_database(path: Path, *, given: bool) -> None:
         raise ConfigError(
             f"cannot use {path} as the sandbox database: {reason}", hint="check $WIBMO_DATA_DIR"
         ) from None
+
+
+@sandbox_app.command("reset")
+@command_options
+def reset(rt: Runtime, db: DatabasePath = None) -> None:
+    """Put the demo data back as a new database has it: every customer, card and
+    document, and no clientTxnId remembered.
+
+    The database is the one `wibmo sandbox` and the embedded profiles (the built-in
+    demo) use, or --db's. A sandbox running on it needs no restart: it reads the
+    database on every request, and sees the seed from its next one.
+
+    \b
+    Examples:
+      wibmo sandbox reset
+      wibmo sandbox reset --db /tmp/sandbox.db
+    """
+    from wibmo_cli.sandbox.store import foreign
+
+    path = _database_path(rt, db)
+    try:
+        why = foreign(path)
+    except OSError:
+        why = None  # said by opening it, below
+    if why is not None:
+        raise InputError(f"{path}: {why}; not reset")
+    with _database(path, given=db is not None) as store:
+        store.reseed()
+        customers, cards = len(store.every_customer()), len(store.every_card())
+    if rt.json:
+        rt.render.json({"db": str(path), "customers": customers, "cards": cards})
+    else:
+        rt.render.info(
+            f"sandbox database {path}: the seed again ({customers} customers, {cards} cards)"
+        )
+
+
+@sandbox_app.command("customers")
+@command_options
+def customers(
+    rt: Runtime,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            metavar="KIND",
+            help="Every customer of one kind (without it: the first of each kind, which "
+            "names them all).",
+            show_default=False,
+        ),
+    ] = None,
+    db: DatabasePath = None,
+) -> None:
+    """The demo customers worth trying, with identifiers to paste: each KYC level, blocked
+    and lost cards, several cards, a mobile or an email on two customers, no card,
+    sub-wallets.
+
+    Read from the database as it is now (after your updates too): `wibmo sandbox
+    reset` brings back the seed.
+
+    \b
+    Examples:
+      wibmo sandbox customers
+      wibmo sandbox customers --kind blocked
+      wibmo sandbox customers --kind no-card -o json
+    """
+    from wibmo_cli.sandbox import demo
+
+    with _database(_database_path(rt, db), given=db is not None) as store:
+        everyone = demo.records(store.every_customer(), store.every_card())
+    try:
+        found = demo.worth_trying(everyone, kind)
+    except ValueError as exc:
+        raise InputError(f"--kind {exc}") from None
+    if rt.json:
+        rt.render.json([each.to_json() for each in found])
+        return
+    if not found:
+        rt.render.info(
+            f"no customer of kind {kind} now; `wibmo sandbox reset` brings back the seed"
+        )
+        return
+    from wibmo_cli.views.demo import customers_table
+
+    rt.render.print(customers_table(found))

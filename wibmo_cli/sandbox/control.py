@@ -6,13 +6,16 @@
     GET  /__sandbox/faults     the current fault knobs
     POST /__sandbox/faults     set some fault knobs: a JSON object of `Faults` fields
     POST /__sandbox/reset      forget the records (this request is not recorded either)
-                               and clear every fault
+                               and clear every fault; with the body {"seed": true}, also
+                               put the seed back in the database (`wibmo sandbox reset`,
+                               which needs no running sandbox, does only that)
 
 No authentication: the server listens on loopback. Faults never apply here.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, Final
 
 from wibmo_cli.sandbox.protocol import Reply, Request, json_reply, parse_json
@@ -44,6 +47,17 @@ def handle(gateway: Gateway, request: Request) -> Reply:
     if request.path == "/__sandbox/requests":
         return json_reply(200, [record.to_json() for record in list(gateway.records)])
     if request.path == RESET:
+        try:
+            wanted = parse_json(request.body or b"{}")
+            if not isinstance(wanted, dict) or not isinstance(wanted.get("seed", False), bool):
+                raise ValueError('the body must be {} or {"seed": true}')
+        except ValueError as exc:
+            return json_reply(400, {"message": str(exc)})
+        if wanted.get("seed"):
+            try:
+                gateway.store.reseed()
+            except sqlite3.Error as exc:  # e.g. another process held the lock too long
+                return json_reply(503, {"message": f"the seed was not put back: {exc}"})
         gateway.records.clear()
         faults.reset()
         return json_reply(200, {"ok": True})

@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import wibmo_cli.sandbox.seed as seed
 from wibmo_cli.sandbox.model import (
@@ -200,12 +200,7 @@ class Store:
 
     def customer(self, rowid: int) -> Customer | None:
         row = self._conn.execute(_SELECT_CUSTOMER, (rowid,)).fetchone()
-        if row is None:
-            return None
-        customer = Customer(*row)
-        customer.pan_valid = bool(customer.pan_valid)
-        customer.re_kyc = bool(customer.re_kyc)
-        return customer
+        return None if row is None else _customer(row)
 
     def cards(self, rowid: int) -> list[Card]:
         return [Card(*row) for row in self._conn.execute(_SELECT_CARDS, (rowid,))]
@@ -213,7 +208,27 @@ class Store:
     def documents(self, rowid: int) -> list[Document]:
         return [Document(*row) for row in self._conn.execute(_SELECT_DOCS, (rowid,))]
 
+    def every_customer(self) -> list[Customer]:
+        """Every customer, in id order (`wibmo sandbox customers` picks from them)."""
+        rows = self._conn.execute(_select("customers", CUSTOMER_COLUMNS, "true ORDER BY id"))
+        return [_customer(row) for row in rows]
+
+    def every_card(self) -> list[Card]:
+        """Every card, by customer then as `cards` orders them."""
+        sql = _select("cards", CARD_COLUMNS, "true ORDER BY customer, created_on, urn")
+        return [Card(*row) for row in self._conn.execute(sql)]
+
     # -- writing (the caller commits) --------------------------------------------------
+
+    def reseed(self) -> None:
+        """The seed again (`wibmo sandbox reset`): every customer, card and document, the
+        remembered clientTxnIds and the sequences as a new database has them, in one
+        transaction. Another process (a running sandbox) sees the old data or the new,
+        never a mix, and needs no restart: it caches nothing between requests."""
+        with self.transaction():
+            for table in ("documents", "cards", "customers", "txns", "meta"):
+                self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+            _seed(self._conn)
 
     def update_customer(self, rowid: int, changes: dict[str, str]) -> None:
         """Set customer columns (only those in `UPDATABLE`)."""
@@ -246,6 +261,32 @@ class Store:
             "doc_expiry = coalesce(nullif(excluded.doc_expiry, ''), doc_expiry)",
             [astuple(doc) for doc in documents],
         )
+
+
+def _customer(row: Any) -> Customer:
+    customer = Customer(*row)
+    customer.pan_valid = bool(customer.pan_valid)
+    customer.re_kyc = bool(customer.re_kyc)
+    return customer
+
+
+def foreign(path: Path) -> str | None:
+    """Why `path` is not a sandbox database (it holds other data: reset must not empty
+    it), or None when it is one, is empty, or is not there yet."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except FileNotFoundError:
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"not a sandbox database ({exc})"
+    return None if row is not None else "not a sandbox database (it was never seeded)"
 
 
 def _seed(conn: sqlite3.Connection) -> None:

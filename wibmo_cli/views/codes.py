@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
 
     from wibmo_cli.codes import Code, HttpStatus
@@ -29,19 +30,50 @@ def http_record(status: HttpStatus) -> dict[str, Any]:
     }
 
 
-def catalogue_table(codes: tuple[Code, ...]) -> Table:
-    from rich.table import Table
+def catalogue_table(codes: tuple[Code, ...]) -> CatalogueTable:
+    return CatalogueTable(codes)
 
-    table = Table(title="Response codes", title_justify="left", show_lines=False)
-    table.add_column("code", style="bold", no_wrap=True)
-    # On a narrow terminal or a pipe (80 columns) long names fold rather than squeeze
-    # the meaning column down to an ellipsis.
-    table.add_column("name", overflow="fold", ratio=1)
-    table.add_column("api", no_wrap=True)
-    table.add_column("meaning", ratio=2)
-    for code in codes:
-        table.add_row(code.code, code.name, ", ".join(code.apis), code.meaning)
-    return table
+
+class CatalogueTable:
+    """The catalogue as a table that breaks no word: laid out when the width is known.
+
+    Where a row fits (the longest name whole, the meaning at least `MEANING_MIN` wide),
+    one column each; where not (80 columns: the longest name is 48 characters), each
+    name goes above its meaning in one cell, so neither is cut mid-word.
+    """
+
+    MEANING_MIN: ClassVar[int] = 30
+
+    def __init__(self, codes: tuple[Code, ...]) -> None:
+        self.codes = codes
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def table(self, width: int) -> Table:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title="Response codes", title_justify="left", show_lines=False)
+        table.add_column("code", style="bold", no_wrap=True)
+        names = max((len(code.name) for code in self.codes), default=0)
+        apis = max((len(", ".join(code.apis)) for code in self.codes), default=3)
+        code_width = max((len(code.code) for code in self.codes), default=4)
+        borders = 4 * 3 + 1  # four columns: a border and a space either side of each
+        if code_width + names + apis + self.MEANING_MIN + borders <= width:
+            table.add_column("name", no_wrap=True)
+            table.add_column("api", no_wrap=True)
+            table.add_column("meaning", overflow="fold")
+            for code in self.codes:
+                table.add_row(code.code, code.name, ", ".join(code.apis), code.meaning)
+            return table
+        table.add_column("name, meaning", overflow="fold")
+        table.add_column("api", no_wrap=True)
+        for code in self.codes:
+            cell = Text(code.name, style="bold")
+            cell.append("\n" + code.meaning, style="")
+            table.add_row(code.code, cell, ", ".join(code.apis))
+        return table
 
 
 def http_table(statuses: tuple[HttpStatus, ...]) -> Table:
