@@ -266,7 +266,9 @@ class Batch:
             line = answered_line(row, kind, answer)
         else:
             text = None if code is None else str(code)
-            line = error_line(row, kind, _explained(text, answer), ExitStatus.API_ERROR, code=text)
+            message = _explained(text, answer)
+            txn = exchange.client_txn_id
+            line = error_line(row, kind, message, ExitStatus.API_ERROR, text, client_txn_id=txn)
         if exchange.plain:  # said per row and in the summary: it proves nothing of the key
             self.summary.plain += 1
             line["encrypted"] = False

@@ -355,15 +355,19 @@ def answered_line(row: Row, kind: str, answer: Mapping[str, Any]) -> dict[str, A
 
 
 def error_line(
-    row: Row, kind: str | None, message: str, status: ExitStatus, code: str | None = None
+    row: Row,
+    kind: str | None,
+    message: str,
+    status: ExitStatus,
+    code: str | None = None,
+    client_txn_id: str | None = None,
 ) -> dict[str, Any]:
-    return {
-        "row": row.number,
-        "input": row.value,
-        "kind": kind,
-        "ok": False,
-        "error": {"code": code, "message": message, "exit_code": int(status)},
-    }
+    """A row that failed. `client_txn_id`: the one sent, when the platform answered (the
+    reference its support asks for), as the error's `clientTxnId`."""
+    error: dict[str, Any] = {"code": code, "message": message, "exit_code": int(status)}
+    if client_txn_id:
+        error["clientTxnId"] = client_txn_id
+    return {"row": row.number, "input": row.value, "kind": kind, "ok": False, "error": error}
 
 
 def outcome(record: Mapping[str, Any]) -> tuple[str, int]:

@@ -71,6 +71,29 @@ _BAD_DOC: Final = (
     "characters, letter O vs digit 0) and resend with the corrected number."
 )
 
+# What to do about a code that depends on how the customer was searched for: `advice`
+# fills {searched} (the identifier used) and {others} (the other ways to look up); the
+# catalogue's own action, for when the search is not known, is the same text said of
+# any identifier.
+_SEARCH_ADVICE: Final[dict[str, str]] = {
+    "1303": "Check the {searched} for typos and that you are on the right "
+    "profile/environment; try looking up by {others}.",
+    "1001": "Check the {searched} for typos and that you are on the right "
+    "profile/environment; the customer may have no card or wallet on this program: "
+    "try looking up by {others}.",
+    "1357": "Look the customer up by {others} to see which cards/wallets exist on this "
+    "environment, and use one of their URNs.",
+}
+# The identifiers a lookup takes (`messages.Identifiers`' fields), as advice names them.
+IDENTIFIER_NAMES: Final[dict[str, str]] = {
+    "mobile": "mobile number",
+    "urn": "URN",
+    "customer_id": "customer id",
+    "email": "email address",
+}
+_ANY: Final = {"searched": "identifier", "others": "another identifier (mobile, URN, "
+               "customer id or email)"}  # fmt: skip
+
 CATALOGUE: Final[tuple[Code, ...]] = (
     # -- success ---------------------------------------------------------------------
     Code("00", "SUCCESS", _BOTH,
@@ -121,12 +144,10 @@ CATALOGUE: Final[tuple[Code, ...]] = (
     # -- finding the customer ------------------------------------------------------
     Code("1303", "CUSTOMER_DETAILS_NOT_PRESENT", _LOOKUP,
          "No customer matches the identifier sent.",
-         "Check the number for typos and that you are on the right profile/environment; "
-         "try looking up by URN or customer id."),
+         _SEARCH_ADVICE["1303"].format_map(_ANY)),
     Code("1001", "CARD_NOT_FOUND", _LOOKUP,
          "No card or wallet matches the identifier sent.",
-         "Check the URN for typos and that you are on the right profile/environment; try "
-         "looking up by mobile or customer id."),
+         _SEARCH_ADVICE["1001"].format_map(_ANY)),
     Code("1231", "DATA_NOT_FOUND", _UPDATE,
          "No customer record matches the identifier sent with the update.",
          "Look the customer up with the same identifier to confirm it exists on this "
@@ -316,8 +337,7 @@ CATALOGUE: Final[tuple[Code, ...]] = (
          "the --verbose trace."),
     Code("1357", "WALLET_DETAILS_NOT_FOUND", _PUBLIC,
          "The platform has no wallet for this customer or URN.",
-         "Look the customer up by another identifier to see which cards/wallets exist on "
-         "this environment, and use one of their URNs."),
+         _SEARCH_ADVICE["1357"].format_map(_ANY)),
     Code("1366", "PROGRAM_IS_INACTIVE", _PUBLIC,
          "The program (product) this client or card belongs to is inactive.",
          "Nothing to fix in the request: ask the program manager whether the program is "
@@ -426,6 +446,21 @@ def in_code_order(codes: Iterable[Code]) -> tuple[Code, ...]:
     """`codes` by number ("00" first, then "0000", "1001", ...): how people look one up."""
     return tuple(
         sorted(codes, key=lambda c: (int(c.code), c.code) if c.code.isdigit() else (-1, c.code))
+    )
+
+
+def advice(code: Code, searched: Iterable[str] = ()) -> str:
+    """What to do about `code` after a lookup by `searched` (`IDENTIFIER_NAMES` keys: the
+    identifiers given): the one place advice fits the search, so that a 1303 after a URN
+    never says "try the URN". Without exactly one known identifier, the catalogue's
+    action as it stands."""
+    kinds = [kind for kind in searched if kind in IDENTIFIER_NAMES]
+    template = _SEARCH_ADVICE.get(code.code)
+    if template is None or len(kinds) != 1:
+        return code.action
+    others = [name for kind, name in IDENTIFIER_NAMES.items() if kind != kinds[0]]
+    return template.format(
+        searched=IDENTIFIER_NAMES[kinds[0]], others=f"{', '.join(others[:-1])} or {others[-1]}"
     )
 
 

@@ -25,6 +25,7 @@ import errno
 import functools
 import io
 import os
+import re
 import sys
 from typing import IO, TYPE_CHECKING, Any, Final, cast
 
@@ -248,11 +249,11 @@ class Renderer:
 
     def print(self, *renderables: RenderableType) -> None:
         """Rich renderables (tables, panels, lines) on stdout, each on its own lines."""
-        self.console.print(stacked(renderables))
+        _print(self.console, stacked(renderables), self.stdout)
 
     def print_err(self, *renderables: RenderableType) -> None:
         """Rich renderables on stderr (a preview, a report), each on its own lines."""
-        self.err_console.print(stacked(renderables))
+        _print(self.err_console, stacked(renderables), self._stderr)
 
     @property
     def console(self) -> Console:
@@ -303,6 +304,24 @@ class Renderer:
         else:
             self._stderr.write(f"{tag}: {message}\n")
         self._stderr.flush()
+
+
+def _print(
+    console: Console, renderable: RenderableType, stream: OutputStream | MessageStream
+) -> None:
+    """`renderable` drawn on `console`. To a terminal as rich writes it; elsewhere (a
+    pipe, a file) without the spaces rich pads each line with to the table's width,
+    which `grep`, `diff` and editors show as trailing whitespace."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    stream.write(_TRAILING_SPACES.sub("", captured.get()))
+    stream.flush()
+
+
+_TRAILING_SPACES: Final = re.compile(r" +$", re.MULTILINE)
 
 
 def _shown(message: str, *, lines: bool = True) -> str:

@@ -177,6 +177,17 @@ def lookup(
         title=title,
         success_codes=profile.get("success_codes"),
         plain=exchange.plain,
+        client_txn_id=exchange.client_txn_id,
+        searched={
+            kind: typed
+            for kind, typed in (
+                ("mobile", mobile),
+                ("urn", urn),
+                ("customer_id", customer_id),
+                ("email", email),
+            )
+            if typed is not None
+        },
     )
     return None if ok else ExitStatus.API_ERROR
 

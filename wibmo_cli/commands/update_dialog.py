@@ -148,6 +148,7 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
             title=title,
             success_codes=profile.get("success_codes"),
             plain=exchange.plain,
+            client_txn_id=exchange.client_txn_id,
         )
         rt.render.stdout.flush()  # a failure to show it surfaces here, not at exit
     except OutputError as exc:  # the answer cannot be shown: still say it was answered

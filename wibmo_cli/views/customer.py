@@ -6,23 +6,29 @@ table's flat record, and both at once (profile fields at the top level beside a
 `cardList`), with `subwalletListDetails` at either level.
 
 Nothing the platform sent is dropped: each object of the answer is read through a
-`_Source` that records the keys a section actually showed, and every key left over is
+`Source` that records the keys a section actually showed, and every key left over is
 listed under "Other fields" (a key the view knows but did not show included: a second
 spelling with another value, a card field beside the cardList, a malformed list).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Final
 
-from wibmo_cli.codes import DEFAULT_SUCCESS_CODES, explain, is_success, normalise_code
+from wibmo_cli.codes import DEFAULT_SUCCESS_CODES, advice, explain, is_success, normalise_code
 from wibmo_cli.fields import BY_NAME
 from wibmo_cli.textsafe import cell
 from wibmo_cli.views.footer import envelope_rest, footer
+from wibmo_cli.views.sections import CARD_IDS, Source, documents, pick, subwallets
 from wibmo_cli.views.values import (
+    ALERT,
+    WARNING,
+    card_attention,
     card_status,
+    customer_attention,
     is_empty,
     kyc,
     readable_date,
@@ -83,11 +89,7 @@ CUSTOMER_FIELDS: Final = (
     ("Card profile", ("cardProfileId",)),
 )
 NAME_KEYS: Final = ("firstName", "lastName")
-CARD_IDS: Final = ("urn", "Urn")  # the keys that make an object a card
-DOC_KEYS: Final = ("docType", "docNumber", "docCountry", "docExpiry", "cKycDocNo", "docConsent")
-SUBWALLETS: Final = "subwalletListDetails"
 _DATES: Final = ("Date of birth", "Re-KYC valid until", "Form 60 valid until")
-_AMOUNT_WORDS: Final = ("balance", "amount", "limit")  # sub-wallet keys that hold paise
 
 
 @dataclass
@@ -101,64 +103,40 @@ class AnswerView:
     documents: list[dict[str, str]] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)
     envelope: dict[str, str] = field(default_factory=dict)
-
-
-class _Source:
-    """One object of an answer (the top level, or one card of a cardList) and the keys of
-    it a section has shown; `rest` is everything else, for "Other fields"."""
-
-    def __init__(self, values: dict[str, Any], label: str = "") -> None:
-        self.values = values
-        self.label = label  # " (URN 389)" when several cards must be told apart
-        self.shown: set[str] = set()
-
-    def take(self, key: str) -> Any:
-        """The value of `key` (None when absent), counted as shown."""
-        if key in self.values:
-            self.shown.add(key)
-        return self.values.get(key)
-
-    def rest(self) -> list[tuple[str, str]]:
-        return [
-            (f"{key}{self.label}", scalar(value))
-            for key, value in self.values.items()
-            if key not in self.shown
-        ]
-
-
-def _pick(sources: Iterable[_Source], keys: tuple[str, ...]) -> Any:
-    """The first non-empty value of `keys` in `sources`, in order. A key counts as shown
-    when it is empty or says the same as the value picked; one that says something else
-    is left for "Other fields"."""
-    chosen: Any = None
-    for source in sources:
-        for key in keys:
-            if key not in source.values:
-                continue
-            value = source.values[key]
-            if is_empty(value) or (chosen is not None and scalar(value) == scalar(chosen)):
-                source.shown.add(key)
-            elif chosen is None:
-                chosen = value
-                source.shown.add(key)
-    return chosen
+    # What an agent must act on (`values.ALERT` / `values.WARNING`): customer rows by
+    # label, and each card's status (one entry per card, None when fine).
+    attention: dict[str, str] = field(default_factory=dict)
+    card_attention: list[str | None] = field(default_factory=list)
+    # What was asked: the clientTxnId sent (for the footer when the answer lacks it) and
+    # the identifiers searched, as typed ({"urn": "123"}: `codes.IDENTIFIER_NAMES` keys).
+    client_txn_id: str = ""
+    searched: dict[str, str] = field(default_factory=dict)
 
 
 # -- the view (pure) ------------------------------------------------------------------
 
 
 def answer_view(
-    answer: dict[str, Any], success_codes: Iterable[str] = DEFAULT_SUCCESS_CODES
+    answer: dict[str, Any],
+    success_codes: Iterable[str] = DEFAULT_SUCCESS_CODES,
+    *,
+    client_txn_id: str = "",
+    searched: Mapping[str, str] | None = None,
+    today: date | None = None,
 ) -> AnswerView:
+    """The answer as labelled strings. `client_txn_id` and `searched` say what was sent
+    (for the footer and the error block); `today` dates what has lapsed."""
     code = normalise_code(answer.get("responseCode", "")) if "responseCode" in answer else ""
     known = explain(code) if code else None
     name = known.name if known else str(answer.get("responseMessage", "") or "unknown code")
     view = AnswerView(code=code or "?", name=name, ok=is_success(code, success_codes))
-    top = _Source(answer)
+    view.client_txn_id = client_txn_id
+    view.searched = dict(searched or {})
+    top = Source(answer)
     view.envelope = {k: scalar(top.take(k)) for k in ENVELOPE if k in answer}
 
     card_list = answer.get("cardList")
-    entries: list[_Source] = []
+    entries: list[Source] = []
     if isinstance(card_list, list):
         top.take("cardList")
         cards = [c for c in card_list if isinstance(c, dict)]
@@ -167,7 +145,7 @@ def answer_view(
                 view.other.append((f"cardList[{i}]", scalar(entry)))
         several = len(cards) > 1
         entries = [
-            _Source(c, f" (URN {c.get('urn', c.get('Urn', i))})" if several else "")
+            Source(c, f" (URN {c.get('urn', c.get('Urn', i))})" if several else "")
             for i, c in enumerate(cards)
         ]
         if not card_list:
@@ -176,12 +154,16 @@ def answer_view(
         entries = [top]  # the field table's flat record: the answer is the card
 
     people = [*entries[:1], *([top] if top not in entries else []), *entries[1:]]
-    view.customer = _customer(people)
+    view.customer = _customer(people, today or date.today(), view.attention)
     view.cards = [_card(entry) for entry in entries]
+    view.card_attention = [
+        card_attention(entry.values.get("cardStatus"), entry.values.get("statusDescription"))
+        for entry in entries
+    ]
     inner = [e for e in entries if e is not top]
-    view.subwallets = _subwallets([top, *inner], view.other)
+    view.subwallets = subwallets([top, *inner], view.other)
     # Documents may sit beside the cardList as well as in it.
-    view.documents = _documents([*inner, top], view.other)
+    view.documents = documents([*inner, top], view.other)
     listed = set(view.other)
     for source in [top, *inner]:
         for row in source.rest():
@@ -191,17 +173,20 @@ def answer_view(
     return view
 
 
-def _customer(people: list[_Source]) -> list[tuple[str, str]]:
+def _customer(
+    people: list[Source], today: date, attention: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The customer's rows; what needs action is added to `attention` by label."""
     rows: list[tuple[str, str]] = []
-    name = " ".join(str(part) for k in NAME_KEYS if (part := _pick(people, (k,))) is not None)
+    name = " ".join(str(part) for k in NAME_KEYS if (part := pick(people, (k,))) is not None)
     if name:
         rows.append(("Name", name))
     for label, keys in CUSTOMER_FIELDS:
         if label == "Address":  # its parts, each shown
-            parts = [str(v) for k in keys if (v := _pick(people, (k,))) is not None]
+            parts = [str(v) for k in keys if (v := pick(people, (k,))) is not None]
             value: Any = ", ".join(parts) if parts else None
         else:
-            value = _pick(people, keys)
+            value = pick(people, keys)
         if value is None:
             continue
         if label in _DATES:
@@ -215,12 +200,14 @@ def _customer(people: list[_Source]) -> list[tuple[str, str]]:
         else:
             shown = scalar(value)
         rows.append((label, shown))
+        if level := customer_attention(label, value, today):
+            attention[label] = level
     return rows
 
 
-def _card(entry: _Source) -> dict[str, str]:
+def _card(entry: Source) -> dict[str, str]:
     def one(*keys: str) -> Any:
-        return _pick([entry], keys)
+        return pick([entry], keys)
 
     number = one("cardNumber")
     last_four = entry.values.get("lastFourDigit")
@@ -248,88 +235,25 @@ def _card(entry: _Source) -> dict[str, str]:
     return card
 
 
-def _subwallets(sources: list[_Source], other: list[tuple[str, str]]) -> list[dict[str, str]]:
-    """`subwalletListDetails` of every source as rows: snake_case keys as headings,
-    amounts (string paise, `"10000"`) in rupees, the card's URN first when they sit in a
-    card (`sources[0]` is the top level). Anything not a list of objects is left for
-    "Other fields"."""
-    rows: list[dict[str, str]] = []
-    for source in sources:
-        items = source.values.get(SUBWALLETS)
-        if not isinstance(items, list):
-            continue
-        source.take(SUBWALLETS)
-        urn = scalar(_pick([source], CARD_IDS)) if source is not sources[0] else ""
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                other.append((f"{SUBWALLETS}[{i}]{source.label}", scalar(item)))
-                continue
-            row = {"Card URN": urn} if urn else {}
-            for key, value in item.items():
-                heading = key.replace("_", " ").strip().capitalize() or key
-                if heading in row:  # two keys read alike: both kept, the second named
-                    heading = f"{heading} [{key}]"
-                amount = any(word in key.lower() for word in _AMOUNT_WORDS)
-                row[heading] = rupees(value) if amount and not is_empty(value) else scalar(value)
-            rows.append(row)
-    return rows
-
-
-def _documents(sources: list[_Source], other: list[tuple[str, str]]) -> list[dict[str, str]]:
-    docs: list[dict[str, str]] = []
-    seen: set[tuple[str, ...]] = set()
-    for source in sources:
-        doc_list = source.values.get("docList")
-        items: list[Any] = []
-        if isinstance(doc_list, list):
-            source.take("docList")
-            for i, item in enumerate(doc_list):
-                if isinstance(item, dict):
-                    items.append(item)
-                else:
-                    other.append((f"docList[{i}]{source.label}", scalar(item)))
-        if not is_empty(source.values.get("docType")) or not is_empty(
-            source.values.get("docNumber")
-        ):
-            items.append({k: source.take(k) for k in DOC_KEYS if k in source.values})
-        for item in items:
-            row = {
-                "Type": scalar(item.get("docType")),
-                "Number": scalar(item.get("docNumber")),
-                "Country": scalar(item.get("docCountry")),
-                "Expiry": readable_date(item["docExpiry"]) if item.get("docExpiry") else "",
-            }
-            extra = {k: scalar(v) for k, v in item.items() if k not in DOC_KEYS[:4]}
-            row["More"] = ", ".join(f"{k}={v}" for k, v in extra.items())
-            key = tuple(row.values())
-            if key not in seen:
-                seen.add(key)
-                docs.append(row)
-    return docs
-
-
 # -- drawing -----------------------------------------------------------------------
 
 
-WIDE: Final = 110  # narrower consoles get one block per card instead of a wide table
+_STYLES: Final = {ALERT: "bold red", WARNING: "bold yellow"}  # dropped where no colour: render.py
 
 
 def answer_renderables(
-    view: AnswerView, *, elapsed: float | None, title: str, width: int = WIDE
+    view: AnswerView, *, elapsed: float | None, title: str, width: int = 80
 ) -> list[Any]:
-    """Rich renderables for a view: every value goes in as Text (`textsafe.cell`: never
-    markup, control characters shown escaped), never as a str rich would parse."""
+    """Rich renderables for a view at a console `width`: every value goes in as Text
+    (`textsafe.cell`: never markup, control characters shown escaped), never as a str
+    rich would parse. What needs action is styled (`_STYLES`); the console drops the
+    colour where there is none (a pipe, NO_COLOR)."""
     from rich.table import Table
 
     out: list[Any] = []
     if view.customer:
-        out.append(_pairs(cell(title, "table.title"), view.customer))
-    if view.cards and width >= WIDE:
-        out.append(_table("Cards", view.cards, no_wrap=("URN", "Card", "Balance")))
-    elif view.cards:
-        for index, card in enumerate(view.cards, 1):
-            shown = [(label, value) for label, value in card.items() if value]
-            out.append(_pairs(f"Card {index} of {len(view.cards)}", shown))
+        out.append(_pairs(cell(title, "table.title"), view.customer, view.attention))
+    out.extend(_cards(view, width))
     if view.subwallets:
         out.append(_table("Sub-wallets", view.subwallets, no_wrap=("Card URN",)))
     if view.documents:
@@ -340,26 +264,14 @@ def answer_renderables(
         out.append(_table("Documents", rows, no_wrap=("Number",)))
     if view.other:
         other = Table(title="Other fields", title_justify="left")
-        other.add_column("field", style="bold")
-        other.add_column("value")
+        # Folded, never cut: an unknown field's name is what a support ticket quotes.
+        other.add_column("field", style="bold", overflow="fold")
+        other.add_column("value", overflow="fold")
         for key, value in view.other:
             other.add_row(cell(key), cell(value))
         out.append(other)
     if not view.ok:
-        from wibmo_cli.views.codes import explanation
-
-        known = explain(view.code)
-        meaning = (
-            known.meaning
-            if known
-            else ("This code is not in the catalogue: read responseMessage and ask Wibmo support.")
-        )
-        action = known.action if known else "Send Wibmo support the clientTxnId below."
-        block = explanation(view.code, view.name, meaning, action)
-        block.title = "The platform answered with an error"
-        block.title_justify = "left"
-        block.title_style = "bold red"
-        out.append(block)
+        out.append(_error_block(view))
     closing = cell(footer(view, elapsed, width=width), "dim" if view.ok else "bold", lines=True)
     rest = envelope_rest(view, width=width)
     if rest:  # on lines of its own: one Text, as rich would join two on one line
@@ -369,26 +281,107 @@ def answer_renderables(
     return out
 
 
-def _pairs(title: Any, rows: Sequence[tuple[str, str]]) -> Any:
-    """A borderless two-column grid of label and value (the customer, a card when narrow)."""
+def _cards(view: AnswerView, width: int) -> list[Any]:
+    """The cards as one table when it fits `width` with no cell wrapped (measured, as
+    rich would draw it), else one block of label and value per card."""
+    styles = [{"Status": _STYLES[level]} if level else {} for level in view.card_attention]
+    if not view.cards:
+        return []
+    table = _table("Cards", view.cards, styles=styles)
+    if _natural_width(table) <= width:
+        return [table]
+    blocks = []
+    for index, card in enumerate(view.cards, 1):
+        shown = [(label, value) for label, value in card.items() if value]
+        level = view.card_attention[index - 1]
+        blocks.append(
+            _pairs(f"Card {index} of {len(view.cards)}", shown, {"Status": level} if level else {})
+        )
+    return blocks
+
+
+def _natural_width(renderable: Any) -> int:
+    """The width `renderable` takes with nothing wrapped (rich's Measurement maximum,
+    taken on a console too wide to constrain it)."""
+    import io
+
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console(width=10_000, file=io.StringIO())
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+def _error_block(view: AnswerView) -> Any:
+    """The code explained, with advice that fits what was searched (`codes.advice`), under
+    a title that echoes the search: `... answered with an error (searched: --urn 123)`."""
+    import shlex
+
+    from wibmo_cli.views.codes import explanation
+
+    known = explain(view.code)
+    meaning = (
+        known.meaning
+        if known
+        else ("This code is not in the catalogue: read responseMessage and ask Wibmo support.")
+    )
+    action = advice(known, view.searched) if known else "Send Wibmo support the clientTxnId below."
+    block = explanation(view.code, view.name, meaning, action)
+    title = "The platform answered with an error"
+    if view.searched:
+        echo = " ".join(
+            f"--{kind.replace('_', '-')} {shlex.quote(value)}"
+            for kind, value in view.searched.items()
+        )
+        title = f"{title} (searched: {echo})"
+    block.title = cell(title, "bold red")
+    block.title_justify = "left"
+    return _unwrapped_title(block)
+
+
+def _unwrapped_title(table: Any) -> Any:
+    """`table` made at least as wide as its title, so that the title is never wrapped
+    inside the table's narrower width ("Customer (customer id⏎custid_...)"); a console
+    narrower than the title still folds it."""
+    from rich.cells import cell_len
+
+    title = table.title
+    length = cell_len(title.plain if hasattr(title, "plain") else str(title or ""))
+    table.min_width = max(table.min_width or 0, length)
+    return table
+
+
+def _pairs(title: Any, rows: Sequence[tuple[str, str]], attention: Mapping[str, str]) -> Any:
+    """A borderless two-column grid of label and value (the customer, a card when narrow);
+    a label in `attention` has its value styled for its level."""
     from rich.table import Table
 
     grid = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")
     for label, value in rows:
-        grid.add_row(label, cell(value))
-    return grid
+        level = attention.get(label)
+        grid.add_row(label, cell(value, _STYLES[level] if level else ""))
+    return _unwrapped_title(grid)
 
 
-def _table(title: str, rows: list[dict[str, str]], *, no_wrap: tuple[str, ...] = ()) -> Any:
+def _table(
+    title: str,
+    rows: list[dict[str, str]],
+    *,
+    no_wrap: tuple[str, ...] = (),
+    styles: Sequence[Mapping[str, str]] = (),
+) -> Any:
+    """A bordered table of `rows` (a column for every heading any row fills); `styles`,
+    one per row, style a cell by its heading."""
     from rich.table import Table
 
     headings = dict.fromkeys(c for row in rows for c in row)  # every row's, in order
     columns = [c for c in headings if any(row.get(c) for row in rows)]
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column, no_wrap=column in no_wrap)
-    for row in rows:
-        table.add_row(*(cell(row.get(c, "")) for c in columns))
-    return table
+        table.add_column(column, no_wrap=column in no_wrap, overflow="fold")
+    for index, row in enumerate(rows):
+        style = styles[index] if index < len(styles) else {}
+        table.add_row(*(cell(row.get(c, ""), style.get(c, "")) for c in columns))
+    return _unwrapped_title(table)

@@ -21,14 +21,18 @@ if TYPE_CHECKING:
 def footer(view: AnswerView, elapsed: float | None, *, width: int | None = None) -> str:
     """`responseCode 00 SUCCESS · accosaTransactionId 7441 · clientTxnId ... · 42 ms`:
     the code, what names this exchange for support, and the time; lines of at most
-    `width` (broken between two parts) when given."""
-    return _packed(_footer_parts(view, elapsed)[0], width)
+    `width` (broken between two parts) when given. The time is never alone on a line:
+    it is packed as one part with the id before it."""
+    parts, _ = _footer_parts(view)
+    if elapsed is not None:
+        parts[-1] += f" · {elapsed * 1000:.0f} ms"
+    return _packed(parts, width)
 
 
 def envelope_rest(view: AnswerView, *, width: int | None = None) -> str:
     """The envelope fields the footer does not show, for lines of their own:
     `messageCode 1931 · responseDateTime 16 Nov 2022 11:42:43 · bankId 2010 · ...`."""
-    _, shown = _footer_parts(view, None)
+    _, shown = _footer_parts(view)
     parts = [
         f"{key} {readable_date(value) if key == 'responseDateTime' else value}"
         for key, value in view.envelope.items()
@@ -50,9 +54,11 @@ def _packed(parts: list[str], width: int | None) -> str:
     return "\n".join(lines)
 
 
-def _footer_parts(view: AnswerView, elapsed: float | None) -> tuple[list[str], set[str]]:
+def _footer_parts(view: AnswerView) -> tuple[list[str], set[str]]:
     """The footer's parts, and the envelope keys they show (an empty one, or one that
-    says what another part says, counts as shown)."""
+    says what another part says, counts as shown). The clientTxnId wibmo sent is the
+    reference the platform's support asks for: when the answer does not carry it (error
+    answers often do not), it is shown marked "(sent)"."""
     env = view.envelope
     parts = [f"responseCode {view.code} {view.name}"]
     shown = {"responseCode", "responseMessage", "description"}
@@ -71,6 +77,7 @@ def _footer_parts(view: AnswerView, elapsed: float | None) -> tuple[list[str], s
         if said:
             parts.append(f"{label} {said}")
         shown.update(key for key in keys if env.get(key, "") in ("", said))
-    if elapsed is not None:
-        parts.append(f"{elapsed * 1000:.0f} ms")
+    sent = view.client_txn_id
+    if sent and sent != env.get("clientTxnId"):
+        parts.append(f"clientTxnId {sent} (sent)")
     return parts, shown

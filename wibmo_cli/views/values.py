@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 from wibmo_cli import kyc as kyc_profiles
@@ -66,21 +66,34 @@ def readable_date(value: Any) -> str:
     `1993-04-14 00:00:00`): shown as the date. Fractions of a second are left out; a
     zone is kept. Anything else comes back as it was sent.
     """
+    found = _moment(value)
+    if found is None:
+        return str(value).strip()
+    moment, show = found
+    shown = moment.strftime(_DAY if _midnight(moment) else show)
+    return f"{shown} {moment.strftime('%z')}" if moment.tzinfo else shown
+
+
+def calendar_date(value: Any) -> date | None:
+    """The day a date value of an answer names (any form `readable_date` reads), or None."""
+    found = _moment(value)
+    return found[0].date() if found else None
+
+
+def _moment(value: Any) -> tuple[datetime, str] | None:
+    """The moment a date value names and how to show it with a time, or None."""
     text = str(value).strip()
     for parse, show in _DATE_FORMATS:
         try:
-            moment = datetime.strptime(text, parse)
+            return datetime.strptime(text, parse), show
         except ValueError:
             continue
-        return moment.strftime(_DAY if _midnight(moment) else show)
     if _ISO.fullmatch(text):
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return datetime.fromisoformat(text.replace("Z", "+00:00")), f"{_DAY} %H:%M:%S"
         except ValueError:
-            return text
-        shown = moment.strftime(_DAY if _midnight(moment) else f"{_DAY} %H:%M:%S")
-        return f"{shown} {moment.strftime('%z')}" if moment.tzinfo else shown
-    return text
+            return None
+    return None
 
 
 def _midnight(moment: datetime) -> bool:
@@ -143,6 +156,44 @@ def card_status(status: Any, description: Any = None) -> str:
     if description:
         return f"{description} ({text})" if text else str(description)
     return f"status {text}" if text else ""
+
+
+# What an agent must act on, for the views to make stand out (colour is added to the
+# text, never instead of it): ALERT a card that cannot be used, a high risk, a lapsed
+# Form 60; WARNING what is due or may pass (a re-KYC, a temporary block).
+ALERT: Final = "alert"
+WARNING: Final = "warning"
+_STATUS_ATTENTION: Final = {12: WARNING, 13: ALERT, 21: ALERT}  # codes.CARD_STATUSES
+_STOPPED_CARD: Final = re.compile(r"\b(lost|stolen|blocked|block|disabled)\b", re.IGNORECASE)
+
+
+def card_attention(status: Any, description: Any = None) -> str | None:
+    """ALERT for a lost, stolen, blocked or disabled card (by `codes.CARD_STATUSES`, or
+    a number it lacks by its statusDescription: the sandbox's 2 Blocked, 3 Lost), WARNING
+    for a temporary block, None otherwise."""
+    text = str(status).strip() if status is not None else ""
+    if text.isascii() and text.isdigit() and int(text) in _STATUS_ATTENTION:
+        return _STATUS_ATTENTION[int(text)]
+    said = f"{text} {description if description is not None else ''}"
+    if not _STOPPED_CARD.search(said):
+        return None
+    return WARNING if "temporar" in said.lower() else ALERT
+
+
+def customer_attention(label: str, value: Any, today: date) -> str | None:
+    """ALERT or WARNING for a customer field (by its label in the view) that needs
+    action: a HIGH risk category, a Form 60 past its validity, a re-KYC due (flagged,
+    or its validity passed)."""
+    if label == "Risk":
+        return ALERT if "HIGH" in str(value).upper().split() else None
+    if label == "Re-KYC":
+        return WARNING if yes_no(value, "yes", "no") == "yes" else None
+    if label in ("Form 60 valid until", "Re-KYC valid until"):
+        day = calendar_date(value)
+        if day is None or day >= today:
+            return None
+        return ALERT if label.startswith("Form 60") else WARNING
+    return None
 
 
 def yes_no(value: Any, yes: str, no: str) -> str:
