@@ -80,16 +80,26 @@ class BatchSettings:
         return max(64, 8 * self.concurrency)
 
 
+_PER: Final = {"s": 1.0, "m": 60.0, "h": 3600.0}  # --rate's units: seconds in each
+
+
 def parse_rate(text: str) -> float:
-    """`--rate 50`, `50/s`, `2.5/s` -> requests per second."""
-    number = text.strip().lower().removesuffix("/s").strip()
+    """`--rate 50`, `50/s`, `2.5/s`, `50/m`, `3000/h` -> requests per second (a bare
+    number is per second)."""
+    number, _, unit = text.strip().lower().partition("/")
+    seconds = _PER.get(unit.strip() or "s")
     try:
         rate = float(number)
     except ValueError:
-        raise InputError(f"--rate {text}: give requests per second, e.g. 50 or 50/s") from None
+        seconds = None
+    if seconds is None:
+        raise InputError(
+            f"--rate {text}: give requests per second, minute or hour, e.g. 50, 50/s, 50/m, "
+            "3000/h"
+        )
     if not rate > 0 or rate == float("inf"):
-        raise InputError(f"--rate {text}: must be more than 0 requests a second")
-    return rate
+        raise InputError(f"--rate {text}: must be more than 0 (and finite)")
+    return rate / seconds
 
 
 @dataclass

@@ -61,7 +61,11 @@ Concurrency = Annotated[
 Rate = Annotated[
     str | None,
     typer.Option(
-        "--rate", metavar="R/s", help="--file: at most R requests a second.", show_default=False
+        "--rate",
+        metavar="R[/s|/m|/h]",
+        help="--file: at most R requests a second (50 or 50/s), a minute (50/m) or an "
+        "hour (3000/h).",
+        show_default=False,
     ),
 ]
 Resume = Annotated[
