@@ -94,8 +94,7 @@ def parse_rate(text: str) -> float:
         seconds = None
     if seconds is None:
         raise InputError(
-            f"--rate {text}: give requests per second, minute or hour, e.g. 50, 50/s, 50/m, "
-            "3000/h"
+            f"--rate {text}: give requests per second, minute or hour, e.g. 50, 50/s, 50/m, 3000/h"
         )
     if not rate > 0 or rate == float("inf"):
         raise InputError(f"--rate {text}: must be more than 0 (and finite)")
@@ -109,6 +108,8 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)  # found / not found / failed
     skipped: int = 0
     plain: int = 0  # answers that came as plain JSON, not encrypted
+    revealed: list[str] = field(default_factory=list)  # --reveal: each answered row's
+    # identifier, masked (`Identifiers.describe`), for the audit log
     worst: int = 0
     interrupted: bool = False
     elapsed: float = 0.0
@@ -270,6 +271,8 @@ class Batch:
             exchange = await lookup(payload)
         except WibmoError as exc:
             return error_line(row, kind, str(exc), exc.exit_status)
+        if settings.reveal:
+            self.summary.revealed.append(identifiers.describe())
         answer = exchange.answer if settings.reveal else mask(exchange.answer)
         code = answer.get("responseCode")
         if is_success(code, settings.success_codes):
