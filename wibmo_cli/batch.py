@@ -22,7 +22,7 @@ import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
@@ -86,8 +86,8 @@ _PER: Final = {"s": 1.0, "m": 60.0, "h": 3600.0}  # --rate's units: seconds in e
 def parse_rate(text: str) -> float:
     """`--rate 50`, `50/s`, `2.5/s`, `50/m`, `3000/h` -> requests per second (a bare
     number is per second)."""
-    number, _, unit = text.strip().lower().partition("/")
-    seconds = _PER.get(unit.strip() or "s")
+    number, slash, unit = text.strip().lower().partition("/")
+    seconds = _PER.get(unit.strip()) if slash else 1.0
     try:
         rate = float(number)
     except ValueError:
@@ -338,6 +338,9 @@ class Progress(Protocol):
     def __enter__(self) -> Progress: ...
     def __exit__(self, *exc: object) -> None: ...
     def advance(self, outcome: str) -> None: ...
+    def aside(self) -> AbstractContextManager[None]:
+        """Data is written to stdout inside this (the display steps out of its way)."""
+        ...
 
 
 Connect = Callable[[int], AbstractAsyncContextManager[Sequence["Client"]]]
@@ -387,6 +390,14 @@ def lookup_file(
         return _lookup_rows(job, settings, connect, answered, write, progress)
 
 
+def _aside(shown: Progress, write: Write) -> Write:
+    def written(line: str) -> object:
+        with shown.aside():
+            return write(line)
+
+    return written
+
+
 def _lookup_rows(
     job: FileJob,
     settings: BatchSettings,
@@ -405,12 +416,13 @@ def _lookup_rows(
             total = max(0, total - (len(answered.rows) if answered else 0))
         shown = progress(total) if progress is not None else None
         batch: Batch | None = None
+        out = write if shown is None else _aside(shown, write)
 
         async def main() -> Summary:
             nonlocal batch
             async with connect(settings.concurrency) as clients:
                 on_row = shown.advance if shown is not None else None
-                batch = Batch([client.lookup for client in clients], write, settings, on_row)
+                batch = Batch([client.lookup for client in clients], out, settings, on_row)
                 rows = iter(reader)
                 return await batch.run(rows if regular else threaded(rows), answered)
 

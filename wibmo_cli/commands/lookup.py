@@ -37,8 +37,9 @@ File = Annotated[
         "--file",
         "-f",
         metavar="PATH",
-        help="Look up every row of a CSV (with a header row) or a plain list (one "
-        "identifier per line); - for stdin. One JSON line per row on stdout.",
+        help="Look up every row of a CSV (comma, semicolon or tab; with a header row) or "
+        "a plain list (one identifier per line, maybe under a heading such as phone); - "
+        "for stdin. One JSON line per row on stdout.",
         show_default=False,
     ),
 ]
@@ -47,8 +48,8 @@ Column = Annotated[
     typer.Option(
         "--column",
         metavar="NAME",
-        help="--file: the CSV column to use (default: the first named mobile, urn, "
-        "customerId or email); without a header, what the identifiers are.",
+        help="--file: the CSV column to use (default: the first named mobile, phone, urn, "
+        "customerId, email, ...); without a header, what the identifiers are.",
         show_default=False,
     ),
 ]
@@ -127,6 +128,11 @@ def lookup(
             raise InputError(
                 "--file looks up each row of the file: leave out --mobile, --urn, "
                 "--customer-id and --email"
+            )
+        if rt.options.output_given and not rt.json:
+            raise InputError(
+                "-o table: lookup --file writes one JSON line per row (a table cannot be "
+                "streamed); leave out -o, or give -o json"
             )
         audit = _reveal_audit(rt, audit_log) if reveal else None
         return _lookup_file(rt, file, column, concurrency, rate, resume, audit=audit)
