@@ -138,7 +138,7 @@ def test_reveal_shows_whole_numbers_and_appends_an_audit_entry(
     assert result.exit_code == 0, result.stderr
     assert "ABCDE1234A" in result.stdout
     entries = audit_entries()
-    assert len(entries) == before + 1
+    assert len(entries) == before + (2 if "--file" in args else 1)  # --file: started, done
     assert entries[-1]["command"] == command
     assert entries[-1]["action"] == "reveal"
     assert entries[-1]["user"]

@@ -507,7 +507,7 @@ def test_lookup_command() -> None:
 def test_audit_identifiers_are_masked() -> None:
     assert Identifiers(mobile="919897123456").describe() == "mobile ********3456"
     assert Identifiers(urn="70000000008").describe() == "urn *******0008"
-    assert Identifiers(customer_id="C1").describe() == "customer id C1"
+    assert Identifiers(customer_id="C1").describe() == "customer id **"
 
 
 # -- properties ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
@@ -80,16 +80,25 @@ class BatchSettings:
         return max(64, 8 * self.concurrency)
 
 
+_PER: Final = {"s": 1.0, "m": 60.0, "h": 3600.0}  # --rate's units: seconds in each
+
+
 def parse_rate(text: str) -> float:
-    """`--rate 50`, `50/s`, `2.5/s` -> requests per second."""
-    number = text.strip().lower().removesuffix("/s").strip()
+    """`--rate 50`, `50/s`, `2.5/s`, `50/m`, `3000/h` -> requests per second (a bare
+    number is per second)."""
+    number, slash, unit = text.strip().lower().partition("/")
+    seconds = _PER.get(unit.strip()) if slash else 1.0
     try:
         rate = float(number)
     except ValueError:
-        raise InputError(f"--rate {text}: give requests per second, e.g. 50 or 50/s") from None
+        seconds = None
+    if seconds is None:
+        raise InputError(
+            f"--rate {text}: give requests per second, minute or hour, e.g. 50, 50/s, 50/m, 3000/h"
+        )
     if not rate > 0 or rate == float("inf"):
-        raise InputError(f"--rate {text}: must be more than 0 requests a second")
-    return rate
+        raise InputError(f"--rate {text}: must be more than 0 (and finite)")
+    return rate / seconds
 
 
 @dataclass
@@ -99,6 +108,8 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)  # found / not found / failed
     skipped: int = 0
     plain: int = 0  # answers that came as plain JSON, not encrypted
+    revealed: list[str] = field(default_factory=list)  # --reveal: each answered row's
+    # identifier, masked (`Identifiers.describe`), for the audit log
     worst: int = 0
     interrupted: bool = False
     elapsed: float = 0.0
@@ -260,6 +271,8 @@ class Batch:
             exchange = await lookup(payload)
         except WibmoError as exc:
             return error_line(row, kind, str(exc), exc.exit_status)
+        if settings.reveal:
+            self.summary.revealed.append(identifiers.describe())
         answer = exchange.answer if settings.reveal else mask(exchange.answer)
         code = answer.get("responseCode")
         if is_success(code, settings.success_codes):
@@ -327,6 +340,9 @@ class Progress(Protocol):
     def __enter__(self) -> Progress: ...
     def __exit__(self, *exc: object) -> None: ...
     def advance(self, outcome: str) -> None: ...
+    def aside(self) -> AbstractContextManager[None]:
+        """Data is written to stdout inside this (the display steps out of its way)."""
+        ...
 
 
 Connect = Callable[[int], AbstractAsyncContextManager[Sequence["Client"]]]
@@ -376,6 +392,14 @@ def lookup_file(
         return _lookup_rows(job, settings, connect, answered, write, progress)
 
 
+def _aside(shown: Progress, write: Write) -> Write:
+    def written(line: str) -> object:
+        with shown.aside():
+            return write(line)
+
+    return written
+
+
 def _lookup_rows(
     job: FileJob,
     settings: BatchSettings,
@@ -394,12 +418,13 @@ def _lookup_rows(
             total = max(0, total - (len(answered.rows) if answered else 0))
         shown = progress(total) if progress is not None else None
         batch: Batch | None = None
+        out = write if shown is None else _aside(shown, write)
 
         async def main() -> Summary:
             nonlocal batch
             async with connect(settings.concurrency) as clients:
                 on_row = shown.advance if shown is not None else None
-                batch = Batch([client.lookup for client in clients], write, settings, on_row)
+                batch = Batch([client.lookup for client in clients], out, settings, on_row)
                 rows = iter(reader)
                 return await batch.run(rows if regular else threaded(rows), answered)
 

@@ -31,15 +31,29 @@ from wibmo_cli.streams import is_regular_file
 
 KINDS: Final = ("mobile", "urn", "customerId", "email")
 MAX_ROW_CHARS: Final = 64 << 10  # a longer input line is no row of identifiers
-# Header names (lower case, without spaces, _ and -) that name an identifier column.
+# Header names (lower case, without spaces, _ and -) that name an identifier column: the
+# one table read for a header row, a one-column file's heading and `--column`.
 _ALIASES: Final[Mapping[str, str]] = {
     "mobile": "mobile",
+    "mobileno": "mobile",
+    "mobilenumber": "mobile",
     "customermobile": "mobile",
+    "phone": "mobile",
+    "phoneno": "mobile",
+    "phonenumber": "mobile",
+    "msisdn": "mobile",
     "urn": "urn",
+    "cardurn": "urn",
+    "walleturn": "urn",
     "customerid": "customerId",
+    "custid": "customerId",
     "email": "email",
     "emailid": "email",
+    "emailaddress": "email",
 }
+# What separates a CSV's cells: the one of these that splits the first line into the most
+# cells (a tie: the first), so Excel's semicolons and tab-separated exports read as CSV.
+DELIMITERS: Final = (",", ";", "\t")
 # The responseCodes that mean "no such customer" in the summary's count.
 NOT_FOUND_CODES: Final = frozenset({"1303", "1001"})
 
@@ -92,8 +106,12 @@ class RowReader:
     A line longer than `MAX_ROW_CHARS` is that row's error; the rest of it is read
     and dropped, so memory stays bounded whatever the input.
 
-    A first line with a cell naming an identifier column (mobile, urn, customerId,
-    email, customer_id, emailId, ...) or the `--column` name is a header. A first
+    The first line also decides the cells' separator (`DELIMITERS`): comma, semicolon
+    or tab, whichever splits it into the most cells.
+
+    A first line with a cell naming an identifier column (mobile, phone, urn, customerId,
+    email, customer_id, emailId, ...: `_ALIASES`) or the `--column` name is a header; a
+    one-column file headed so is read by its heading. A first
     line of one cell (a header or an identifier) makes the input a plain list: each
     line, stripped, is the identifier, and is never parsed as CSV. A first line of
     several cells makes it a CSV: each line is parsed on its own, and a line that is
@@ -113,10 +131,13 @@ class RowReader:
         self._index = 0
         self._kind: str | None = None
         self._csv = False  # True: each line is parsed as CSV; False: a plain list
+        self._delimiter = ","
         self._first = self._next_line()
         if self._first is None:
             return
-        cells = [] if self._first[1] is None else _cells(self._first[1])
+        if self._first[1] is not None:
+            self._delimiter = _delimiter(self._first[1])
+        cells = [] if self._first[1] is None else _cells(self._first[1], self._delimiter)
         self._csv = len(cells) > 1
         names = [_normal(cell) for cell in cells]
         wanted = _normal(column) if column else None
@@ -180,7 +201,7 @@ class RowReader:
         if not self._csv:
             return Row(number, text.strip(), self._kind)
         try:
-            cells = next(csv.reader([text], strict=True))
+            cells = next(csv.reader([text], strict=True, delimiter=self._delimiter))
         except csv.Error as exc:
             reason = str(exc)
             if reason == "unexpected end of data":
@@ -200,12 +221,17 @@ class RowReader:
         return Row(number, shown, self._kind, problem=problem)
 
 
-def _cells(text: str) -> list[str]:
+def _cells(text: str, delimiter: str) -> list[str]:
     """A header's (or first line's) cells, read leniently: only to find the columns."""
     try:
-        return next(csv.reader([text]), [])
+        return next(csv.reader([text], delimiter=delimiter), [])
     except csv.Error:
         return [text]
+
+
+def _delimiter(first: str) -> str:
+    """The separator of `DELIMITERS` that splits the first line into the most cells."""
+    return max(DELIMITERS, key=lambda candidate: len(_cells(first, candidate)))
 
 
 def physical_lines(stream: IO[str]) -> Iterator[str | None]:

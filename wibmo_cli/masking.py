@@ -4,7 +4,7 @@ One "last four" rule (`mask_value`): a value shows only its last four characters
 other character a ``*`` (spaces kept, so the shape stays readable); a value of four
 characters or fewer shows none. It is how identity document numbers appear in answers,
 traces, previews and messages (`mask`, `mask_json_bytes`, `validate`'s messages), and
-how mobiles and URNs appear in the audit log (`mask_identifier`).
+how mobiles, URNs and customer ids appear in the audit log (`mask_identifier`).
 
 Secrets are redacted, not masked (`redact`): a fixed ``****`` that hides their length,
 then the last four characters of a long one; `redact_url` does it to the password in a
@@ -193,17 +193,15 @@ def mask_json_bytes(plaintext: bytes) -> bytes | None:
 
 
 def mask_identifier(kind: str, value: str) -> str:
-    """An identifier in the audit log and in messages: a mobile or a URN by the last-four
-    rule, an email its first letter and domain; a customer id stays whole (it is the
-    client's own key)."""
+    """An identifier in the audit log and in messages: an email its first letter and
+    domain; any other (mobile, URN, customer id) by the last-four rule. A customer id
+    finds a customer as surely as a URN does, so it is hidden alike."""
     if not value:
         return value
     if kind == "email" and "@" in value:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
-    if kind in ("mobile", "urn"):
-        return mask_value(value)
-    return value
+    return mask_value(value)
 
 
 _REDACTED: Final = "****"  # how `redact` starts

@@ -127,8 +127,8 @@ class Identifiers:
     def describe(self, *, masked: bool = True) -> str:
         """For messages and logs: the identifiers, partly hidden unless `masked=False`.
 
-        Masked by `masking.mask_identifier`: mobile and URN keep their last four
-        digits, email its first letter and domain, the customer id stays whole.
+        Masked by `masking.mask_identifier`: mobile, URN and customer id keep their
+        last four characters, email its first letter and domain.
         """
 
         def shown(kind: str, value: str) -> str:
@@ -140,7 +140,7 @@ class Identifiers:
         if self.urn:
             parts.append(f"urn {shown('urn', self.urn)}")
         if self.customer_id:
-            parts.append(f"customer id {self.customer_id}")
+            parts.append(f"customer id {shown('customer_id', self.customer_id)}")
         if self.email:
             parts.append(f"email {shown('email', self.email)}")
         return ", ".join(parts)

@@ -33,8 +33,10 @@ class GlobalOptions:
     output: OutputFormat = OutputFormat.table
     verbose: bool = False
     debug: bool = False
+    output_given: bool = False  # -o was typed (lookup --file refuses `-o table`)
 
     def merge(self, values: Mapping[str, Any]) -> None:
+        self.output_given = self.output_given or values.get("output") is not None
         for key, value in values.items():
             if value is not None and value is not False:
                 setattr(self, key, value)

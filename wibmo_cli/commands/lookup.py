@@ -6,7 +6,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from wibmo_cli.commands.options import command_options
+from wibmo_cli.commands.options import AuditLogPath, command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
 from wibmo_cli.runtime import Runtime
 
@@ -37,8 +37,9 @@ File = Annotated[
         "--file",
         "-f",
         metavar="PATH",
-        help="Look up every row of a CSV (with a header row) or a plain list (one "
-        "identifier per line); - for stdin. One JSON line per row on stdout.",
+        help="Look up every row of a CSV (comma, semicolon or tab; with a header row) or "
+        "a plain list (one identifier per line, maybe under a heading such as phone); - "
+        "for stdin. One JSON line per row on stdout.",
         show_default=False,
     ),
 ]
@@ -47,8 +48,8 @@ Column = Annotated[
     typer.Option(
         "--column",
         metavar="NAME",
-        help="--file: the CSV column to use (default: the first named mobile, urn, "
-        "customerId or email); without a header, what the identifiers are.",
+        help="--file: the CSV column to use (default: the first named mobile, phone, urn, "
+        "customerId, email, ...); without a header, what the identifiers are.",
         show_default=False,
     ),
 ]
@@ -61,7 +62,11 @@ Concurrency = Annotated[
 Rate = Annotated[
     str | None,
     typer.Option(
-        "--rate", metavar="R/s", help="--file: at most R requests a second.", show_default=False
+        "--rate",
+        metavar="R[/s|/m|/h]",
+        help="--file: at most R requests a second (50 or 50/s), a minute (50/m) or an "
+        "hour (3000/h).",
+        show_default=False,
     ),
 ]
 Resume = Annotated[
@@ -89,6 +94,7 @@ def lookup(
     concurrency: Concurrency = None,
     rate: Rate = None,
     resume: Resume = None,
+    audit_log: AuditLogPath = None,
 ) -> int | None:
     """Look a customer up: who, which cards, KYC, balance, status, documents.
 
@@ -123,7 +129,13 @@ def lookup(
                 "--file looks up each row of the file: leave out --mobile, --urn, "
                 "--customer-id and --email"
             )
-        return _lookup_file(rt, file, column, concurrency, rate, resume, reveal=reveal)
+        if rt.options.output_given and not rt.json:
+            raise InputError(
+                "-o table: lookup --file writes one JSON line per row (a table cannot be "
+                "streamed); leave out -o, or give -o json"
+            )
+        audit = _reveal_audit(rt, audit_log) if reveal else None
+        return _lookup_file(rt, file, column, concurrency, rate, resume, audit=audit)
     if any(v is not None for v in batch_options):
         raise InputError("--column, --concurrency, --rate and --resume go with --file")
     import asyncio
@@ -140,9 +152,7 @@ def lookup(
         mobile_prefix=str(profile.get("mobile_prefix")),
     )
     payload = lookup_payload(identifiers, message_code=int(profile.get("lookup_message_code")))
-    if reveal:
-        audit = rt.audit_log()
-        _check_audit(audit)
+    audit = _reveal_audit(rt, audit_log) if reveal else None
 
     async def run() -> object:
         async with open_client(
@@ -157,7 +167,7 @@ def lookup(
 
     exchange = asyncio.run(run())
     assert isinstance(exchange, Exchange)
-    if reveal:
+    if audit is not None:
         audit.record(
             command="lookup",
             action="reveal",
@@ -200,7 +210,7 @@ def _lookup_file(
     rate: str | None,
     resume: str | None,
     *,
-    reveal: bool,
+    audit: AuditLog | None,
 ) -> int | None:
     """`--file`: the batch engine (wibmo_cli.batch) wired to this profile's client."""
     from wibmo_cli.batch import BatchSettings, FileJob, lookup_file, parse_rate
@@ -213,16 +223,14 @@ def _lookup_file(
     settings = BatchSettings(
         concurrency=8 if concurrency is None else concurrency,
         rate=per_second,
-        reveal=reveal,
+        reveal=audit is not None,
         mobile_prefix=str(profile.get("mobile_prefix")),
         message_code=int(profile.get("lookup_message_code")),
         success_codes=tuple(profile.get("success_codes")),
     )
     job = FileJob(path, column, user_path(resume) if resume else None)
-    if reveal:
-        audit = rt.audit_log()
-        _check_audit(audit)
-        audit.record(command="lookup", action="reveal", file=path)
+    if audit is not None:  # before anything is sent; the rows revealed when the run ends
+        audit.record(command="lookup", action="reveal", file=path, result="started")
 
     def connect(count: int) -> Any:
         trace = rt.render.trace if rt.options.verbose else None
@@ -254,6 +262,15 @@ def _lookup_file(
         progress=ProgressBar if ProgressBar.wanted() else None,
         stdout=cast("IO[str]", out),  # is it the --resume file? (not written through)
     )  # a BrokenPipeError (`| head`) ends the run quietly at the edge (app.py), exit 141
+    if audit is not None:
+        audit.record(
+            command="lookup",
+            action="reveal",
+            file=path,
+            result="interrupted" if summary.interrupted or failed else "done",
+            rows=len(summary.revealed),
+            identifiers=summary.revealed,
+        )
     hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
     if failed:  # the counts would include rows answered but never written: say what was
         from wibmo_cli.render import drop_stdout
@@ -267,9 +284,11 @@ def _lookup_file(
     return summary.exit_status or None
 
 
-def _check_audit(audit: AuditLog) -> None:
+def _reveal_audit(rt: Runtime, override: str | None) -> AuditLog:
     """--reveal is audited: a log that cannot be written stops it before anything is sent."""
+    audit = rt.audit_log(override)
     try:
         audit.check()
     except ConfigError as exc:
         raise ConfigError(f"{exc.message}; --reveal is audited: nothing was sent") from None
+    return audit

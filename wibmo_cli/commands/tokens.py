@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wibmo_cli.commands.options import command_options
+from wibmo_cli.commands.options import AuditLogPath, command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime
 from wibmo_cli.streams import is_regular_file, is_terminal
@@ -147,6 +147,7 @@ def decrypt(
     key_file: KeyFile = None,
     key_encoding: KeyEncoding = None,
     iv: Iv = None,
+    audit_log: AuditLogPath = None,
 ) -> int | None:
     """Decrypt tokens to JSON.
 
@@ -173,7 +174,7 @@ def decrypt(
     if expected is not None and not detect_scheme:
         raise InputError("--plaintext goes with --detect")
     if reveal:
-        _audit_reveal(rt, "decrypt")
+        _audit_reveal(rt, "decrypt", audit_log)
 
     def one(text: str) -> int | None:
         if detect_scheme:
@@ -282,8 +283,8 @@ def _tried(result: Detection) -> dict[str, object]:
     }
 
 
-def _audit_reveal(rt: Runtime, command: str) -> None:
+def _audit_reveal(rt: Runtime, command: str, audit_log: str | None) -> None:
     try:
-        rt.audit_log().record(command=command, action="reveal")
+        rt.audit_log(audit_log).record(command=command, action="reveal")
     except ConfigError as exc:  # --reveal is audited: nothing is shown without an entry
         raise ConfigError(f"{exc.message}; --reveal is audited: nothing was decrypted") from None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from wibmo_cli.streams import is_terminal
@@ -12,11 +15,17 @@ if TYPE_CHECKING:
 
 
 class ProgressBar:
-    """Rows done, rows a second and time left, on stderr (a terminal: see `wanted`).
+    """Rows done, rows a second and time left: one line on stderr (a terminal: see
+    `wanted`), redrawn ten times a second by a thread of its own.
 
-    When stdout is the same terminal, lines written to `sys.stdout` while the bar runs
-    are printed above it; otherwise stdout is left alone (it is data).
+    rich's Progress only renders the line; this class draws it, so stdout's data never
+    passes through rich (whose redirection wraps each line at the terminal's width and
+    sends it to the bar's stream). Data lines are written inside `aside()`: when stdout
+    is a terminal too, the bar's line is cleared first and the data written as is, and
+    the bar comes back under it at the next redraw.
     """
+
+    REFRESH = 0.1  # seconds between redraws
 
     def __init__(self, total: int | None) -> None:
         from rich.console import Console
@@ -39,36 +48,78 @@ class ProgressBar:
                 speed = task.finished_speed or task.speed
                 return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
 
-        stdout_terminal = is_terminal(sys.stdout)
         columns = [
             SpinnerColumn() if total is None else BarColumn(),
             MofNCompleteColumn() if total is not None else TextColumn("{task.completed} rows"),
             Rate(),
             TimeRemainingColumn() if total is not None else TimeElapsedColumn(),
         ]
+        self._stderr = MessageStream()  # never fails
+        self._console = Console(file=self._stderr)  # type: ignore[arg-type]
+        # disable: rich's own live display never starts; `_draw` shows its renderable
         self._progress = Progress(
-            TextColumn("lookup"),
-            *columns,
-            console=Console(file=MessageStream()),  # type: ignore[arg-type]  # never fails
-            redirect_stdout=stdout_terminal,
-            redirect_stderr=False,
-            transient=True,
+            TextColumn("lookup"), *columns, console=self._console, disable=True
         )
         self._task = self._progress.add_task("lookup", total=total)
+        self._shares_terminal = is_terminal(sys.stdout)
+        self._lock = threading.Lock()  # the line on the terminal: drawn, or cleared
+        self._drawn = False
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="wibmo-progress", daemon=True)
 
     @staticmethod
     def wanted() -> bool:
         return is_terminal(sys.stderr)
 
     def __enter__(self) -> ProgressBar:
-        self._progress.start()
+        self._ticker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        self._stop.set()
+        self._ticker.join()
+        with self._lock:
+            self._clear()  # transient: the summary line takes its place
 
     def advance(self, outcome: str) -> None:
         self._progress.advance(self._task)
+
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """Write stdout's data inside this: the bar's line is not left under it."""
+        if not self._shares_terminal:
+            yield  # stdout is a file or a pipe: the bar stays where it is
+            return
+        with self._lock:
+            self._clear()
+            yield
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.REFRESH):
+            line = self._line()
+            with self._lock:
+                self._stderr.write(f"\r{line}\x1b[K")
+                self._stderr.flush()
+                self._drawn = True
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self._stderr.write("\r\x1b[K")
+            self._stderr.flush()
+            self._drawn = False
+
+    def _line(self) -> str:
+        """The bar as one line of text (with its colours), narrower than the terminal."""
+        console = self._console
+        with console.capture() as captured:
+            console.print(
+                self._progress.get_renderable(),
+                width=max(1, console.width - 1),
+                no_wrap=True,
+                overflow="crop",
+                end="",
+            )
+        return captured.get().split("\n", 1)[0]
 
 
 def summary_line(summary: Summary, *, resume_hint: str | None = None) -> str:
