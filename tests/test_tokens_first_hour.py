@@ -183,7 +183,7 @@ def test_what_is_no_path_keeps_its_token_error(cli: Invoke) -> None:
         '{{"level": "info", "body": "{{\\"token\\":\\"{t}\\"}}"}}',
         "curl -X POST https://pp-sandbox.example/api/v2/customer/retrieveCustRecord "
         "-H 'x-api-key: hk-ApiKey-9rT2wQ7zLmX4' -H 'content-type: application/json' "
-        "--data-raw '{{\"token\":\"{t}\"}}'",
+        '--data-raw \'{{"token":"{t}"}}\'',
         "result: {t}",
     ],
     ids=["key=value", "log line", "quoted", "single-quoted", "json log", "curl", "result"],

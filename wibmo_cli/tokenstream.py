@@ -156,11 +156,12 @@ def decrypt_stream(
         plaintexts = iter(codec.decrypt_many([t for t in tokens if t and t[0] != _BRACE]))
         out: list[bytes] = []
         failures: list[_Failure] = []
+        blank = masked_lines = 0  # counted in locals: this loop runs once per token
         for line, token in zip(lines, tokens, strict=True):
             number += 1
             if not token and line is not None:
-                continue  # a blank line: skipped
-            summary.lines += 1
+                blank += 1  # a blank line: skipped
+                continue
             try:
                 if line is None:
                     raise CryptoError(f"line is longer than {MAX_LINE >> 20} MiB: not a token")
@@ -176,13 +177,15 @@ def decrypt_stream(
                 if isinstance(result, bytes):
                     shown, masked = _json_line(result, reveal=reveal)
                     out.append(shown)
-                    summary.masked += masked
+                    masked_lines += masked
                     continue
                 error = str(result)
             except CryptoError as exc:
                 error = str(exc)
             failures.append(_Failure(number, token, error, len(out)))
             out.append(b"")
+        summary.lines += len(lines) - blank
+        summary.masked += masked_lines
         if failures or held:
             earlier, pending = held, [*held, *failures]
             held = _wrapped_tail(pending, number)
