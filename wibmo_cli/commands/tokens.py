@@ -163,7 +163,10 @@ def decrypt(
 
     A single token prints pretty JSON on a terminal and one line otherwise. A file
     (or stdin) gives one JSON line per input line, in order; a line that fails gives
-    {"line": N, "error": "...", "exit_code": 4} and the run exits 4.
+    {"line": N, "error": "...", "exit_code": 4} and the run exits 4. Blank lines are
+    skipped; a token wrapped over several lines (openssl: 64 characters, MIME: 76) is
+    joined; a line of text around one token (a log line, a curl command) gives that
+    token. `-` on a terminal: paste, then Enter and Ctrl-D.
 
     A body may carry its token as "token", "result" or "encdata". A plain JSON answer
     (with a responseCode: what the platform's decrypt helper answers) is not encrypted:
