@@ -16,7 +16,7 @@ import pytest
 from support import Invoke
 from typer.testing import Result
 
-from wibmo_cli import tokenio
+from wibmo_cli import tokenio, tokenstream
 from wibmo_cli.crypto import IvScheme, TokenCodec
 from wibmo_cli.profiles import DEMO_PROFILE
 
@@ -196,16 +196,15 @@ def test_decrypt_a_file_of_tokens(cli: Invoke, isolated: Path) -> None:
     result = cli("decrypt", "tokens.txt")
     assert result.exit_code == 4
     out = json_lines(result.stdout)
-    assert len(out) == len(lines)
+    assert len(out) == len(lines) - 1  # the blank line is skipped (issue 12, item 5)
     assert out[0] == {"n": 1}
     assert out[1] == {"n": 2, "docNumber": "******234F"}
     assert out[2]["line"] == 3 and "not base64" in out[2]["error"] and out[2]["exit_code"] == 4
-    assert out[3] == {"line": 4, "error": "empty line", "exit_code": 4}
-    assert out[4] == {"n": 5}
-    assert out[5]["line"] == 6 and "--detect" in out[5]["error"] and out[5]["exit_code"] == 4
-    assert out[6] == {"n": 7}
+    assert out[3] == {"n": 5}
+    assert out[4]["line"] == 6 and "--detect" in out[4]["error"] and out[4]["exit_code"] == 4
+    assert out[5] == {"n": 7}
     assert set(out[2]) == {"line", "error", "exit_code"}
-    assert result.stderr.strip() == "3 of 7 lines could not be decrypted"
+    assert result.stderr.strip() == "2 of 6 lines could not be decrypted"
 
 
 def test_decrypt_a_clean_file_exits_0(cli: Invoke, isolated: Path) -> None:
@@ -444,7 +443,7 @@ def _stream_peak(path: Path) -> tuple[int, int, int]:
     tracemalloc.start()
     try:
         with path.open("rb") as stream:
-            summary = tokenio.decrypt_stream(DEMO, stream, write, reveal=False)
+            summary = tokenstream.decrypt_stream(DEMO, stream, write, reveal=False)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -478,7 +477,7 @@ def test_decrypt_stream_skips_an_over_long_line() -> None:
     data = token({"n": 1}).encode() + b"\n" + b"A" * (tokenio.MAX_LINE + 10) + b"\n"
     data += token({"n": 3}).encode() + b"\n"
     out = io.BytesIO()
-    summary = tokenio.decrypt_stream(DEMO, io.BytesIO(data), out.write, reveal=False)
+    summary = tokenstream.decrypt_stream(DEMO, io.BytesIO(data), out.write, reveal=False)
     records = json_lines(out.getvalue().decode())
     assert records[0] == {"n": 1} and records[2] == {"n": 3}
     assert records[1]["line"] == 2 and "longer than 1 MiB" in records[1]["error"]

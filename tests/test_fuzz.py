@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from support import KEY, StartSandbox, budget, codec
 from typer.testing import CliRunner
 
-from wibmo_cli import batchio, batchresume, changes, tokenio
+from wibmo_cli import batchio, batchresume, changes, tokenio, tokenstream
 from wibmo_cli.app import INTERNAL_ERROR, app
 from wibmo_cli.crypto import (
     KEY_ENCODINGS,
@@ -150,17 +150,18 @@ def test_existing_file_never_raises_but_an_input_error(argument: str) -> None:
 def test_decrypt_stream_answers_each_line_as_decrypting_it_alone_would(
     lines: list[str], reveal: bool, crlf: bool
 ) -> None:
-    """One JSON line out per line in, in order; the same answer as decrypting that
-    line by itself; masked unless `reveal`."""
+    """One JSON line out per line in (blank lines skipped), in order; the same answer as
+    decrypting that line by itself; masked unless `reveal`."""
     ending = "\r\n" if crlf else "\n"
     data = "".join(line + ending for line in lines).encode()
     out = io.BytesIO()
-    summary = tokenio.decrypt_stream(codec(), io.BytesIO(data), out.write, reveal=reveal)
+    summary = tokenstream.decrypt_stream(codec(), io.BytesIO(data), out.write, reveal=reveal)
     written = out.getvalue().decode().split("\n")  # JSON lines: "\n" ends each, nothing else
     assert written.pop() == ""
-    assert len(written) == len(lines) == summary.lines
+    kept = [(n, line) for n, line in enumerate(lines, 1) if line.encode().strip()]
+    assert len(written) == len(kept) == summary.lines
     failed = 0
-    for number, (line, shown) in enumerate(zip(lines, written, strict=True), 1):
+    for (number, line), shown in zip(kept, written, strict=True):
         record = json.loads(shown)
         try:
             expected = codec().decrypt_json(

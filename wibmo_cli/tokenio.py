@@ -1,17 +1,18 @@
-"""Token work for `encrypt` and `decrypt`: where the key comes from, reading the
-input, and the streaming decrypt loop (constant memory, one output line per input line).
+"""Token work for `encrypt` and `decrypt`: where the key comes from, and reading the
+input (an argument, a file, stdin; what `--detect` reads). The streaming decrypt of a
+file of tokens is `tokenstream.py`.
 """
 
 from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from wibmo_cli.bodies import unwrap
+from wibmo_cli import tokentext
 from wibmo_cli.crypto import (
     KEY_ENCODINGS,
     IvScheme,
@@ -19,12 +20,10 @@ from wibmo_cli.crypto import (
     compact_json,
     key_interpretations,
     parse_key,
-    parse_plaintext,
 )
-from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
-from wibmo_cli.masking import mask, mask_json_bytes, may_need_masking
+from wibmo_cli.errors import ConfigError, InputError, WibmoError
+from wibmo_cli.masking import mask
 from wibmo_cli.paths import user_path
-from wibmo_cli.textsafe import UNSAFE_UTF8, json_text
 
 if TYPE_CHECKING:
     from wibmo_cli.profiles import Profile
@@ -32,17 +31,6 @@ if TYPE_CHECKING:
 MAX_KEY_FILE: Final = 8 << 10  # a key is 16-32 bytes, 64 as hex: 8 KiB is ample
 MAX_LINE: Final = 1 << 20  # a token line longer than 1 MiB is not a token
 MAX_DOCUMENT: Final = 16 << 20  # a whole-input JSON payload or body
-READ_SIZE: Final = 32 << 10  # streaming decrypt reads (and decrypts) this much at a time
-_BRACE: Final = ord("{")
-
-
-def _not_json_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-# (value, end) of the JSON text at the start; NaN / Infinity are not JSON: such a line
-# takes the general path, which writes them as text (bodies.NumberText)
-_raw_decode = json.JSONDecoder(parse_constant=_not_json_constant).raw_decode
 
 
 @dataclass(frozen=True)
@@ -155,6 +143,33 @@ def existing_file(argument: str) -> Path | None:
     return path
 
 
+def looks_like_path(argument: str) -> bool:
+    """Whether an argument that names no file was probably meant as one (`tok.txt` in
+    the wrong directory): one word, not JSON's opening, with a `.`, a path separator or
+    a leading `~`."""
+    return (
+        bool(argument)
+        and not any(char.isspace() for char in argument)
+        and argument[0] not in '{["'
+        and (any(char in argument for char in "./\\") or argument.startswith("~"))
+    )
+
+
+def meant_a_token_file(argument: str) -> bool:
+    """Whether a `decrypt` argument that is neither a file nor a token was meant as a
+    file: it `looks_like_path`, and has a character no token has (`tok.txt`) or starts
+    as a path does (`/`, `./`, `../`, `~`); a token cut short, all base64, stays one."""
+    starts = argument.startswith(("/", "./", "../", "~"))
+    return looks_like_path(argument) and (starts or not tokentext.could_be_token(argument))
+
+
+def no_such_file(argument: str, what: str, problem: WibmoError, *, option: str = "") -> InputError:
+    """An argument that names no file, and is not `what` either (`problem`: what reading
+    it as that said): usage, exit 2, saying both (issue 12, item 3)."""
+    said = f"no such file: {argument}, and it is not {what} either ({problem.message})"
+    return InputError(f"{option}: {said}" if option else said)
+
+
 def open_binary(path: Path) -> IO[bytes]:
     try:
         return path.open("rb")
@@ -222,10 +237,14 @@ def expected_plaintext(argument: str) -> bytes:
     serialised as the codec (and the platform's published tokens) would."""
     path = existing_file(argument)
     if path is None:
-        data = argument.encode()
-    else:
-        with open_binary(path) as handle:
-            data = read_limited(handle, str(path))
+        try:
+            return compact_json(parse_json_payload(argument.encode(), "--plaintext"))
+        except InputError as exc:
+            if looks_like_path(argument):
+                raise no_such_file(argument, "JSON", exc, option="--plaintext") from None
+            raise
+    with open_binary(path) as handle:
+        data = read_limited(handle, str(path))
     return compact_json(parse_json_payload(data, "--plaintext"))
 
 
@@ -235,180 +254,25 @@ def expected_plaintext(argument: str) -> bytes:
 @dataclass(frozen=True)
 class Decoded:
     """What one input decoded to (masked unless revealed); `plain`: it was a plain JSON
-    answer, not encrypted, shown as it is with no key used."""
+    answer, not encrypted, shown as it is with no key used; `masked`: masking changed it."""
 
     value: Any
     plain: bool = False
+    masked: bool = False
 
 
 def decrypt_text(codec: Callable[[], TokenCodec], text: str, *, reveal: bool) -> Decoded:
-    """One token, request or answer body in any envelope, or plain JSON answer -> the
-    JSON. `codec` is called only when there is something to decrypt: a plain answer (what
-    the platform's decrypt helper answers) needs no key."""
-    found = unwrap(text)
+    """One token, request or answer body in any envelope, plain JSON answer, or line of
+    text holding a token (`tokentext.resolve`) -> the JSON. `codec` is called only when
+    there is something to decrypt: a plain answer (what the platform's decrypt helper
+    answers) needs no key."""
+    found = tokentext.resolve(text)
     plain = isinstance(found, dict)
     value = found if isinstance(found, dict) else codec().decrypt_json(found)
-    return Decoded(value if reveal else mask(value), plain)
-
-
-def _line_batches(stream: IO[bytes], first: bytes = b"") -> Iterator[list[bytes | None]]:
-    """The input's lines without their `\\n`, a batch per read; None for an over-long line.
-
-    Reads at most `READ_SIZE` bytes at a time, with `read1` where the stream has it so
-    that a pipe's lines come out as soon as they arrive; memory stays bounded by
-    `READ_SIZE` plus one line of at most `MAX_LINE` bytes. `first` is input already
-    read (see `first_document`).
-    """
-    read = getattr(stream, "read1", None) or stream.read
-    partial: list[bytes] = []  # the start of a line whose end is not read yet
-    partial_size = 0
-    skipping = False  # inside a line already reported as over-long: drop up to its end
-    data = first
-    while True:
-        if not data:
-            data = read(READ_SIZE)
-            if not data:
-                break
-        parts = data.split(b"\n")
-        data = b""
-        if skipping:
-            if len(parts) == 1:
-                continue
-            del parts[0]
-            skipping = False
-        tail = parts.pop()
-        if partial and parts:
-            parts[0] = b"".join([*partial, parts[0]])
-            partial, partial_size = [], 0
-        lines: list[bytes | None] = [line if len(line) <= MAX_LINE else None for line in parts]
-        if tail:
-            partial.append(tail)
-            partial_size += len(tail)
-            if partial_size > MAX_LINE:
-                lines.append(None)
-                partial, partial_size = [], 0
-                skipping = True
-        if lines:
-            yield lines
-    if partial:
-        yield [b"".join(partial)]
-
-
-def _compact(value: Any) -> bytes:
-    return json_text(value).encode()
-
-
-@dataclass
-class StreamSummary:
-    lines: int = 0
-    failed: int = 0
-    plain: int = 0  # plain JSON answers: not encrypted, written as they are (masked)
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        return ExitStatus.CRYPTO if self.failed else ExitStatus.OK
-
-
-def _as_sent_ok(plaintext: bytes) -> bool:
-    """True if the plaintext can be written unchanged as one line of UTF-8 JSON.
-
-    json.loads also takes UTF-16/32 and a UTF-8 BOM; those are re-serialised.
-    """
-    return (
-        b"\n" not in plaintext
-        and b"\r" not in plaintext
-        and b"\x00" not in plaintext
-        and not plaintext.startswith(b"\xef\xbb\xbf")
-        and UNSAFE_UTF8.search(plaintext) is None
-    )
-
-
-def _error_line(number: int, message: str, status: ExitStatus = ExitStatus.CRYPTO) -> bytes:
-    record = {"line": number, "error": message, "exit_code": int(status)}
-    return json_text(record).encode() + b"\n"
-
-
-def decrypt_stream(
-    codec: TokenCodec,
-    stream: IO[bytes],
-    write: Callable[[bytes], object],
-    *,
-    reveal: bool,
-    first: bytes = b"",
-    flush: Callable[[], object] | None = None,
-) -> StreamSummary:
-    """Decrypt one token (or body) per input line, writing one JSON line per input line.
-
-    Output lines keep input order; a line that fails gives `{"line", "error",
-    "exit_code"}`; a plain JSON answer is written as it is (masked) and counted.
-    Plaintext that is one line of JSON is written as the platform sent it, with document
-    numbers masked where they stand; anything else is re-serialised.
-
-    Constant memory and full speed: the input is read `READ_SIZE` bytes at a time, the
-    tokens of each read are decrypted together (`TokenCodec.decrypt_many`) and their
-    lines written with one `write` (and one `flush`, when given: live input).
-    """
-    summary = StreamSummary()
-    for lines in _line_batches(stream, first):
-        number = summary.lines
-        summary.lines += len(lines)
-        tokens = [b"" if line is None else line.strip() for line in lines]
-        plaintexts = iter(codec.decrypt_many([t for t in tokens if t and t[0] != _BRACE]))
-        out: list[bytes] = []
-        for line, token in zip(lines, tokens, strict=True):
-            number += 1
-            try:
-                if line is None:
-                    raise CryptoError(f"line is longer than {MAX_LINE >> 20} MiB: not a token")
-                if not token:
-                    raise CryptoError("empty line")
-                if token[0] == _BRACE:
-                    found = unwrap(line.decode("utf-8", "replace"))
-                    if isinstance(found, dict):
-                        summary.plain += 1
-                        out.append(_compact(found if reveal else mask(found)) + b"\n")
-                        continue
-                    result: bytes | CryptoError = codec.decrypt(found)
-                else:
-                    result = next(plaintexts)
-                if isinstance(result, bytes):
-                    out.append(_json_line(result, reveal=reveal))
-                    continue
-                error = str(result)
-            except CryptoError as exc:
-                error = str(exc)
-            summary.failed += 1
-            out.append(_error_line(number, error))
-        write(b"".join(out))
-        if flush is not None:
-            flush()
-    return summary
-
-
-def _json_line(plaintext: bytes, *, reveal: bool) -> bytes:
-    """The output line for one plaintext; `CryptoError` when it is not JSON."""
-    if (  # one line of UTF-8 JSON (as `_as_sent_ok`, inline: this runs once per token)
-        b"\n" not in plaintext
-        and b"\r" not in plaintext
-        and b"\x00" not in plaintext
-        and not plaintext.startswith(b"\xef\xbb\xbf")
-        and UNSAFE_UTF8.search(plaintext) is None
-    ):
-        try:
-            text = plaintext.decode()
-            _, end = _raw_decode(text)  # validates, a little faster than json.loads
-            if end != len(text) and text[end:].strip(" \t\n\r"):
-                raise ValueError("extra data after the JSON value")
-        except (ValueError, RecursionError):
-            pass  # the general path below says what is wrong (or takes what this did not)
-        else:
-            shown = plaintext if reveal else mask_json_bytes(plaintext)
-            if shown is not None:
-                return shown + b"\n"
-    if not reveal and may_need_masking(plaintext):
-        return _compact(mask(parse_plaintext(plaintext))) + b"\n"
-    value = parse_plaintext(plaintext)
-    return (plaintext if _as_sent_ok(plaintext) else _compact(value)) + b"\n"
+    if reveal:
+        return Decoded(value, plain)
+    shown = mask(value)
+    return Decoded(shown, plain, shown != value)
 
 
 def first_document(stream: IO[bytes]) -> tuple[bytes, bool]:
@@ -426,3 +290,21 @@ def first_document(stream: IO[bytes]) -> tuple[bytes, bool]:
         except (ValueError, RecursionError):
             return first + read_limited(stream, "the input"), True
     return first, False
+
+
+def first_token_lines(stream: IO[bytes], first: bytes) -> list[bytes]:
+    """What `decrypt --detect` reads of a file or stdin after `first` (its first line,
+    read): the first line that is not blank, and the lines after it that may continue
+    it as a wrapped token (`tokentext.continues`), stripped. Blank lines only: [b""]."""
+    line = first.strip()
+    while not line:
+        data = stream.readline(MAX_LINE + 1)
+        if not data:
+            return [b""]
+        line = data.strip()
+    lines = [line]
+    while True:
+        following = stream.readline(MAX_LINE + 1).strip()
+        if not tokentext.continues(lines, following):
+            return lines
+        lines.append(following)

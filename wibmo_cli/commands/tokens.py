@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
 from wibmo_cli.commands.options import AuditLogPath, command_options
-from wibmo_cli.errors import ConfigError, ExitStatus, InputError
+from wibmo_cli.errors import ConfigError, CryptoError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime
 from wibmo_cli.streams import is_regular_file, is_terminal
 
 if TYPE_CHECKING:  # imported when a command runs: the codec is not needed for --help
-    from wibmo_cli import tokenio
+    from wibmo_cli import tokenio, tokentext
     from wibmo_cli.crypto import Detection
 
 KeyEnv = Annotated[
@@ -55,6 +56,9 @@ Iv = Annotated[
 
 
 PLAIN_SAID = "a plain JSON answer, not encrypted: shown as it is (no key used)"
+MASKED_SAID = "document numbers are masked (last four shown); --reveal shows them whole"
+JOINED_SAID = "wrapped over several lines: joined, one output line each"
+PASTE_HINT = "paste the token, then press Enter and Ctrl-D (several tokens: one per line)"
 
 
 def _stdin_or_error(what: str) -> None:
@@ -96,6 +100,7 @@ def encrypt(
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     what = "the payload"
+    maybe_path: str | None = None  # an argument that may have meant a file (not found)
     if source is None or source == "-":
         _stdin_or_error("a JSON payload")
         data = tokenio.read_limited(sys.stdin.buffer, "stdin")
@@ -106,7 +111,13 @@ def encrypt(
         what = str(path)
     else:
         data = source.encode()
-    payload = tokenio.parse_json_payload(data, what)
+        maybe_path = source if tokenio.looks_like_path(source) else None
+    try:
+        payload = tokenio.parse_json_payload(data, what)
+    except InputError as exc:
+        if maybe_path is None:
+            raise
+        raise tokenio.no_such_file(maybe_path, "JSON", exc) from None
     codec = tokenio.build_codec(keys, rt.env, rt.profile)
     token = codec.encrypt_json(payload) if compact else codec.encrypt(data.strip())
     if wrap:
@@ -153,7 +164,10 @@ def decrypt(
 
     A single token prints pretty JSON on a terminal and one line otherwise. A file
     (or stdin) gives one JSON line per input line, in order; a line that fails gives
-    {"line": N, "error": "...", "exit_code": 4} and the run exits 4.
+    {"line": N, "error": "...", "exit_code": 4} and the run exits 4. Blank lines are
+    skipped; a token wrapped over several lines (openssl: 64 characters, MIME: 76) is
+    joined; a line of text around one token (a log line, a curl command) gives that
+    token. `-` on a terminal: paste, then Enter and Ctrl-D.
 
     A body may carry its token as "token", "result" or "encdata". A plain JSON answer
     (with a responseCode: what the platform's decrypt helper answers) is not encrypted:
@@ -168,7 +182,7 @@ def decrypt(
       wibmo decrypt --detect token.txt --key-env UAT_KEY
       wibmo decrypt --detect token.txt --plaintext request.json
     """
-    from wibmo_cli import tokenio
+    from wibmo_cli import tokenio, tokenstream, tokentext
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     if expected is not None and not detect_scheme:
@@ -178,12 +192,26 @@ def decrypt(
 
     def one(text: str) -> int | None:
         if detect_scheme:
-            return _detect(rt, keys, text, reveal=reveal, expected=expected)
+            candidates = [tokentext.Candidate(text)]
+            return _detect(rt, keys, candidates, reveal=reveal, expected=expected)
         return _decrypt_one(rt, keys, text, reveal=reveal)
 
     if source is not None and source != "-" and tokenio.existing_file(source) is None:
-        return one(source)
-    if source is None or source == "-":
+        try:
+            return one(source)
+        except CryptoError as exc:
+            if tokenio.meant_a_token_file(source):
+                raise tokenio.no_such_file(source, "a token", exc) from None
+            raise
+    stream: IO[bytes]
+    live = False
+    if source == "-" and is_terminal(sys.stdin):
+        rt.render.info(PASTE_HINT)
+        pasted = tokenio.read_limited(sys.stdin.buffer, "stdin")
+        if not detect_scheme and (token := tokentext.only_token(pasted)) is not None:
+            return one(token)
+        stream = io.BytesIO(pasted)
+    elif source is None or source == "-":
         _stdin_or_error("a token")
         stream = sys.stdin.buffer
         live = not is_regular_file(stream)
@@ -191,14 +219,16 @@ def decrypt(
         path = tokenio.existing_file(source)
         assert path is not None
         stream = tokenio.open_binary(path)
-        live = False
     with stream:
         first, whole = tokenio.first_document(stream)
-        if detect_scheme or whole:
+        if whole:
             return one(first.decode("utf-8", "replace"))
+        if detect_scheme:
+            candidates = tokentext.first_token(tokenio.first_token_lines(stream, first))
+            return _detect(rt, keys, candidates, reveal=reveal, expected=expected)
         codec = tokenio.build_codec(keys, rt.env, rt.profile)
         out = rt.render.stdout_bytes  # a failed write: exit 74 (a closed pipe: 141)
-        summary = tokenio.decrypt_stream(
+        summary = tokenstream.decrypt_stream(
             codec,
             stream,
             out.write,
@@ -208,9 +238,13 @@ def decrypt(
         )
         out.flush()
     if summary.lines == 0:
-        raise InputError("no input: the file or stdin is empty")
+        raise InputError("no input: the file or stdin is empty (or only blank lines)")
     if summary.plain:
         rt.render.info(f"{summary.plain} of {summary.lines} lines: {PLAIN_SAID}")
+    if summary.joined:
+        tokens = "1 token" if summary.joined == 1 else f"{summary.joined} tokens"
+        rt.render.info(f"{tokens} {JOINED_SAID}")
+    _say_masked(rt, summary.masked)
     if summary.failed:
         rt.render.info(f"{summary.failed} of {summary.lines} lines could not be decrypted")
         return summary.exit_status
@@ -226,26 +260,59 @@ def _decrypt_one(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bo
     if decoded.plain:
         rt.render.info(PLAIN_SAID)
     rt.render.json(decoded.value)
+    _say_masked(rt, decoded.masked)
     return None
 
 
+def _say_masked(rt: Runtime, masked: int) -> None:
+    """Document numbers were masked: said on a terminal, so that a masked answer is not
+    taken for the whole one (`wibmo decrypt T | wibmo encrypt -` would build another
+    payload); a script reading stderr gets no new line."""
+    if masked and is_terminal(sys.stderr):
+        rt.render.info(MASKED_SAID)
+
+
 def _detect(
-    rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool, expected: str | None
+    rt: Runtime,
+    keys: tokenio.KeyOptions,
+    candidates: list[tokentext.Candidate],
+    *,
+    reveal: bool,
+    expected: str | None,
 ) -> int | None:
-    """Every scheme tried, in the order the token's length suggests; exit 4 when none
-    works."""
-    from wibmo_cli import tokenio
+    """Every scheme tried, in the order the token's length suggests, on each reading of
+    the input (a wrapped token's lines joined, then its first line alone) until one
+    works; the first reading is reported when none does. Exit 4 when none works."""
+    from wibmo_cli import tokenio, tokentext
     from wibmo_cli.crypto import detect, token_evidence
 
     plaintext = None if expected is None else tokenio.expected_plaintext(expected)
     readings, extra = tokenio.detect_inputs(keys, rt.env, rt.profile)
-    results = detect(text.strip(), readings, extra, plaintext=plaintext)
-    evidence = token_evidence(text.strip(), plaintext)
+    reported: tuple[tokentext.Candidate, str, list[Detection]] | None = None
+    problem: CryptoError | None = None
+    for candidate in candidates:
+        try:
+            token = tokentext.resolve_token(candidate.text)
+            results = detect(token, readings, extra, plaintext=plaintext)
+        except CryptoError as exc:
+            problem = problem or exc
+            continue
+        if reported is None or any(r.ok for r in results):
+            reported = (candidate, token, results)
+        if any(r.ok for r in results):
+            break
+    if reported is None:
+        assert problem is not None
+        raise problem
+    candidate, token, results = reported
+    evidence = token_evidence(token, plaintext)
     working = [r for r in results if r.ok]
     from wibmo_cli.masking import mask
     from wibmo_cli.views.tokens import detection_report
 
-    report = detection_report(results, working, reveal=reveal, evidence=evidence)
+    report = detection_report(
+        results, working, reveal=reveal, evidence=evidence, read_as=candidate.said
+    )
     if rt.json:
         rt.render.json(
             {
@@ -264,6 +331,7 @@ def _detect(
                     "ruled_out": sorted(evidence.ruled_out),
                     "notes": list(evidence.notes),
                 },
+                **({"read_as": candidate.said} if candidate.said else {}),
                 "advice": report.advice,
             }
         )

@@ -62,7 +62,10 @@ def detection_report(
     *,
     reveal: bool,
     evidence: LengthEvidence | None = None,
+    read_as: str = "",
 ) -> DetectionReport:
+    """The table of what was tried, what the length says, the advice, and the plaintext
+    that worked; `read_as`: how the input was read, when worth saying (lines joined)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -84,6 +87,8 @@ def detection_report(
         table.add_row(result.key_encoding, str(result.scheme), outcome)
     advice = advise(results, working)
     said = advice if evidence is None else f"{evidence_text(evidence)}\n{advice}"
+    if read_as:
+        said = f"Input: {read_as}\n{said}"
     renderables: list[Any] = [table, Text(said)]
     if working:
         plaintext = working[0].plaintext if reveal else mask(working[0].plaintext)
