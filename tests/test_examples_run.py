@@ -264,6 +264,9 @@ NEEDS: dict[str, Needs] = {
         files={"payload.json": PAYLOAD},
         env={"MY_KEY": DEMO_KEY},
     ),
+    "wibmo decrypt - < captured.txt": Needs(
+        "a file of tokens", files={"captured.txt": f"{_token('zero')}\n"}
+    ),
     "wibmo decrypt captured.txt > decoded.jsonl": Needs(
         "a file of tokens", files={"captured.txt": f"{_token('zero')}\n{_token('zero')}\n"}
     ),
