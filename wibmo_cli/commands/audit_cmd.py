@@ -27,7 +27,7 @@ def audit(
     \b
     Examples:
       wibmo audit
-      wibmo audit --limit 100 -o json | jq 'select(.responseCode != "00")'
+      wibmo audit -n 100 -o json | jq -c 'select(.result == "answered" and .responseCode != "00")'
       wibmo audit --audit-log /var/log/wibmo/audit.jsonl
     """
     if limit < 1:
