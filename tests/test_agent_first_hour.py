@@ -348,7 +348,9 @@ def on_a_pty(*args: str, columns: int, **env: str) -> str:
     return received.decode()
 
 
-@pytest.mark.parametrize(("columns", "wide"), [(80, False), (200, True)])
+@pytest.mark.parametrize(
+    ("columns", "wide"), [(80, False), pytest.param(200, True, marks=pytest.mark.slow)]
+)
 def test_on_a_real_terminal(start_sandbox: StartSandbox, columns: int, wide: bool) -> None:
     start_sandbox(profile={})
     shown = on_a_pty("lookup", "--mobile", THREE_CARDS_MOBILE, columns=columns, TERM="xterm")

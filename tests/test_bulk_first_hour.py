@@ -78,7 +78,10 @@ def _screen_lines(seen: bytes) -> list[str]:
     return [line.rstrip("\r").rsplit("\r", 1)[-1] for line in plain.split("\n")]
 
 
-@pytest.mark.parametrize("columns", [80, 120, 200])
+@pytest.mark.parametrize(
+    "columns",
+    [80, pytest.param(120, marks=pytest.mark.slow), pytest.param(200, marks=pytest.mark.slow)],
+)
 def test_json_lines_under_the_progress_bar_are_whole(
     start_sandbox: StartSandbox, tmp_path: Path, columns: int
 ) -> None:

@@ -11,8 +11,8 @@ say the same in words. A new example that is neither runnable as it is nor decla
 `test_every_example_runs_as_written_or_is_declared`; a declaration whose example is gone
 fails `test_no_declaration_outlives_its_example`.
 
-Examples that start a sandbox (lookups, updates, servers, online checks) take most of the
-time: they are `slow`; the others, and the checks of the table itself, run by default.
+Running the examples is `slow` (each is a process; CI runs them all); the checks of the
+table itself run by default.
 """
 
 from __future__ import annotations
@@ -327,17 +327,6 @@ def needs_of(example: Example) -> Needs | None:
     return NEEDS.get(example.text) or SCRIPTS.get(example.text.splitlines()[0])
 
 
-def _starts_a_sandbox(example: Example) -> bool:
-    """Whether it runs the sandbox (embedded or served): most of the run's time."""
-    needs = needs_of(example)
-    if needs and (needs.server or needs.sandbox):
-        return True
-    words = set(example.text.split()) | set((needs.setup if needs else "").split())
-    if {"sandbox", "list"} <= words:  # `sandbox --variant list` only describes
-        return False
-    return bool(words & {"lookup", "update-profile", "sandbox", "--online", "--calibrate"})
-
-
 # -- running one ----------------------------------------------------------------------------
 
 
@@ -499,7 +488,9 @@ EXAMPLES = all_examples()
 
 
 def _param(example: Example) -> object:
-    marks = [pytest.mark.slow] if _starts_a_sandbox(example) else []
+    # Every example is a process (bash and wibmo): together they cost the default run
+    # about 20 s, so they are `slow` (CI runs them); the table checks run by default.
+    marks = [pytest.mark.slow]
     needs = needs_of(example)
     if needs and needs.skip:
         marks.append(pytest.mark.skip(reason=needs.skip))
