@@ -26,6 +26,7 @@ import httpx
 from wibmo_cli.codes import explain_http
 from wibmo_cli.errors import ConfigError, HTTPStatusError, NetworkError, UnreadableAnswerError
 from wibmo_cli.masking import redact
+from wibmo_cli.sandbox_port import DEFAULT_PORT
 
 # Only what `Decoder` decodes is asked for (httpx would add br and zstd when installed).
 ACCEPT_ENCODING: Final = "gzip, deflate"
@@ -247,7 +248,7 @@ def network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
     if isinstance(exc, httpx.ConnectError):
         cause = os_cause(exc)
         if isinstance(cause, ConnectionRefusedError):
-            return NetworkError(f"connection refused by {where}: is the service up?")
+            return refused(url, where)
         if isinstance(cause, socket.gaierror):
             return NetworkError(f"cannot resolve host {host} (DNS)")
         if is_tls(exc):
@@ -258,13 +259,26 @@ def network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
         if "Name or service not known" in text or "name resolution" in text or "nodename" in text:
             return NetworkError(f"cannot resolve host {host} (DNS)")
         if "refused" in text.lower():
-            return NetworkError(f"connection refused by {where}: is the service up?")
+            return refused(url, where)
         return NetworkError(f"cannot connect to {where}: {short(text)}")
     if isinstance(exc, httpx.RemoteProtocolError):
         return NetworkError(f"{where} closed the connection without an answer")
     if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
         return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
     return NetworkError(f"connection to {where} failed: {short(text) or type(exc).__name__}")
+
+
+def refused(url: str, where: str) -> NetworkError:
+    """Connection refused; on loopback at the sandbox's port, say how to start it (the
+    example profiles file's default profile `local` is that sandbox)."""
+    parsed = httpx.URL(url)
+    if parsed.host in ("127.0.0.1", "localhost", "::1") and parsed.port == DEFAULT_PORT:
+        return NetworkError(
+            f"connection refused by {where}: no sandbox is running there",
+            hint="start one with `wibmo sandbox` (in another terminal), or use a profile "
+            'with base_url = "embedded" (the built-in demo: -p demo)',
+        )
+    return NetworkError(f"connection refused by {where}: is the service up?")
 
 
 def os_cause(exc: BaseException) -> BaseException | None:

@@ -149,8 +149,13 @@ def worth_trying(everyone: Iterable[Records], kind: str | None = None) -> list[F
     if kind is None:
         # an example of a KYC level whose mobile answers 1237 would show that instead:
         # one whose mobile and email are its own comes first
-        own = [r for r in everyone if not (r.shared_mobile or r.shared_email)]
-        first = (next((r for r in [*own, *everyone] if each.test(r)), None) for each in KINDS)
+        # and one with a card: without one every lookup answers 1001 (the no-card kind
+        # still finds its customer in the last group)
+        own = [r for r in everyone if r.cards and not (r.shared_mobile or r.shared_email)]
+        carded = [r for r in everyone if r.cards]
+        first = (
+            next((r for r in [*own, *carded, *everyone] if each.test(r)), None) for each in KINDS
+        )
         return [Found(each, r) for each, r in zip(KINDS, first, strict=True) if r is not None]
     chosen = next((each for each in KINDS if each.name == kind.strip().lower()), None)
     if chosen is None:
