@@ -46,3 +46,36 @@ def test_every_default_example_of_sandbox_customers_can_be_looked_up(wibmo: Invo
         result = wibmo("lookup", "--customer-id", found["customerId"], "-o", "json")
         assert result.exit_code in (0, 1), result.stderr
         assert json.loads(result.stdout)["responseCode"] != "1001", found["kind"]
+
+
+def test_short_tokens_of_another_iv_scheme_are_not_joined_quadratically(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An attack review: 2000 one-line tokens of exactly 64 characters, made with
+    iv = "key" and read with "zero", each decrypt with valid padding and end in "}" but
+    are not JSON; every line was tried as the start of a wrapped token up to 1024 lines
+    long (22 s). A line that is padded alone is a whole token: never joined on."""
+    import io
+
+    from support import KEY
+
+    from wibmo_cli.crypto import IvScheme, TokenCodec
+    from wibmo_cli.tokenstream import decrypt_stream
+
+    made = TokenCodec(KEY, IvScheme.parse("key"))
+    lines = [made.encrypt(b'{"responseCode":"00","n":%06d,"x":"ab"}' % i) for i in range(400)]
+    assert {len(line) for line in lines} == {64}
+    reader = TokenCodec(KEY, IvScheme.parse("zero"))
+    calls = 0
+    real = TokenCodec.decrypt_raw
+
+    def counted(self: TokenCodec, raw: bytes) -> bytes:
+        nonlocal calls
+        calls += 1
+        return real(self, raw)
+
+    monkeypatch.setattr(TokenCodec, "decrypt_raw", counted)
+    out = io.BytesIO()
+    summary = decrypt_stream(reader, io.BytesIO("\n".join(lines).encode()), out.write, reveal=False)
+    assert summary.failed == 400 and len(out.getvalue().splitlines()) == 400
+    assert calls < 10 * len(lines), calls  # linear: it was quadratic

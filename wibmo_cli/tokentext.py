@@ -150,8 +150,16 @@ def join_wrapped(
     whole (about one line in 30,000 of random data).
     """
     count = len(lines)
-    width = [full_width(line) for line in lines]
     raw = [_decoded(line) for line in lines]
+    # A line that decrypts alone with valid padding (it failed only as JSON) is a whole
+    # token (a first or middle line of a wrapped one has valid padding 1 time in ~256):
+    # it may end a run, never start or continue one. Without this, a file of short
+    # tokens of another IV scheme (every line padded, ending in "}") tried runs of up to
+    # MAX_WRAPPED_LINES from every line: quadratic.
+    width = [
+        0 if _whole(codec, piece) else full_width(line)
+        for line, piece in zip(lines, raw, strict=True)
+    ]
     offset = [0]  # offset[i]: bytes of lines[:i], for each run's length
     for piece in raw:
         offset.append(offset[-1] + len(piece or b""))
@@ -170,6 +178,16 @@ def join_wrapped(
         joined.append(found)
         start = found[1] + 1
     return joined
+
+
+def _whole(codec: TokenCodec, piece: bytes | None) -> bool:
+    if piece is None or not piece or len(piece) % BLOCK:
+        return False
+    try:
+        codec.decrypt_raw(piece)
+    except CryptoError:
+        return False
+    return True
 
 
 def _may_end(codec: TokenCodec, before: bytes | None, last: bytes | None) -> bool:
