@@ -79,3 +79,46 @@ def test_short_tokens_of_another_iv_scheme_are_not_joined_quadratically(
     summary = decrypt_stream(reader, io.BytesIO("\n".join(lines).encode()), out.write, reveal=False)
     assert summary.failed == 400 and len(out.getvalue().splitlines()) == 400
     assert calls < 10 * len(lines), calls  # linear: it was quadratic
+
+
+@pytest.mark.parametrize("invisible", ["\u3164", "ABC\u034f", "A\ufe0fsha", "\u115f\u1160"])
+def test_a_name_that_draws_nothing_is_refused(invisible: str) -> None:
+    """An attack review: U+3164 (a "letter") stored a blank-looking first name, and a
+    combining grapheme joiner changed a name invisibly."""
+    from wibmo_cli.errors import InputError
+    from wibmo_cli.validate import name
+
+    with pytest.raises(InputError, match="invisible"):
+        name(invisible)
+    assert name("Ásha") == "Ásha"
+
+
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [("Mobile_No.", "mobile"), ("Mobile No.", "mobile"), ("E-mail ID", "email")],
+)
+def test_a_heading_with_punctuation_is_still_a_heading(header: str, kind: str) -> None:
+    from wibmo_cli.batchio import kind_of_name
+
+    assert kind_of_name(header) == kind
+
+
+@pytest.mark.e2e
+def test_a_quoted_comma_in_a_semicolon_files_header_does_not_make_it_a_comma_file(
+    wibmo: Invoke,
+) -> None:
+    Path("s1.csv").write_text('mobile;"Address, line 1"\n9897123456;"12, MG Road"\n')
+    result = wibmo("lookup", "--file", "s1.csv")
+    assert result.exit_code == 0, result.stderr
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (row["input"], row["kind"], row["ok"]) == ("9897123456", "mobile", True)
+
+
+def test_a_dotenv_that_is_not_utf8_names_the_line_not_the_byte(wibmo: Invoke) -> None:
+    """An attack review: "codec can't decode byte 0xe9 in position 14" gave away a byte of
+    the secret and where it sits."""
+    Path(".env").write_bytes(b"A=1\nHARD_API_KEY=se\xe9cret\n")
+    result = wibmo("lookup", "--urn", "389")
+    assert result.exit_code == 3
+    assert "line 2 is not UTF-8 text" in result.stderr
+    assert "0xe9" not in result.stderr and "position" not in result.stderr

@@ -59,7 +59,9 @@ NOT_FOUND_CODES: Final = frozenset({"1303", "1001"})
 
 
 def _normal(name: str) -> str:
-    return name.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
+    """A column name as `_ALIASES` keys it: letters and digits only ("Mobile No." and
+    "mobile_no" are "mobileno")."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -230,8 +232,16 @@ def _cells(text: str, delimiter: str) -> list[str]:
 
 
 def _delimiter(first: str) -> str:
-    """The separator of `DELIMITERS` that splits the first line into the most cells."""
-    return max(DELIMITERS, key=lambda candidate: len(_cells(first, candidate)))
+    """The separator of `DELIMITERS` that splits the first line into cells naming an
+    identifier column (a header), else into the most cells (a comma on a tie): a quoted
+    header cell holding a comma ("Address, line 1") does not make a semicolon file a
+    comma one."""
+
+    def score(candidate: str) -> tuple[bool, int]:
+        cells = _cells(first, candidate)
+        return any(kind_of_name(cell) for cell in cells), len(cells)
+
+    return max(DELIMITERS, key=score)
 
 
 def physical_lines(stream: IO[str]) -> Iterator[str | None]:

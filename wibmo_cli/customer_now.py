@@ -13,13 +13,13 @@ sent as asked.
 Values are compared as the platform holds them, each through its field's own validator
 (`fields.Field.check`), so a value given in any form the validator accepts matches:
 
-    emailId, alternateEmailId   letter case never counts (the sandbox's rule too)
     mobile                      with or without 91 / +91 / 0, spaces or dashes
     dateOfBirth                 YYYYMMDD, YYYY-MM-DD, DD-MM-YYYY, DD/MM/YYYY, and as a
                                 lookup shows it: 16-Nov-1993, 1993-11-16 00:00:00, ...
     gender, flags               M / Male / male; true / "Y" / 1
-    names, address, city, ...   exactly (after the validator's trimming): a change of
-                                letter case there is a change someone asked for
+    names, emails, address, ... exactly (after the validator's trimming): a change of
+                                letter case is a change someone asked for (an agent
+                                correcting an email's case must be able to send it)
 
 Documents are never left out: an upgrade sends them again whatever the record holds.
 """
@@ -132,7 +132,7 @@ def _as_held(f: Field, value: Any) -> Any:
         held = f.check(value, field=f.name, **options)
     except InputError:
         return None
-    return held.casefold() if f.validator == "email" else held
+    return held  # an email's letter case too: correcting it is a change to send
 
 
 def _day(text: str) -> str | None:

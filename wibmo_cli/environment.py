@@ -107,9 +107,14 @@ def _read_dotenv(dotenv: Path) -> dict[str, str]:
     from dotenv.parser import parse_stream
 
     try:
-        text = dotenv.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {dotenv}: {exc}") from None
+        data = dotenv.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {dotenv}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # its text names a byte of what may be a secret
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{dotenv}: line {line} is not UTF-8 text") from None
     # python-dotenv skips a line it cannot parse with a log warning on stderr; a
     # garbled .env may hold a garbled secret: say which line, once, and stop.
     bad = next((b.original.line for b in parse_stream(io.StringIO(text)) if b.error), None)

@@ -321,12 +321,22 @@ def name(value: str, *, field: str = "name") -> str:
     symbol or punctuation, and a control or invisible format character are refused.
     """
     stripped = str(value).strip()
-    if any(unicodedata.category(char).startswith("C") for char in stripped):
+    if any(unicodedata.category(char).startswith("C") or char in _INVISIBLE for char in stripped):
         raise _fail(field, value, "must be one line without control or invisible characters")
     raw = unicodedata.normalize("NFC", " ".join(stripped.split()))
     if not 1 <= len(raw) <= _NAME_MAX or not _name_shaped(raw):
         raise _fail(field, value, f"must be 1-{_NAME_MAX} characters: letters, spaces and . ' -")
     return raw
+
+
+# Unicode's default-ignorable characters that are not format (Cf) characters: they draw
+# nothing, yet are letters or marks (U+3164 HANGUL FILLER is a letter): a name of them
+# looks blank, and one in a name changes it invisibly (an attack review).
+_INVISIBLE: Final = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 
 
 def _name_shaped(raw: str) -> bool:
