@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from wibmo_cli.answer import describe_body, short, status_error
 from wibmo_cli.bodies import load_json
 from wibmo_cli.codes import explain
-from wibmo_cli.crypto import IvScheme, detect, key_interpretations
+from wibmo_cli.crypto import Detection, IvScheme, detect, key_interpretations
 from wibmo_cli.errors import CryptoError, WibmoError
 from wibmo_cli.profile_check import Check
 from wibmo_cli.profiles import Profile
@@ -125,9 +125,7 @@ def read_platform_token(profile: Profile, token: str, plaintext: Mapping[str, An
             "environment's, or the platform uses a fixed IV (iv = 32 hex digits)",
         )
     proved = found[0]
-    lines = f'iv = "{proved.scheme}"'
-    if profile.values["key_encoding"] != "auto":
-        lines += f' and key_encoding = "{proved.key_encoding}"'
+    lines = lines_to_write(profile, proved)
     said = (
         f"the platform encrypts with {lines} (key read as {proved.key_encoding}), "
         "proved by its encrypt helper"
@@ -172,6 +170,15 @@ def read_decrypted(
         f'profile encrypted (iv = "{profile.iv_scheme}"): it answered '
         + _said(data, content, profile.secret_values()),
     )
+
+
+def lines_to_write(profile: Profile, found: Detection) -> str:
+    """The profile lines a working detection says to write: ``iv = "..."``, and the key
+    encoding when the profile names one (with "auto" the key reads itself)."""
+    lines = f'iv = "{found.scheme}"'
+    if profile.values["key_encoding"] != "auto":
+        lines += f' and key_encoding = "{found.key_encoding}"'
+    return lines
 
 
 def same_values(got: Any, sent: Any) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from wibmo_cli.answer import short
 from wibmo_cli.bodies import is_code
+from wibmo_cli.calibrate import lines_to_write
 from wibmo_cli.codes import explain, normalise_code
 from wibmo_cli.crypto import detect, key_interpretations
 from wibmo_cli.errors import CryptoError, HTTPStatusError
@@ -219,9 +220,7 @@ def read_undecryptable(profile: Profile, token: str) -> Check:
             "whole answer for `wibmo decrypt --detect`)",
         )
     hit = found[0]
-    lines = f'iv = "{hit.scheme}"'
-    if profile.values["key_encoding"] != "auto":
-        lines += f' and key_encoding = "{hit.key_encoding}"'
+    lines = lines_to_write(profile, hit)
     answer = hit.plaintext if isinstance(hit.plaintext, dict) else {}
     code, name = code_and_name(answer)
     return Check(
