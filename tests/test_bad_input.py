@@ -497,7 +497,7 @@ CASES: list[Case] = [
         "dotenv-binary",
         ("lookup", "--urn", "1"),
         3,
-        "/.env: 'utf-8' codec can't decode",
+        "/.env: line 1 is not UTF-8 text",
         setup=file(".env", b"\x00\xff\xfe" + binary(200)),
         env={"HARD_API_KEY": None},
     ),
