@@ -122,3 +122,14 @@ def test_a_dotenv_that_is_not_utf8_names_the_line_not_the_byte(wibmo: Invoke) ->
     assert result.exit_code == 3
     assert "line 2 is not UTF-8 text" in result.stderr
     assert "0xe9" not in result.stderr and "position" not in result.stderr
+
+
+def test_profiles_where_says_an_unknown_profile_is_unknown(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attack review: `WIBMO_PROFILE=nosuch wibmo profiles where` showed "nosuch" as
+    the profile in use (exit 0) while `lookup` refuses it (exit 3)."""
+    monkeypatch.setenv("WIBMO_PROFILE", "nosuch")
+    shown = json.loads(wibmo("profiles", "where", "-o", "json").stdout)
+    assert "unknown profile 'nosuch'" in shown["problem"]
+    assert "$WIBMO_PROFILE" in shown["problem"]

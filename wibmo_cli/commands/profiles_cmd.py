@@ -197,6 +197,11 @@ def where(rt: Runtime) -> None:
         record["profiles_file"] = str(choice.file.path) if choice.file.path else None
         record["profile"] = choice.name
         record["chosen_by"] = choice.chosen_by or ("--profile" if rt.options.profile else None)
+        if choice.name:
+            try:  # a name no profile has is not "in use": commands refuse it (exit 3)
+                choice.file.raw(choice.name, choice.chosen_by)
+            except ConfigError as exc:
+                record["problem"] = exc.message
     record["dotenv"] = [{"path": str(d.path), "found": d.found} for d in rt.environment.dotenv]
     record["audit_log"] = str(rt.audit_log().path)
     record["sandbox_database"] = str(rt.data_dir() / SANDBOX_DB)
