@@ -110,10 +110,10 @@ def _token(status: int, content: bytes, secrets: tuple[str, ...]) -> tuple[str |
 def read_platform_token(profile: Profile, token: str, plaintext: Mapping[str, Any]) -> Check:
     """Which IV scheme and key reading turn the platform's `token` back into `plaintext`,
     and whether the profile already says so."""
-    readings = key_interpretations(str(profile.values["encryption_key"]))
     try:
-        tried = detect(token, readings, (profile.iv_scheme,))  # a fixed IV: the profile's
-        found = [d for d in tried if d.ok and same_values(d.plaintext, plaintext)]
+        found = [
+            d for d in detect_for(profile, token) if d.ok and same_values(d.plaintext, plaintext)
+        ]
     except CryptoError as exc:
         return Check(ENCRYPT, "fail", f"the encrypt helper's token cannot be read: {exc.message}")
     if not found:
@@ -130,7 +130,7 @@ def read_platform_token(profile: Profile, token: str, plaintext: Mapping[str, An
         f"the platform encrypts with {lines} (key read as {proved.key_encoding}), "
         "proved by its encrypt helper"
     )
-    key = dict(readings)[proved.key_encoding]
+    key = dict(key_interpretations(str(profile.values["encryption_key"])))[proved.key_encoding]
     if same_iv(proved.scheme, profile.iv_scheme, key):
         return Check(ENCRYPT, "ok", f"{said}; the profile matches")
     return Check(
@@ -170,6 +170,13 @@ def read_decrypted(
         f'profile encrypted (iv = "{profile.iv_scheme}"): it answered '
         + _said(data, content, profile.secret_values()),
     )
+
+
+def detect_for(profile: Profile, token: str) -> list[Detection]:
+    """`crypto.detect` with every reading of the profile's key, and its own scheme too (a
+    fixed IV is known only from the profile); `CryptoError` for what is no token."""
+    readings = key_interpretations(str(profile.values["encryption_key"]))
+    return detect(token, readings, (profile.iv_scheme,))
 
 
 def lines_to_write(profile: Profile, found: Detection) -> str:

@@ -11,9 +11,8 @@ from typing import Any, Final
 
 from wibmo_cli.answer import short
 from wibmo_cli.bodies import is_code
-from wibmo_cli.calibrate import lines_to_write
+from wibmo_cli.calibrate import detect_for, lines_to_write
 from wibmo_cli.codes import explain, normalise_code
-from wibmo_cli.crypto import detect, key_interpretations
 from wibmo_cli.errors import CryptoError, HTTPStatusError
 from wibmo_cli.profile_check import Check
 from wibmo_cli.profiles import Profile
@@ -205,9 +204,8 @@ def read_undecryptable(profile: Profile, token: str) -> Check:
     with every reading of the profile's key: the `iv = ...` line (and key_encoding) that
     reads it, so the user need not capture the token and run detect by hand."""
     said = "the lookup was answered with a token this profile does not decrypt"
-    readings = key_interpretations(str(profile.values["encryption_key"]))
     try:
-        found = [d for d in detect(token, readings, (profile.iv_scheme,)) if d.ok]
+        found = [d for d in detect_for(profile, token) if d.ok]
     except CryptoError as exc:
         return Check(LOOKUP, "fail", f"{said}, nor can it be read as a token: {exc.message}")
     if not found:
