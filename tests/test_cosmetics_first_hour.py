@@ -60,7 +60,7 @@ def test_output_in_any_case(cli, spelling: str) -> None:
 @pytest.mark.parametrize("args", [("codes", "-o", "yaml"), ("-o", "XML", "codes")])
 def test_a_bad_output_is_one_plain_line(cli, args: tuple[str, ...]) -> None:
     result = cli(*args)
-    assert_one_line_error(result, 2, f"'{args[args.index('-o') + 1]}': must be table or json")
+    assert_one_line_error(result, 2, f"'{args[args.index('-o') + 1]}': must be table, json")
     assert "Value error" not in result.stderr
 
 

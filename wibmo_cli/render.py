@@ -37,6 +37,8 @@ from wibmo_cli.textsafe import json_text, visible
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
+    from wibmo_cli.jsonfilter import JsonFilter
+
 
 def dumps(value: Any, *, pretty: bool = False) -> str:
     """JSON text: compact one line, or indented for people (`textsafe.json_text`)."""
@@ -99,6 +101,38 @@ class OutputStream:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._stream if self._stream is not None else sys.stdout, name)
+
+
+class FilteredLines:
+    """stdout for JSON lines with `--jq` / `--fields`: each complete line written here
+    is filtered (`jsonfilter.filter_line`) on its way to `inner`; text or bytes as
+    `inner` takes them. Streamed outputs (lookup --file, decrypt of many tokens) write
+    through this, so no command filters for itself."""
+
+    def __init__(self, inner: OutputStream, flt: JsonFilter, *, binary: bool = False) -> None:
+        self._inner = inner
+        self._filter = flt
+        self._binary = binary
+        self._partial = ""
+
+    def write(self, data: Any) -> int:
+        from wibmo_cli.jsonfilter import filter_line
+
+        text = data.decode("utf-8", "replace") if self._binary else data
+        *complete, self._partial = (self._partial + text).split("\n")
+        out = [shown for line in complete for shown in filter_line(self._filter, line)]
+        if out:
+            joined = "\n".join(out) + "\n"
+            self._inner.write(joined.encode() if self._binary else joined)
+        return len(data)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
 
 
 _CLOSED: Final = "cannot write the output: stdout is closed"
@@ -211,9 +245,17 @@ def _silence(stream: IO[str]) -> None:
 class Renderer:
     """Turns results into text on stdout and messages on stderr."""
 
-    def __init__(self, *, json_output: bool = False, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        json_output: bool = False,
+        verbose: bool = False,
+        json_filter: JsonFilter | None = None,
+    ) -> None:
         self.json_output = json_output
         self.verbose = verbose
+        self.json_filter = json_filter  # --jq / --fields, applied to every JSON written
+        self._filtered: dict[bool, FilteredLines] = {}  # one per stream: partial lines kept
         self._console: Console | None = None
         self._err_console: Console | None = None
         self._stderr = MessageStream()
@@ -222,13 +264,26 @@ class Renderer:
 
     @property
     def stdout(self) -> OutputStream:
-        """stdout for data: a failed write is an `OutputError`."""
+        """stdout for data: a failed write is an `OutputError`. With `--jq` / `--fields`,
+        each JSON line written is filtered on its way."""
+        if self.json_filter is not None:
+            return cast("OutputStream", self._filtered_stream(binary=False))
         return OutputStream()
 
     @property
     def stdout_bytes(self) -> OutputStream:
-        """stdout's bytes (streamed output), failures typed as `stdout`'s."""
+        """stdout's bytes (streamed output), failures typed and lines filtered as
+        `stdout`'s."""
+        if self.json_filter is not None:
+            return cast("OutputStream", self._filtered_stream(binary=True))
         return OutputStream(binary=True)
+
+    def _filtered_stream(self, *, binary: bool) -> FilteredLines:
+        assert self.json_filter is not None
+        if binary not in self._filtered:
+            inner = OutputStream(binary=binary)
+            self._filtered[binary] = FilteredLines(inner, self.json_filter, binary=binary)
+        return self._filtered[binary]
 
     @property
     def stdout_is_terminal(self) -> bool:
@@ -238,8 +293,12 @@ class Renderer:
         """One JSON document on stdout: indented on a terminal, one line otherwise."""
         if pretty is None:
             pretty = self.stdout_is_terminal
-        out = self.stdout
-        out.write(dumps(value, pretty=pretty) + "\n")
+        out = OutputStream()
+        if self.json_filter is None:
+            out.write(dumps(value, pretty=pretty) + "\n")
+        else:
+            for text in self.json_filter.text(value, pretty=pretty):
+                out.write(text + "\n")
         out.flush()
 
     def line(self, text: str) -> None:

@@ -12,11 +12,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wibmo_cli.errors import ConfigError
+from wibmo_cli.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from wibmo_cli.audit import AuditLog
     from wibmo_cli.environment import Environment
+    from wibmo_cli.jsonfilter import JsonFilter
     from wibmo_cli.profiles import Profile, ProfileChoice
     from wibmo_cli.render import Renderer
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+    csv = "csv"  # lookup --file, audit, codes
+    tsv = "tsv"
+    md = "md"  # one lookup, as a redacted snippet for a ticket
 
 
 @dataclass
@@ -34,6 +38,8 @@ class GlobalOptions:
     verbose: bool = False
     debug: bool = False
     output_given: bool = False  # -o was typed (lookup --file refuses `-o table`)
+    jq: str | None = None  # --jq EXPR: implies -o json
+    fields: str | None = None  # --fields a,b: implies -o json (or picks csv/tsv columns)
 
     def merge(self, values: Mapping[str, Any]) -> None:
         self.output_given = self.output_given or values.get("output") is not None
@@ -80,16 +86,41 @@ class Runtime:
 
         return profiles.load(self.choice(), name)
 
+    _filter: JsonFilter | None = None
+
+    def __post_init__(self) -> None:
+        """--jq / --fields checked before the command does anything: a bad expression is
+        bad usage (exit 2), never found after a request was sent. They imply -o json."""
+        opts = self.options
+        if opts.jq is None and opts.fields is None:
+            return
+        if opts.output_given and opts.output is OutputFormat.table:
+            flag = "--jq" if opts.jq is not None else "--fields"
+            raise InputError(f"{flag} prints JSON: it cannot be used with -o table")
+        if not opts.output_given:
+            opts.output = OutputFormat.json
+        from wibmo_cli.jsonfilter import JsonFilter
+
+        parsed = JsonFilter.parse(opts.jq, opts.fields)
+        if opts.output is OutputFormat.json:
+            self._filter = parsed  # csv/tsv read --fields as their columns
+
     @property
     def json(self) -> bool:
         return self.options.output is OutputFormat.json
+
+    @property
+    def output(self) -> OutputFormat:
+        return self.options.output
 
     @property
     def render(self) -> Renderer:
         if self._renderer is None:
             from wibmo_cli.render import Renderer
 
-            self._renderer = Renderer(json_output=self.json, verbose=self.options.verbose)
+            self._renderer = Renderer(
+                json_output=self.json, verbose=self.options.verbose, json_filter=self._filter
+            )
         return self._renderer
 
     def data_dir(self) -> Path:

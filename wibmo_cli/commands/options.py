@@ -59,7 +59,8 @@ GLOBAL_OPTIONS: Final = (
             typer.Option(
                 "--output",
                 "-o",
-                help="table (default) or json (any case).",
+                help="table (default) or json; csv/tsv (lookup --file, audit, codes); "
+                "md (one lookup). Any case.",
                 case_sensitive=False,
                 show_default=False,
             ),
@@ -72,6 +73,33 @@ GLOBAL_OPTIONS: Final = (
             bool, typer.Option("--verbose", "-v", help="Trace requests and answers on stderr.")
         ],
         False,
+    ),
+    _global(
+        "jq",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--jq",
+                metavar="EXPR",
+                help="Filter the JSON output with a jq expression (implies -o json; "
+                "strings print raw).",
+                show_default=False,
+            ),
+        ],
+        None,
+    ),
+    _global(
+        "fields",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--fields",
+                metavar="A,B",
+                help="Keep only these keys of the JSON output (dotted paths: cards.urn).",
+                show_default=False,
+            ),
+        ],
+        None,
     ),
     _global("debug", Annotated[bool, typer.Option("--debug", help="Show tracebacks.")], False),
 )
