@@ -67,7 +67,7 @@ from wibmo_cli.errors import (
 from wibmo_cli.masking import mask, redact, redact_url
 from wibmo_cli.messages import new_client_txn_id
 from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile
-from wibmo_cli.wire import SECRET_BODY_FIELDS, SECRET_HEADERS, Request, Wire
+from wibmo_cli.wire import SECRET_BODY_FIELDS, SECRET_HEADERS, Request, Route, Wire
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 # Connect errors, and connections dropped before an answer (closed or reset by the peer).
@@ -167,15 +167,17 @@ class Client:
 
     # -- the two APIs ---------------------------------------------------------------
 
-    async def lookup(self, payload: Mapping[str, Any]) -> Exchange:
-        """Retrieve Cust Record, retried per DESIGN.md on transient failures."""
+    async def lookup(self, payload: Mapping[str, Any], *, route: Route | None = None) -> Exchange:
+        """Retrieve Cust Record, retried per DESIGN.md on transient failures; with
+        `route`, any read (`wibmo call`), retried the same way."""
+        route = route or self.wire.route("lookup")
         started = time.perf_counter()
         attempt = 0
         body = dict(payload)
         while True:
             attempt += 1
             last = attempt > self.retries
-            request = self.wire.lookup_request(body, self.base_url)
+            request = self.wire.request(route, body, self.base_url)
             try:
                 reply = await self._attempt(
                     request, lenient=frozenset() if last else RETRY_STATUSES
@@ -196,12 +198,14 @@ class Client:
             await self._sleep(delay)
             body = {**body, "clientTxnId": new_client_txn_id()}
 
-    async def update(self, payload: Mapping[str, Any]) -> Exchange:
-        """Update Profile, sent at most once; see the module's docstring for the outcomes."""
+    async def update(self, payload: Mapping[str, Any], *, route: Route | None = None) -> Exchange:
+        """Update Profile, sent at most once; with `route`, any write (`wibmo call`), the
+        same way. See the module's docstring for the outcomes."""
+        route = route or self.wire.route("update")
         txn = str(payload["clientTxnId"])
         started = time.perf_counter()
         try:
-            reply = await self._attempt(self.wire.update_request(payload, self.base_url))
+            reply = await self._attempt(self.wire.request(route, payload, self.base_url))
             answer, plain = self._interpret(reply)
         except _Failed as failed:
             if not failed.sent:

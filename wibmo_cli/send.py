@@ -1,4 +1,5 @@
 """One Update Profile, sent at most once: the write path's rules, with no terminal in them.
+(`send_once`, `AuditEntry` and `dry_run_base_url` serve `wibmo call`'s writes too.)
 
     lookup    when a preview wants the record, or the card's KYC profile is not given;
               a failure or an answer that is not a success (the profile's
@@ -26,7 +27,7 @@ sent, or nothing left the machine). Ctrl-C or SIGTERM while sending is audited
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -109,8 +110,6 @@ async def send_update(
     """Look up (if `preview` or the KYC profile is not given), plan, decide, then send
     once and audit, or (`dry_run`) build and audit only. Errors before sending are
     raised (nothing was sent); what happens once it is handed over is the outcome."""
-    import asyncio  # here: `update-profile --help` stays light
-
     progress = progress if progress is not None else Progress()
     record = None
     if preview or request.card_profile_id is None:
@@ -121,11 +120,25 @@ async def send_update(
     progress.plan = plan
     if not decide(plan, record):
         return Outcome(Result.DECLINED, plan, sent=False)
-    entry = _Entry(audit, warn, request, plan)
+    entry = AuditEntry(audit, warn, _update_fields(request, plan))
+    return await send_once(lambda: client.update(plan.payload), entry, progress, plan)
+
+
+async def send_once(
+    send: Callable[[], Awaitable[Exchange]],
+    entry: AuditEntry,
+    progress: Progress,
+    plan: Plan | None = None,
+) -> Outcome:
+    """One write handed to the network once (`send`: the client's `update`, which never
+    resends), audited before ("sending") and after (the result): the outcome. Shared by
+    update-profile and `wibmo call`'s writes."""
+    import asyncio
+
     entry.record(result="sending")
     progress.sent = True
     try:
-        exchange = await client.update(plan.payload)
+        exchange = await send()
     except OutcomeUnknownError as exc:  # it may have been applied
         entry.record(result="outcome unknown", error=exc.cause)
         return Outcome(Result.UNKNOWN, plan, sent=True, error=exc)
@@ -162,21 +175,28 @@ def build_dry_run(
     record: dict[str, Any] | None = None,
 ) -> Outcome:
     """The request an update would send, built and audited, not sent: no network code.
-
-    Its URL is the profile's base_url, checked as a real send would check it, or for an
-    embedded profile `wibmo sandbox`'s default (the one a pasted curl can reach)."""
+    Its URL is `dry_run_base_url`'s."""
     from wibmo_cli.wire import Wire
 
-    if not profile.embedded:
-        profile.check_transport()
-    base_url = SANDBOX_URL if profile.embedded else str(profile.get("base_url"))
+    base_url = dry_run_base_url(profile)
     wire = Wire(profile)
     plan = plan_update(profile, request, record)
     if not decide(plan, record):
         return Outcome(Result.DECLINED, plan, sent=False)
     built = wire.update_request(plan.payload, base_url)
-    _Entry(audit, None, request, plan, action="dry-run").record(result="not sent (dry run)")
+    fields = _update_fields(request, plan, action="dry-run")
+    AuditEntry(audit, None, fields).record(result="not sent (dry run)")
     return Outcome(Result.DRY_RUN, plan, sent=False, request=built)
+
+
+def dry_run_base_url(profile: Profile) -> str:
+    """The base URL a dry run shows: the profile's, checked as a real send would check
+    it, or for an embedded profile `wibmo sandbox`'s default (the one a pasted curl can
+    reach)."""
+    if profile.embedded:
+        return SANDBOX_URL
+    profile.check_transport()
+    return str(profile.get("base_url"))
 
 
 def plan_update(profile: Profile, request: UpdateRequest, record: dict[str, Any] | None) -> Plan:
@@ -219,32 +239,17 @@ async def _look_up(client: Client, request: UpdateRequest) -> dict[str, Any]:
     return answer
 
 
-class _Entry:
-    """One update's audit entries: who, which fields (never a value), the clientTxnId.
+class AuditEntry:
+    """One write's audit entries: its `fields` (who, what; never a value, never a
+    secret), then a result each time.
 
     An entry that cannot be written before sending (or for a dry run, before it is
     shown) stops it: nothing sent. After sending, it is only warned about."""
 
-    def __init__(
-        self,
-        audit: AuditRecorder,
-        warn: Warn | None,
-        request: UpdateRequest,
-        plan: Plan,
-        *,
-        action: str = "update",
-    ) -> None:
+    def __init__(self, audit: AuditRecorder, warn: Warn | None, fields: dict[str, Any]) -> None:
         self.audit = audit
         self.warn = warn
-        self.fields: dict[str, Any] = {
-            "command": "update-profile",
-            "action": action,
-            "identifiers": request.identifiers.describe(),
-            "clientTxnId": plan.client_txn_id,
-            "fields": plan.changed(),
-        }
-        if plan.new_profile is not None:
-            self.fields["kycProfile"] = f"{plan.current_profile}->{plan.new_profile}"
+        self.fields = fields
 
     def record(self, *, result: str, **extra: Any) -> None:
         try:
@@ -253,3 +258,17 @@ class _Entry:
             if self.warn is None or result == "sending":  # before anything is sent or shown
                 raise NothingSentError(exc) from None
             self.warn(str(exc))
+
+
+def _update_fields(request: UpdateRequest, plan: Plan, *, action: str = "update") -> dict[str, Any]:
+    """An update's audit fields: who, which fields (never a value), the clientTxnId."""
+    fields: dict[str, Any] = {
+        "command": "update-profile",
+        "action": action,
+        "identifiers": request.identifiers.describe(),
+        "clientTxnId": plan.client_txn_id,
+        "fields": plan.changed(),
+    }
+    if plan.new_profile is not None:
+        fields["kycProfile"] = f"{plan.current_profile}->{plan.new_profile}"
+    return fields

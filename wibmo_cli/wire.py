@@ -9,6 +9,9 @@
     url           the endpoint's base URL + the API's path from the profile
     method        POST for Retrieve Cust Record; the profile's `update_method` for Update
                   Profile (PATCH in the documents' headers, POST on some pages)
+    route         the method, path and placement as one value (`Route`): each API's from
+                  the profile (`Wire.route`), or any path's (`wibmo call`, callapi.py),
+                  with headers of the user's own
 
 The client sends what this builds; a dry run shows it without sending it, so
 `update-profile --dry-run --card-profile-id N` never imports the network code.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from wibmo_cli.crypto import TokenCodec
@@ -53,31 +56,57 @@ class Request:
         return json.dumps(dict(self.body)).encode()
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes and how: its method, its path (after the base URL), where the
+    credentials go ("headers" | "body"), and `extra_headers` of the user's own (`wibmo
+    call -H`; each replaces a header of the same name, whatever its case)."""
+
+    method: str
+    path: str
+    credentials: str
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+
+
 class Wire:
-    """One profile's requests: its credentials checked and placed once per API, its
-    token codec."""
+    """One profile's requests: its credentials checked and placed once per placement,
+    its token codec."""
 
     def __init__(self, profile: Profile) -> None:
         profile.require("api_key", "secure_code", "client_id", "bank_id")
         self.profile = profile
         self.codec: TokenCodec = profile.codec()
         self.update_method = str(profile.get("update_method"))
-        self._placed = {
-            api: credentials(profile, str(profile.get(f"{api}_credentials")))
-            for api in ("lookup", "update")
-        }
+        self._placed: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        for api in ("lookup", "update"):  # checked now: a bad value stops any command
+            self._placement(self.route(api).credentials)
+
+    def route(self, api: str) -> Route:
+        """The profile's route for one of its two APIs ("lookup" | "update")."""
+        method = LOOKUP_METHOD if api == "lookup" else self.update_method
+        path = str(self.profile.get(f"{api}_path"))
+        return Route(method, path, str(self.profile.get(f"{api}_credentials")))
 
     def lookup_request(self, payload: Mapping[str, Any], base_url: str) -> Request:
-        return self._request("lookup", LOOKUP_METHOD, payload, base_url)
+        return self.request(self.route("lookup"), payload, base_url)
 
     def update_request(self, payload: Mapping[str, Any], base_url: str) -> Request:
-        return self._request("update", self.update_method, payload, base_url)
+        return self.request(self.route("update"), payload, base_url)
 
-    def _request(self, api: str, method: str, payload: Mapping[str, Any], base_url: str) -> Request:
-        url = self.profile.url(str(self.profile.get(f"{api}_path")), base_url)
-        headers, body_fields = self._placed[api]
+    def request(self, route: Route, payload: Mapping[str, Any], base_url: str) -> Request:
+        url = self.profile.url(route.path, base_url)
+        headers, body_fields = self._placement(route.credentials)
+        if route.extra_headers:
+            replaced = {name.lower() for name in route.extra_headers}
+            headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
+            headers.update(route.extra_headers)
         body = {"token": self.codec.encrypt_json(payload), **body_fields}
-        return Request(method, url, dict(headers), body, dict(payload))
+        return Request(route.method, url, dict(headers), body, dict(payload))
+
+    def _placement(self, where: str) -> tuple[dict[str, str], dict[str, str]]:
+        if where not in self._placed:
+            self._placed[where] = credentials(self.profile, where)
+        return self._placed[where]
 
 
 def credentials(profile: Profile, placement: str) -> tuple[dict[str, str], dict[str, str]]:

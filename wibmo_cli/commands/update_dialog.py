@@ -1,15 +1,19 @@
 """The command's side of `wibmo update-profile`: the terminal around `send.send_update`.
 
 read_file        --from-file's text (a path, or - for stdin), bounded
+WriteGuard       whether a write asks before it is sent, and the question (the profile's
+                 name typed on production profiles): update-profile's and `wibmo call`'s
 Confirmation     `decide`: the preview (or the plan's notes) on stderr, then the
                  question (the profile's name typed on production profiles)
 show_outcome     each outcome said: the answer, the dry run, or the error to raise
+show_dry_run     a dry run's payload, token and redacted curl (update-profile, call)
 interrupted_message   what became of an update Ctrl-C or SIGTERM ended
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.errors import ExitStatus, InputError, OutcomeUnknownError
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
     from wibmo_cli.messages import Identifiers
     from wibmo_cli.profiles import Profile
     from wibmo_cli.runtime import Runtime
+    from wibmo_cli.wire import Request
 
 
 MAX_PATCH_BYTES: Final = 1 << 20  # a --from-file patch is a few fields: 1 MiB is ample
@@ -46,6 +51,55 @@ def read_file(name: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise InputError(f"--from-file {name}: cannot read it ({reason})") from None
+
+
+@dataclass(frozen=True)
+class WriteGuard:
+    """Whether a write asks before it is sent (`ask`), and whether the answer is the
+    profile's name typed (`typed`: a production profile, unless --yes --production-ok).
+    A dry run never asks; --yes skips the question except on production."""
+
+    ask: bool
+    typed: bool
+
+    @classmethod
+    def of(cls, profile: Profile, *, yes: bool, production_ok: bool, dry_run: bool) -> WriteGuard:
+        """The guard for this profile and these flags; InputError (nothing sent) when it
+        must ask and no one can be asked here."""
+        typed = bool(profile.get("production")) and not (yes and production_ok)
+        ask = not dry_run and (not yes or typed)
+        unable = why_no_prompt() if ask else None
+        if unable:
+            how = "--yes"
+            if typed:
+                how = f"--yes --production-ok (profile {profile.name!r} is production)"
+            raise InputError(
+                f"cannot ask for confirmation: {unable}; check with --dry-run, then pass {how}"
+            )
+        return cls(ask, typed)
+
+    def question(self, profile: Profile, what: str) -> tuple[bool, str]:
+        """(confirmed, what to say if not): the profile's name typed, or yes/no to
+        "Send this `what`?"."""
+        from wibmo_cli import prompt
+
+        name = profile.name
+        if self.typed:
+            typed = prompt.ask(f"Profile {name!r} is production. Type its name to send: ").strip()
+            return typed == name, f"not sent: {typed!r} is not {name!r}"
+        return prompt.confirm(f"Send this {what}?"), "not sent: not confirmed"
+
+
+def why_no_prompt() -> str | None:
+    """Why no one can be asked here (None: they can): the question goes to stderr, the
+    answer comes from a terminal on stdin."""
+    from wibmo_cli.streams import is_terminal
+
+    if not is_terminal(sys.stdin):  # None (`<&-`) and closed are not terminals
+        return "stdin is not a terminal"
+    if sys.stderr is None:
+        return "stderr is closed"
+    return None
 
 
 class Confirmation:
@@ -80,7 +134,8 @@ class Confirmation:
         if not self.ask:
             return True
         try:
-            confirmed, refusal = self._question()  # Ctrl-C and SIGTERM end it at once
+            guard = WriteGuard(self.ask, self.typed)
+            confirmed, refusal = guard.question(self.profile, "update")  # Ctrl-C ends it
         except (EOFError, KeyboardInterrupt):  # end of input, Ctrl-C or SIGTERM
             self.rt.render.info("")
             raise KeyboardInterrupt from None
@@ -103,16 +158,6 @@ class Confirmation:
         )
         self.rt.render.print_err(*shown)
 
-    def _question(self) -> tuple[bool, str]:
-        """(confirmed, what to say if not): the profile's name typed, or yes/no."""
-        from wibmo_cli import prompt
-
-        name = self.profile.name
-        if self.typed:
-            typed = prompt.ask(f"Profile {name!r} is production. Type its name to send: ").strip()
-            return typed == name, f"not sent: {typed!r} is not {name!r}"
-        return prompt.confirm("Send this update?"), "not sent: not confirmed"
-
 
 def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcome: Outcome) -> int:
     """Say what became of the update; its exit status. An error outcome is raised, for
@@ -121,7 +166,8 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
     if result is Result.DECLINED:
         return ExitStatus.USAGE
     if result is Result.DRY_RUN:
-        _show_dry_run(rt, profile, outcome)
+        assert outcome.request is not None
+        show_dry_run(rt, profile, outcome.request)
         return ExitStatus.OK
     if result is Result.UNKNOWN:
         assert isinstance(outcome.error, OutcomeUnknownError)
@@ -163,13 +209,13 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
     return ExitStatus.OK
 
 
-def _show_dry_run(rt: Runtime, profile: Profile, outcome: Outcome) -> None:
+def show_dry_run(rt: Runtime, profile: Profile, request: Request) -> None:
+    """The request a write would send, not sent: its payload (masked), token and a curl
+    command with every secret redacted; JSON with -o json."""
     from wibmo_cli.masking import mask, redact_url
     from wibmo_cli.profiles import SECRET_KEYS
     from wibmo_cli.views.preview import curl_command, dry_run_text
 
-    request = outcome.request
-    assert request is not None and outcome.plan is not None
     payload = request.payload
     token = str(request.body["token"])
     secrets = [str(profile.values.get(key, "")) for key in SECRET_KEYS]
@@ -189,7 +235,7 @@ def _show_dry_run(rt: Runtime, profile: Profile, outcome: Outcome) -> None:
         rt.render.line(dry_run_text(payload, token, curl))
     if profile.embedded:
         rt.render.info(f"embedded profile: the curl targets `wibmo sandbox` on port {DEFAULT_PORT}")
-    rt.render.info(f"dry run: nothing was sent (clientTxnId {outcome.plan.client_txn_id})")
+    rt.render.info(f"dry run: nothing was sent (clientTxnId {payload.get('clientTxnId')})")
 
 
 def check_command(profile: Profile, identifiers: Identifiers, plan: Plan | None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -172,24 +171,18 @@ def update_profile(
         patch_label=from_file or "",
         mobile_prefix=prefix,
     )
-    typed = bool(profile.get("production")) and not (yes and production_ok)
-    ask = not dry_run and (not yes or typed)
-    unable = _why_no_prompt() if ask else None
-    if unable:
-        how = "--yes"
-        if typed:
-            how = f"--yes --production-ok (profile {profile.name!r} is production)"
-        raise InputError(
-            f"cannot ask for confirmation: {unable}; check with --dry-run, then pass {how}"
-        )
+    from wibmo_cli.commands import update_dialog
+
+    guard = update_dialog.WriteGuard.of(
+        profile, yes=yes, production_ok=production_ok, dry_run=dry_run
+    )
+    ask, typed = guard.ask, guard.typed
 
     audit = rt.audit_log(audit_log)
     try:
         audit.check()  # every update and dry run is audited: no log, nothing sent or shown
     except ConfigError as exc:
         raise NothingSentError(exc) from None
-    from wibmo_cli.commands import update_dialog
-
     decide = update_dialog.Confirmation(
         rt, profile, identifiers, ask=ask, typed=typed, dry_run=dry_run
     )
@@ -244,15 +237,3 @@ def _run(
             )
 
     return asyncio.run(run())
-
-
-def _why_no_prompt() -> str | None:
-    """Why no one can be asked here (None: they can): the question goes to stderr, the
-    answer comes from a terminal on stdin."""
-    from wibmo_cli.streams import is_terminal
-
-    if not is_terminal(sys.stdin):  # None (`<&-`) and closed are not terminals
-        return "stdin is not a terminal"
-    if sys.stderr is None:
-        return "stderr is closed"
-    return None
