@@ -116,17 +116,20 @@ class OutcomeUnknownError(NetworkError):
     """A write may have reached the server, and no answer that can be trusted came back:
     none in time, a dropped connection, a 5xx, an unreadable answer, another clientTxnId.
 
-    `cause` is what happened; the message adds that it may have been applied, and the
-    `client_txn_id` to look for.
+    `cause` is what happened; the message adds that `what` ("update", "request") may
+    have been applied, and the `client_txn_id` to look for.
     """
 
-    def __init__(self, cause: str, *, client_txn_id: str, hint: str | None = None) -> None:
+    def __init__(
+        self, cause: str, *, client_txn_id: str, hint: str | None = None, what: str = "update"
+    ) -> None:
         self.client_txn_id = client_txn_id
+        self.what = what
         super().__init__(cause, sent=True, hint=hint)
 
     def _said(self) -> str:
         return (
-            f"{self.cause}; the update may or may not have been applied "
+            f"{self.cause}; the {self.what} may or may not have been applied "
             f"(clientTxnId {self.client_txn_id})"
         )
 
