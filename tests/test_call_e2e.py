@@ -9,9 +9,11 @@ import json
 import os
 import pty
 import selectors
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +26,11 @@ from support import (
     StartSandbox,
     audit_entries,
     codec,
+    no_traceback,
+    served,
+    signal_and_wait,
+    spawn,
+    wait_for,
     write_profiles,
 )
 
@@ -210,6 +217,24 @@ def test_an_unknown_message_code_is_a_write(wibmo: Invoke, sandbox: Sandbox) -> 
     assert len(sandbox.requests) == 1
 
 
+def test_ctrl_c_on_a_write_in_flight_says_it_may_have_been_applied(db_path: Path) -> None:
+    args = ("call", UPDATE, "--message-code", "1280", *UPDATE_ARGS, "--yes")
+    with served(db_path, profile={"timeout": 30}, queue=["hang"], hang_seconds=20):
+        process = spawn(*args)
+        try:
+            wait_for(lambda: [e["result"] for e in call_entries()] == ["sending"], what="sending")
+            time.sleep(0.3)  # the request is on the wire, held by the sandbox
+        finally:
+            _, err_bytes = signal_and_wait(process, signal.SIGINT, timeout=10)
+    err = err_bytes.decode()
+    assert process.returncode == 130, err
+    assert no_traceback(err_bytes), err
+    entries = call_entries()
+    txn = entries[0]["clientTxnId"]
+    assert [e["result"] for e in entries] == ["sending", "interrupted: outcome unknown"]
+    assert "interrupted after sending" in err and f"clientTxnId {txn}" in err
+
+
 def test_a_write_that_cannot_connect_was_not_sent(wibmo: Invoke, sandbox: Sandbox) -> None:
     write_profiles("http://127.0.0.1:9", retries=0)
     result = wibmo("call", UPDATE, "--message-code", "1280", *UPDATE_ARGS, "--yes")
@@ -219,7 +244,7 @@ def test_a_write_that_cannot_connect_was_not_sent(wibmo: Invoke, sandbox: Sandbo
 
 
 def test_an_audit_log_that_cannot_be_written_stops_a_write(
-    wibmo: Invoke, sandbox: Sandbox, tmp_path: Any
+    wibmo: Invoke, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     blocked = tmp_path / "dir-not-file"
     blocked.mkdir()
@@ -343,8 +368,6 @@ def test_a_dry_run_of_a_read_as_text(cli: Invoke, sandbox: Sandbox) -> None:
 def test_the_payload_from_a_file_and_stdin_with_fields_over_it(
     cli: Invoke, sandbox: Sandbox
 ) -> None:
-    from pathlib import Path
-
     Path("payload.json").write_text('{"messageCode": 1930, "urn": "1"}', encoding="utf-8")
     from_file = cli("call", LOOKUP, "payload.json", "-f", "urn=389", "--jq", ".responseCode")
     assert (from_file.exit_code, from_file.stdout) == (0, "00\n"), from_file.stderr
