@@ -26,6 +26,7 @@ from wibmo_cli.errors import (
 from wibmo_cli.runtime import Runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from contextlib import AbstractAsyncContextManager
 
     from wibmo_cli.audit import AuditLog
@@ -257,7 +258,10 @@ def _write(
             if guard.ask and not _confirmed(rt, profile, the_call, guard, client):
                 return None
             entry = AuditEntry(audit, rt.render.warn, the_call.audit_fields("call"))
-            send = lambda: client.update(the_call.payload, route=the_call.route)  # noqa: E731
+
+            def send() -> Awaitable[Exchange]:
+                return client.update(the_call.payload, route=the_call.route)
+
             return await send_once(send, entry, progress)
 
     try:
