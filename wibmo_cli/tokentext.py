@@ -8,6 +8,8 @@ platform's bodies (issue 12, items 1 and 4):
                      (`bodies.unwrap`), else the token inside a line of text: under an
                      envelope key (`token=...`, `"token":"..."`, a curl `--data-raw`), else
                      the longest run of base64 that is whole AES blocks
+    token_runs       where tokens may be in any text (`resolve`'s bare runs, and every
+                     token `decrypt --scan` finds): the one rule for what counts as one
     join_wrapped     among lines that each failed to decrypt, the runs that decrypt
                      together: every line but the last a full 64- or 76-character base64
                      line (openssl wraps at 64, MIME at 76)
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -38,12 +40,19 @@ _MIN_RUN: Final = 22  # base64 characters of one 16-byte block: the shortest tok
 
 # A token under an envelope key in any text: `token=X`, `"token": "X"`, `'token':'X'`,
 # `\"token\":\"X\"` (a body inside a JSON string), `result: X`...
-_ENVELOPED: Final = re.compile(
-    r"(?i)(?<![A-Za-z0-9_])(?:"
-    + "|".join(ENVELOPE_KEYS)
-    + r")\\?[\"']?\s*[:=]\s*\\?[\"']?([A-Za-z0-9+/_-]+={0,2})"
+_KEY_BEFORE: Final = (
+    r"(?i)(?<![A-Za-z0-9_])(?:" + "|".join(ENVELOPE_KEYS) + r")\\?[\"']?\s*[:=]\s*\\?[\"']?"
 )
-_RUN: Final = re.compile(rf"[A-Za-z0-9+/_-]{{{_MIN_RUN},}}={{0,2}}")
+_ENVELOPED: Final = re.compile(_KEY_BEFORE + r"([A-Za-z0-9+/_-]+={0,2})")
+_ENVELOPE_ENDS: Final = re.compile((_KEY_BEFORE + r"\Z").encode())
+_ENVELOPE_REACH: Final = 40  # bytes before a token that `under_envelope_key` looks at
+# A run of base64 characters (standard or URL-safe), whole: not the tail of a longer run.
+_RUN: Final = re.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{%d,}={0,2}" % _MIN_RUN)
+_HEX: Final = re.compile(rb"[0-9A-Fa-f]+")
+BASE64_BYTES: Final = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+)
+_DOT: Final = ord(".")
 _WRAP_LINE: Final = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
 _BASE64_TEXT: Final = re.compile(r"[A-Za-z0-9+/_=-]+")
 
@@ -74,7 +83,8 @@ def token_in_line(text: str) -> str | None:
     for match in _ENVELOPED.finditer(text):
         if is_whole_token(match[1]):
             return match[1]
-    runs = {match[0] for match in _RUN.finditer(text) if is_whole_token(match[0])}
+    data = text.encode()
+    runs = {data[start:end].decode() for start, end in token_runs(data)}
     if not runs:
         return None
     longest = max(map(len, runs))
@@ -85,6 +95,38 @@ def token_in_line(text: str) -> str | None:
             "give the one to decrypt"
         )
     return found[0]
+
+
+def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
+    """Where tokens may be in `data`: (start, end) of each run of base64 that could be one.
+
+    A run is all of a stretch of base64 characters (standard or URL-safe, up to two `=`
+    after it), at least `_MIN_RUN` long (one 16-byte block: the shortest token), that
+    decodes to whole AES blocks (from its length: nothing is decoded here). Left alone:
+    a run of hex digits only (ids, hashes: a real token of 22 or more characters is all
+    hex about once in 10**10), and a run joined by a dot to more base64 (a JWT's parts,
+    a host or file name: `eyJh...J9.eyJz...fQ.SflK...`).
+    """
+    for match in _RUN.finditer(data):
+        start, end = match.span()
+        run = match[0].rstrip(b"=")
+        size = len(run) * 3 // 4  # what the run decodes to (a length of 4n+1 decodes to none)
+        if len(run) % 4 == 1 or size % BLOCK or _HEX.fullmatch(run) or _dotted(data, start, end):
+            continue
+        yield start, end
+
+
+def _dotted(data: bytes, start: int, end: int) -> bool:
+    """Whether the run at `start:end` is one part of a dotted name (a JWT, a host)."""
+    before = start >= 2 and data[start - 1] == _DOT and data[start - 2] in BASE64_BYTES
+    after = end + 1 < len(data) and data[end] == _DOT and data[end + 1] in BASE64_BYTES
+    return before or after
+
+
+def under_envelope_key(data: bytes, start: int) -> bool:
+    """Whether the token at `start` in `data` stands under an envelope key (`token=`,
+    `"token":"`, `result: `...): a token the platform's bodies carried, not a look-alike."""
+    return _ENVELOPE_ENDS.search(data, max(0, start - _ENVELOPE_REACH), start) is not None
 
 
 def resolve(text: str) -> str | dict[str, Any]:
