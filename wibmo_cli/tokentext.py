@@ -49,6 +49,9 @@ _ENVELOPE_REACH: Final = 40  # bytes before a token that `under_envelope_key` lo
 # A run of base64 characters (standard or URL-safe), whole: not the tail of a longer run.
 _RUN: Final = re.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{%d,}={0,2}" % _MIN_RUN)
 _HEX: Final = re.compile(rb"[0-9A-Fa-f]+")
+# A terminal's colour code (`ESC[1;31m`) ends in a letter that would start the run after it.
+_CSI_BEFORE: Final = re.compile(rb"\x1b\[[0-9;]*\Z")
+_CSI_REST: Final = re.compile(rb"[0-9]*[A-Za-z]?")
 BASE64_BYTES: Final = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
 )
@@ -105,13 +108,24 @@ def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
     decodes to whole AES blocks (from its length: nothing is decoded here). Left alone:
     a run of hex digits only (ids, hashes: a real token of 22 or more characters is all
     hex about once in 10**10), and a run joined by a dot to more base64 (a JWT's parts,
-    a host or file name: `eyJh...J9.eyJz...fQ.SflK...`).
+    a host or file name: `eyJh...J9.eyJz...fQ.SflK...`). A terminal colour code in front
+    (`ESC[31m` in a coloured log) is not part of the run.
     """
+    coloured = b"\x1b[" in data
     for match in _RUN.finditer(data):
         start, end = match.span()
-        run = match[0].rstrip(b"=")
+        if coloured and _CSI_BEFORE.search(data, max(0, start - 16), start):
+            rest = _CSI_REST.match(data, start)
+            start = rest.end() if rest else start
+        run = data[start:end].rstrip(b"=")
         size = len(run) * 3 // 4  # what the run decodes to (a length of 4n+1 decodes to none)
-        if len(run) % 4 == 1 or size % BLOCK or _HEX.fullmatch(run) or _dotted(data, start, end):
+        if (
+            len(run) < _MIN_RUN
+            or len(run) % 4 == 1
+            or size % BLOCK
+            or _HEX.fullmatch(run)
+            or _dotted(data, start, end)
+        ):
             continue
         yield start, end
 
