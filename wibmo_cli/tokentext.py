@@ -46,15 +46,20 @@ _KEY_BEFORE: Final = (
 _ENVELOPED: Final = re.compile(_KEY_BEFORE + r"([A-Za-z0-9+/_-]+={0,2})")
 _ENVELOPE_ENDS: Final = re.compile((_KEY_BEFORE + r"\Z").encode())
 _ENVELOPE_REACH: Final = 40  # bytes before a token that `under_envelope_key` looks at
-# A run of base64 characters (standard or URL-safe), whole: not the tail of a longer run.
-_RUN: Final = re.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{%d,}={0,2}" % _MIN_RUN)
-_HEX: Final = re.compile(rb"[0-9A-Fa-f]+")
-# A terminal's colour code (`ESC[1;31m`) ends in a letter that would start the run after it.
-_CSI_BEFORE: Final = re.compile(rb"\x1b\[[0-9;]*\Z")
-_CSI_REST: Final = re.compile(rb"[0-9]*[A-Za-z]?")
 BASE64_BYTES: Final = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
 )
+# Text seen as runs (what `token_runs` searches, at C speed): every base64 character
+# (standard or URL-safe) an "A", "=" itself, anything else a space.
+_AS_RUNS: Final = bytes(
+    ord("A") if byte in BASE64_BYTES else byte if byte == ord("=") else ord(" ")
+    for byte in range(256)
+)
+_SHORTEST_RUN: Final = b"A" * _MIN_RUN
+_RUN_END: Final = re.compile(rb"A*")
+_HEX: Final = re.compile(rb"[0-9A-Fa-f]+")
+# A terminal's colour code (`ESC[1;31m`): its last letter would start the run after it.
+_CSI: Final = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
 _DOT: Final = ord(".")
 _WRAP_LINE: Final = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
 _BASE64_TEXT: Final = re.compile(r"[A-Za-z0-9+/_=-]+")
@@ -111,23 +116,27 @@ def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
     a host or file name: `eyJh...J9.eyJz...fQ.SflK...`). A terminal colour code in front
     (`ESC[31m` in a coloured log) is not part of the run.
     """
-    coloured = b"\x1b[" in data
-    for match in _RUN.finditer(data):
-        start, end = match.span()
-        if coloured and _CSI_BEFORE.search(data, max(0, start - 16), start):
-            rest = _CSI_REST.match(data, start)
-            start = rest.end() if rest else start
-        run = data[start:end].rstrip(b"=")
-        size = len(run) * 3 // 4  # what the run decodes to (a length of 4n+1 decodes to none)
+    seen = _CSI.sub(_blank, data) if b"\x1b[" in data else data  # a coloured log
+    runs = seen.translate(_AS_RUNS)
+    find, run_end = runs.find, _RUN_END.match
+    start = find(_SHORTEST_RUN)
+    while start >= 0:  # once per word of 22 characters or more, at its first character
+        bare = run_end(runs, start).end()  # type: ignore[union-attr]  # A* always matches
+        end = bare + (runs[bare : bare + 2] == b"==") + (runs[bare : bare + 1] == b"=")
+        length = bare - start
+        # decodes to a whole number of blocks (a length of 4n+1 decodes to nothing)
         if (
-            len(run) < _MIN_RUN
-            or len(run) % 4 == 1
-            or size % BLOCK
-            or _HEX.fullmatch(run)
-            or _dotted(data, start, end)
+            (length * 3 // 4) % BLOCK == 0
+            and length % 4 != 1
+            and not _HEX.fullmatch(data, start, bare)
+            and not _dotted(data, start, end)
         ):
-            continue
-        yield start, end
+            yield start, end
+        start = find(_SHORTEST_RUN, end)  # after a run's end: never inside the next one
+
+
+def _blank(code: re.Match[bytes]) -> bytes:
+    return b" " * len(code[0])
 
 
 def _dotted(data: bytes, start: int, end: int) -> bool:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 OURS_SAID = (
     "fit the key but not as JSON (another IV scheme?) or were sent as a token "
-    "(token=, \"token\":): try `wibmo decrypt --detect` on one (-o json gives each token)"
+    '(token=, "token":): try `wibmo decrypt --detect` on one (-o json gives each token)'
 )
 
 
