@@ -433,3 +433,13 @@ def test_the_output_file_keeps_the_logs_mode_of_writing(isolated: Path) -> None:
         )
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == b'\x1b[31m{"a":1}\x1b[0m\n'
+
+
+def test_decrypt_of_one_line_reads_tokens_by_the_same_rule(cli: Invoke) -> None:
+    """`decrypt "a log line"` finds its token with `--scan`'s rule (`tokentext.token_runs`):
+    a longer run of hex digits (a sha256, 48 bytes as base64: whole blocks) is no token."""
+    token = codec().encrypt_json({"a": 1})
+    line = f"trace {'9f86d081884c7d65' * 4} body {token}"
+    result = cli("decrypt", line, "--key-env", "HARD_KEY")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"a": 1}

@@ -5,6 +5,8 @@ order, in constant memory and at full speed (bench/bench.py's `decrypt FILE` fig
                      in one cipher pass (`TokenCodec.decrypt_many`), written with one write
     _settle          the second look at lines that failed alone: a token wrapped over
                      several lines (`tokentext.join_wrapped`), a token inside a line of text
+    json_line        what one plaintext is shown as (as sent, masked in place where it can
+                     be): also each answer of `decrypt --scan` (tokenscan.py)
 """
 
 from __future__ import annotations
