@@ -309,11 +309,11 @@ def scan(data: bytes, **options: Any) -> tuple[bytes, tokenscan.ScanSummary]:
 
 def test_bytes_are_kept_as_they_came_and_made_visible_on_a_terminal() -> None:
     token = codec().encrypt_json({"a": "b"})
-    data = b"\x1b[2J\xff\xfe caf\xc3\xa9 " + token.encode() + b" \x07end\r\n"
+    data = b"\x1b[2J\xff\xfe caf\xc3\xa9\t" + token.encode() + b" \x07end\r\r\n"
     out, _ = scan(data)
-    assert out == b'\x1b[2J\xff\xfe caf\xc3\xa9 {"a":"b"} \x07end\r\n'
-    shown, _ = scan(data, terminal=True)
-    assert shown == b'\\x1b[2J\\xff\\xfe caf\xc3\xa9 {"a":"b"} \\x07end\\r\n'
+    assert out == b'\x1b[2J\xff\xfe caf\xc3\xa9\t{"a":"b"} \x07end\r\r\n'
+    shown, _ = scan(data, terminal=True)  # a tab and a CRLF kept: harmless, in every log
+    assert shown == b'\\x1b[2J\\xff\\xfe caf\xc3\xa9\t{"a":"b"} \\x07end\\r\r\n'
 
 
 def test_columns_count_characters_from_1() -> None:

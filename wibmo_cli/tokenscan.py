@@ -16,8 +16,9 @@ feed) is cut after its last byte that no token holds, so no token is cut in two;
 of base64 longer than `MAX_PIECE` is not taken for a token (no answer is that long).
 
 The text around the tokens is the input's own: bytes as they came (invalid UTF-8 and
-control characters included) to a file or a pipe; on a terminal (`visible=True`) control
-characters are shown escaped (`textsafe.visible`) and bytes that are not UTF-8 as `\\xNN`.
+control characters included) to a file or a pipe; on a terminal (`terminal=True`) control
+characters are shown escaped (`textsafe.visible`; tabs and CRLF kept) and bytes that are
+not UTF-8 as `\\xNN`.
 """
 
 from __future__ import annotations
@@ -154,13 +155,23 @@ def scan_stream(
         else:
             out.append(data[done:])
             if terminal:
-                out = [
-                    visible(b"".join(out).decode("utf-8", "backslashreplace"), lines=True).encode()
-                ]
+                out = [_for_terminal(b"".join(out))]
         write(b"".join(out))
         if flush is not None:
             flush()
     return summary
+
+
+def _for_terminal(data: bytes) -> bytes:
+    """The text as a terminal should get it: control characters shown escaped
+    (`textsafe.visible`) but for tabs and the CR of a CRLF (harmless, and in every log);
+    bytes that are not UTF-8 as `\\xNN`."""
+    shown = []
+    for line in data.decode("utf-8", "backslashreplace").split("\n"):
+        crlf = line.endswith("\r")
+        parts = (line[:-1] if crlf else line).split("\t")
+        shown.append("\t".join(visible(part) for part in parts) + ("\r" if crlf else ""))
+    return "\n".join(shown).encode()
 
 
 def _shown(
