@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+import re
 import select
 import subprocess
 import sys
@@ -41,7 +42,7 @@ from support import (
     records,
 )
 
-from wibmo_cli import tokenscan
+from wibmo_cli import tokenscan, tokentext
 from wibmo_cli.crypto import IvScheme, TokenCodec
 from wibmo_cli.masking import mask
 
@@ -362,6 +363,35 @@ def test_a_run_of_base64_longer_than_a_piece_is_no_token(monkeypatch: pytest.Mon
 def test_noise_is_not_taken_for_a_token(noise: bytes) -> None:
     out, summary = scan(b"x " + noise + b" y\n")
     assert out == b"x " + noise + b" y\n" and summary.found == 0
+
+
+_PLAIN_RUN = re.compile(rb"([A-Za-z0-9+/_-]{22,})={0,2}")
+
+
+def plain_token_runs(data: bytes) -> list[tuple[int, int]]:
+    """`tokentext.token_runs` written the plain way (a regex over the text, each match
+    checked), for text without terminal colour codes: its fast path is pinned to this."""
+    found = []
+    for match in _PLAIN_RUN.finditer(data):
+        run = match[1]
+        whole_blocks = len(run) % 4 != 1 and (len(run) * 3 // 4) % 16 == 0
+        hex_only = re.fullmatch(rb"[0-9A-Fa-f]+", run) is not None
+        before, after = data[: match.start()], data[match.end() :]
+        dotted = re.search(rb"[A-Za-z0-9+/_-]\.\Z", before) or re.match(
+            rb"\.[A-Za-z0-9+/_-]", after
+        )
+        if whole_blocks and not hex_only and not dotted:
+            found.append(match.span())
+    return found
+
+
+_RUN_PIECES = [b"Zy9+/Q", b"G" * 21, b"ab12" * 11, b"k", b"-_", b"=", b"==", b".", b" ", b"\xff"]
+
+
+@given(st.lists(st.sampled_from(_RUN_PIECES), max_size=40))
+def test_token_runs_is_the_plain_regex(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    assert list(tokentext.token_runs(data)) == plain_token_runs(data)
 
 
 @given(st.binary(max_size=2000))
