@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""wibmo benchmarks: start-up, streaming decrypt and batch lookups, each figure next to a
-baseline measured in the same run on the same machine, with its target and PASS/FAIL.
+"""wibmo benchmarks: start-up, streaming decrypt, log scanning and batch lookups, each figure
+next to a baseline measured in the same run on the same machine, with its target and PASS/FAIL.
 
     python bench/bench.py            # the full run (a few minutes)
     python bench/bench.py --quick    # smaller files, fewer repeats (about a minute)
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -204,6 +205,75 @@ class Bench:
         done = self.run([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE)
         return int(done.stdout)
 
+    # -- scanning a log -----------------------------------------------------------------
+
+    def scan(self) -> None:
+        size = (16 if self.quick else 64) << 20
+        path = self.work / "app.log"
+        tokens = write_log(path, size)
+        megabytes = path.stat().st_size / (1 << 20)
+        print(f"\n== decrypt --scan ({megabytes:,.0f} MiB of log, {tokens:,} tokens in it)")
+        bare = self.work / "bare_scan.py"
+        bare.write_text(BARE_SCAN)
+        rates, bare_rates = [], []
+        for _ in range(1 if self.quick else 3):
+            seconds = self.wall([sys.executable, str(bare), str(path)])
+            bare_rates.append(megabytes / seconds)
+            seconds = self.wall([*self.wibmo, "decrypt", "--scan", str(path)])
+            rates.append(megabytes / seconds)
+        rate, bare_rate = max(rates), max(bare_rates)
+        done = self.run([*self.wibmo, "decrypt", "--scan", str(path)], stderr=subprocess.PIPE)
+        said = f"{tokens} tokens found: {tokens} decrypted, 0 left as they were"
+        assert said in done.stderr.decode(), done.stderr  # every token found and decrypted
+        self.record(
+            Figure(
+                "wibmo decrypt --scan LOG > /dev/null",
+                rate,
+                "MiB/s",
+                "re.finditer loop",
+                bare_rate,
+                rate / bare_rate,
+                ">= 15 MiB/s and >= 1.5 x the loop",
+                rate >= 15 and rate >= 1.5 * bare_rate,
+            )
+        )
+        big = self.work / "big.log"
+        times = 4
+        with big.open("wb") as out:
+            for _ in range(times):
+                with path.open("rb") as part:
+                    shutil.copyfileobj(part, out)
+        line = self.work / "line.log"  # the log with its line feeds taken out: one line
+        with path.open("rb") as source, line.open("wb") as out:
+            while chunk := source.read(1 << 20):
+                out.write(chunk.replace(b"\n", b" "))
+        small_rss = self.peak_rss([*self.wibmo, "decrypt", "--scan", str(path)])
+        big_rss = self.peak_rss([*self.wibmo, "decrypt", "--scan", str(big)])
+        line_rss = self.peak_rss([*self.wibmo, "decrypt", "--scan", str(line)])
+        bare_rss = self.peak_rss([sys.executable, str(bare), str(line)])
+        worst = max(big_rss, line_rss)
+        self.record(
+            Figure(
+                f"peak RSS, --scan of {times * megabytes:,.0f} MiB / one {megabytes:,.0f} MiB line",
+                worst / 1024,
+                "MiB",
+                f"{megabytes:,.0f} MiB log",
+                small_rss / 1024,
+                worst / small_rss,
+                "< 150 MiB, flat",
+                worst < 150 * 1024 and worst < small_rss + 16 * 1024,
+            )
+        )
+        self.notes.append(
+            f"--scan peak RSS: {small_rss / 1024:,.1f} MiB ({megabytes:,.0f} MiB log), "
+            f"{big_rss / 1024:,.1f} MiB ({times * megabytes:,.0f} MiB log), "
+            f"{line_rss / 1024:,.1f} MiB (one {megabytes:,.0f} MiB line); the re.finditer "
+            f"loop on that line: {bare_rss / 1024:,.1f} MiB (it holds the line whole)"
+        )
+        print("      " + self.notes[-1])
+        big.unlink()
+        line.unlink()
+
     # -- batch lookups -----------------------------------------------------------------
 
     def lookups(self) -> None:
@@ -333,6 +403,83 @@ with open(sys.argv[1], "rb") as tokens:
     for line in tokens:
         write(decrypt(line.strip()) + b"\\n")
 """
+
+
+BARE_SCAN = """\
+import base64, binascii, json, re, sys
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from wibmo_cli.crypto import parse_key
+from wibmo_cli.profiles import DEMO_PROFILE
+aes = algorithms.AES(parse_key(DEMO_PROFILE["encryption_key"]))
+candidate = re.compile(rb"[A-Za-z0-9+/_-]{22,}={0,2}")
+write = sys.stdout.buffer.write
+with open(sys.argv[1], "rb") as log:
+    for line in log:
+        out, done = [], 0
+        for match in candidate.finditer(line):
+            token = match.group().rstrip(b"=")
+            try:
+                raw = base64.urlsafe_b64decode(
+                    token.replace(b"+", b"-").replace(b"/", b"_") + b"=" * (-len(token) % 4)
+                )
+                if not raw or len(raw) % 16:
+                    continue
+                decryptor = Cipher(aes, modes.CBC(bytes(16))).decryptor()
+                plain = decryptor.update(raw) + decryptor.finalize()
+                value = json.loads(plain[: -plain[-1]])
+            except (binascii.Error, ValueError, IndexError):
+                continue
+            out += (line[done : match.start()], json.dumps(value, separators=(",", ":")).encode())
+            done = match.end()
+        out.append(line[done:])
+        write(b"".join(out))
+"""
+
+
+def write_log(path: Path, size: int) -> int:
+    """A service's log of about `size` bytes: one line in eight holds a token (a request
+    body, an answer body with documents to mask, a curl command, a `token=` pair
+    URL-safe and unpadded), the rest text with ids, hashes and paths. The tokens in it."""
+    codec = TokenCodec(DEMO_KEY, IvScheme("zero"))
+    docs = [{"docNumber": "ABC0123456", "docType": "Passport"}]
+    lines: list[str] = []
+    tokens = 0
+    for n in range(4000):
+        txn = f"W{n:013d}"
+        kind = n % 32
+        if kind % 8:
+            lines.append(
+                f"2024-06-19 15:19:{n % 60:02d}.{n % 1000:03d} DEBUG [worker-{n % 7}] "
+                f"request {n:08x}-{n * 7919 % 65536:04x} "
+                "/mob1/api/onboarding/v2/retrieveCustRecord "
+                f"trace {(n * 2654435761) % 2**64:016x}{n:016x} in {n % 97} ms\n"
+            )
+            continue
+        tokens += 1
+        request = {"messageCode": 1930, "clientTxnId": txn, "urn": str(1000000000 + n)}
+        answer = {"responseCode": "00", "clientTxnId": txn, "docList": docs, "urn": 1000000000 + n}
+        if kind == 0:
+            lines.append(
+                f'2024-06-19 INFO --> POST body={{"token":"{codec.encrypt_json(request)}"}}\n'
+            )
+        elif kind == 8:
+            lines.append(f'2024-06-19 INFO <-- 200 {{"token": "{codec.encrypt_json(answer)}"}}\n')
+        elif kind == 16:
+            token = codec.encrypt_json(request)
+            lines.append(
+                "curl -X POST https://h.example/x -H 'x-api-key: $K' "
+                f'--data \'{{"token":"{token}"}}\'\n'
+            )
+        else:
+            raw = base64.b64decode(codec.encrypt_json(answer))
+            token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            lines.append(f"2024-06-19 INFO callback token={token}&status=200\n")
+    block = "".join(lines).encode()
+    times = -(-size // len(block))
+    with path.open("wb") as out:
+        for _ in range(times):
+            out.write(block)
+    return tokens * times
 
 
 def write_tokens(path: Path, count: int, *, answers_only: bool = False) -> None:
@@ -468,7 +615,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller and faster")
     parser.add_argument(
-        "--only", choices=("startup", "decrypt", "lookups"), action="append", help="one part"
+        "--only",
+        choices=("startup", "decrypt", "scan", "lookups"),
+        action="append",
+        help="one part",
     )
     options = parser.parse_args(argv)
     bench = Bench(options.quick)
@@ -476,6 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts: dict[str, Callable[[], None]] = {
         "startup": bench.startup,
         "decrypt": bench.decrypt,
+        "scan": bench.scan,
         "lookups": bench.lookups,
     }
     for name in options.only or parts:

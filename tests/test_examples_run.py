@@ -198,6 +198,15 @@ EXPORT = "name,city,mobile\nABC,Kochi,9897123456\nSneha,Mumbai,9000012346\n"
 A_PROFILE = "profiles.toml with the profile it names (the test: profiles.example.toml's, embedded)"
 A_FILE = "a file of yours"
 TOKENS = {"token.txt": _token("prepend") + "\n", "request.json": PAYLOAD + "\n"}
+ANSWER = '{"responseCode":"00","docList":[{"docNumber":"ABC0123456","docType":"Passport"}]}'
+_OTHER_KEY = TokenCodec(b"AnotherEnvironmentKey24!", IvScheme("zero"))  # another environment's
+APP_LOG = {  # a service's log: tokens of the demo key in every form, and one of another key
+    "app.log": f'2024-06-19 INFO --> POST body={{"token":"{_token("zero")}"}}\n'
+    f'2024-06-19 INFO <-- 200 {{"token": "{_token("zero", ANSWER)}"}}\n'
+    f'curl -X POST https://h.example/x --data \'{{"token":"{_token("zero")}"}}\'\n'
+    f"2024-06-19 INFO callback token={_token('zero', ANSWER).replace('+', '-').replace('/', '_')}\n"
+    f"2024-06-19 WARN cached {_OTHER_KEY.encrypt_json(json.loads(PAYLOAD))} (uat)\n"
+}
 
 NEEDS: dict[str, Needs] = {
     # set-up lines: the suite runs in what they make
@@ -281,6 +290,15 @@ NEEDS: dict[str, Needs] = {
     ),
     "wibmo decrypt --detect token.txt --plaintext request.json": Needs(
         "a captured token and the JSON it holds", files=TOKENS
+    ),
+    "wibmo decrypt --scan app.log > app.decrypted.log": Needs("a log of yours", files=APP_LOG),
+    "wibmo decrypt --scan app.log -o json": Needs("a log of yours", files=APP_LOG),
+    "wibmo decrypt --scan app.log --jq 'select(.error) | .token'": Needs(
+        "a log of yours", files=APP_LOG
+    ),
+    "grep 'INFO' app.log | wibmo decrypt --scan -": Needs("a log of yours", files=APP_LOG),
+    "cat app.log | wibmo decrypt --scan - -o json --jq 'select(.error)'": Needs(
+        "a log of yours", files=APP_LOG
     ),
     # profiles
     "wibmo profiles show uat": Needs(A_PROFILE, profiles="profiles.toml"),

@@ -5,6 +5,8 @@ order, in constant memory and at full speed (bench/bench.py's `decrypt FILE` fig
                      in one cipher pass (`TokenCodec.decrypt_many`), written with one write
     _settle          the second look at lines that failed alone: a token wrapped over
                      several lines (`tokentext.join_wrapped`), a token inside a line of text
+    json_line        what one plaintext is shown as (as sent, masked in place where it can
+                     be): also each answer of `decrypt --scan` (tokenscan.py)
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ def decrypt_stream(
                 else:
                     result = next(plaintexts)
                 if isinstance(result, bytes):
-                    shown, masked = _json_line(result, reveal=reveal)
+                    shown, masked = json_line(result, reveal=reveal)
                     out.append(shown)
                     masked_lines += masked
                     continue
@@ -226,7 +228,7 @@ def _settle(
     token's; the rest their error."""
 
     def accept(plaintext: bytes) -> tuple[bytes, bool]:
-        return _json_line(plaintext, reveal=reveal)
+        return json_line(plaintext, reveal=reveal)
 
     runs: list[list[_Failure]] = []
     for failure in failures:
@@ -257,7 +259,7 @@ def _token_in_text(
     try:
         inner = tokentext.token_in_line(failure.token.decode("utf-8", "replace"))
         if inner is not None and inner.encode() != failure.token:
-            shown, masked = _json_line(codec.decrypt(inner), reveal=reveal)
+            shown, masked = json_line(codec.decrypt(inner), reveal=reveal)
             summary.masked += masked
             return shown
     except CryptoError as exc:  # the token inside: its error says more than the line's
@@ -266,7 +268,7 @@ def _token_in_text(
     return _error_line(failure.number, error)
 
 
-def _json_line(plaintext: bytes, *, reveal: bool) -> tuple[bytes, bool]:
+def json_line(plaintext: bytes, *, reveal: bool) -> tuple[bytes, bool]:
     """The output line for one plaintext, and whether masking changed it; `CryptoError`
     when it is not JSON."""
     if (  # one line of UTF-8 JSON (as `_as_sent_ok`, inline: this runs once per token)

@@ -8,6 +8,8 @@ platform's bodies (issue 12, items 1 and 4):
                      (`bodies.unwrap`), else the token inside a line of text: under an
                      envelope key (`token=...`, `"token":"..."`, a curl `--data-raw`), else
                      the longest run of base64 that is whole AES blocks
+    token_runs       where tokens may be in any text (`resolve`'s bare runs, and every
+                     token `decrypt --scan` finds): the one rule for what counts as one
     join_wrapped     among lines that each failed to decrypt, the runs that decrypt
                      together: every line but the last a full 64- or 76-character base64
                      line (openssl wraps at 64, MIME at 76)
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -38,12 +40,27 @@ _MIN_RUN: Final = 22  # base64 characters of one 16-byte block: the shortest tok
 
 # A token under an envelope key in any text: `token=X`, `"token": "X"`, `'token':'X'`,
 # `\"token\":\"X\"` (a body inside a JSON string), `result: X`...
-_ENVELOPED: Final = re.compile(
-    r"(?i)(?<![A-Za-z0-9_])(?:"
-    + "|".join(ENVELOPE_KEYS)
-    + r")\\?[\"']?\s*[:=]\s*\\?[\"']?([A-Za-z0-9+/_-]+={0,2})"
+_KEY_BEFORE: Final = (
+    r"(?i)(?<![A-Za-z0-9_])(?:" + "|".join(ENVELOPE_KEYS) + r")\\?[\"']?\s*[:=]\s*\\?[\"']?"
 )
-_RUN: Final = re.compile(rf"[A-Za-z0-9+/_-]{{{_MIN_RUN},}}={{0,2}}")
+_ENVELOPED: Final = re.compile(_KEY_BEFORE + r"([A-Za-z0-9+/_-]+={0,2})")
+_ENVELOPE_ENDS: Final = re.compile((_KEY_BEFORE + r"\Z").encode())
+_ENVELOPE_REACH: Final = 40  # bytes before a token that `under_envelope_key` looks at
+BASE64_BYTES: Final = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+)
+# Text seen as runs (what `token_runs` searches, at C speed): every base64 character
+# (standard or URL-safe) an "A", "=" itself, anything else a space.
+_AS_RUNS: Final = bytes(
+    ord("A") if byte in BASE64_BYTES else byte if byte == ord("=") else ord(" ")
+    for byte in range(256)
+)
+_SHORTEST_RUN: Final = b"A" * _MIN_RUN
+_RUN_END: Final = re.compile(rb"A*")
+_HEX: Final = re.compile(rb"[0-9A-Fa-f]+")
+# A terminal's colour code (`ESC[1;31m`): its last letter would start the run after it.
+_CSI: Final = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
+_DOT: Final = ord(".")
 _WRAP_LINE: Final = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
 _BASE64_TEXT: Final = re.compile(r"[A-Za-z0-9+/_=-]+")
 
@@ -74,7 +91,8 @@ def token_in_line(text: str) -> str | None:
     for match in _ENVELOPED.finditer(text):
         if is_whole_token(match[1]):
             return match[1]
-    runs = {match[0] for match in _RUN.finditer(text) if is_whole_token(match[0])}
+    data = text.encode()
+    runs = {data[start:end].decode() for start, end in token_runs(data)}
     if not runs:
         return None
     longest = max(map(len, runs))
@@ -85,6 +103,53 @@ def token_in_line(text: str) -> str | None:
             "give the one to decrypt"
         )
     return found[0]
+
+
+def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
+    """Where tokens may be in `data`: (start, end) of each run of base64 that could be one.
+
+    A run is all of a stretch of base64 characters (standard or URL-safe, up to two `=`
+    after it), at least `_MIN_RUN` long (one 16-byte block: the shortest token), that
+    decodes to whole AES blocks (from its length: nothing is decoded here). Left alone:
+    a run of hex digits only (ids, hashes: a real token of 22 or more characters is all
+    hex about once in 10**10), and a run joined by a dot to more base64 (a JWT's parts,
+    a host or file name: `eyJh...J9.eyJz...fQ.SflK...`). A terminal colour code in front
+    (`ESC[31m` in a coloured log) is not part of the run.
+    """
+    seen = _CSI.sub(_blank, data) if b"\x1b[" in data else data  # a coloured log
+    runs = seen.translate(_AS_RUNS)
+    find, run_end = runs.find, _RUN_END.match
+    start = find(_SHORTEST_RUN)
+    while start >= 0:  # once per word of 22 characters or more, at its first character
+        bare = run_end(runs, start).end()  # type: ignore[union-attr]  # A* always matches
+        end = bare + (runs[bare : bare + 2] == b"==") + (runs[bare : bare + 1] == b"=")
+        length = bare - start
+        # decodes to a whole number of blocks (a length of 4n+1 decodes to nothing)
+        if (
+            (length * 3 // 4) % BLOCK == 0
+            and length % 4 != 1
+            and not _HEX.fullmatch(data, start, bare)
+            and not _dotted(data, start, end)
+        ):
+            yield start, end
+        start = find(_SHORTEST_RUN, end)  # after a run's end: never inside the next one
+
+
+def _blank(code: re.Match[bytes]) -> bytes:
+    return b" " * len(code[0])
+
+
+def _dotted(data: bytes, start: int, end: int) -> bool:
+    """Whether the run at `start:end` is one part of a dotted name (a JWT, a host)."""
+    before = start >= 2 and data[start - 1] == _DOT and data[start - 2] in BASE64_BYTES
+    after = end + 1 < len(data) and data[end] == _DOT and data[end + 1] in BASE64_BYTES
+    return before or after
+
+
+def under_envelope_key(data: bytes, start: int) -> bool:
+    """Whether the token at `start` in `data` stands under an envelope key (`token=`,
+    `"token":"`, `result: `...): a token the platform's bodies carried, not a look-alike."""
+    return _ENVELOPE_ENDS.search(data, max(0, start - _ENVELOPE_REACH), start) is not None
 
 
 def resolve(text: str) -> str | dict[str, Any]:

@@ -159,6 +159,17 @@ def decrypt(
     key_encoding: KeyEncoding = None,
     iv: Iv = None,
     audit_log: AuditLogPath = None,
+    scan: Annotated[
+        str | None,
+        typer.Option(
+            "--scan",
+            metavar="FILE|-",
+            help="Every token in a log or any text, replaced by its decrypted JSON (masked); "
+            "-o json: one JSON line per token (line, column, answer or error). Exit 4 when a "
+            "token of this key could not be read.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int | None:
     """Decrypt tokens to JSON.
 
@@ -181,14 +192,24 @@ def decrypt(
       wibmo decrypt '{"result": "bhPbPdQDo7D1QHDUZmU+uiorLTlXOgfY2N9dhO33wnxrIpTIq1veM8oYg3RN8UxO"}'
       wibmo decrypt --detect token.txt --key-env UAT_KEY
       wibmo decrypt --detect token.txt --plaintext request.json
+      wibmo decrypt --scan app.log > app.decrypted.log
+      cat app.log | wibmo decrypt --scan - -o json --jq 'select(.error)'
     """
     from wibmo_cli import tokenio, tokenstream, tokentext
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     if expected is not None and not detect_scheme:
         raise InputError("--plaintext goes with --detect")
+    if scan is not None and (source is not None or detect_scheme):
+        raise InputError("--scan reads its own FILE: give no TOKEN, and no --detect")
     if reveal:
         _audit_reveal(rt, "decrypt", audit_log)
+    if scan is not None:
+        from wibmo_cli.commands import decrypt_scan
+
+        scanned = decrypt_scan.scan(rt, keys, scan, reveal=reveal)
+        _say_masked(rt, scanned.masked)
+        return scanned.exit_status or None
 
     def one(text: str) -> int | None:
         if detect_scheme:
