@@ -134,10 +134,14 @@ def lookup(
                 "--customer-id and --email"
             )
         if rt.options.output_given and not (rt.json or rt.tabular):
-            why = "a table cannot be streamed" if rt.output is OutputFormat.table else "md is one"
+            why = (
+                "a table cannot be streamed"
+                if rt.output is OutputFormat.table
+                else "md: one lookup"
+            )
             raise InputError(
-                f"-o {rt.output}: lookup --file writes one line per row ({why}); leave out "
-                "-o, or give -o json, csv or tsv"
+                f"-o {rt.output}: lookup --file writes one JSON line per row ({why}); leave "
+                "out -o, or give -o json, csv or tsv"
             )
         if resume is not None and (rt.tabular or rt.options.jq or rt.options.fields):
             raise InputError(
