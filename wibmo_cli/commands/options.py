@@ -1,9 +1,12 @@
-"""What commands share: the five global options, declared once, and `--audit-log`.
+"""What commands share: the global options, declared once, and `--audit-log`.
 
 The global options (`--profile/-p`, `--profiles-file`, `--output/-o`, `--verbose/-v`,
-`--debug`) are accepted before the command name (`root_options`, on the root callback)
-and after it (`command_options`, on every command); a value given after the command
-wins. Both read the one declaration below, so help says the same in both places.
+`--jq`, `--fields`, `--debug`) are accepted before the command name (`root_options`, on
+the root callback) and after it (`command_options`, on every command); a value given
+after the command wins. Both read the one declaration below, so help says the same in
+both places. Each command declares the `-o` formats it prints (`command_options(formats=
+...)`, table and json unless said): any other is refused before it runs
+(`Runtime.__post_init__`), so a new command needs nothing to refuse csv.
 
 Not a command: commands import it, and no command imports another.
 """
