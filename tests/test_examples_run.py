@@ -248,6 +248,16 @@ NEEDS: dict[str, Needs] = {
     "cut -d, -f3 export.csv | wibmo -p uat lookup -f - --concurrency 16 --rate 50/s": Needs(
         f"{A_FILE}, and {A_PROFILE}", files={"export.csv": EXPORT}, profiles="profiles.toml"
     ),
+    # filters and formats (README "Filters and formats", lookup --help)
+    "wibmo lookup --file customers.csv --jq 'select(.ok | not) | .input' > failed.txt": Needs(
+        A_FILE, files={"customers.csv": CUSTOMERS}
+    ),
+    "wibmo lookup --file customers.csv -o csv > answers.csv": Needs(
+        A_FILE, files={"customers.csv": CUSTOMERS}
+    ),
+    "wibmo lookup --file customers.csv -o tsv --fields row,input,urn,availableBalance,error": (
+        Needs(A_FILE, files={"customers.csv": CUSTOMERS})
+    ),
     # updates
     "wibmo update-profile --mobile 8258989696 --email abhishek.m@example.com": Needs(
         "a terminal to answer the question", terminal=True

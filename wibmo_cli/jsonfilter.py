@@ -11,14 +11,21 @@ document, `FilteredLines` for JSON lines), so no command filters for itself.
   the paths as given; a path the value lacks is null (a column stays a column).
 
 Text reaching the terminal has its control characters made visible (`textsafe`).
+
+A `--jq` program that fails on a value (`tonumber` on a string: a `FilterError`) is said
+on stderr in one line by whoever writes (the renderer, `FilteredLines`); the results it
+gave before failing are written, and the next value is filtered as usual.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wibmo_cli.render import OutputStream
 
 from wibmo_cli.errors import InputError
 from wibmo_cli.textsafe import json_text, visible
@@ -72,23 +79,33 @@ class JsonFilter:
             _COMPILED[self.jq or ""] = program
         return program
 
-    def results(self, value: Any) -> list[Any]:
-        """What the filter makes of one value: any number of results."""
+    def results(self, value: Any, *, rows: Sequence[str] = ()) -> Iterator[Any]:
+        """What the filter makes of one value: any number of results, as they come (a
+        `FilterError` after the ones before it). `rows`: the keys of `value` that hold
+        its rows (`codes`' {"codes": [...], "http": [...]}): --fields picks in each row
+        and keeps those keys; --jq sees the whole value."""
         if self.fields:
             if isinstance(value, list):  # rows: each one picked
-                return [[self._picked(each) for each in value]]
-            return [self._picked(value)]
+                yield [self._picked(each) for each in value]
+            elif rows and isinstance(value, dict):
+                yield {key: self._picked_rows(value.get(key)) for key in rows}
+            else:
+                yield self._picked(value)
+            return
         try:
-            return list(self._program().input_text(json_text(value)).all())
+            yield from self._program().input_text(json_text(value))
         except ValueError as exc:
             raise FilterError(f"--jq: {_first_line(exc)}") from exc
+
+    def _picked_rows(self, rows: Any) -> Any:
+        return [self._picked(each) for each in rows] if isinstance(rows, list) else rows
 
     def _picked(self, value: Any) -> dict[str, Any]:
         return {path: _pick(value, path.split(".")) for path in self.fields}
 
-    def text(self, value: Any, *, pretty: bool) -> Iterator[str]:
+    def text(self, value: Any, *, pretty: bool, rows: Sequence[str] = ()) -> Iterator[str]:
         """The lines to write for one value (each without its line feed)."""
-        for result in self.results(value):
+        for result in self.results(value, rows=rows):
             if isinstance(result, str) and self.jq is not None:
                 yield visible(result)
             else:
@@ -121,11 +138,59 @@ def _first_line(exc: BaseException) -> str:
     return visible(line.rstrip(":"))
 
 
-def filter_line(flt: JsonFilter, line: str) -> Iterator[str]:
-    """One JSON line of a stream, filtered; a line that is not JSON passes unchanged."""
-    try:
-        value = json.loads(line)
-    except ValueError:
-        yield line
-        return
-    yield from flt.text(value, pretty=False)
+Failed = Callable[[FilterError, int], object]  # told each failure and its JSON line
+
+
+class FilteredLines:
+    """stdout for JSON lines with `--jq` / `--fields`: each complete line written here
+    is filtered on its way to `inner`; text or bytes as `inner` takes them. Streamed
+    outputs (lookup --file, decrypt of many tokens, the audit log) write through this,
+    so no command filters for itself. A line the program fails on is told to `failed`
+    (with its number) and the stream goes on; a line that is not JSON passes unchanged."""
+
+    def __init__(
+        self, inner: OutputStream, flt: JsonFilter, failed: Failed, *, binary: bool = False
+    ) -> None:
+        self._inner = inner
+        self._filter = flt
+        self._failed = failed
+        self._binary = binary
+        self._partial = ""
+        self._lines = 0
+
+    def write(self, data: Any) -> int:
+        text = data.decode("utf-8", "replace") if self._binary else data
+        *complete, self._partial = (self._partial + text).split("\n")
+        out: list[str] = []
+        for line in complete:
+            self._lines += 1
+            try:
+                for shown in self._shown(line):
+                    out.append(shown)
+            except FilterError as exc:
+                self._send(out)  # what came before, in order, before the message
+                out = []
+                self._failed(exc, self._lines)
+        self._send(out)
+        return len(data)
+
+    def _shown(self, line: str) -> Iterator[str]:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            yield line
+            return
+        yield from self._filter.text(value, pretty=False)
+
+    def _send(self, lines: list[str]) -> None:
+        if lines:
+            joined = "\n".join(lines) + "\n"
+            self._inner.write(joined.encode() if self._binary else joined)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)

@@ -37,7 +37,7 @@ from wibmo_cli.textsafe import json_text, visible
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from wibmo_cli.jsonfilter import JsonFilter
+    from wibmo_cli.jsonfilter import FilteredLines, FilterError, JsonFilter
 
 
 def dumps(value: Any, *, pretty: bool = False) -> str:
@@ -101,38 +101,6 @@ class OutputStream:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._stream if self._stream is not None else sys.stdout, name)
-
-
-class FilteredLines:
-    """stdout for JSON lines with `--jq` / `--fields`: each complete line written here
-    is filtered (`jsonfilter.filter_line`) on its way to `inner`; text or bytes as
-    `inner` takes them. Streamed outputs (lookup --file, decrypt of many tokens) write
-    through this, so no command filters for itself."""
-
-    def __init__(self, inner: OutputStream, flt: JsonFilter, *, binary: bool = False) -> None:
-        self._inner = inner
-        self._filter = flt
-        self._binary = binary
-        self._partial = ""
-
-    def write(self, data: Any) -> int:
-        from wibmo_cli.jsonfilter import filter_line
-
-        text = data.decode("utf-8", "replace") if self._binary else data
-        *complete, self._partial = (self._partial + text).split("\n")
-        out = [shown for line in complete for shown in filter_line(self._filter, line)]
-        if out:
-            joined = "\n".join(out) + "\n"
-            self._inner.write(joined.encode() if self._binary else joined)
-        return len(data)
-
-    def flush(self) -> None:
-        self._inner.flush()
-
-    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)
 
 
 _CLOSED: Final = "cannot write the output: stdout is closed"
@@ -256,6 +224,7 @@ class Renderer:
         self.verbose = verbose
         self.json_filter = json_filter  # --jq / --fields, applied to every JSON written
         self._filtered: dict[bool, FilteredLines] = {}  # one per stream: partial lines kept
+        self.filter_failures = 0  # values a --jq program failed on (each said on stderr)
         self._console: Console | None = None
         self._err_console: Console | None = None
         self._stderr = MessageStream()
@@ -279,26 +248,43 @@ class Renderer:
         return OutputStream(binary=True)
 
     def _filtered_stream(self, *, binary: bool) -> FilteredLines:
+        from wibmo_cli.jsonfilter import FilteredLines
+
         assert self.json_filter is not None
         if binary not in self._filtered:
             inner = OutputStream(binary=binary)
-            self._filtered[binary] = FilteredLines(inner, self.json_filter, binary=binary)
+            flt = self.json_filter
+            made = FilteredLines(inner, flt, self._filter_failed, binary=binary)
+            self._filtered[binary] = made
         return self._filtered[binary]
+
+    def _filter_failed(self, exc: FilterError, line: int | None = None) -> None:
+        """A `--jq` program failed on one value: one line on stderr, and on we go (the
+        command's exit status says it: `commands.options`)."""
+        self.filter_failures += 1
+        self.error(f"{exc.message} (JSON line {line})" if line else exc.message)
 
     @property
     def stdout_is_terminal(self) -> bool:
         return streams.is_terminal(sys.stdout)
 
-    def json(self, value: Any, *, pretty: bool | None = None) -> None:
-        """One JSON document on stdout: indented on a terminal, one line otherwise."""
+    def json(self, value: Any, *, pretty: bool | None = None, rows: tuple[str, ...] = ()) -> None:
+        """One JSON document on stdout: indented on a terminal, one line otherwise.
+        `rows`: the keys holding its rows, for --fields (`JsonFilter.results`)."""
+        from wibmo_cli.jsonfilter import FilterError
+
         if pretty is None:
             pretty = self.stdout_is_terminal
         out = OutputStream()
         if self.json_filter is None:
             out.write(dumps(value, pretty=pretty) + "\n")
         else:
-            for text in self.json_filter.text(value, pretty=pretty):
-                out.write(text + "\n")
+            try:
+                for text in self.json_filter.text(value, pretty=pretty, rows=rows):
+                    out.write(text + "\n")
+            except FilterError as exc:
+                out.flush()
+                self._filter_failed(exc)
         out.flush()
 
     def line(self, text: str) -> None:

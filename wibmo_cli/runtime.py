@@ -6,11 +6,11 @@ of typer: a command's `Runtime` is plain values, built once per invocation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.errors import ConfigError, InputError
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from wibmo_cli.jsonfilter import JsonFilter
     from wibmo_cli.profiles import Profile, ProfileChoice
     from wibmo_cli.render import Renderer
+    from wibmo_cli.tabular import Column, Rows
 
 
 class OutputFormat(StrEnum):
@@ -28,6 +29,18 @@ class OutputFormat(StrEnum):
     csv = "csv"  # lookup --file, audit, codes
     tsv = "tsv"
     md = "md"  # one lookup, as a redacted snippet for a ticket
+
+
+DEFAULT_FORMATS: Final = frozenset({OutputFormat.table, OutputFormat.json})
+TABULAR: Final = frozenset({OutputFormat.csv, OutputFormat.tsv})
+# Where the formats beyond the default are, for the message of a command that has none
+# (each command declares its own with `command_options(formats=...)`; a test keeps the
+# two agreeing).
+FORMATS_OFFERED_BY: Final = {
+    OutputFormat.csv: "lookup --file, audit and codes",
+    OutputFormat.tsv: "lookup --file, audit and codes",
+    OutputFormat.md: "lookup (one customer)",
+}
 
 
 @dataclass
@@ -54,6 +67,8 @@ class Runtime:
 
     options: GlobalOptions
     cwd: Path = field(default_factory=Path.cwd)
+    command: str = "wibmo"  # as typed: `wibmo profiles list`, for messages
+    formats: frozenset[OutputFormat] = DEFAULT_FORMATS  # the -o values it has
     _environment: Environment | None = None
     _choice: ProfileChoice | None = None
     _renderer: Renderer | None = None
@@ -87,23 +102,53 @@ class Runtime:
         return profiles.load(self.choice(), name)
 
     _filter: JsonFilter | None = None
+    columns: tuple[str, ...] = ()  # -o csv/tsv: the columns --fields asks for (else the
+    # command's own)
 
     def __post_init__(self) -> None:
-        """--jq / --fields checked before the command does anything: a bad expression is
-        bad usage (exit 2), never found after a request was sent. They imply -o json."""
+        """-o, --jq and --fields checked before the command does anything: a format the
+        command does not have, or a bad expression, is bad usage (exit 2), never found
+        after a request was sent. --jq and --fields imply -o json (--fields also picks
+        the columns of -o csv/tsv)."""
         opts = self.options
-        if opts.jq is None and opts.fields is None:
-            return
-        if opts.output_given and opts.output is OutputFormat.table:
-            flag = "--jq" if opts.jq is not None else "--fields"
-            raise InputError(f"{flag} prints JSON: it cannot be used with -o table")
-        if not opts.output_given:
+        filtering = opts.jq is not None or opts.fields is not None
+        if filtering and not opts.output_given:
             opts.output = OutputFormat.json
+        if opts.output not in self.formats:
+            raise InputError(self._unoffered(opts.output))
+        if not filtering:
+            return
+        flag = "--jq" if opts.jq is not None else "--fields"
+        takes = {OutputFormat.json} | (TABULAR if opts.jq is None else set())
+        if opts.output not in takes:
+            raise InputError(f"{flag} filters JSON: it cannot be used with -o {opts.output}")
         from wibmo_cli.jsonfilter import JsonFilter
 
         parsed = JsonFilter.parse(opts.jq, opts.fields)
+        assert parsed is not None  # one of them was given
         if opts.output is OutputFormat.json:
-            self._filter = parsed  # csv/tsv read --fields as their columns
+            self._filter = parsed
+        else:
+            self.columns = parsed.fields  # csv/tsv: --fields names their columns
+
+    def _unoffered(self, asked: OutputFormat) -> str:
+        """`-o csv: wibmo profiles list prints table or json (csv: lookup --file, ...)`;
+        --jq and --fields on a command that prints no JSON."""
+        names = [str(f) for f in OutputFormat if f in self.formats]
+        offered = (
+            " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
+        )
+        if asked is OutputFormat.json and (self.options.jq or self.options.fields):
+            flag = "--jq" if self.options.jq is not None else "--fields"
+            return f"{flag}: {self.command} prints no JSON (it prints {offered})"
+        where = FORMATS_OFFERED_BY.get(asked)
+        elsewhere = f" ({asked}: {where})" if where else ""
+        return f"-o {asked}: {self.command} prints {offered}{elsewhere}"
+
+    @property
+    def filter_failed(self) -> bool:
+        """A `--jq` program failed on some value (said on stderr as it happened)."""
+        return self._renderer is not None and self._renderer.filter_failures > 0
 
     @property
     def json(self) -> bool:
@@ -112,6 +157,18 @@ class Runtime:
     @property
     def output(self) -> OutputFormat:
         return self.options.output
+
+    @property
+    def tabular(self) -> bool:
+        """-o csv or -o tsv."""
+        return self.options.output in TABULAR
+
+    def rows(self, columns: Sequence[Column]) -> Rows:
+        """-o csv/tsv: where a command writes its rows (--fields chooses the columns)."""
+        from wibmo_cli.tabular import Rows, chosen
+
+        tsv = self.options.output is OutputFormat.tsv
+        return Rows(self.render.stdout, chosen(columns, self.columns), tsv=tsv)
 
     @property
     def render(self) -> Renderer:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import InputError
-from wibmo_cli.runtime import Runtime
+from wibmo_cli.runtime import TABULAR, OutputFormat, Runtime
+
+if TYPE_CHECKING:
+    from wibmo_cli.tabular import Column
 
 
-@command_options
+@command_options(formats=(OutputFormat.table, OutputFormat.json, *TABULAR))
 def codes(
     rt: Runtime,
     code: Annotated[
@@ -35,6 +38,10 @@ def codes(
     """The error-code catalogue of both APIs, the gateway and the platform's public pages,
     or one code explained.
 
+    -o csv / -o tsv: one row per response code (code, name, apis, meaning, action; an
+    HTTP status: http_status, name, meaning, action); the catalogue's HTTP statuses are
+    in -o json's "http". --fields picks in each row.
+
     \b
     Examples:
       wibmo codes
@@ -43,6 +50,8 @@ def codes(
       wibmo codes 1045
       wibmo codes 503
       wibmo codes --api update -o json
+      wibmo codes -o csv > codes.csv
+      wibmo codes --fields code,name
     """
     from wibmo_cli import codes as catalogue
     from wibmo_cli.views import codes as views
@@ -53,6 +62,8 @@ def codes(
         if status is not None:
             if rt.json:
                 rt.render.json(views.http_record(status))
+            elif rt.tabular:
+                _rows(rt, views.HTTP_COLUMNS, [views.http_record(status)])
             else:
                 rt.render.print(
                     views.explanation(
@@ -67,6 +78,8 @@ def codes(
             )
         if rt.json:
             rt.render.json(views.code_record(found))
+        elif rt.tabular:
+            _rows(rt, views.CODE_COLUMNS, [views.code_record(found)])
         else:
             rt.render.print(
                 views.explanation(
@@ -85,12 +98,23 @@ def codes(
             {
                 "codes": [views.code_record(c) for c in selected],
                 "http": [views.http_record(s) for s in catalogue.HTTP_STATUSES],
-            }
+            },
+            rows=("codes", "http"),  # --fields code,name picks in each row
         )
+    elif rt.tabular:
+        in_order = catalogue.in_code_order(selected)  # as the table lists them
+        _rows(rt, views.CODE_COLUMNS, [views.code_record(c) for c in in_order])
     else:
         rt.render.print(views.catalogue_table(catalogue.in_code_order(selected)))
         if api is None:
             rt.render.print(views.http_table(catalogue.HTTP_STATUSES))
+
+
+def _rows(rt: Runtime, columns: tuple[Column, ...], records: list[dict[str, Any]]) -> None:
+    rows = rt.rows(columns)
+    for record in records:
+        rows.record(record)
+    rows.finish()
 
 
 def _http_like(text: str) -> bool:

@@ -8,10 +8,11 @@ import typer
 
 from wibmo_cli.commands.options import AuditLogPath, command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
-from wibmo_cli.runtime import Runtime
+from wibmo_cli.runtime import OutputFormat, Runtime
 
 if TYPE_CHECKING:
     from wibmo_cli.audit import AuditLog
+    from wibmo_cli.client import Exchange
 
 Mobile = Annotated[
     str | None,
@@ -81,7 +82,7 @@ Resume = Annotated[
 ]
 
 
-@command_options
+@command_options(formats=tuple(OutputFormat))  # csv/tsv: --file; md: one customer
 def lookup(
     rt: Runtime,
     mobile: Mobile = None,
@@ -121,6 +122,9 @@ def lookup(
       wibmo lookup --file customers.csv --column mobile > answers.jsonl
       wibmo lookup --file customers.csv --resume answers.jsonl >> answers.jsonl
       cut -d, -f3 export.csv | wibmo -p uat lookup -f - --concurrency 16 --rate 50/s  # uat: yours
+      wibmo lookup --file customers.csv -o csv > answers.csv
+      wibmo lookup --mobile 9897123456 -o md
+      wibmo lookup --urn 389 --jq '.cardList[].availableBalance'
     """
     batch_options = (column, concurrency, rate, resume)
     if file is not None:
@@ -129,15 +133,32 @@ def lookup(
                 "--file looks up each row of the file: leave out --mobile, --urn, "
                 "--customer-id and --email"
             )
-        if rt.options.output_given and not rt.json:
+        if rt.options.output_given and not (rt.json or rt.tabular):
+            why = (
+                "a table cannot be streamed"
+                if rt.output is OutputFormat.table
+                else "md: one lookup"
+            )
             raise InputError(
-                "-o table: lookup --file writes one JSON line per row (a table cannot be "
-                "streamed); leave out -o, or give -o json"
+                f"-o {rt.output}: lookup --file writes one JSON line per row ({why}); leave "
+                "out -o, or give -o json, csv or tsv"
+            )
+        if resume is not None and (rt.tabular or rt.options.jq or rt.options.fields):
+            raise InputError(
+                "--resume reads the earlier run's JSON lines: it goes with neither --jq, "
+                "--fields nor -o csv/tsv",
+                hint="write the JSON lines with --resume, then filter or convert that file",
             )
         audit = _reveal_audit(rt, audit_log) if reveal else None
         return _lookup_file(rt, file, column, concurrency, rate, resume, audit=audit)
     if any(v is not None for v in batch_options):
         raise InputError("--column, --concurrency, --rate and --resume go with --file")
+    if rt.tabular:
+        raise InputError(
+            f"-o {rt.output}: rows are for lookup --file; one lookup prints table, json or md"
+        )
+    if reveal and rt.output is OutputFormat.md:
+        raise InputError("-o md is redacted for a ticket: it cannot be used with --reveal")
     import asyncio
 
     from wibmo_cli.endpoint import open_client
@@ -176,6 +197,18 @@ def lookup(
             accosaTransactionId=exchange.answer.get("accosaTransactionId"),
             responseCode=exchange.answer.get("responseCode"),
         )
+    searched = {
+        kind: typed
+        for kind, typed in (
+            ("mobile", mobile),
+            ("urn", urn),
+            ("customer_id", customer_id),
+            ("email", email),
+        )
+        if typed is not None
+    }
+    if rt.output is OutputFormat.md:
+        return _markdown(rt, exchange, searched, profile.name, profile.get("success_codes"))
     from wibmo_cli.views.answer import show_answer
 
     title = f"Customer ({identifiers.describe(masked=False)})"
@@ -188,18 +221,31 @@ def lookup(
         success_codes=profile.get("success_codes"),
         plain=exchange.plain,
         client_txn_id=exchange.client_txn_id,
-        searched={
-            kind: typed
-            for kind, typed in (
-                ("mobile", mobile),
-                ("urn", urn),
-                ("customer_id", customer_id),
-                ("email", email),
-            )
-            if typed is not None
-        },
+        searched=searched,
     )
     return None if ok else ExitStatus.API_ERROR
+
+
+def _markdown(
+    rt: Runtime, exchange: Exchange, searched: dict[str, str], profile: str, success: Any
+) -> int | None:
+    """-o md: the redacted snippet (views/markdown.py); exit status as for the table."""
+    from wibmo_cli.codes import is_success
+    from wibmo_cli.views.answer import PLAIN_ANSWER
+    from wibmo_cli.views.markdown import lookup_snippet
+
+    if exchange.plain:
+        rt.render.warn(PLAIN_ANSWER)
+    answer = exchange.answer
+    snippet = lookup_snippet(
+        answer,
+        searched=searched,
+        profile=profile,
+        success_codes=success,
+        client_txn_id=exchange.client_txn_id,
+    )
+    rt.render.line(snippet)
+    return None if is_success(answer.get("responseCode"), success) else ExitStatus.API_ERROR
 
 
 def _lookup_file(
@@ -236,7 +282,11 @@ def _lookup_file(
         trace = rt.render.trace if rt.options.verbose else None
         return open_clients(profile, rt.data_dir(), count, trace=trace, notice=rt.render.info)
 
-    out = rt.render.stdout  # finds sys.stdout at each write: the progress bar may wrap it
+    from wibmo_cli.views.batch import CSV_COLUMNS
+
+    # finds sys.stdout at each write: the progress bar may wrap it
+    table = rt.rows(CSV_COLUMNS) if rt.tabular else None
+    out = table if table is not None else rt.render.stdout
     failed: list[OutputError] = []
     written = 0
 
@@ -271,7 +321,11 @@ def _lookup_file(
             rows=len(summary.revealed),
             identifiers=summary.revealed,
         )
+    if table is not None and not failed:
+        table.finish()  # the header, when no row was written
     hint = f"rerun with --resume {resume or 'OUT.jsonl'} and >> to finish"
+    if rt.tabular or rt.options.jq or rt.options.fields:  # not the lines --resume reads
+        hint = "rerun it (--resume needs the JSON lines: -o json, no --jq or --fields)"
     if failed:  # the counts would include rows answered but never written: say what was
         from wibmo_cli.render import drop_stdout
 

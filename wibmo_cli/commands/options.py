@@ -1,9 +1,12 @@
-"""What commands share: the five global options, declared once, and `--audit-log`.
+"""What commands share: the global options, declared once, and `--audit-log`.
 
 The global options (`--profile/-p`, `--profiles-file`, `--output/-o`, `--verbose/-v`,
-`--debug`) are accepted before the command name (`root_options`, on the root callback)
-and after it (`command_options`, on every command); a value given after the command
-wins. Both read the one declaration below, so help says the same in both places.
+`--jq`, `--fields`, `--debug`) are accepted before the command name (`root_options`, on
+the root callback) and after it (`command_options`, on every command); a value given
+after the command wins. Both read the one declaration below, so help says the same in
+both places. Each command declares the `-o` formats it prints (`command_options(formats=
+...)`, table and json unless said): any other is refused before it runs
+(`Runtime.__post_init__`), so a new command needs nothing to refuse csv.
 
 Not a command: commands import it, and no command imports another.
 """
@@ -11,12 +14,13 @@ Not a command: commands import it, and no command imports another.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, Final, overload
 
 import typer
 
-from wibmo_cli.runtime import GlobalOptions, OutputFormat, Runtime
+from wibmo_cli.errors import ExitStatus
+from wibmo_cli.runtime import DEFAULT_FORMATS, GlobalOptions, OutputFormat, Runtime
 from wibmo_cli.typer_glue import ClickContext, add_parameters
 
 
@@ -134,16 +138,60 @@ def root_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return add_parameters(func, GLOBAL_OPTIONS, call, shared_first=True)
 
 
-def command_options(func: Callable[..., Any]) -> Callable[..., Any]:
+Command = Callable[..., Any]
+
+
+@overload
+def command_options(func: Command) -> Command: ...
+@overload
+def command_options(
+    *, formats: Iterable[OutputFormat] = ..., writes: bool = ...
+) -> Callable[[Command], Command]: ...
+def command_options(
+    func: Command | None = None,
+    *,
+    formats: Iterable[OutputFormat] = DEFAULT_FORMATS,
+    writes: bool = False,
+) -> Command | Callable[[Command], Command]:
     """A command, given the global options, and called with a `Runtime` as `rt`.
 
     What it returns (an exit status, or None for 0) is the edge's to act on (app.py).
+    `formats`: the `-o` values it prints (table and json unless said); any other is
+    refused in one line, exit 2, before it runs. A `--jq` program that failed on some
+    of its output makes a success exit 2; a command that `writes` keeps its own status
+    (the write's outcome, which the filter must not hide).
+
+        @command_options
+        def show(rt: Runtime, ...): ...
+
+        @command_options(formats=(OutputFormat.table, OutputFormat.json, OutputFormat.csv))
+        def listing(rt: Runtime, ...): ...
     """
+    offered = frozenset(formats)
 
-    def call(ctx: ClickContext, values: dict[str, Any], own: dict[str, Any]) -> Any:
-        from wibmo_cli import interrupts
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        def call(ctx: ClickContext, values: dict[str, Any], own: dict[str, Any]) -> Any:
+            from wibmo_cli import interrupts
 
-        interrupts.running()  # Ctrl-C and SIGTERM now reach the command's own handling
-        return func(rt=Runtime(_given(ctx, values)), **own)
+            interrupts.running()  # Ctrl-C and SIGTERM now reach the command's own handling
+            rt = Runtime(_given(ctx, values), command=ctx.command_path, formats=offered)
+            status = command(rt=rt, **own)
+            if rt.filter_failed:
+                return _filtered_status(rt, status, writes=writes)
+            return status
 
-    return add_parameters(func, GLOBAL_OPTIONS, call, hidden=("rt",))
+        return add_parameters(command, GLOBAL_OPTIONS, call, hidden=("rt",))
+
+    return decorate if func is None else decorate(func)
+
+
+def _filtered_status(rt: Runtime, status: int | None, *, writes: bool) -> int | None:
+    """A success whose output --jq failed on is exit 2 (a script must not take the
+    missing output for an answer); any other status says more and stays. A write keeps
+    its own, said once more on stderr after the filter's messages."""
+    if writes:
+        rt.render.info(
+            f"--jq failed on the answer only: the exit status is the write's ({int(status or 0)})"
+        )
+        return status
+    return status or ExitStatus.USAGE

@@ -10,7 +10,7 @@ import typer
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.masking import redact, redact_url
-from wibmo_cli.runtime import Runtime
+from wibmo_cli.runtime import OutputFormat, Runtime
 
 profiles_app = typer.Typer(
     help="List, show and check environment profiles; where wibmo's files are.",
@@ -214,7 +214,7 @@ def where(rt: Runtime) -> None:
 
 
 @profiles_app.command("example")
-@command_options
+@command_options(formats=(OutputFormat.table,))  # TOML text: no JSON to filter
 def example(rt: Runtime) -> None:
     """Print profiles.example.toml: a profile for every environment variant, every key
     with its default. Save it as your profiles file and edit it.

@@ -120,7 +120,7 @@ def encrypt(
         raise tokenio.no_such_file(maybe_path, "JSON", exc) from None
     codec = tokenio.build_codec(keys, rt.env, rt.profile)
     token = codec.encrypt_json(payload) if compact else codec.encrypt(data.strip())
-    if wrap:
+    if wrap or rt.json:  # -o json (and --jq, --fields): the JSON form, as --wrap
         rt.render.json({"token": token}, pretty=False)
     else:
         rt.render.line(token)

@@ -64,7 +64,7 @@ def _field_annotation(f: Field) -> Any:
     return Annotated[str | None, typer.Option(f.option, help=f.help, show_default=False)]
 
 
-@command_options
+@command_options(writes=True)  # --jq never hides an update's outcome (exit status)
 @field_options
 def update_profile(
     rt: Runtime,

@@ -5,12 +5,36 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+from wibmo_cli.tabular import Column
 
 if TYPE_CHECKING:
     from rich.table import Table
 
 COLUMNS = ("when", "customer", "change", "result")
+
+# -o csv / tsv: one row per entry as stored (README, "Filters and formats").
+CSV_COLUMNS: Final = tuple(
+    Column.at(name)
+    for name in (
+        "time",
+        "user",
+        "profile",
+        "command",
+        "action",
+        "identifiers",
+        "fields",
+        "kycProfile",
+        "clientTxnId",
+        "accosaTransactionId",
+        "responseCode",
+        "result",
+        "error",
+        "file",
+        "rows",
+    )
+)
 
 
 def audit_table(rows: Sequence[Mapping[str, str]], path: Path) -> Table:

@@ -6,12 +6,48 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.streams import is_terminal
+from wibmo_cli.tabular import Column
 
 if TYPE_CHECKING:
     from wibmo_cli.batch import Summary
+
+
+def _answered(name: str, *also: str) -> Column:
+    """A field of the answer: flat, or in each of its cards (`tabular`: distinct values
+    joined with "; ")."""
+    names = (name, *also)
+    paths = [f"answer.{n}" for n in names] + [f"answer.cardList.{n}" for n in names]
+    return Column(name, tuple(paths))
+
+
+# -o csv / tsv: one row per input row, these columns (README, "Filters and formats").
+CSV_COLUMNS: Final = (
+    Column.at("row"),
+    Column.at("input"),
+    Column.at("kind"),
+    Column.at("ok"),
+    Column.at("responseCode", "responseCode", "error.code"),
+    Column.at("error", "error.message"),
+    Column.at("exit_code", "error.exit_code", missing="0"),
+    Column.at("clientTxnId", "answer.clientTxnId", "error.clientTxnId"),
+    Column.at("cards", "answer.cardList.#"),
+    _answered("customerId"),
+    _answered("firstName"),
+    _answered("lastName"),
+    _answered("mobile"),
+    _answered("email", "emailId"),
+    _answered("kycName"),
+    _answered("profileId"),
+    _answered("urn"),
+    _answered("cardNumber"),
+    _answered("cardType"),
+    _answered("cardStatus"),
+    _answered("statusDescription"),
+    _answered("availableBalance", "availBal"),
+)
 
 
 class ProgressBar:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from wibmo_cli.tabular import Column
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
 
     from wibmo_cli.codes import Code, HttpStatus
+
+
+# -o csv / tsv: the columns of `code_record` and `http_record` (README, "Filters and
+# formats"); a code's apis joined with "; ".
+CODE_COLUMNS: Final = tuple(Column.at(n) for n in ("code", "name", "apis", "meaning", "action"))
+HTTP_COLUMNS: Final = tuple(Column.at(n) for n in ("http_status", "name", "meaning", "action"))
 
 
 def code_record(code: Code) -> dict[str, Any]:
