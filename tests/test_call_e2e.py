@@ -412,3 +412,14 @@ def test_a_whole_url_is_refused(wibmo: Invoke, sandbox: Sandbox) -> None:
     result = wibmo("call", f"{sandbox.url}{LOOKUP}", "--message-code", "1930", "-f", "urn=389")
     assert result.exit_code == 2 and "give the path only" in result.stderr
     assert sandbox.requests == []
+
+
+def test_a_call_whose_jq_fails_keeps_the_answers_exit_status(cli: Invoke, sandbox: Sandbox) -> None:
+    """`call` may be a write: a --jq failure on its answer must not turn its outcome into
+    exit 2 (the filter is said on stderr, the status is the answer's)."""
+    result = cli(
+        "call", LOOKUP, "--message-code", "1930", "-f", "urn=389", "--jq", ".responseCode + 1"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "--jq" in result.stderr and "the exit status is the answer's (0)" in result.stderr
+    assert len(api(sandbox, "lookup")) == 1

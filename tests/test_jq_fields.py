@@ -270,7 +270,7 @@ def test_update_profile_keeps_its_outcome_when_jq_fails(
                  "--jq", ".responseMessage | tonumber")  # fmt: skip
     assert result.exit_code == 0, result.stderr  # the update was applied: its status
     assert "--jq: " in result.stderr
-    assert "the exit status is the write's (0)" in result.stderr
+    assert "the exit status is the answer's (0)" in result.stderr
     assert [e["result"] for e in audit_entries()][-1] == "answered"
     assert ("Pune",) in sqlite3.connect(db_path).execute("SELECT city FROM customers").fetchall()
     applied = cli("update-profile", "--urn", str(SAMPLE_URN), "--state", "Goa", "--yes",

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 MAX_FIELD_FILE = 1 << 20  # -F key=@FILE: one value, not a document
 
 
-@command_options
+@command_options(writes=True)
 def call(
     rt: Runtime,
     path: Annotated[

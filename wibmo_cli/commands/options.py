@@ -191,7 +191,7 @@ def _filtered_status(rt: Runtime, status: int | None, *, writes: bool) -> int | 
     its own, said once more on stderr after the filter's messages."""
     if writes:
         rt.render.info(
-            f"--jq failed on the answer only: the exit status is the write's ({int(status or 0)})"
+            f"--jq failed on the answer only: the exit status is the answer's ({int(status or 0)})"
         )
         return status
     return status or ExitStatus.USAGE
