@@ -159,6 +159,29 @@ def decrypt(
     key_encoding: KeyEncoding = None,
     iv: Iv = None,
     audit_log: AuditLogPath = None,
+    har: Annotated[
+        str | None,
+        typer.Option(
+            "--har",
+            metavar="CAPTURE.har",
+            help="A browser's or proxy's HAR capture: every token in it decrypted, shown "
+            "as a timeline (-o json: one document).",
+            show_default=False,
+        ),
+    ] = None,
+    har_out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="CLEAN.har",
+            help="With --har: write the capture with its tokens decrypted (masked) and its "
+            "credentials redacted, to attach to a ticket (mode 0600).",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --out: replace an existing file.")
+    ] = False,
 ) -> int | None:
     """Decrypt tokens to JSON.
 
@@ -181,14 +204,21 @@ def decrypt(
       wibmo decrypt '{"result": "bhPbPdQDo7D1QHDUZmU+uiorLTlXOgfY2N9dhO33wnxrIpTIq1veM8oYg3RN8UxO"}'
       wibmo decrypt --detect token.txt --key-env UAT_KEY
       wibmo decrypt --detect token.txt --plaintext request.json
+      wibmo decrypt --har capture.har
+      wibmo decrypt --har capture.har --out clean.har
     """
     from wibmo_cli import tokenio, tokenstream, tokentext
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     if expected is not None and not detect_scheme:
         raise InputError("--plaintext goes with --detect")
+    _har_options(har, har_out, force, source, detect_scheme)
     if reveal:
         _audit_reveal(rt, "decrypt", audit_log)
+    if har is not None:
+        from wibmo_cli.commands.har_cmd import decrypt_har
+
+        return decrypt_har(rt, keys, har, out=har_out, force=force, reveal=reveal)
 
     def one(text: str) -> int | None:
         if detect_scheme:
@@ -249,6 +279,17 @@ def decrypt(
         rt.render.info(f"{summary.failed} of {summary.lines} lines could not be decrypted")
         return summary.exit_status
     return None
+
+
+def _har_options(
+    har: str | None, out: str | None, force: bool, source: str | None, detect: bool
+) -> None:
+    if har is None and out is not None:
+        raise InputError("--out goes with --har (the capture to clean)")
+    if force and out is None:
+        raise InputError("--force goes with --out")
+    if har is not None and (source is not None or detect):
+        raise InputError("--har reads the capture: give no TOKEN, FILE or --detect with it")
 
 
 def _decrypt_one(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> int | None:
