@@ -21,7 +21,7 @@ def mitm_addon(rt: Runtime) -> None:
     \b
     Examples:
       wibmo mitm-addon
-      mitmproxy -s "$(wibmo mitm-addon)" --set wibmo_profile=sandbox
+      mitmproxy -s "$(wibmo mitm-addon)" --set wibmo_profile=uat
       WIBMO_PROFILE=uat mitmdump -s "$(wibmo mitm-addon)"
     """
     from wibmo_cli.mitm_addon import addon_path

@@ -10,25 +10,30 @@ if TYPE_CHECKING:
 
     from wibmo_cli.har import Exchange, Timeline
 
-COLUMNS = ("time", "method", "path", "HTTP", "messageCode", "responseCode", "clientTxnId", "ms")
+COLUMNS = ("time", "request", "HTTP", "messageCode", "responseCode", "clientTxnId", "ms")
+FOLDED = frozenset({"request", "responseCode"})  # the rest never wrap: ids stay whole
 
 
 def timeline_table(result: Timeline, title: str) -> Table:
     """One row per exchange, in start order. A token that did not decrypt shows its
     error in the responseCode column; a mismatched pair names the entry it answers."""
+    from rich import box
     from rich.table import Table
 
     from wibmo_cli.textsafe import cell
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     for column in COLUMNS:
-        numeric = column in ("HTTP", "ms")
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        table.add_column(
+            column,
+            justify="right" if column in ("HTTP", "ms") else "left",
+            overflow="fold",
+            no_wrap=column not in FOLDED,
+        )
     for exchange in result.exchanges:
         table.add_row(
             cell(clock(exchange.started)),
-            cell(exchange.method),
-            cell(exchange.path),
+            cell(f"{exchange.method} {exchange.path}"),
             cell(exchange.status or "-"),
             cell(message_codes(exchange)),
             cell(outcome(exchange), _style(exchange)),
