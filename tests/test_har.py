@@ -12,12 +12,17 @@ from typing import Any
 
 import pytest
 from har_gen import BEARER, LOGO, SESSION_COOKIE, Session, record_session, validate
+from hypothesis import given
+from hypothesis import strategies as st
 from support import (
+    API_KEY,
     CLIENT_ID,
+    KEY,
     SECURE_CODE,
     Invoke,
     StartSandbox,
     assert_one_line_error,
+    budget,
     codec,
     leaks,
     leaks_in_bytes,
@@ -25,7 +30,7 @@ from support import (
 
 from wibmo_cli import har
 from wibmo_cli.crypto import IvScheme, TokenCodec
-from wibmo_cli.har_clean import secret_forms
+from wibmo_cli.har_clean import clean, secret_forms
 from wibmo_cli.sandbox.variants import V3
 
 pytestmark = pytest.mark.e2e
@@ -225,6 +230,11 @@ def test_out_replaces_each_token_by_its_masked_json(session: Session, cli: Invok
     assert "encoding" not in base64_answer["content"]
     size = len(base64_answer["content"]["text"].encode())
     assert base64_answer["content"]["size"] == base64_answer["bodySize"] == size
+    recorded = session.har["log"]["entries"]
+    for untouched in (2, 4):  # a script, a JSON answer with no token nor secret: as they were
+        assert (
+            entries[untouched]["response"]["content"] == recorded[untouched]["response"]["content"]
+        )
     logo = entries[3]["response"]["content"]  # no token, no secret: as it was
     assert logo["encoding"] == "base64" and base64.b64decode(logo["text"]) == LOGO
     request = entries[6]["request"]
@@ -236,12 +246,22 @@ def test_out_replaces_each_token_by_its_masked_json(session: Session, cli: Invok
     assert all(c["value"].startswith("****") for c in status["cookies"])
 
 
-def test_a_secret_in_a_base64_page_is_redacted(session: Session, cli: Invoke) -> None:
-    page = session.har["log"]["entries"][1]["response"]["content"]
+def test_a_secret_anywhere_is_redacted(session: Session, cli: Invoke) -> None:
+    """Not only where credentials travel: a debugging header, a page's title, a gateway
+    echoing the request, a base64 page; the key as hex in a note."""
+    log = session.har["log"]
+    page = log["entries"][1]["response"]["content"]
     page["text"] = base64.b64encode(f"<p>key {SECURE_CODE}</p>".encode()).decode()
     page["encoding"] = "base64"
     page["size"] = len(base64.b64decode(page["text"]))
+    log["pages"][0]["title"] = f"console?code={SECURE_CODE}"
+    log["entries"][2]["request"]["headers"].append({"name": "X-Debug", "value": API_KEY})
+    echo = log["entries"][9]["response"]["content"]  # the gateway's 401
+    echo["text"] = json.dumps({"message": "bad key", "sent": {"x-api-key": API_KEY}})
+    echo["size"] = len(echo["text"])
+    log["comment"] = f"key {KEY.hex()}"
     write(session.har)
+    assert leaks_in_bytes(Path("capture.har").read_bytes())  # the capture has them
     assert cli("decrypt", "--har", "capture.har", "--out", "clean.har").exit_code == 0
     data = Path("clean.har").read_bytes()
     assert leaks_in_bytes(data) == []
@@ -349,3 +369,65 @@ def test_a_body_is_read_in_any_envelope() -> None:
     assert har.read_body('{"responseCode": "00"}').plain
     assert har.read_body("<html>").token is None
     assert har.read_body("[1, 2]").envelope is None
+
+
+_JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_BODIES = st.sampled_from(
+    [
+        json.dumps({"token": codec().encrypt_json({"clientTxnId": "T1", "responseCode": "00"})}),
+        json.dumps({"result": "not base64!", "clientId": "FintechA"}),
+        json.dumps({"responseCode": 5}),
+        "{" * 80,
+        base64.b64encode(b"\xff\xfe").decode(),
+    ]
+)
+_TEXT = _JUNK | _BODIES
+_PAIRS = st.lists(st.fixed_dictionaries({"name": _JUNK | st.just("Cookie"), "value": _JUNK}))
+_ENTRY = st.fixed_dictionaries(
+    {
+        "request": st.fixed_dictionaries(
+            {},
+            optional={
+                "method": _JUNK,
+                "url": _JUNK | st.just("http://[::1/x?apiKey=1"),
+                "headers": _PAIRS | _JUNK,
+                "cookies": _PAIRS | _JUNK,
+                "queryString": _PAIRS,
+                "postData": st.fixed_dictionaries({}, optional={"text": _TEXT, "params": _PAIRS}),
+            },
+        )
+    },
+    optional={
+        "response": st.fixed_dictionaries(
+            {},
+            optional={
+                "status": _JUNK,
+                "headers": _PAIRS | _JUNK,
+                "content": st.fixed_dictionaries(
+                    {}, optional={"text": _TEXT, "encoding": st.just("base64") | _JUNK}
+                ),
+            },
+        )
+        | _JUNK,
+        "startedDateTime": _JUNK | st.just("2026-11-30T09:15:02+05:30"),
+        "time": _JUNK,
+    },
+)
+
+
+@budget(60)
+@given(entries=st.lists(_ENTRY, max_size=4))
+def test_any_entry_shapes_end_in_a_result(entries: list[dict[str, Any]]) -> None:
+    """Whatever a HAR's entries hold beyond a request object, the timeline, its JSON
+    and the cleaned copy are made without an exception (a bug: exit 70)."""
+    capture = har.parse(json.dumps({"log": {"entries": entries}}).encode(), "capture.har")
+    result = har.timeline(capture, codec)
+    json.dumps(har.document(result, reveal=False))
+    cleaned = clean(capture, codec, ["FintechA-secret"])
+    json.dumps(cleaned.har)

@@ -175,7 +175,10 @@ class Exchange:
 
     @property
     def path(self) -> str:
-        return urlsplit(self.url).path or self.url
+        try:
+            return urlsplit(self.url).path or self.url
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+            return self.url
 
     @property
     def client_txn_id(self) -> str:
@@ -223,11 +226,11 @@ def decrypted_bodies(
 
 def timeline(har: dict[str, Any], codec: Callable[[], TokenCodec]) -> Timeline:
     """The capture's exchanges that carried the platform's bodies, decrypted with
-    `codec()` (called once, and only when a token is found), paired, in start order."""
-    opened = _once(codec)
+    `codec()` (called for each token, only when one is found: make it cache), paired,
+    in start order."""
     result = Timeline(entries=len(entries(har)))
     found: list[Exchange] = []
-    for index, request, response in decrypted_bodies(har, opened):
+    for index, request, response in decrypted_bodies(har, codec):
         if request is None and response is None:
             result.without_token += 1
             continue
@@ -246,17 +249,6 @@ def timeline(har: dict[str, Any], codec: Callable[[], TokenCodec]) -> Timeline:
         )
     result.exchanges = _paired(sorted(found, key=_start_key))
     return result
-
-
-def _once(codec: Callable[[], TokenCodec]) -> Callable[[], TokenCodec]:
-    made: list[TokenCodec] = []
-
-    def get() -> TokenCodec:
-        if not made:
-            made.append(codec())
-        return made[0]
-
-    return get
 
 
 def _paired(exchanges: list[Exchange]) -> list[Exchange]:

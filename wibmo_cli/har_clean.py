@@ -24,7 +24,6 @@ where a header changed. `write` puts it on disk atomically, mode 0600.
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import json
 import os
@@ -146,7 +145,10 @@ class _Cleaner:
         """A URL's query parameters named as credentials redacted."""
         if not isinstance(url, str) or "?" not in url:
             return url
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not a URL urllib can split: the scrub still sees it
+            return url
         query = parse_qsl(parts.query, keep_blank_values=True)
         if not any(is_credential(name) for name, _ in query):
             return url
@@ -155,7 +157,8 @@ class _Cleaner:
 
     def body(self, text: str | None) -> str | None:
         """A body with its token decrypted (masked) in place and its credential fields
-        redacted; None when it is not a JSON object (left as it is)."""
+        redacted; None when it is not a JSON object, or none of that changed it (then
+        it is left as it was written)."""
         found = read_body(text)
         if found.envelope is None:
             return None
@@ -173,7 +176,7 @@ class _Cleaner:
         for name, value in list(envelope.items()):
             if is_credential(name) and value not in ("", None):
                 envelope[name] = self.credential(value)
-        return json_text(envelope)
+        return json_text(envelope) if envelope != found.envelope else None
 
     def entry(self, entry: dict[str, Any]) -> None:
         request = entry[REQUEST]
@@ -181,11 +184,12 @@ class _Cleaner:
             request["headersSize"] = -1
         self.pairs(request.get("cookies"), every=True)
         self.pairs(request.get("queryString"))
-        request["url"] = self.url(request.get("url"))
+        if "url" in request:
+            request["url"] = self.url(request["url"])
         post = request.get("postData")
         if isinstance(post, dict):
             self.pairs(post.get("params"))
-            new = self.body(body_text(entry, REQUEST))
+            new = self.cleaned_body(body_text(entry, REQUEST))
             if new is not None:
                 post["text"] = new
                 size = len(new.encode())
@@ -199,20 +203,17 @@ class _Cleaner:
         self.pairs(response.get("cookies"), every=True)
         content = response.get("content")
         if isinstance(content, dict):
-            new = self.body(body_text(entry, RESPONSE))
-            if new is None and content.get("encoding") == "base64":
-                new = self._base64_text(content)
+            new = self.cleaned_body(body_text(entry, RESPONSE))
             if new is not None:
                 _set_answer(response, content, new)
 
-    def _base64_text(self, content: dict[str, Any]) -> str | None:
-        """A base64 body that is text holding a secret, scrubbed (else None: unchanged)."""
-        try:
-            text = base64.b64decode(str(content.get("text", "")), validate=False).decode("utf-8")
-        except (binascii.Error, ValueError):
+    def cleaned_body(self, text: str | None) -> str | None:
+        """A body (as text: a base64 one decoded) with its token decrypted, its
+        credentials and secrets redacted; None when nothing changed (or it is no text)."""
+        if text is None:
             return None
-        scrubbed = self.scrub(text)
-        return scrubbed if scrubbed != text else None
+        new = self.scrub(self.body(text) or text)
+        return new if new != text else None
 
 
 def _set_answer(response: dict[str, Any], content: dict[str, Any], text: str) -> None:

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 VIEW_NAME: Final = "wibmo"
 PRIORITY: Final = 2.0  # above mitmproxy's JSON view (1): a token's body opens decrypted
 COMMENT_PREFIX: Final = "wibmo: "
+MAX_BODY: Final = 1 << 20  # a body carrying a token is small; a bigger one is not read
 
 
 def addon_path() -> Path:
@@ -139,6 +140,8 @@ def describe(fields: dict[str, Any]) -> str:
 
 
 def _text(data: bytes) -> str | None:
+    if len(data) > MAX_BODY:
+        return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -220,11 +223,12 @@ class WibmoAddon:
         read = self._read(flow, flow.response)
         if read is None:
             return
-        said = flow.comment or ""
+        said = getattr(flow, "comment", "")
         flow.comment = f"{said} ⇒ {read.removeprefix(COMMENT_PREFIX)}" if said else read
 
     def _read(self, flow: Any, message: Any) -> str | None:
-        if message is None or (flow.comment and not flow.comment.startswith(COMMENT_PREFIX)):
+        said = getattr(flow, "comment", "")
+        if message is None or (said and not said.startswith(COMMENT_PREFIX)):
             return None  # the user's own comment is kept
         try:
             data = message.content

@@ -3,6 +3,8 @@ capture (commands/tokens.py parses the options and calls `decrypt_har`)."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from typing import TYPE_CHECKING
 
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError
@@ -42,16 +44,14 @@ def decrypt_har(
     if target is not None:
         har_clean.check_target(target, source=path, force=force)
     capture = har.load(path, f"--har {source}")
-    made: list[TokenCodec] = []
 
-    def codec() -> TokenCodec:
-        if not made:
-            made.append(tokenio.build_codec(keys, rt.env, rt.profile))
-        return made[0]
+    @functools.cache
+    def codec() -> TokenCodec:  # built when the first token is found, once
+        return tokenio.build_codec(keys, rt.env, rt.profile)
 
     result = har.timeline(capture, codec)
     if target is not None:
-        cleaned = har_clean.clean(capture, codec, _secrets(rt, keys, codec if made else None))
+        cleaned = har_clean.clean(capture, codec, _secrets(rt, keys, codec))
         har_clean.write(target, cleaned.har, source=path, force=force)
     _show(rt, result, title=f"{path.name}: the platform's exchanges", reveal=reveal)
     if target is not None:
@@ -75,11 +75,12 @@ def _show(rt: Runtime, result: Timeline, *, title: str, reveal: bool) -> None:
 
 
 def _secrets(
-    rt: Runtime, keys: tokenio.KeyOptions, codec: Callable[[], TokenCodec] | None
+    rt: Runtime, keys: tokenio.KeyOptions, codec: Callable[[], TokenCodec]
 ) -> list[str | bytes]:
-    """What --out redacts by value: the profile's secrets, and the key in use."""
+    """What --out redacts by value: the key in use (in every form: a key written as hex
+    in the profile is base64 elsewhere), and the profile's secrets."""
     found: list[str | bytes] = []
-    if codec is not None:
+    with contextlib.suppress(ConfigError):  # no key to be had: then nothing was decrypted
         found.append(codec().key)
     try:
         profile = rt.profile()
