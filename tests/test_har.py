@@ -219,6 +219,8 @@ def test_out_replaces_each_token_by_its_masked_json(session: Session, cli: Invok
     entries = json.loads(Path("clean.har").read_text())["log"]["entries"]
     sent = [json.loads(entries[i]["request"]["postData"]["text"])["token"] for i in TOKEN_ENTRIES]
     assert sent == session.sent
+    answered = json.loads(entries[6]["response"]["content"]["text"])["token"]
+    assert answered["clientId"] == "****" and answered["responseCode"] == "00"
     v3 = json.loads(entries[10]["request"]["postData"]["text"])
     assert v3["bankId"] == "2010" and v3["secureCode"].startswith("****")
     assert v3["clientId"] == "****" and v3["X-Consumer-Custom-ID"] == "****"

@@ -250,3 +250,20 @@ def test_loading_the_file_as_wibmo_does_needs_no_mitmproxy() -> None:
         pytest.skip("mitmproxy is installed here")
     module = importlib.import_module("wibmo_cli.mitm_addon")
     assert isinstance(module, ModuleType) and module.addons
+
+
+def test_the_view_speaks_mitmproxy_11s_api_too(mitm: SimpleNamespace) -> None:
+    """mitmproxy 11 and before call a view with keyword metadata and want a description
+    and lines of (style, text); mitmproxy 12 wraps only its own View class, so the one
+    object serves both (checked by hand under mitmdump 11.0.2)."""
+    write_profiles("http://127.0.0.1:1")
+    [view] = mitm.views
+    data = body(ANSWER)
+    metadata = {"content_type": "application/json", "flow": None, "http_message": None}
+    assert view.render_priority(data, **metadata) > 1
+    description, lines = view(data, **metadata)
+    assert description == "wibmo: decrypted"
+    text = "\n".join("".join(chunk for _, chunk in line) for line in lines)
+    assert text == view.prettify(data, None)
+    with pytest.raises(ValueError, match="no token"):
+        view(b"{}", **metadata)

@@ -7,7 +7,8 @@ A token the key does not open stays as it was (it is ciphertext) and is counted.
 Credentials are redacted (`masking.redact`: ``****`` and at most the last four of a
 long value), wherever they travel:
 
-- headers, query parameters and JSON body fields named as a credential
+- headers, query parameters and JSON body fields (at any depth, the decrypted JSON
+  included) named as a credential
   (`CREDENTIAL_NAMES`: x-api-key, secureCode, clientId, X-Consumer-Custom-ID, Cookie,
   Set-Cookie, Authorization, compared without case, "-" or "_");
 - every cookie's value (request.cookies, response.cookies);
@@ -173,10 +174,21 @@ class _Cleaner:
                 self.result.tokens += 1
         else:
             envelope = mask(envelope)
-        for name, value in list(envelope.items()):
-            if is_credential(name) and value not in ("", None):
-                envelope[name] = self.credential(value)
+        self.credentials_in(envelope)
         return json_text(envelope) if envelope != found.envelope else None
+
+    def credentials_in(self, value: Any) -> None:
+        """Every field named as a credential, at any depth of a JSON body (the
+        decrypted JSON in it included: answers echo clientId), redacted in place."""
+        pending = [value]
+        while pending:
+            node = pending.pop()
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for name, item in list(items):
+                if isinstance(item, dict | list):
+                    pending.append(item)
+                elif isinstance(name, str) and is_credential(name) and item not in ("", None):
+                    node[name] = self.credential(item)
 
     def entry(self, entry: dict[str, Any]) -> None:
         request = entry[REQUEST]

@@ -158,8 +158,10 @@ def _scrub(text: str, forms: tuple[str, ...]) -> str:
 
 
 class WibmoView:
-    """mitmproxy's Contentview protocol (name, syntax_highlight, prettify,
-    render_priority), without importing mitmproxy."""
+    """A content view for both of mitmproxy's APIs, without importing mitmproxy: the
+    Contentview protocol of mitmproxy 12 (name, syntax_highlight, prettify,
+    render_priority(data, metadata)) and the View of mitmproxy 11 and before (called
+    with the data and keyword metadata, answering a description and styled lines)."""
 
     name = VIEW_NAME
     syntax_highlight = "yaml"  # mitmproxy highlights JSON with its YAML highlighter
@@ -173,7 +175,13 @@ class WibmoView:
             raise ValueError("no token in this body")  # mitmproxy shows it raw instead
         return read[1]
 
-    def render_priority(self, data: bytes, metadata: Any) -> float:
+    def __call__(self, data: bytes, **metadata: Any) -> tuple[str, list[list[tuple[str, str]]]]:
+        read = self.decryptor.read(data)
+        if read is None:
+            raise ValueError("no token in this body")  # mitmproxy shows it raw instead
+        return "wibmo: decrypted", [[("text", line)] for line in read[1].splitlines()]
+
+    def render_priority(self, data: bytes, metadata: Any = None, **unknown: Any) -> float:
         return PRIORITY if self.decryptor.has_token(data) else 0.0
 
     def __lt__(self, other: Any) -> bool:
