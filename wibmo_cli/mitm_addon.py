@@ -4,7 +4,8 @@
 It needs no mitmproxy to be imported (wibmo ships it and prints its path); mitmproxy
 loads it as a script and finds `addons`. On `load` the addon registers the option
 `wibmo_profile` (else $WIBMO_PROFILE, else the profiles file's default, as wibmo
-chooses; `wibmo_profiles_file` likewise) and a content view, "wibmo":
+chooses; `wibmo_profiles_file` likewise) and a content view, "wibmo", in the form both of
+mitmproxy's content view APIs take (12's Contentview protocol, 11's View):
 
 - a body carrying a token in one of bodies.ENVELOPE_KEYS gets the view by default (it
   ranks above mitmproxy's JSON view): a line of what it is (messageCode, responseCode
@@ -13,10 +14,10 @@ chooses; `wibmo_profiles_file` likewise) and a content view, "wibmo":
 - each flow whose request or answer holds a token gets a comment in the flow list (the
   same line), unless the user commented it already.
 
-Never shown: the profile's secrets, in any form `har_clean.secret_forms` knows, nor a
-credential field's value. A profile that cannot be loaded is said once in the event log
-and in the view; the flows pass through untouched whatever happens (the addon only
-reads them).
+Never shown: the profile's secrets, in any form `har_clean.secret_forms` knows, nor the
+value of a credential field beside the token. A profile that cannot be loaded is said
+once in the event log and in the view; the flows pass through untouched whatever
+happens (the addon only reads them).
 
 mitmproxy's Python must import wibmo_cli: install wibmo there (`pipx inject mitmproxy
 wibmo-cli`), or the addon appends the directory it was shipped in to sys.path, after

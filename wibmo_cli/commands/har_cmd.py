@@ -23,6 +23,18 @@ NO_PROFILE_SAID = (
 )
 
 
+def check_options(
+    har: str | None, out: str | None, force: bool, *, source: str | None, detect: bool
+) -> None:
+    """--har, --out and --force given together as they must be (exit 2 otherwise)."""
+    if har is None and out is not None:
+        raise InputError("--out goes with --har (the capture to clean)")
+    if force and out is None:
+        raise InputError("--force goes with --out")
+    if har is not None and (source is not None or detect):
+        raise InputError("--har reads the capture: give no TOKEN, FILE or --detect with it")
+
+
 def decrypt_har(
     rt: Runtime,
     keys: tokenio.KeyOptions,

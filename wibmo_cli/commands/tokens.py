@@ -212,13 +212,13 @@ def decrypt(
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     if expected is not None and not detect_scheme:
         raise InputError("--plaintext goes with --detect")
-    _har_options(har, har_out, force, source, detect_scheme)
+    from wibmo_cli.commands import har_cmd
+
+    har_cmd.check_options(har, har_out, force, source=source, detect=detect_scheme)
     if reveal:
         _audit_reveal(rt, "decrypt", audit_log)
     if har is not None:
-        from wibmo_cli.commands.har_cmd import decrypt_har
-
-        return decrypt_har(rt, keys, har, out=har_out, force=force, reveal=reveal)
+        return har_cmd.decrypt_har(rt, keys, har, out=har_out, force=force, reveal=reveal)
 
     def one(text: str) -> int | None:
         if detect_scheme:
@@ -279,17 +279,6 @@ def decrypt(
         rt.render.info(f"{summary.failed} of {summary.lines} lines could not be decrypted")
         return summary.exit_status
     return None
-
-
-def _har_options(
-    har: str | None, out: str | None, force: bool, source: str | None, detect: bool
-) -> None:
-    if har is None and out is not None:
-        raise InputError("--out goes with --har (the capture to clean)")
-    if force and out is None:
-        raise InputError("--force goes with --out")
-    if har is not None and (source is not None or detect):
-        raise InputError("--har reads the capture: give no TOKEN, FILE or --detect with it")
 
 
 def _decrypt_one(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> int | None:
