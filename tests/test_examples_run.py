@@ -208,6 +208,46 @@ APP_LOG = {  # a service's log: tokens of the demo key in every form, and one of
     f"2024-06-19 WARN cached {_OTHER_KEY.encrypt_json(json.loads(PAYLOAD))} (uat)\n"
 }
 
+
+def _har() -> str:
+    """A HAR capture of one lookup, its tokens the demo profile's (decrypt --har)."""
+    answer = '{"clientTxnId":"T1","messageCode":1931,"responseCode":"00"}'
+    pair = {"cookies": [], "headers": [], "httpVersion": "HTTP/1.1", "headersSize": -1}
+    request = {
+        **pair,
+        "method": "POST",
+        "url": "https://pp.example/api/v2/customer/x",
+        "queryString": [],
+        "bodySize": -1,
+        "postData": {"mimeType": "application/json", "text": json.dumps({"token": _token("zero")})},
+    }
+    response = {
+        **pair,
+        "status": 200,
+        "statusText": "OK",
+        "redirectURL": "",
+        "bodySize": -1,
+        "content": {
+            "size": -1,
+            "mimeType": "application/json",
+            "text": json.dumps({"token": _token("zero", answer)}),
+        },
+    }
+    entry = {
+        "startedDateTime": "2026-11-30T09:15:02.125+05:30",
+        "time": 48.2,
+        "request": request,
+        "response": response,
+        "cache": {},
+        "timings": {"send": 1, "wait": 45, "receive": 2.2},
+    }
+    creator = {"name": "example", "version": "1"}
+    return json.dumps({"log": {"version": "1.2", "creator": creator, "entries": [entry]}})
+
+
+A_HAR = Needs("a HAR capture of yours", files={"capture.har": _har()})
+NO_MITMPROXY = Needs("mitmproxy", skip="mitmproxy is not a dependency of wibmo")
+
 NEEDS: dict[str, Needs] = {
     # set-up lines: the suite runs in what they make
     (
@@ -310,6 +350,15 @@ NEEDS: dict[str, Needs] = {
     "cat app.log | wibmo decrypt --scan - -o json --jq 'select(.error)'": Needs(
         "a log of yours", files=APP_LOG
     ),
+    # HAR captures, mitmproxy
+    "wibmo decrypt --har capture.har": A_HAR,
+    "wibmo decrypt --har capture.har --out clean.har": A_HAR,
+    (
+        "wibmo decrypt --har capture.har -o json --jq "
+        "'.exchanges[] | [.client_txn_id, .response_code] | @tsv'"
+    ): A_HAR,
+    'mitmproxy -s "$(wibmo mitm-addon)" --set wibmo_profile=uat': NO_MITMPROXY,
+    'WIBMO_PROFILE=uat mitmdump -s "$(wibmo mitm-addon)"': NO_MITMPROXY,
     # profiles
     "wibmo profiles show uat": Needs(A_PROFILE, profiles="profiles.toml"),
     "wibmo profiles check uat": Needs(A_PROFILE, profiles="profiles.toml"),

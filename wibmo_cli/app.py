@@ -33,6 +33,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "audit": "wibmo_cli.commands.audit_cmd:audit",
     "encrypt": "wibmo_cli.commands.tokens:encrypt",
     "decrypt": "wibmo_cli.commands.tokens:decrypt",
+    "mitm-addon": "wibmo_cli.commands.mitm_cmd:mitm_addon",
     "codes": "wibmo_cli.commands.codes:codes",
     "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox_app",
     "profiles": "wibmo_cli.commands.profiles_cmd:profiles_app",

@@ -170,6 +170,29 @@ def decrypt(
             show_default=False,
         ),
     ] = None,
+    har: Annotated[
+        str | None,
+        typer.Option(
+            "--har",
+            metavar="CAPTURE.har",
+            help="A browser's or proxy's HAR capture: every token in it decrypted, shown "
+            "as a timeline (-o json: one document).",
+            show_default=False,
+        ),
+    ] = None,
+    har_out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="CLEAN.har",
+            help="With --har: write the capture with its tokens decrypted (masked) and its "
+            "credentials redacted, to attach to a ticket (mode 0600).",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --out: replace an existing file.")
+    ] = False,
 ) -> int | None:
     """Decrypt tokens to JSON.
 
@@ -194,14 +217,21 @@ def decrypt(
       wibmo decrypt --detect token.txt --plaintext request.json
       wibmo decrypt --scan app.log > app.decrypted.log
       cat app.log | wibmo decrypt --scan - -o json --jq 'select(.error)'
+      wibmo decrypt --har capture.har
+      wibmo decrypt --har capture.har --out clean.har
     """
     from wibmo_cli import tokenio, tokenstream, tokentext
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
     if expected is not None and not detect_scheme:
         raise InputError("--plaintext goes with --detect")
+    if scan is not None and har is not None:
+        raise InputError("--scan and --har read one input each: give one of them")
     if scan is not None and (source is not None or detect_scheme):
         raise InputError("--scan reads its own FILE: give no TOKEN, and no --detect")
+    from wibmo_cli.commands import har_cmd
+
+    har_cmd.check_options(har, har_out, force, source=source, detect=detect_scheme)
     if reveal:
         _audit_reveal(rt, "decrypt", audit_log)
     if scan is not None:
@@ -210,6 +240,8 @@ def decrypt(
         scanned = decrypt_scan.scan(rt, keys, scan, reveal=reveal)
         _say_masked(rt, scanned.masked)
         return scanned.exit_status or None
+    if har is not None:
+        return har_cmd.decrypt_har(rt, keys, har, out=har_out, force=force, reveal=reveal)
 
     def one(text: str) -> int | None:
         if detect_scheme:
