@@ -189,7 +189,9 @@ def test_a_write_is_sent_once_audited_and_applied(cli: Invoke, sandbox: Sandbox)
     assert city_of(cli) == "Pune"
 
 
-@pytest.mark.parametrize("fault", ["hang", "503", "drop", "garbage"])
+@pytest.mark.parametrize(
+    "fault", [pytest.param("hang", marks=pytest.mark.slow), "503", "drop", "garbage"]
+)
 def test_a_write_whose_outcome_is_unknown_is_never_resent(
     wibmo: Invoke, sandbox: Sandbox, fault: str
 ) -> None:
@@ -217,6 +219,7 @@ def test_an_unknown_message_code_is_a_write(wibmo: Invoke, sandbox: Sandbox) -> 
     assert len(sandbox.requests) == 1
 
 
+@pytest.mark.slow  # a process signalled mid-flight (~1 s)
 def test_ctrl_c_on_a_write_in_flight_says_it_may_have_been_applied(db_path: Path) -> None:
     args = ("call", UPDATE, "--message-code", "1280", *UPDATE_ARGS, "--yes")
     with served(db_path, profile={"timeout": 30}, queue=["hang"], hang_seconds=20):
@@ -308,7 +311,12 @@ def run_on_terminal(args: list[str], prompt: str, answer: str) -> tuple[int, str
 
 
 @pytest.mark.parametrize(
-    ("typed", "sent"), [(PROFILE, True), ("yes", False), (PROFILE.upper(), False)]
+    ("typed", "sent"),
+    [
+        (PROFILE, True),
+        pytest.param("yes", False, marks=pytest.mark.slow),  # a pty each (~0.7 s)
+        pytest.param(PROFILE.upper(), False, marks=pytest.mark.slow),
+    ],
 )
 def test_production_asks_for_the_profile_name(sandbox: Sandbox, typed: str, sent: bool) -> None:
     write_profiles(sandbox.url, production=True)

@@ -423,7 +423,7 @@ _ENTRY = st.fixed_dictionaries(
 )
 
 
-@budget(60)
+@budget(30)
 @given(entries=st.lists(_ENTRY, max_size=4))
 def test_any_entry_shapes_end_in_a_result(entries: list[dict[str, Any]]) -> None:
     """Whatever a HAR's entries hold beyond a request object, the timeline, its JSON

@@ -22,7 +22,8 @@ from support import audit_entries, no_traceback, served, shell, spawn
 from wibmo_cli import app as app_module
 from wibmo_cli.render import Renderer
 
-pytestmark = pytest.mark.e2e
+# Exhaustive (every stream failure, each in its own process): slow, run by CI.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 OUTPUT_ERROR = 74
 

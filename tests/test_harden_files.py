@@ -292,6 +292,7 @@ def test_two_concurrent_resumed_runs_never_write_a_row_twice(
     assert sorted(rows) == list(range(1, 101))  # each row once
 
 
+@pytest.mark.slow  # a shell script driving two runs (~3 s)
 def test_the_readme_resume_step_works_when_the_shell_keeps_the_file_open(
     tmp_path: Path,
 ) -> None:

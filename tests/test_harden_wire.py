@@ -226,6 +226,7 @@ def test_even_a_bug_while_sending_completes_the_update_audit_entry(
 
 
 @pytest.mark.parametrize("mode", ["drip-headers", "drip-body"])
+@pytest.mark.slow  # waits out a timeout, or many processes
 def test_a_dripping_server_cannot_stretch_a_lookup(wibmo: Invoke, mode: str) -> None:
     """A byte every 0.2 s never trips the 0.5 s read timeout; the whole-exchange one does."""
     with Hostile(mode, lifetime=8) as server:
@@ -237,6 +238,7 @@ def test_a_dripping_server_cannot_stretch_a_lookup(wibmo: Invoke, mode: str) -> 
 
 
 @pytest.mark.parametrize("mode", ["drip-headers", "drip-body"])
+@pytest.mark.slow  # waits out a timeout, or many processes
 def test_a_dripping_server_cannot_keep_an_update_waiting(wibmo: Invoke, mode: str) -> None:
     with Hostile(mode, lifetime=8) as server:
         write_profiles(server.url, timeout=0.5, retries=2)
@@ -444,6 +446,7 @@ def test_an_update_answered_with_a_5xx_is_outcome_unknown(wibmo: Invoke) -> None
 # -- anything at all ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out a timeout, or many processes
 def test_random_answers_end_in_documented_outcomes() -> None:
     """Random statuses, lengths, encodings, Retry-Afters and bodies: only WibmoError."""
     profile = resolve(
