@@ -314,3 +314,16 @@ def test_the_formats_said_to_be_offered_are(cli: Invoke, served: Sandbox) -> Non
         for name in offered.replace(" and ", ", ").split(", "):
             result = cli(*where[name], "-o", str(asked))
             assert result.exit_code == 0, (name, asked, result.stderr)
+
+
+def test_jq_cannot_read_the_environment_where_secrets_live(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`$ENV` and `env` are jq's window on the process environment, where the profiles
+    file's ${VAR} secrets are: a filter sees the JSON it is given, nothing else."""
+    monkeypatch.setenv("SOME_API_KEY", "sk-live-not-for-jq")
+    program = "[$ENV.SOME_API_KEY, env.SOME_API_KEY, ($ENV | length), (def f: .name; f)] # end"
+    result = wibmo("codes", "00", "--jq", program)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == [None, None, 0, "SUCCESS"]
+    assert "sk-live-not-for-jq" not in result.stdout + result.stderr

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from wibmo_cli.render import OutputStream
@@ -73,7 +73,8 @@ class JsonFilter:
                     "--jq needs the jq package", hint="pip install jq (or reinstall wibmo-cli)"
                 ) from exc
             try:
-                program = jq_binding.compile(self.jq)
+                jq_binding.compile(self.jq)  # its errors name the user's line and column
+                program = jq_binding.compile(f"{_NO_ENVIRONMENT}({self.jq}\n)")
             except ValueError as exc:
                 raise InputError(f"--jq: {_first_line(exc)}", hint="see jq's manual") from exc
             _COMPILED[self.jq or ""] = program
@@ -113,6 +114,11 @@ class JsonFilter:
 
 
 _COMPILED: dict[str, Any] = {}
+
+# jq reads the process environment (`$ENV`, `env`), where secrets live (${VAR} in the
+# profiles file): a filter sees the JSON it is given and nothing else. The program runs
+# inside this prefix (its own `def`s included); a comment at its end is closed by "\n".
+_NO_ENVIRONMENT: Final = "{} as $ENV | def env: $ENV; "
 
 
 def _pick(value: Any, steps: Sequence[str]) -> Any:
