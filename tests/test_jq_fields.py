@@ -327,3 +327,12 @@ def test_jq_cannot_read_the_environment_where_secrets_live(
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == [None, None, 0, "SUCCESS"]
     assert "sk-live-not-for-jq" not in result.stdout + result.stderr
+
+
+def test_jq_strings_keep_tabs_and_line_feeds_as_jq_r_does(wibmo: Invoke) -> None:
+    """`@tsv` and multi-line strings are what `jq -r` gives (real tabs, real line feeds);
+    every other control character is still shown escaped."""
+    program = '[.code, .name] | @tsv, "a\\nb\\u001b[31m\\rc"'
+    result = wibmo("codes", "00", "--jq", program)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "00\tSUCCESS\na\nb\\x1b[31m\\rc\n"

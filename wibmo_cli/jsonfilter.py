@@ -108,7 +108,7 @@ class JsonFilter:
         """The lines to write for one value (each without its line feed)."""
         for result in self.results(value, rows=rows):
             if isinstance(result, str) and self.jq is not None:
-                yield visible(result)
+                yield visible(result, lines=True, tabs=True)  # as jq -r: @tsv, "a\nb"
             else:
                 yield json_text(result, pretty=pretty)
 

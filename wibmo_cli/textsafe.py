@@ -51,14 +51,17 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def visible(text: str, *, lines: bool = False) -> str:
+def visible(text: str, *, lines: bool = False, tabs: bool = False) -> str:
     """`text` with every control character shown as an escape (``\\x1b``, ``\\r``).
 
     ``lines=True`` keeps line feeds as they are (a message of several lines of the
-    tool's own); every other control character is still shown escaped.
+    tool's own); ``tabs=True`` keeps tabs (jq's ``@tsv``); every other control character
+    is still shown escaped.
     """
     if text.isprintable():  # the usual case: nothing to do
         return text
+    if tabs:
+        return "\t".join(visible(part, lines=lines) for part in text.split("\t"))
     if lines:
         return "\n".join(_UNSAFE.sub(_escape, line) for line in text.split("\n"))
     return _UNSAFE.sub(_escape, text)
