@@ -308,7 +308,7 @@ def test_the_formats_said_to_be_offered_are(cli: Invoke, served: Sandbox) -> Non
         "lookup --file": ("lookup", "--file", batch),
         "audit": ("audit", "--audit-log", write_audit(*ENTRIES)),
         "codes": ("codes",),
-        "lookup (one customer)": ("lookup", "--urn", str(SAMPLE_URN)),
+        "lookup of one customer": ("lookup", "--urn", str(SAMPLE_URN)),
     }
     for asked, offered in FORMATS_OFFERED_BY.items():
         for name in offered.replace(" and ", ", ").split(", "):
@@ -336,3 +336,11 @@ def test_jq_strings_keep_tabs_and_line_feeds_as_jq_r_does(wibmo: Invoke) -> None
     result = wibmo("codes", "00", "--jq", program)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "00\tSUCCESS\na\nb\\x1b[31m\\rc\n"
+
+
+def test_codes_list_in_one_order_in_every_format(wibmo: Invoke) -> None:
+    as_json = wibmo("codes", "--jq", ".codes[].code")
+    as_csv = wibmo("codes", "-o", "csv", "--fields", "code")
+    assert as_json.exit_code == as_csv.exit_code == 0
+    assert as_json.stdout.split() == as_csv.stdout.split()[1:]  # below the csv header
+    assert as_json.stdout.split()[:2] == ["00", "0000"]

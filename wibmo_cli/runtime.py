@@ -39,7 +39,7 @@ TABULAR: Final = frozenset({OutputFormat.csv, OutputFormat.tsv})
 FORMATS_OFFERED_BY: Final = {
     OutputFormat.csv: "lookup --file, audit and codes",
     OutputFormat.tsv: "lookup --file, audit and codes",
-    OutputFormat.md: "lookup (one customer)",
+    OutputFormat.md: "lookup of one customer",
 }
 
 

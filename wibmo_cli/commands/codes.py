@@ -93,6 +93,7 @@ def codes(
             allowed = ", ".join(catalogue.SOURCES[:-1]) + " or " + catalogue.SOURCES[-1]
             raise InputError(f"--api {api!r}: must be {allowed}")
         selected = tuple(c for c in selected if api in c.apis)
+    selected = catalogue.in_code_order(selected)  # every format lists them in one order
     if rt.json:
         rt.render.json(
             {
@@ -102,10 +103,9 @@ def codes(
             rows=("codes", "http"),  # --fields code,name picks in each row
         )
     elif rt.tabular:
-        in_order = catalogue.in_code_order(selected)  # as the table lists them
-        _rows(rt, views.CODE_COLUMNS, [views.code_record(c) for c in in_order])
+        _rows(rt, views.CODE_COLUMNS, [views.code_record(c) for c in selected])
     else:
-        rt.render.print(views.catalogue_table(catalogue.in_code_order(selected)))
+        rt.render.print(views.catalogue_table(selected))
         if api is None:
             rt.render.print(views.http_table(catalogue.HTTP_STATUSES))
 

@@ -99,7 +99,7 @@ GLOBAL_OPTIONS: Final = (
             typer.Option(
                 "--fields",
                 metavar="A,B",
-                help="Keep only these keys of the JSON output (dotted paths: cards.urn).",
+                help="Keep only these keys of the JSON output (dotted paths: cardList.urn).",
                 show_default=False,
             ),
         ],
