@@ -59,9 +59,10 @@ def test_values_at_reads_keys_indexes_counts_and_lists() -> None:
     assert values_at({"a": None}, "a") == [None]
 
 
-def test_a_cell_joins_distinct_values_in_order() -> None:
+def test_a_cell_joins_values_in_order() -> None:
     assert cell(values_at(ANSWER, "cardList.urn")) == "389; 390"
-    assert cell(values_at(ANSWER, "cardList.firstName")) == "ABC"
+    assert cell(values_at(ANSWER, "cardList.firstName")) == "ABC; ABC"  # one per card
+    assert cell(values_at(ANSWER, "cardList.firstName"), per_item=False) == "ABC"
     assert cell([True, None, 1.5]) == "true; ; 1.5"
     assert cell([{"b": 1}]) == '{"b":1}'
     assert cell([], missing="0") == "0"
@@ -249,3 +250,23 @@ def test_codes_rows(cli: Invoke) -> None:
     assert http[0] == ["http_status", "name", "meaning", "action"] and http[1][0] == "503"
     one = read(cli("codes", "1303", "-o", "csv", "--fields", "code,name").stdout)
     assert one == [["code", "name"], ["1303", "CUSTOMER_DETAILS_NOT_PRESENT"]]
+
+
+def test_card_columns_line_up_card_by_card() -> None:
+    """Two cards, the same status on both: the status cell still has one value per card,
+    so a reader can tell which card each value belongs to (a customer's name, repeated in
+    each card, is shown once)."""
+    answer = {
+        "cardList": [
+            {"urn": 1, "cardStatus": 0, "statusDescription": "Active", "firstName": "A"},
+            {"urn": 2, "cardStatus": 0, "statusDescription": "Active", "firstName": "A"},
+        ]
+    }
+    line = {"row": 1, "input": "1", "ok": True, "answer": answer}
+    cells = dict(zip([c.name for c in CSV_COLUMNS], row(line, CSV_COLUMNS), strict=True))
+    assert (cells["urn"], cells["cardStatus"], cells["statusDescription"]) == (
+        "1; 2",
+        "0; 0",
+        "Active; Active",
+    )
+    assert cells["firstName"] == "A"

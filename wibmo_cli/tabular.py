@@ -9,8 +9,10 @@ One rule reads a value, for the documented columns and `--fields` alike:
 - `answer.mobile`: keys, step by step; a step that is a number indexes a list
   (`answer.cardList.1.urn`: the second card's); `#` counts a list (`answer.cardList.#`).
 - A list met without an index (or at the end of the path) is read in each of its
-  items: the distinct values, in order, joined with "; " (a customer's two cards:
-  `389; 390`; the same name on both: once). A column lists several paths when the
+  items: the values, in order, joined with "; " (a customer's two cards: `389; 390`).
+  A column of the customer's (`Column.per_item` false: a name the platform repeats in
+  each card) shows each distinct value once; a column of the cards' shows one value per
+  card, so the cells of one row line up card by card. A column lists several paths when the
   platform sends a field in several places (flat, or in each card): the first path a
   row has wins.
 
@@ -50,6 +52,7 @@ class Column:
     name: str
     paths: tuple[str, ...] = ()
     missing: str = ""  # the cell when no path has a value
+    per_item: bool = True  # every value of a list (False: each distinct value once)
 
     @classmethod
     def at(cls, name: str, *paths: str, missing: str = "") -> Column:
@@ -95,11 +98,13 @@ def _collect(value: Any, steps: Sequence[str], found: list[Any]) -> None:
             _collect(item, rest, found)
 
 
-def cell(values: Sequence[Any], missing: str = "") -> str:
+def cell(values: Sequence[Any], missing: str = "", *, per_item: bool = True) -> str:
     """One cell's text from the values found (see the module's docstring)."""
     if not values:
         return missing
-    texts = list(dict.fromkeys(_text(value) for value in values))
+    texts = [_text(value) for value in values]
+    if not per_item:
+        texts = list(dict.fromkeys(texts))
     text = JOIN.join(texts)
     numbers = all(_is_number(value) for value in values)
     if not numbers and text.startswith(FORMULA_START):
@@ -132,7 +137,7 @@ def row(record: Any, columns: Iterable[Column]) -> list[str]:
             values = values_at(record, path)
             if values:
                 break
-        cells.append(cell(values, column.missing))
+        cells.append(cell(values, column.missing, per_item=column.per_item))
     return cells
 
 

@@ -15,12 +15,13 @@ if TYPE_CHECKING:
     from wibmo_cli.batch import Summary
 
 
-def _answered(name: str, *also: str) -> Column:
-    """A field of the answer: flat, or in each of its cards (`tabular`: distinct values
-    joined with "; ")."""
+def _answered(name: str, *also: str, per_card: bool = True) -> Column:
+    """A field of the answer: flat, or in each of its cards (`tabular`: joined with "; ",
+    one value per card; a customer's field, which the platform repeats in each card,
+    once per distinct value: `per_card=False`)."""
     names = (name, *also)
     paths = [f"answer.{n}" for n in names] + [f"answer.cardList.{n}" for n in names]
-    return Column(name, tuple(paths))
+    return Column(name, tuple(paths), per_item=per_card)
 
 
 # -o csv / tsv: one row per input row, these columns (README, "Filters and formats").
@@ -34,11 +35,11 @@ CSV_COLUMNS: Final = (
     Column.at("exit_code", "error.exit_code", missing="0"),
     Column.at("clientTxnId", "answer.clientTxnId", "error.clientTxnId"),
     Column.at("cards", "answer.cardList.#"),
-    _answered("customerId"),
-    _answered("firstName"),
-    _answered("lastName"),
-    _answered("mobile"),
-    _answered("email", "emailId"),
+    _answered("customerId", per_card=False),
+    _answered("firstName", per_card=False),
+    _answered("lastName", per_card=False),
+    _answered("mobile", per_card=False),
+    _answered("email", "emailId", per_card=False),
     _answered("kycName"),
     _answered("profileId"),
     _answered("urn"),
