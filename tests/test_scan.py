@@ -228,7 +228,9 @@ def test_the_other_environments_tokens_left_exit_0_unless_sent_as_tokens(
     sent.write_text(f'uat <-- 200 {{"token":"{theirs.token}"}}\n', encoding="utf-8")
     result = cli("decrypt", "--scan", str(sent))
     assert result.exit_code == 4, result.stderr
-    assert "1 of those left" in result.stderr and "wibmo decrypt --detect" in result.stderr
+    assert "1 of those left were sent as tokens" in result.stderr
+    assert "another environment's? scan again with its profile" in result.stderr
+    assert "IV scheme" not in result.stderr  # the key does not fit: not a scheme question
     assert result.stdout == sent.read_text(encoding="utf-8")
 
 
@@ -239,6 +241,7 @@ def test_the_profiles_key_with_another_iv_scheme_is_exit_4(cli: Invoke, isolated
     path.write_text(f"INFO body {token} end\n", encoding="utf-8")
     result = cli("decrypt", "--scan", str(path), "--key-env", "HARD_KEY")
     assert result.exit_code == 4 and result.stdout == path.read_text(encoding="utf-8")
+    assert "1 of those left fit the key but are not JSON: another IV scheme?" in result.stderr
     result = cli("decrypt", "--scan", str(path), "--key-env", "HARD_KEY", "--iv", "prepend")
     assert (
         result.exit_code == 0
@@ -315,6 +318,19 @@ def test_bytes_are_kept_as_they_came_and_made_visible_on_a_terminal() -> None:
     assert out == b'\x1b[2J\xff\xfe caf\xc3\xa9\t{"a":"b"} \x07end\r\r\n'
     shown, _ = scan(data, terminal=True)  # a tab and a CRLF kept: harmless, in every log
     assert shown == b'\\x1b[2J\\xff\\xfe caf\xc3\xa9\t{"a":"b"} \\x07end\\r\r\n'
+
+
+def test_padding_percent_encoded_in_a_url_is_part_of_the_token() -> None:
+    """`?token=...%3D%3D&x=1`: the whole token, its encoded padding included, is replaced
+    (nothing dangling after the JSON); plain `decrypt` of the line reads it too."""
+    token = codec().encrypt_json({"a": 1})
+    assert token.endswith("==")
+    encoded = token.replace("=", "%3D").encode()
+    out, summary = scan(b"GET /p?token=" + encoded + b"&x=1 HTTP/1.1\n")
+    assert out == b'GET /p?token={"a":1}&x=1 HTTP/1.1\n'
+    assert summary.decrypted == 1
+    lower = token.replace("=", "%3d")
+    assert tokentext.token_in_line(f"?token={lower}&x=1") == token.rstrip("=")
 
 
 def test_columns_count_characters_from_1() -> None:

@@ -295,3 +295,13 @@ def test_decrypt_dash_on_a_terminal_reads_a_paste_until_ctrl_d() -> None:
     assert DOC not in text
     assert "document numbers are masked (last four shown); --reveal shows them whole" in text
     assert "Traceback" not in text
+
+
+def test_scan_dash_on_a_terminal_reads_a_paste_as_decrypt_dash_does() -> None:
+    """`decrypt --scan -` at a terminal: the same hint as `decrypt -`, then the pasted text
+    scanned line by line until Ctrl-D (it used to refuse a terminal)."""
+    token = DEMO.encrypt_json({"a": 1})
+    typed = [f"log x={token} y\r".encode(), b"\x04"]
+    code, seen = _run_in_pty(["decrypt", "--scan", "-", "-p", "demo"], typed, wait_for=b"Ctrl-D")
+    assert code == 0, seen
+    assert b'log x={"a":1} y' in seen and b"1 token found: 1 decrypted" in seen

@@ -55,6 +55,7 @@ class ScanSummary:
     decrypted: int = 0
     left: int = 0
     ours: int = 0
+    fits: int = 0  # of `ours`: the key gave valid padding (the rest: sent as tokens)
     masked: int = 0  # answers where masking changed something
 
     @property
@@ -125,13 +126,14 @@ def scan_stream(
             del spans[0]  # the end of a run longer than MAX_PIECE
         if spans and ends_mid_run and spans[-1][1] == len(data):
             del spans[-1]  # the start of one
-        results = codec.decrypt_many([data[start:end] for start, end in spans])
+        results = codec.decrypt_many([tokentext.run_token(data[s:e]) for s, e in spans])
         out: list[bytes] = []
         done = 0  # data[:done] is written (text) or counted (JSON)
         for (start, end), result in zip(spans, results, strict=True):
             shown, error = _shown(result, reveal, summary)
             if error is not None:
                 fits = isinstance(result, bytes)  # valid padding: the key fits
+                summary.fits += fits
                 summary.ours += fits or tokentext.under_envelope_key(data, start)
             if as_json:
                 before = data.rfind(b"\n", done, start)

@@ -92,7 +92,7 @@ def token_in_line(text: str) -> str | None:
         if is_whole_token(match[1]):
             return match[1]
     data = text.encode()
-    runs = {data[start:end].decode() for start, end in token_runs(data)}
+    runs = {run_token(data[start:end]).decode() for start, end in token_runs(data)}
     if not runs:
         return None
     longest = max(map(len, runs))
@@ -114,7 +114,8 @@ def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
     a run of hex digits only (ids, hashes: a real token of 22 or more characters is all
     hex about once in 10**10), and a run joined by a dot to more base64 (a JWT's parts,
     a host or file name: `eyJh...J9.eyJz...fQ.SflK...`). A terminal colour code in front
-    (`ESC[31m` in a coloured log) is not part of the run.
+    (`ESC[31m` in a coloured log) is not part of the run. Padding percent-encoded in a
+    URL (`token=...%3D%3D`) is part of it: `run_token` gives the token without it.
     """
     seen = _CSI.sub(_blank, data) if b"\x1b[" in data else data  # a coloured log
     runs = seen.translate(_AS_RUNS)
@@ -123,6 +124,8 @@ def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
     while start >= 0:  # once per word of 22 characters or more, at its first character
         bare = run_end(runs, start).end()  # type: ignore[union-attr]  # A* always matches
         end = bare + (runs[bare : bare + 2] == b"==") + (runs[bare : bare + 1] == b"=")
+        if end == bare:  # a URL's query: `=` sent as %3D
+            end = _PERCENT_PAD.match(data, bare).end()  # type: ignore[union-attr]  # {0,2}
         length = bare - start
         # decodes to a whole number of blocks (a length of 4n+1 decodes to nothing)
         if (
@@ -133,6 +136,15 @@ def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
         ):
             yield start, end
         start = find(_SHORTEST_RUN, end)  # after a run's end: never inside the next one
+
+
+_PERCENT_PAD: Final = re.compile(rb"(?:%3[dD]){0,2}")
+
+
+def run_token(run: bytes) -> bytes:
+    """The token of a run `token_runs` found: its percent-encoded padding dropped (a
+    token without its `=` decodes all the same)."""
+    return run[: run.index(b"%")] if b"%" in run else run
 
 
 def _blank(code: re.Match[bytes]) -> bytes:

@@ -15,9 +15,13 @@ if TYPE_CHECKING:
     from wibmo_cli.tokenio import KeyOptions
     from wibmo_cli.tokenscan import ScanSummary
 
-OURS_SAID = (
-    "fit the key but not as JSON (another IV scheme?) or were sent as a token "
-    '(token=, "token":): try `wibmo decrypt --detect` on one (-o json gives each token)'
+FITS_SAID = (
+    "fit the key but are not JSON: another IV scheme? try `wibmo decrypt --detect` on one "
+    "(-o json gives each token)"
+)
+SENT_SAID = (
+    'were sent as tokens (token=, "token":) but not with this key: another environment\'s? '
+    "scan again with its profile (-p) or key (--key-env), or try `wibmo decrypt --detect`"
 )
 
 
@@ -28,8 +32,10 @@ def scan(rt: Runtime, keys: KeyOptions, source: str, *, reveal: bool) -> ScanSum
 
     stream: IO[bytes]
     if source == "-":
-        if sys.stdin is None or is_terminal(sys.stdin):
+        if sys.stdin is None:
             raise InputError("--scan -: no input: pipe a log in (`... | wibmo decrypt --scan -`)")
+        if is_terminal(sys.stdin):
+            rt.render.info("paste the text, then press Enter and Ctrl-D")
         stream = sys.stdin.buffer
     else:
         path = tokenio.existing_file(source)
@@ -51,8 +57,10 @@ def scan(rt: Runtime, keys: KeyOptions, source: str, *, reveal: bool) -> ScanSum
         )
     out.flush()
     rt.render.info(_said(summary))
-    if summary.ours:
-        rt.render.info(f"{summary.ours} of those left {OURS_SAID}")
+    if summary.fits:
+        rt.render.info(f"{summary.fits} of those left {FITS_SAID}")
+    if sent := summary.ours - summary.fits:
+        rt.render.info(f"{sent} of those left {SENT_SAID}")
     return summary
 
 
