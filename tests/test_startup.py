@@ -20,7 +20,11 @@ HEAVY = (
     *("httpx", "rich.table", "rich.console", "wibmo_cli.sandbox", "pydantic", "dotenv"),
     *("platformdirs", "asyncio"),
 )
-OTHER_COMMANDS = ("wibmo_cli.commands.update_profile", "wibmo_cli.commands.lookup")
+OTHER_COMMANDS = (
+    *("wibmo_cli.commands.update_profile", "wibmo_cli.commands.lookup"),
+    *("wibmo_cli.commands.call", "wibmo_cli.commands.har_cmd", "wibmo_cli.commands.decrypt_scan"),
+    *("wibmo_cli.jsonfilter", "wibmo_cli.tabular", "jq"),  # only with --jq / --fields / csv
+)
 
 
 def token() -> str:

@@ -271,14 +271,14 @@ class Renderer:
     def json(self, value: Any, *, pretty: bool | None = None, rows: tuple[str, ...] = ()) -> None:
         """One JSON document on stdout: indented on a terminal, one line otherwise.
         `rows`: the keys holding its rows, for --fields (`JsonFilter.results`)."""
-        from wibmo_cli.jsonfilter import FilterError
-
         if pretty is None:
             pretty = self.stdout_is_terminal
         out = OutputStream()
         if self.json_filter is None:
             out.write(dumps(value, pretty=pretty) + "\n")
         else:
+            from wibmo_cli.jsonfilter import FilterError  # only with --jq / --fields
+
             try:
                 for text in self.json_filter.text(value, pretty=pretty, rows=rows):
                     out.write(text + "\n")

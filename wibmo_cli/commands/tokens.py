@@ -229,9 +229,10 @@ def decrypt(
         raise InputError("--scan and --har read one input each: give one of them")
     if scan is not None and (source is not None or detect_scheme):
         raise InputError("--scan reads its own FILE: give no TOKEN, and no --detect")
-    from wibmo_cli.commands import har_cmd
+    if har is not None or har_out is not None or force:
+        from wibmo_cli.commands import har_cmd  # not on decrypt's start-up path
 
-    har_cmd.check_options(har, har_out, force, source=source, detect=detect_scheme)
+        har_cmd.check_options(har, har_out, force, source=source, detect=detect_scheme)
     if reveal:
         _audit_reveal(rt, "decrypt", audit_log)
     if scan is not None:
@@ -241,6 +242,8 @@ def decrypt(
         _say_masked(rt, scanned.masked)
         return scanned.exit_status or None
     if har is not None:
+        from wibmo_cli.commands import har_cmd
+
         return har_cmd.decrypt_har(rt, keys, har, out=har_out, force=force, reveal=reveal)
 
     def one(text: str) -> int | None:
