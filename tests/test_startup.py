@@ -23,7 +23,7 @@ HEAVY = (
 OTHER_COMMANDS = (
     *("wibmo_cli.commands.update_profile", "wibmo_cli.commands.lookup"),
     *("wibmo_cli.commands.call", "wibmo_cli.commands.har_cmd", "wibmo_cli.commands.decrypt_scan"),
-    *("wibmo_cli.jsonfilter", "wibmo_cli.tabular", "jq"),  # only with --jq / --fields / csv
+    *("wibmo_cli.jsonfilter", "jq"),  # only with --jq / --fields
 )
 
 
