@@ -11,12 +11,22 @@ a success turned into exit 2, a write's own exit status kept.
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Invoke, StartSandbox, assert_one_line_error, audit_entries, records
+from support import (
+    Invoke,
+    StartSandbox,
+    assert_one_line_error,
+    audit_entries,
+    records,
+    shell,
+    spawn,
+)
 
 from wibmo_cli.crypto import IvScheme, TokenCodec, parse_key
 from wibmo_cli.profiles import DEMO_PROFILE
@@ -344,3 +354,30 @@ def test_codes_list_in_one_order_in_every_format(wibmo: Invoke) -> None:
     assert as_json.exit_code == as_csv.exit_code == 0
     assert as_json.stdout.split() == as_csv.stdout.split()[1:]  # below the csv header
     assert as_json.stdout.split()[:2] == ["00", "0000"]
+
+
+@pytest.mark.slow  # a process left to start its loop (~1 s)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_jq_program_that_never_ends_is_ended_by_ctrl_c_and_sigterm(signum: int) -> None:
+    """jq's C loop holds the interpreter: Python's handlers cannot run, so the signals end
+    the process as they do by default (it used to take SIGKILL)."""
+    process = spawn("codes", "00", "--jq", "last(range(1e12))")
+    try:
+        time.sleep(1.0)
+        process.send_signal(signum)
+        process.communicate(timeout=10)
+    finally:
+        process.kill()  # no loop left behind when the signal did not end it
+        process.communicate()
+    assert process.returncode in (-signum, 128 + signum, 130)
+
+
+def test_many_results_of_one_line_are_written_as_they_come() -> None:
+    """`--jq 'range(3e7)'` on a stream's line: results go out in batches (memory bounded),
+    so `| head` ends it at once; they used to be held until the line was done."""
+    codec = TokenCodec(parse_key(DEMO_PROFILE["encryption_key"]), IvScheme("zero"))
+    script = 'printf "%s\\n" "$TOKEN" | "$@" | head -2'
+    args = ("decrypt", "-p", "demo", "-", "--jq", "range(3e7)")
+    result = shell(script, *args, timeout=20, env={"TOKEN": codec.encrypt_json({"a": 1})})
+    # (without the batches: wibmo computes every result first, and the shell's timeout)
+    assert result.returncode == 0 and result.stdout == b"0\n1\n", result.stderr

@@ -20,7 +20,10 @@ gave before failing are written, and the next value is filtered as usual.
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -93,10 +96,16 @@ class JsonFilter:
             else:
                 yield self._picked(value)
             return
-        try:
-            yield from self._program().input_text(json_text(value))
-        except ValueError as exc:
-            raise FilterError(f"--jq: {_first_line(exc)}") from exc
+        found = iter(self._program().input_text(json_text(value)))
+        while True:
+            try:
+                with _signals_end_the_process():
+                    result = next(found)
+            except StopIteration:
+                return
+            except ValueError as exc:
+                raise FilterError(f"--jq: {_first_line(exc)}") from exc
+            yield result
 
     def _picked_rows(self, rows: Any) -> Any:
         return [self._picked(each) for each in rows] if isinstance(rows, list) else rows
@@ -114,6 +123,26 @@ class JsonFilter:
 
 
 _COMPILED: dict[str, Any] = {}
+
+
+@contextmanager
+def _signals_end_the_process() -> Iterator[None]:
+    """While jq computes a result it holds the interpreter (a C loop: `last(range(1e10))`
+    never returns to Python), so Python's handlers for Ctrl-C and SIGTERM could never run:
+    for that time the signals do what they do by default, end the process (the shell
+    says 130 for Ctrl-C). Only the main thread may change them; elsewhere nothing to do."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {signum: signal.signal(signum, signal.SIG_DFL) for signum in _ENDING}
+    try:
+        yield
+    finally:
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)
+
+
+_ENDING: Final = (signal.SIGINT, signal.SIGTERM)
 
 # jq reads the process environment (`$ENV`, `env`), where secrets live (${VAR} in the
 # profiles file): a filter sees the JSON it is given and nothing else. The program runs
@@ -147,6 +176,9 @@ def _first_line(exc: BaseException) -> str:
 Failed = Callable[[FilterError, int], object]  # told each failure and its JSON line
 
 
+_BATCH: Final = 1024  # results written at once
+
+
 class FilteredLines:
     """stdout for JSON lines with `--jq` / `--fields`: each complete line written here
     is filtered on its way to `inner`; text or bytes as `inner` takes them. Streamed
@@ -173,6 +205,9 @@ class FilteredLines:
             try:
                 for shown in self._shown(line):
                     out.append(shown)
+                    if len(out) >= _BATCH:  # a program with many results: memory bounded
+                        self._send(out)
+                        out = []
             except FilterError as exc:
                 self._send(out)  # what came before, in order, before the message
                 out = []
