@@ -81,6 +81,11 @@ def test_the_audit_table_shows_a_calls_api_and_customer() -> None:
     assert dry["change"].startswith(f"call dry-run PATCH {UPDATE} · messageCode 1280")
 
 
+def test_a_batch_reveals_identifiers_read_as_a_list_not_its_repr() -> None:
+    entry = {"command": "lookup", "action": "reveal", "identifiers": ["mobile ***3456", "urn ***"]}
+    assert table_rows([entry])[0]["customer"] == "mobile ***3456, urn ***"
+
+
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
 def test_audit_csv_has_the_calls_message_code_method_and_path(
     cli: Invoke, sandbox: Sandbox, fmt: str

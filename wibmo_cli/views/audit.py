@@ -98,9 +98,10 @@ def _row(entry: Mapping[str, Any]) -> dict[str, str]:
             what += f" · messageCode {entry['messageCode']}"
     txn = entry.get("clientTxnId")
     by = " · ".join(str(entry[k]) for k in ("user", "profile") if entry.get(k))
+    who = entry.get("identifiers", "")  # a list for a batch's --reveal
     return {
         "when": _local_time(str(entry.get("time", ""))) + (f"\n{by}" if by else ""),
-        "customer": str(entry.get("identifiers", "")),
+        "customer": ", ".join(map(str, who)) if isinstance(who, list) else str(who),
         "change": f"{what}: {shown_fields}" if shown_fields else what,
         "result": result + (f"\nclientTxnId {txn}" if txn else ""),
     }
