@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from wibmo_cli.codes import Called
 from wibmo_cli.errors import InputError
-from wibmo_cli.messages import new_client_txn_id, request_datetime
+from wibmo_cli.messages import Identifiers, new_client_txn_id, request_datetime
 from wibmo_cli.wire import Route
 
 
@@ -89,17 +90,29 @@ class Call:
         return f"{self.message_code}{name} at {self.route.path}"
 
     def audit_fields(self, action: str) -> dict[str, Any]:
-        """What the audit log keeps of it: never a value the payload carries (only its
-        keys), never a header's value."""
+        """What the audit log keeps of it: who it is about (the payload's identifiers,
+        masked as update-profile's are), never another value the payload carries (only
+        its keys), never a header's value."""
+        who = Identifiers.in_payload(self.payload).describe()
         return {
             "command": "call",
             "action": action,
             "messageCode": self.message_code,
             "method": self.route.method,
             "path": self.route.path,
+            **({"identifiers": who} if who else {}),
             "clientTxnId": self.client_txn_id,
-            "fields": sorted(k for k in self.payload if k not in _FILLED),
+            "fields": list(self.given_fields),
         }
+
+    @property
+    def given_fields(self) -> tuple[str, ...]:
+        """The payload's keys, sorted, without those wibmo fills."""
+        return tuple(sorted(k for k in self.payload if k not in _FILLED))
+
+    def called(self) -> Called:
+        """What the advice on an error answer names (`codes.advice`)."""
+        return Called(self.message_code, self.route.path, self.given_fields)
 
 
 _FILLED: Final = ("messageCode", "clientTxnId", "requestDateTime")

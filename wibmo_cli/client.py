@@ -64,10 +64,10 @@ from wibmo_cli.errors import (
     UndecryptableAnswerError,
     UnreadableAnswerError,
 )
-from wibmo_cli.masking import mask, redact, redact_url
+from wibmo_cli.masking import mask, redact_url, shown_value
 from wibmo_cli.messages import new_client_txn_id
 from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile
-from wibmo_cli.wire import SECRET_BODY_FIELDS, SECRET_HEADERS, Request, Route, Wire
+from wibmo_cli.wire import Request, Route, Wire
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 # Connect errors, and connections dropped before an answer (closed or reset by the peer).
@@ -325,13 +325,11 @@ class Client:
     def _trace_request(self, request: Request) -> None:
         assert self._trace
         self._trace(f"> {request.method} {redact_url(request.url)}")
+        secrets = self._secrets
         for name, value in request.headers.items():
-            shown = redact(value) if name.lower() in SECRET_HEADERS else value
-            self._trace(f"> {name}: {shown}")
+            self._trace(f"> {name}: {shown_value(name, value, secrets)}")
         body = request.body
-        shown_body = {
-            k: (redact(str(v)) if k in SECRET_BODY_FIELDS else v) for k, v in body.items()
-        }
+        shown_body = {k: shown_value(k, v, secrets) for k, v in body.items()}
         shown_body["token"] = f"<{len(body['token'])} characters>"
         self._trace(f"> body: {json.dumps(shown_body)}")
         self._trace(f"> decrypted: {json.dumps(mask(dict(request.payload)), ensure_ascii=False)}")

@@ -84,6 +84,31 @@ _SEARCH_ADVICE: Final[dict[str, str]] = {
     "1357": "Look the customer up by {others} to see which cards/wallets exist on this "
     "environment, and use one of their URNs.",
 }
+# What to do about a code when the request was built by hand (`wibmo call`): the message
+# code, the path or the fields may be what the platform refuses, not the profile's key.
+# `advice` fills {message_code}, {path} and {fields} (the payload's keys) from `Called`.
+_CALL_ADVICE: Final[dict[str, str]] = {
+    "1055": "The platform may not take messageCode {message_code} at {path}, or a field it "
+    "requires is missing (sent: {fields}): check both against the API's document. If "
+    "lookups work on this profile its key is right; else check the profile's "
+    "encryption_key, key_encoding and iv (`wibmo decrypt --detect` on a known-good token "
+    "tells the scheme).",
+    "1056": "The platform does not take messageCode {message_code} at {path}: check the "
+    "API's document for its code (Retrieve Cust Record 1930, or 3422 on mob1 v2; Update "
+    "Profile 1280) and that PATH is that API's, and that no field it requires is missing "
+    "(sent: {fields}).",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Called:
+    """What a request built by hand (`wibmo call`) sent: the advice on some codes names it."""
+
+    message_code: int
+    path: str
+    fields: tuple[str, ...]  # the payload's keys, those wibmo fills left out
+
+
 # The identifiers a lookup takes (`messages.Identifiers`' fields), as advice names them.
 IDENTIFIER_NAMES: Final[dict[str, str]] = {
     "mobile": "mobile number",
@@ -449,11 +474,18 @@ def in_code_order(codes: Iterable[Code]) -> tuple[Code, ...]:
     )
 
 
-def advice(code: Code, searched: Iterable[str] = ()) -> str:
+def advice(code: Code, searched: Iterable[str] = (), called: Called | None = None) -> str:
     """What to do about `code` after a lookup by `searched` (`IDENTIFIER_NAMES` keys: the
-    identifiers given): the one place advice fits the search, so that a 1303 after a URN
-    never says "try the URN". Without exactly one known identifier, the catalogue's
-    action as it stands."""
+    identifiers given), or after the request `called` (`wibmo call`): the one place advice
+    fits what was sent, so that a 1303 after a URN never says "try the URN" and a 1055
+    after a hand-built request names its message code and fields, not only the key.
+    Without either, the catalogue's action as it stands."""
+    if called is not None and code.code in _CALL_ADVICE:
+        return _CALL_ADVICE[code.code].format(
+            message_code=called.message_code,
+            path=called.path,
+            fields=", ".join(called.fields) or "none",
+        )
     kinds = [kind for kind in searched if kind in IDENTIFIER_NAMES]
     template = _SEARCH_ADVICE.get(code.code)
     if template is None or len(kinds) != 1:

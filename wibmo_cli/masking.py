@@ -8,7 +8,12 @@ how mobiles, URNs and customer ids appear in the audit log (`mask_identifier`).
 
 Secrets are redacted, not masked (`redact`): a fixed ``****`` that hides their length,
 then the last four characters of a long one; `redact_url` does it to the password in a
-URL's userinfo (``http://svc:PASS@host``).
+URL's userinfo (``http://svc:PASS@host``). A header or body field is a secret by its
+name (`SECRET_NAMES`: x-api-key, secureCode, Authorization, Cookie, ...) or by its value
+(one of the profile's secrets): `shown_value` is how the trace, a dry run's curl and
+`call`'s preview show one. `CREDENTIAL_NAMES` adds the names that say whose account it
+is (clientId, X-Consumer-Custom-ID), redacted too in what is made to leave the machine
+(a cleaned HAR).
 
 Applied to any decoded JSON (lookup answers, decrypted tokens, traces) unless the
 user asks for `--reveal`. Card numbers arrive masked from the platform and are left
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from typing import Any, Final
 
 # Keys (compared case-insensitively) whose values are identity-document numbers.
@@ -202,6 +208,38 @@ def mask_identifier(kind: str, value: str) -> str:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
     return mask_value(value)
+
+
+# Names of headers, query parameters and body fields whose value is a secret, as
+# `name_key` spells them (lower case, without "-" and "_"): spec/public-notes.md's
+# credentials, and HTTP's own (Authorization, Proxy-Authorization, Cookie, Set-Cookie).
+SECRET_NAMES: Final = frozenset(
+    {
+        "xapikey",
+        "apikey",
+        "securecode",
+        "cookie",
+        "setcookie",
+        "authorization",
+        "proxyauthorization",
+    }
+)
+# ... and every name that carries a credential, the account's identity included: what a
+# file made to be attached to a ticket (`decrypt --har --out`) redacts.
+CREDENTIAL_NAMES: Final = SECRET_NAMES | {"clientid", "xconsumercustomid"}
+
+
+def name_key(name: str) -> str:
+    """`X-API-Key`, `x_api_key`, `xApiKey` -> `xapikey`: how the name lists spell a name."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def shown_value(name: str, value: Any, secrets: Collection[str] = ()) -> Any:
+    """A header's or body field's value as shown anywhere: redacted when `name` is one of
+    `SECRET_NAMES` or the value is one of `secrets` (the profile's); else as it is."""
+    if name_key(name) in SECRET_NAMES or (secrets and str(value) in secrets):
+        return redact(str(value))
+    return value
 
 
 _REDACTED: Final = "****"  # how `redact` starts

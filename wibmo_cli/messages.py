@@ -65,6 +65,13 @@ def request_datetime(now: datetime | None = None) -> str:
 
 
 _OPTION_NAMES: Final = ("--mobile", "--urn", "--customer-id", "--email")
+# Each identifier's request field, as the platform names it.
+_WIRE_NAMES: Final = {
+    "mobile": "customerMobile",
+    "urn": "urn",
+    "customer_id": "customerId",
+    "email": "emailId",
+}
 _FIELD_NAMES: Final = ("mobile", "urn", "customer id", "email")
 
 
@@ -113,16 +120,18 @@ class Identifiers:
 
     def fields(self) -> dict[str, str]:
         """The request fields these identifiers fill, as the platform names them."""
-        out: dict[str, str] = {}
-        if self.mobile:
-            out["customerMobile"] = self.mobile
-        if self.urn:
-            out["urn"] = self.urn
-        if self.customer_id:
-            out["customerId"] = self.customer_id
-        if self.email:
-            out["emailId"] = self.email
-        return out
+        return {wire: value for kind, wire in _WIRE_NAMES.items() if (value := getattr(self, kind))}
+
+    @classmethod
+    def in_payload(cls, payload: Mapping[str, Any]) -> Identifiers:
+        """The identifiers a payload built by hand carries (`wibmo call`), as they are:
+        not validated, a number read as its text; containers ignored."""
+        found = {
+            kind: str(value)
+            for kind, wire in _WIRE_NAMES.items()
+            if isinstance(value := payload.get(wire), str | int) and not isinstance(value, bool)
+        }
+        return cls(**found)
 
     def describe(self, *, masked: bool = True) -> str:
         """For messages and logs: the identifiers, partly hidden unless `masked=False`.

@@ -1,5 +1,6 @@
 """Token work for `encrypt` and `decrypt`: where the key comes from, and reading the
-input (an argument, a file, stdin; what `--detect` reads). The streaming decrypt of a
+input (an argument, a file, stdin, a paste at the terminal; what `--detect` reads; the
+JSON payload `encrypt` and `call` take). The streaming decrypt of a
 file of tokens is `tokenstream.py`.
 """
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +184,37 @@ def read_limited(stream: IO[bytes], what: str) -> bytes:
     if len(data) > MAX_DOCUMENT:
         raise InputError(f"{what} is larger than {MAX_DOCUMENT >> 20} MiB")
     return data
+
+
+def read_paste(say: Callable[[str], None], what: str, more: str = "") -> bytes:
+    """stdin at a terminal: how to end the paste said (`say`: on stderr), then what is
+    pasted or typed, read to the end of input (Ctrl-D) within MAX_DOCUMENT."""
+    say(f"paste {what}, then press Enter and Ctrl-D{more}")
+    return read_limited(sys.stdin.buffer, "stdin")
+
+
+def read_json_argument(
+    source: str, read_stdin: Callable[[], bytes]
+) -> tuple[dict[str, Any], bytes]:
+    """A JSON payload given as an argument (`encrypt`, `call`): `-` stdin (`read_stdin`
+    reads it), a file holding it, or the JSON text. The object and the bytes it was read
+    from; an argument that names no file and is not JSON either, but looks like a path,
+    is said to be both (`no_such_file`)."""
+    maybe_path: str | None = None
+    if source == "-":
+        data, what = read_stdin(), "stdin"
+    elif (found := existing_file(source)) is not None:
+        with open_binary(found) as handle:
+            data, what = read_limited(handle, str(found)), str(found)
+    else:
+        data, what = source.encode(), "the payload"
+        maybe_path = source if looks_like_path(source) else None
+    try:
+        return parse_json_payload(data, what), data
+    except InputError as exc:
+        if maybe_path is None:
+            raise
+        raise no_such_file(maybe_path, "JSON", exc) from None
 
 
 def parse_json_payload(

@@ -29,8 +29,6 @@ from wibmo_cli.errors import ConfigError
 from wibmo_cli.profiles import Profile
 
 LOOKUP_METHOD: Final = "POST"
-SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})  # lower case
-SECRET_BODY_FIELDS: Final = frozenset({"secureCode"})
 _PROFILE_KEYS: Final = {  # header or body field -> the profile key it comes from, for messages
     "x-api-key": "api_key",
     "clientId": "client_id",

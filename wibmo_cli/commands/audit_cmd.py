@@ -19,13 +19,13 @@ def audit(
     ] = 20,
     audit_log: AuditLogPath = None,
 ) -> None:
-    """Show the audit log: every update-profile attempt and every --reveal.
+    """Show the audit log: every write (update-profile, call), dry run and --reveal.
 
     The table joins an update's "sending" entry with its result; -o json prints the
     entries as they are stored, one JSON object per line; -o csv / -o tsv one row per
     entry (columns: time, user, profile, command, action, identifiers, fields,
     kycProfile, clientTxnId, accosaTransactionId, responseCode, result, error, file,
-    rows; --fields chooses them).
+    rows, messageCode, method, path; --fields chooses them).
 
     \b
     Examples:

@@ -9,7 +9,7 @@ view, a dry run by update-profile's dry-run view.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,7 +26,7 @@ from wibmo_cli.errors import (
 from wibmo_cli.runtime import Runtime
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
     from contextlib import AbstractAsyncContextManager
 
     from wibmo_cli.audit import AuditLog
@@ -55,7 +55,8 @@ def call(
         str | None,
         typer.Argument(
             metavar="[JSON|FILE|-]",
-            help="The plaintext payload: JSON text, a file holding it, or - for stdin.",
+            help="The plaintext payload: JSON text, a file holding it, or - for stdin (at "
+            "a terminal: paste it, then Enter and Ctrl-D).",
             show_default=False,
         ),
     ] = None,
@@ -169,15 +170,18 @@ def call(
           -f customerMobile=9897123456 --jq '.cardList[].urn'
       wibmo call /mob1/api/onboarding/v1/updateProfile --message-code 1280 -f urn=389 \\
           -F cardProfileId=150 -f cardholderCity=Pune --dry-run
-      wibmo call /mob1/api/onboarding/v1/updateProfile --message-code 1280 -f urn=389 \\
-          -f cardProfileId=150 -f cardholderCity=Pune --yes
+      wibmo call /mob1/api/onboarding/v1/updateProfile --message-code 1280 \\
+          -f urn=1000179203 -F cardProfileId=150 -f cardholderCity=Pune --yes
       wibmo call /api/v2/customer/retrieveCustRecord --message-code 1111 -f urn=389 \\
           --read-only   # exits 1: the platform answers 1055 to a code it does not know
     """
     from wibmo_cli import callapi
+    from wibmo_cli.tokenio import read_json_argument
 
-    stdin = _Stdin()
-    base = _read_payload(source, stdin) if source is not None else None
+    stdin = _Stdin(rt.render.info)
+    base = None
+    if source is not None:
+        base, _ = read_json_argument(source, lambda: stdin.read("the payload", "the JSON payload"))
     payload, code = callapi.build_payload(
         base,
         raw_fields=raw_field or (),
@@ -305,7 +309,7 @@ def _confirmed(
     from wibmo_cli.views.call import request_preview
 
     url = profile.url(the_call.route.path, client.base_url)
-    rt.render.info(request_preview(the_call, url, profile.name))
+    rt.render.info(request_preview(the_call, url, profile.name, profile.secret_values()))
     try:
         confirmed, refusal = guard.question(profile, "request")
     except EOFError:  # end of input: nothing was sent
@@ -338,6 +342,7 @@ def _show(rt: Runtime, profile: Profile, the_call: Call, exchange: Exchange) -> 
         success_codes=profile.get("success_codes"),
         plain=exchange.plain,
         client_txn_id=exchange.client_txn_id,
+        called=the_call.called(),
     )
     return None if ok else ExitStatus.API_ERROR
 
@@ -349,42 +354,27 @@ def _client(rt: Runtime, profile: Profile) -> AbstractAsyncContextManager[Client
     return open_client(profile, rt.data_dir(), trace=trace, notice=rt.render.info)
 
 
-def _read_payload(source: str, stdin: _Stdin) -> dict[str, Any]:
-    """The JSON argument: text, a file holding it, or - (stdin), as `encrypt` reads it."""
-    from wibmo_cli import tokenio
-
-    maybe_path: str | None = None
-    if source == "-":
-        data, what = stdin.read("the payload"), "stdin"
-    elif (found := tokenio.existing_file(source)) is not None:
-        with tokenio.open_binary(found) as fh:
-            data, what = tokenio.read_limited(fh, str(found)), str(found)
-    else:
-        data, what = source.encode(), "the payload"
-        maybe_path = source if tokenio.looks_like_path(source) else None
-    try:
-        return tokenio.parse_json_payload(data, what)
-    except InputError as exc:
-        if maybe_path is None:
-            raise
-        raise tokenio.no_such_file(maybe_path, "JSON", exc) from None
-
-
 class _Stdin:
-    """stdin, read at most once: by the payload (-) or by one -F key=@- field."""
+    """stdin, read at most once: by the payload (-) or by one -F key=@- field; at a
+    terminal, a paste read to Ctrl-D after a hint on stderr (`say`), as `decrypt -` reads
+    one."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
         self.taken_by: str | None = None
 
-    def read(self, by: str) -> bytes:
+    def read(self, by: str, pasted: str) -> bytes:
+        """stdin's bytes, for `by` (named in messages); `pasted`: what the hint asks for."""
         from wibmo_cli import tokenio
         from wibmo_cli.streams import is_terminal
 
         if self.taken_by is not None:
             raise InputError(f"{by}: stdin is already read for {self.taken_by}")
-        if sys.stdin is None or is_terminal(sys.stdin):
+        if sys.stdin is None:  # closed (`<&-`)
             raise InputError(f"{by}: nothing on stdin (pipe it in, or give a file)")
         self.taken_by = by
+        if is_terminal(sys.stdin):
+            return tokenio.read_paste(self.say, pasted)
         return tokenio.read_limited(sys.stdin.buffer, "stdin")
 
     def field_file(self, name: str) -> str:
@@ -394,7 +384,7 @@ class _Stdin:
         what = f"-F @{name}"
         try:
             if name == "-":
-                data = self.read(what)
+                data = self.read(what, "the text of -F KEY=@-")
             else:
                 with user_path(name).open("rb") as handle:
                     data = handle.read(MAX_FIELD_FILE + 1)

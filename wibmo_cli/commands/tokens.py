@@ -58,7 +58,6 @@ Iv = Annotated[
 PLAIN_SAID = "a plain JSON answer, not encrypted: shown as it is (no key used)"
 MASKED_SAID = "document numbers are masked (last four shown); --reveal shows them whole"
 JOINED_SAID = "wrapped over several lines: joined, one output line each"
-PASTE_HINT = "paste the token, then press Enter and Ctrl-D (several tokens: one per line)"
 
 
 def _stdin_or_error(what: str) -> None:
@@ -99,25 +98,12 @@ def encrypt(
     from wibmo_cli import tokenio
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
-    what = "the payload"
-    maybe_path: str | None = None  # an argument that may have meant a file (not found)
-    if source is None or source == "-":
+
+    def read_stdin() -> bytes:
         _stdin_or_error("a JSON payload")
-        data = tokenio.read_limited(sys.stdin.buffer, "stdin")
-        what = "stdin"
-    elif (path := tokenio.existing_file(source)) is not None:
-        with tokenio.open_binary(path) as fh:
-            data = tokenio.read_limited(fh, str(path))
-        what = str(path)
-    else:
-        data = source.encode()
-        maybe_path = source if tokenio.looks_like_path(source) else None
-    try:
-        payload = tokenio.parse_json_payload(data, what)
-    except InputError as exc:
-        if maybe_path is None:
-            raise
-        raise tokenio.no_such_file(maybe_path, "JSON", exc) from None
+        return tokenio.read_limited(sys.stdin.buffer, "stdin")
+
+    payload, data = tokenio.read_json_argument("-" if source is None else source, read_stdin)
     codec = tokenio.build_codec(keys, rt.env, rt.profile)
     token = codec.encrypt_json(payload) if compact else codec.encrypt(data.strip())
     if wrap or rt.json:  # -o json (and --jq, --fields): the JSON form, as --wrap
@@ -262,8 +248,7 @@ def decrypt(
     stream: IO[bytes]
     live = False
     if source == "-" and is_terminal(sys.stdin):
-        rt.render.info(PASTE_HINT)
-        pasted = tokenio.read_limited(sys.stdin.buffer, "stdin")
+        pasted = tokenio.read_paste(rt.render.info, "the token", " (several tokens: one per line)")
         if not detect_scheme and (token := tokentext.only_token(pasted)) is not None:
             return one(token)
         stream = io.BytesIO(pasted)

@@ -17,6 +17,7 @@ SENT_TXN_KEY = "clientTxnIdSent"
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from wibmo_cli.codes import Called
     from wibmo_cli.render import Renderer
 
 
@@ -31,6 +32,7 @@ def show_answer(
     plain: bool = False,
     client_txn_id: str = "",
     searched: Mapping[str, str] | None = None,
+    called: Called | None = None,
 ) -> bool:
     """Render `answer` (masked unless `reveal`) as JSON or as tables, as `render` is set;
     True when its responseCode is one of `success_codes` (the profile's). `plain`: it
@@ -39,7 +41,8 @@ def show_answer(
 
     `client_txn_id` (the one sent) is shown with an error answer: in the footer when the
     answer lacks it, as `SENT_TXN_KEY` in JSON. `searched` (`{"urn": "123"}`, as typed)
-    is echoed in the error block, whose advice fits it."""
+    is echoed in the error block, whose advice fits it; so does the advice fit `called`,
+    the request `wibmo call` built (its message code, path and fields)."""
     from wibmo_cli.codes import is_success
     from wibmo_cli.masking import mask
 
@@ -53,7 +56,9 @@ def show_answer(
     else:
         from wibmo_cli.views.customer import answer_renderables, answer_view
 
-        view = answer_view(shown, success_codes, client_txn_id=client_txn_id, searched=searched)
+        view = answer_view(
+            shown, success_codes, client_txn_id=client_txn_id, searched=searched, called=called
+        )
         width = render.console.width
         render.print(*answer_renderables(view, elapsed=elapsed, title=title, width=width))
     return ok

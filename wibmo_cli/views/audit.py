@@ -33,6 +33,10 @@ CSV_COLUMNS: Final = tuple(
         "error",
         "file",
         "rows",
+        # `wibmo call`'s: which API it hit (after the rest, so earlier columns keep their place)
+        "messageCode",
+        "method",
+        "path",
     )
 )
 
@@ -87,12 +91,17 @@ def _row(entry: Mapping[str, Any]) -> dict[str, str]:
         result += f" · accosa {entry['accosaTransactionId']}"
     if entry.get("error"):
         result += f": {entry['error']}"
-    what = f"{command} {action}".strip() if action and action != "update" else command
+    what = f"{command} {action}".strip() if action not in ("", "update", command) else command
+    if entry.get("path"):  # `wibmo call`: which API it hit, and with which message code
+        what += "".join(f" {entry[k]}" for k in ("method", "path") if entry.get(k))
+        if entry.get("messageCode") is not None:
+            what += f" · messageCode {entry['messageCode']}"
     txn = entry.get("clientTxnId")
     by = " · ".join(str(entry[k]) for k in ("user", "profile") if entry.get(k))
+    who = entry.get("identifiers", "")  # a list for a batch's --reveal
     return {
         "when": _local_time(str(entry.get("time", ""))) + (f"\n{by}" if by else ""),
-        "customer": str(entry.get("identifiers", "")),
+        "customer": ", ".join(map(str, who)) if isinstance(who, list) else str(who),
         "change": f"{what}: {shown_fields}" if shown_fields else what,
         "result": result + (f"\nclientTxnId {txn}" if txn else ""),
     }

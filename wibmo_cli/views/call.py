@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from wibmo_cli.masking import mask, redact_url
+from wibmo_cli.masking import mask, redact_url, shown_value
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from wibmo_cli.callapi import Call
     from wibmo_cli.send import Outcome
 
 
-def request_preview(call: Call, url: str, profile: str) -> str:
-    """What a write will send, shown before the question: where, how, and the payload
+def request_preview(call: Call, url: str, profile: str, secrets: Collection[str] = ()) -> str:
+    """What a write will send, shown before the question: where, how, its headers (a
+    secret redacted, by name or as one of the profile's `secrets`) and the payload
     (document numbers masked), as a user checks it before saying yes."""
     kind = "read" if call.read else "write"
     route = call.route
@@ -22,7 +25,10 @@ def request_preview(call: Call, url: str, profile: str) -> str:
         f"# {kind} {call.describe()} on profile {profile!r}",
         f"{route.method} {redact_url(url)} (credentials in {route.credentials})",
     ]
-    lines += [f"{name}: {value}" for name, value in route.extra_headers.items()]
+    lines += [
+        f"{name}: {shown_value(name, value, secrets)}"
+        for name, value in route.extra_headers.items()
+    ]
     lines.append(json.dumps(mask(call.payload), indent=2, ensure_ascii=False))
     return "\n".join(lines)
 

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from wibmo_cli.codes import DEFAULT_SUCCESS_CODES, advice, explain, is_success, normalise_code
+from wibmo_cli.codes import (
+    DEFAULT_SUCCESS_CODES,
+    Called,
+    advice,
+    explain,
+    is_success,
+    normalise_code,
+)
 from wibmo_cli.fields import BY_NAME
 from wibmo_cli.textsafe import cell
 from wibmo_cli.views.footer import envelope_rest, footer
@@ -111,6 +118,7 @@ class AnswerView:
     # the identifiers searched, as typed ({"urn": "123"}: `codes.IDENTIFIER_NAMES` keys).
     client_txn_id: str = ""
     searched: dict[str, str] = field(default_factory=dict)
+    called: Called | None = None  # `wibmo call`'s request, which the advice names
 
 
 # -- the view (pure) ------------------------------------------------------------------
@@ -122,16 +130,18 @@ def answer_view(
     *,
     client_txn_id: str = "",
     searched: Mapping[str, str] | None = None,
+    called: Called | None = None,
     today: date | None = None,
 ) -> AnswerView:
-    """The answer as labelled strings. `client_txn_id` and `searched` say what was sent
-    (for the footer and the error block); `today` dates what has lapsed."""
+    """The answer as labelled strings. `client_txn_id`, `searched` and `called` say what
+    was sent (for the footer and the error block); `today` dates what has lapsed."""
     code = normalise_code(answer.get("responseCode", "")) if "responseCode" in answer else ""
     known = explain(code) if code else None
     name = known.name if known else str(answer.get("responseMessage", "") or "unknown code")
     view = AnswerView(code=code or "?", name=name, ok=is_success(code, success_codes))
     view.client_txn_id = client_txn_id
     view.searched = dict(searched or {})
+    view.called = called
     top = Source(answer)
     view.envelope = {k: scalar(top.take(k)) for k in ENVELOPE if k in answer}
 
@@ -325,7 +335,11 @@ def _error_block(view: AnswerView) -> Any:
         if known
         else ("This code is not in the catalogue: read responseMessage and ask Wibmo support.")
     )
-    action = advice(known, view.searched) if known else "Send Wibmo support the clientTxnId below."
+    action = (
+        advice(known, view.searched, view.called)
+        if known
+        else "Send Wibmo support the clientTxnId below."
+    )
     block = explanation(view.code, view.name, meaning, action)
     title = "The platform answered with an error"
     if view.searched:

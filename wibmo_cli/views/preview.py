@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from wibmo_cli import kyc
 from wibmo_cli.changes import Plan
 from wibmo_cli.fields import FIELDS, Field
-from wibmo_cli.masking import mask, mask_value, redact, redact_url
+from wibmo_cli.masking import mask, mask_value, redact_url, shown_value
 from wibmo_cli.textsafe import cell
 from wibmo_cli.views.values import readable_date
 
@@ -105,16 +105,13 @@ def curl_command(
     body: Mapping[str, Any],
     secrets: Iterable[str],
 ) -> str:
-    """An equivalent curl command, every secret value replaced by its redaction (a
-    password in the URL's userinfo too)."""
+    """An equivalent curl command, every secret value replaced by its redaction: by name
+    (Authorization, Cookie, ...) or by value (`secrets`), and a password in the URL's
+    userinfo (`masking.shown_value`, `redact_url`)."""
     hidden = {s for s in secrets if s}
-
-    def shown(value: Any) -> Any:
-        return redact(str(value)) if str(value) in hidden else value
-
     lines = [f"curl -sS -X {method} {shlex.quote(redact_url(url))}"]
-    lines += [f"-H {shlex.quote(f'{k}: {shown(v)}')}" for k, v in headers.items()]
-    data = {k: (v if k == "token" else shown(v)) for k, v in body.items()}
+    lines += [f"-H {shlex.quote(f'{k}: {shown_value(k, v, hidden)}')}" for k, v in headers.items()]
+    data = {k: (v if k == "token" else shown_value(k, v, hidden)) for k, v in body.items()}
     lines.append(f"--data-raw {shlex.quote(json.dumps(data, separators=(',', ':')))}")
     return " \\\n  ".join(lines)
 
