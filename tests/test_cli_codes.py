@@ -7,7 +7,7 @@ import json
 import pytest
 from support import Invoke
 
-from wibmo_cli.codes import CATALOGUE, HTTP_STATUSES, explain
+from wibmo_cli.codes import CATALOGUE, HTTP_STATUSES, explain, in_code_order
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_catalogue_json_holds_every_code(cli: Invoke) -> None:
     result = cli("codes", "-o", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert [c["code"] for c in data["codes"]] == [c.code for c in CATALOGUE]
+    assert [c["code"] for c in data["codes"]] == [c.code for c in in_code_order(CATALOGUE)]
     assert [s["http_status"] for s in data["http"]] == [s.status for s in HTTP_STATUSES]
     by_code = {c["code"]: c for c in data["codes"]}
     for code in CATALOGUE:
