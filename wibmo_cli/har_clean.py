@@ -28,6 +28,7 @@ import base64
 import copy
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -266,33 +267,78 @@ def clean(
 
 
 def check_target(path: Path, *, source: Path, force: bool) -> None:
-    """Refuse an `--out` that would overwrite the capture, a directory, or (without
-    `force`) any existing file; and one whose directory does not exist."""
+    """Refuse an `--out` that would overwrite the capture, a directory, anything that is
+    not a regular file (a device, a FIFO, a socket, a symbolic link: `--force` replaces
+    files, never what a name leads elsewhere), or (without `force`) any existing file;
+    and one whose directory does not exist."""
     if path.exists() and (path.resolve() == source.resolve() or _same(path, source)):
         raise InputError(f"--out {path} is the capture being read: give another file")
-    if path.is_dir():
-        raise InputError(f"--out {path} is a directory: give a file name")
-    if path.exists() and not force:
-        raise InputError(f"--out {path} exists: give --force to replace it")
+    _check_replaceable(path, force=force)
     if not path.parent.is_dir():
         raise InputError(f"--out {path}: no such directory {path.parent}")
 
 
+def _check_replaceable(path: Path, *, force: bool) -> None:
+    """`path` is absent, or (with `force`) a regular file: what the rename in `write`
+    may replace. Read with lstat: a symbolic link is judged itself, not what it names."""
+    try:
+        mode = path.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise InputError(f"cannot check --out {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"--out {path} is a directory: give a file name")
+    if stat.S_ISLNK(mode):
+        raise InputError(
+            f"--out {path} is a symbolic link: give the file itself, or a new file name"
+        )
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"--out {path} is {_KINDS.get(stat.S_IFMT(mode), 'not a file')}, not a regular "
+            "file: give a new file name"
+        )
+    if not force:
+        raise InputError(f"--out {path} exists: give --force to replace it")
+
+
+_KINDS: Final = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 def write(path: Path, har: dict[str, Any], *, source: Path, force: bool) -> None:
-    """`har` written to `path` atomically (a temporary file beside it, then renamed),
-    mode 0600: it still holds customers' data, masked. `check_target` first."""
+    """`har` written to `path` atomically, mode 0600: it still holds customers' data,
+    masked. `check_target` first; the data goes to a new temporary file beside `path`
+    (created exclusively, so nothing else is written through), which is renamed over
+    `path` only if `path` is still absent or a regular file: a rename replaces the name,
+    never writes into a device or through a link, and the second look closes the window
+    between the first check and the rename to whoever cannot already write the directory."""
     check_target(path, source=source, force=force)
     data = (json_text(har, pretty=True) + "\n").encode()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as exc:  # e.g. a directory the user may not write
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    renamed = False
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        _check_replaceable(path, force=force)
         Path(temporary).replace(path)
+        renamed = True
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        if not renamed:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def _same(path: Path, source: Path) -> bool:
