@@ -18,7 +18,7 @@ import pytest
 from har_gen import validate
 from support import Invoke, assert_one_line_error, codec, write_profiles
 
-from wibmo_cli import har_clean
+from wibmo_cli import har_clean, outfile
 from wibmo_cli.crypto import IvScheme, TokenCodec
 from wibmo_cli.errors import InputError
 
@@ -99,15 +99,15 @@ def test_a_target_that_changes_after_the_check_is_not_replaced(
 ) -> None:
     """The target is looked at again just before the rename: a FIFO put in its place
     meanwhile (or, without --force, any file) stays, and the temporary file goes."""
-    check = har_clean.check_target
+    check = outfile.check_target
 
     def then_a_fifo(path: Path, *, source: Path, force: bool) -> None:
         check(path, source=source, force=force)
         os.mkfifo(path)
 
-    monkeypatch.setattr(har_clean, "check_target", then_a_fifo)
+    monkeypatch.setattr(outfile, "check_target", then_a_fifo)
     with pytest.raises(InputError, match="named pipe"):
-        har_clean.write(Path("clean.har"), CAPTURE, source=Path("capture.har"), force=force)
+        outfile.write(Path("clean.har"), b"{}", source=Path("capture.har"), force=force)
     assert stat.S_ISFIFO(os.lstat("clean.har").st_mode) and leftovers() == []
 
 

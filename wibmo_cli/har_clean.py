@@ -19,7 +19,7 @@ The file stays a HAR 1.2 that browsers open: no required field is removed; a cha
 body's `text`, `size` and `bodySize` agree (a changed answer is written as text, its
 `encoding` and `compression` dropped; its `bodySize` -1, "not known", when the answer
 came compressed), a Content-Length header follows its body, and `headersSize` is -1
-where a header changed. `write` puts it on disk atomically, mode 0600.
+where a header changed. `outfile.write` puts it on disk.
 """
 
 from __future__ import annotations
@@ -28,19 +28,15 @@ import base64
 import binascii
 import copy
 import json
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from wibmo_cli.bodies import ENVELOPE_KEYS, load_json
 from wibmo_cli.crypto import TokenCodec, decode_base64
-from wibmo_cli.errors import CryptoError, InputError, OutputError
+from wibmo_cli.errors import CryptoError
 from wibmo_cli.har import (
     MAX_DEPTH,
     REQUEST,
@@ -403,83 +399,6 @@ def clean(
     return cleaner.result
 
 
-def check_target(path: Path, *, source: Path, force: bool) -> None:
-    """Refuse an `--out` that would overwrite the capture, a directory, anything that is
-    not a regular file (a device, a FIFO, a socket, a symbolic link: `--force` replaces
-    files, never what a name leads elsewhere), or (without `force`) any existing file;
-    and one whose directory does not exist."""
-    if path.exists() and (path.resolve() == source.resolve() or _same(path, source)):
-        raise InputError(f"--out {path} is the capture being read: give another file")
-    _check_replaceable(path, force=force)
-    if not path.parent.is_dir():
-        raise InputError(f"--out {path}: no such directory {path.parent}")
-
-
-def _check_replaceable(path: Path, *, force: bool) -> None:
-    """`path` is absent, or (with `force`) a regular file: what the rename in `write`
-    may replace. Read with lstat: a symbolic link is judged itself, not what it names."""
-    try:
-        mode = path.lstat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    except OSError as exc:
-        raise InputError(f"cannot check --out {path}: {exc.strerror}") from None
-    if stat.S_ISDIR(mode):
-        raise InputError(f"--out {path} is a directory: give a file name")
-    if stat.S_ISLNK(mode):
-        raise InputError(
-            f"--out {path} is a symbolic link: give the file itself, or a new file name"
-        )
-    if not stat.S_ISREG(mode):
-        raise InputError(
-            f"--out {path} is {_KINDS.get(stat.S_IFMT(mode), 'not a file')}, not a regular "
-            "file: give a new file name"
-        )
-    if not force:
-        raise InputError(f"--out {path} exists: give --force to replace it")
-
-
-_KINDS: Final = {
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFIFO: "a named pipe (FIFO)",
-    stat.S_IFSOCK: "a socket",
-}
-
-
-def write(path: Path, har: dict[str, Any], *, source: Path, force: bool) -> None:
-    """`har` written to `path` atomically, mode 0600: it still holds customers' data,
-    masked. `check_target` first; the data goes to a new temporary file beside `path`
-    (created exclusively, so nothing else is written through), which is renamed over
-    `path` only if `path` is still absent or a regular file: a rename replaces the name,
-    never writes into a device or through a link, and the second look closes the window
-    between the first check and the rename to whoever cannot already write the directory."""
-    check_target(path, source=source, force=force)
-    data = (json_text(har, pretty=True) + "\n").encode()
-    try:
-        handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-    except OSError as exc:  # e.g. a directory the user may not write
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-    renamed = False
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        _check_replaceable(path, force=force)
-        Path(temporary).replace(path)
-        renamed = True
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-    finally:
-        if not renamed:
-            Path(temporary).unlink(missing_ok=True)
-
-
-def _same(path: Path, source: Path) -> bool:
-    try:
-        return path.samefile(source)
-    except OSError:
-        return False
+def text(har: dict[str, Any]) -> bytes:
+    """The cleaned capture as `--out` writes it (`outfile.write`): indented JSON."""
+    return (json_text(har, pretty=True) + "\n").encode()
