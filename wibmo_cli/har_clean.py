@@ -7,19 +7,23 @@ A token the key does not open stays as it was (it is ciphertext) and is counted.
 Credentials are redacted (`masking.redact`: ``****`` and at most the last four of a
 long value), wherever they travel:
 
-- headers, query parameters and JSON body fields (at any depth, the decrypted JSON
-  included) named as a credential
-  (`CREDENTIAL_NAMES`: x-api-key, secureCode, clientId, X-Consumer-Custom-ID, Cookie,
-  Set-Cookie, Authorization, compared without case, "-" or "_");
+- headers, query parameters, form parameters and JSON body fields (at any depth, the
+  decrypted JSON included) named as a credential (`CREDENTIAL_NAMES`: the platform's
+  x-api-key, secureCode, clientId, X-Consumer-Custom-ID; a browser session's Cookie,
+  Authorization, password, pin, otp, cvv, OAuth and CSRF tokens..., compared on their
+  letters and digits only); a "token" that is no token of the platform's (a JWT);
+- the same names as parameters in any URL or form text anywhere in the file (a Referer,
+  a Location, redirectURL, a page's title, a comment): ``?apiKey=****``;
 - every cookie's value (request.cookies, response.cookies);
 - any text anywhere in the file holding one of the profile's secrets, in the forms a
-  secret travels in (as typed, base64, hex: `secret_forms`), a base64 body included.
+  secret travels in (as typed, base64, hex, URL-encoded, JSON-escaped: `secret_forms`);
+  JSON bodies are swept decoded (no escape hides a secret), a base64 body in its bytes.
 
 The file stays a HAR 1.2 that browsers open: no required field is removed; a changed
-body's `text`, `size` and `bodySize` agree (a changed answer is written as text, its
-`encoding` and `compression` dropped; its `bodySize` -1, "not known", when the answer
-came compressed), a Content-Length header follows its body, and `headersSize` is -1
-where a header changed. `outfile.write` puts it on disk.
+body's `text`, `size` and `bodySize` agree (a changed text answer is written as text,
+its `encoding` and `compression` dropped; a binary one stays base64; its `bodySize` -1,
+"not known", when the answer came compressed), a Content-Length header follows its
+body, and `headersSize` is -1 where a header changed. `outfile.write` puts it on disk.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -91,6 +96,7 @@ _REDACTED: Final = "****"  # how masking.redact starts: a value redacted already
 _NOT_IN_NAME: Final = re.compile(r"[^a-z0-9]")
 
 
+@functools.lru_cache(maxsize=4096)  # a capture repeats its names: a query's, a page's
 def is_credential(name: str) -> bool:
     """`name` is one of CREDENTIAL_NAMES, however it is cased, separated or padded
     (``X-API-KEY ``, ``access_token``, ``api.key``)."""
@@ -216,8 +222,11 @@ class _Cleaner:
         return value
 
     def query_pair(self, pair: re.Match[str]) -> str:
-        name, value = unquote_plus(pair[1]), unquote_plus(pair[2])
-        if not is_credential(name) or value.startswith(_REDACTED):
+        name = unquote_plus(pair[1]) if "%" in pair[1] or "+" in pair[1] else pair[1]
+        if not is_credential(name):
+            return pair[0]
+        value = unquote_plus(pair[2])
+        if value.startswith(_REDACTED):
             return pair[0]
         return f"{pair[1]}={quote(self.credential(value), safe='*')}"
 
