@@ -267,3 +267,20 @@ def test_the_view_speaks_mitmproxy_11s_api_too(mitm: SimpleNamespace) -> None:
     assert text == view.prettify(data, None)
     with pytest.raises(ValueError, match="no token"):
         view(b"{}", **metadata)
+
+
+def test_credentials_are_redacted_by_name_at_any_depth(mitm: SimpleNamespace) -> None:
+    """Beside the token (`auth.secureCode`, `auth.Authorization`) and inside the
+    decrypted JSON (a gateway echoing the request), whatever their values: not only
+    the profile's own secrets, which the view already hides by value."""
+    write_profiles("http://127.0.0.1:1")
+    [view] = mitm.views
+    echoed = {**ANSWER, "echo": {"request": [{"secureCode": "OTHER-SECURE-9999"}]}}
+    data = body(
+        echoed,
+        auth={"secureCode": "OTHER-SECURE-8888", "Authorization": "Bearer OTHER-BEARER"},
+    )
+    shown = view.prettify(data, None)
+    assert "OTHER-" not in shown, shown
+    assert '"secureCode": "****' in shown and '"responseCode": "00"' in shown
+    assert '"auth": {' in shown and '"Authorization": "****' in shown

@@ -7,43 +7,57 @@ A token the key does not open stays as it was (it is ciphertext) and is counted.
 Credentials are redacted (`masking.redact`: ``****`` and at most the last four of a
 long value), wherever they travel:
 
-- headers, query parameters and JSON body fields (at any depth, the decrypted JSON
-  included) named as a credential
-  (`CREDENTIAL_NAMES`: x-api-key, secureCode, clientId, X-Consumer-Custom-ID, Cookie,
-  Set-Cookie, Authorization, compared without case, "-" or "_");
+- headers, query parameters, form parameters and JSON body fields (at any depth, the
+  decrypted JSON included) named as a credential (`CREDENTIAL_NAMES`: the platform's
+  x-api-key, secureCode, clientId, X-Consumer-Custom-ID; a browser session's Cookie,
+  Authorization, password, pin, otp, cvv, OAuth and CSRF tokens..., compared on their
+  letters and digits only); a "token" that is no token of the platform's (a JWT);
+- the same names as parameters in any URL or form text anywhere in the file (a Referer,
+  a Location, redirectURL, a page's title, a comment): ``?apiKey=****``;
 - every cookie's value (request.cookies, response.cookies);
 - any text anywhere in the file holding one of the profile's secrets, in the forms a
-  secret travels in (as typed, base64, hex: `secret_forms`), a base64 body included.
+  secret travels in (as typed, base64, hex, URL-encoded, JSON-escaped: `secret_forms`);
+  JSON bodies are swept decoded (no escape hides a secret), a base64 body in its bytes.
 
 The file stays a HAR 1.2 that browsers open: no required field is removed; a changed
-body's `text`, `size` and `bodySize` agree (a changed answer is written as text, its
-`encoding` and `compression` dropped; its `bodySize` -1, "not known", when the answer
-came compressed), a Content-Length header follows its body, and `headersSize` is -1
-where a header changed. `write` puts it on disk atomically, mode 0600.
+body's `text`, `size` and `bodySize` agree (a changed text answer is written as text,
+its `encoding` and `compression` dropped; a binary one stays base64; its `bodySize` -1,
+"not known", when the answer came compressed), a Content-Length header follows its
+body, and `headersSize` is -1 where a header changed. `outfile.write` puts it on disk.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
+import functools
 import json
-import os
-import tempfile
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote_plus
 
-from wibmo_cli.bodies import ENVELOPE_KEYS
-from wibmo_cli.crypto import TokenCodec
-from wibmo_cli.errors import InputError, OutputError
-from wibmo_cli.har import REQUEST, RESPONSE, body_text, decrypt_body, entries, read_body
+from wibmo_cli.bodies import ENVELOPE_KEYS, load_json
+from wibmo_cli.crypto import TokenCodec, decode_base64
+from wibmo_cli.errors import CryptoError
+from wibmo_cli.har import (
+    MAX_DEPTH,
+    REQUEST,
+    RESPONSE,
+    body_text,
+    decrypt_body,
+    entries,
+    read_body,
+)
 from wibmo_cli.masking import mask, redact
 from wibmo_cli.textsafe import json_text
 
-# Names (lower case, without "-" and "_") of headers, query parameters and body fields
-# that carry a credential (spec/public-notes.md: where the credentials go).
+# Names (lower case, letters and digits only) of headers, query parameters, form fields
+# and JSON fields that carry a credential: the platform's (spec/public-notes.md: where the
+# credentials go) and a browser session's around it (logins, OAuth, CSRF, card secrets).
+# "token" is also the platform's envelope key: the body's own token is not judged by it.
 CREDENTIAL_NAMES: Final = frozenset(
     {
         "xapikey",
@@ -55,28 +69,101 @@ CREDENTIAL_NAMES: Final = frozenset(
         "setcookie",
         "authorization",
         "proxyauthorization",
+        "password",
+        "passwd",
+        "pwd",
+        "pin",
+        "otp",
+        "cvv",
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "clientsecret",
+        "xauthtoken",
+        "csrftoken",
+        "xcsrftoken",
+        "xsrftoken",
+        "xxsrftoken",
     }
 )
 MIN_SECRET_FORM: Final = 6  # shorter forms would redact ordinary text
+AES_BLOCK: Final = 16
+# name=value in a URL's query or a form body (the whole text, or after ?, & or ;): a
+# name as typed or URL-encoded, a value up to what ends it in a URL, HTML or JSON text
+_QUERY_PAIR: Final = re.compile(r"""(?:^|(?<=[?&;]))([^\s=&?#;"'<>\\]{1,64})=([^\s&#;"'<>\\]+)""")
+_REDACTED: Final = "****"  # how masking.redact starts: a value redacted already
+_NOT_IN_NAME: Final = re.compile(r"[^a-z0-9]")
 
 
+@functools.lru_cache(maxsize=4096)  # a capture repeats its names: a query's, a page's
 def is_credential(name: str) -> bool:
-    return name.lower().replace("-", "").replace("_", "") in CREDENTIAL_NAMES
+    """`name` is one of CREDENTIAL_NAMES, however it is cased, separated or padded
+    (``X-API-KEY ``, ``access_token``, ``api.key``)."""
+    return _NOT_IN_NAME.sub("", name.lower()) in CREDENTIAL_NAMES
 
 
 def secret_forms(secrets: Iterable[str | bytes]) -> tuple[str, ...]:
     """Each secret as it may be written: as is, base64 (standard, URL-safe, unpadded),
-    hex (either case); longest first, so a form inside another is not redacted first."""
+    hex (either case); each of those URL-encoded (as a path or a query value, "+" for a
+    space or not, hex upper or lower case) and escaped as JSON writers escape ("\\/");
+    longest first, so a form inside another is not redacted first."""
     forms: set[str] = set()
     for secret in secrets:
         raw = secret.encode() if isinstance(secret, str) else secret
-        if isinstance(secret, str):
-            forms.add(secret)
+        written = {secret} if isinstance(secret, str) else set()
         encoded = base64.b64encode(raw).decode()
         urlsafe = base64.urlsafe_b64encode(raw).decode()
-        forms.update((encoded, urlsafe, encoded.rstrip("="), urlsafe.rstrip("=")))
-        forms.update((raw.hex(), raw.hex().upper()))
+        written.update((encoded, urlsafe, encoded.rstrip("="), urlsafe.rstrip("=")))
+        written.update((raw.hex(), raw.hex().upper()))
+        for form in written:
+            forms.update(_url_encoded(form))
+            forms.update((json.dumps(form)[1:-1], json.dumps(form)[1:-1].replace("/", "\\/")))
     return tuple(sorted((f for f in forms if len(f) >= MIN_SECRET_FORM), key=len, reverse=True))
+
+
+def _url_encoded(text: str) -> set[str]:
+    """`text` and its URL-encodings: in a path ("/" kept) or a query value ("/" encoded,
+    a space as "%20" or "+"), with upper- or lower-case hex."""
+    encoded = {text, quote(text), quote(text, safe=""), quote_plus(text, safe="")}
+    return encoded | {_PERCENT.sub(lambda m: m.group().lower(), form) for form in encoded}
+
+
+_PERCENT: Final = re.compile(r"%[0-9A-F]{2}")
+
+
+def secret_byte_forms(secrets: Iterable[str | bytes]) -> tuple[bytes, ...]:
+    """`secret_forms` as UTF-8 bytes, and each secret given as bytes (a key) as it is:
+    what a binary body is searched for; longest first."""
+    forms = {form.encode() for form in secret_forms(secrets)}
+    forms.update(s for s in secrets if isinstance(s, bytes) and len(s) >= MIN_SECRET_FORM)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redacted(value: Any) -> str:
+    """A credential's value as the cleaned file shows it."""
+    return redact(value if isinstance(value, str) else json.dumps(value))
+
+
+def redact_credentials(value: Any, *, spare: str | None = None) -> int:
+    """Every field of `value` (decoded JSON) named as a credential, at any depth,
+    redacted in place, whatever it holds (a list or object under a credential's name is
+    redacted whole); how many. `spare`: a key of the top object not judged by its name:
+    the envelope key that carried the platform's token (what is inside it still is).
+    Iterative: any depth."""
+    count = 0
+    pending = [(value, True)]
+    while pending:
+        node, top = pending.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for name, item in list(items):
+            judged = isinstance(node, dict) and not (top and name == spare)
+            if judged and isinstance(name, str) and is_credential(name) and item not in ("", None):
+                node[name] = redacted(item)
+                count += 1
+            elif isinstance(item, dict | list):
+                pending.append((item, False))
+    return count
 
 
 @dataclass
@@ -88,15 +175,25 @@ class Cleaned:
 
 
 class _Cleaner:
-    def __init__(self, codec: Callable[[], TokenCodec], forms: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        codec: Callable[[], TokenCodec],
+        forms: tuple[str, ...],
+        byte_forms: tuple[bytes, ...],
+    ) -> None:
         self.codec = codec
         self.forms = forms
+        self.byte_forms = byte_forms
         self.result = Cleaned({})
 
     # -- strings ---------------------------------------------------------------
 
     def scrub(self, text: str) -> str:
-        """`text` with every secret form in it redacted."""
+        """`text` with every parameter named as a credential in a URL's query or a form
+        (``?apiKey=...``, ``&password=...``, a form body's ``pin=...``), and every secret
+        form, redacted."""
+        if "=" in text:
+            text = _QUERY_PAIR.sub(self.query_pair, text)
         for form in self.forms:
             if form in text:
                 self.result.redacted += text.count(form)
@@ -124,71 +221,102 @@ class _Cleaner:
                     node[key] = item
         return value
 
+    def query_pair(self, pair: re.Match[str]) -> str:
+        name = unquote_plus(pair[1]) if "%" in pair[1] or "+" in pair[1] else pair[1]
+        if not is_credential(name):
+            return pair[0]
+        value = unquote_plus(pair[2])
+        if value.startswith(_REDACTED):
+            return pair[0]
+        return f"{pair[1]}={quote(self.credential(value), safe='*')}"
+
     def credential(self, value: Any) -> str:
         self.result.redacted += 1
-        return redact(value if isinstance(value, str) else json.dumps(value))
+        return redacted(value)
+
+    def sweep(self, value: Any, *, spare: str | None = None) -> None:
+        """Decoded JSON (a body, the decrypted JSON in it) cleaned in place: fields named
+        as credentials redacted (`redact_credentials`), then every string scrubbed as
+        decoded, so no JSON escape ("\\/", "\\u0068") hides a secret."""
+        self.result.redacted += redact_credentials(value, spare=spare)
+        self.scrub_all(value)
 
     # -- parts of an entry -------------------------------------------------------
 
     def pairs(self, rows: Any, *, every: bool = False) -> bool:
         """A HAR list of {name, value} (headers, queryString, cookies, params): values of
-        credentials (of every row when `every`) redacted; whether any changed."""
+        credentials (of every row when `every`) redacted, the others scrubbed; whether
+        any changed."""
         changed = False
         for row in rows if isinstance(rows, list) else ():
             if not isinstance(row, dict) or not isinstance(row.get("value"), str):
                 continue
-            if row["value"] and (every or is_credential(str(row.get("name", "")))):
-                row["value"] = self.credential(row["value"])
-                changed = True
+            value = row["value"]
+            if value and (every or is_credential(str(row.get("name", "")))):
+                row["value"] = self.credential(value)
+            else:  # a Referer's or a Location's URL, a debugging header quoting a secret
+                row["value"] = self.scrub(value)
+            changed = changed or row["value"] != value
         return changed
-
-    def url(self, url: Any) -> Any:
-        """A URL's query parameters named as credentials redacted."""
-        if not isinstance(url, str) or "?" not in url:
-            return url
-        try:
-            parts = urlsplit(url)
-        except ValueError:  # not a URL urllib can split: the scrub still sees it
-            return url
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        if not any(is_credential(name) for name, _ in query):
-            return url
-        query = [(n, self.credential(v) if is_credential(n) else v) for n, v in query]
-        return urlunsplit(parts._replace(query=urlencode(query)))
 
     def body(self, text: str | None) -> str | None:
         """A body with its token decrypted (masked) in place and its credential fields
-        redacted; None when it is not a JSON object, or none of that changed it (then
-        it is left as it was written)."""
+        redacted, its strings scrubbed; None when it is not JSON, or none of that changed
+        it (then it is left as it was written). A value under "token" that is no token
+        (not base64 of whole AES blocks: a session's JWT) is a credential, redacted."""
         found = read_body(text)
         if found.envelope is None:
-            return None
-        envelope = dict(found.envelope)
+            return self.json_array(text)
+        envelope = copy.deepcopy(found.envelope)
         opened = decrypt_body(found, self.codec)
+        spare = None  # the envelope key holding the platform's token
         if opened is not None and not opened.plain:
             key = next(k for k in ENVELOPE_KEYS if envelope.get(k) == found.token)
-            if opened.error:
-                self.result.kept += 1
-            else:
+            if not opened.error:
                 envelope[key] = mask(opened.value)
                 self.result.tokens += 1
+                spare = key
+            elif not is_credential(key) or _may_be_ciphertext(str(found.token)):
+                self.result.kept += 1
+                spare = key
         else:
             envelope = mask(envelope)
-        self.credentials_in(envelope)
+        self.sweep(envelope, spare=spare)
         return json_text(envelope) if envelope != found.envelope else None
 
-    def credentials_in(self, value: Any) -> None:
-        """Every field named as a credential, at any depth of a JSON body (the
-        decrypted JSON in it included: answers echo clientId), redacted in place."""
-        pending = [value]
-        while pending:
-            node = pending.pop()
-            items = node.items() if isinstance(node, dict) else enumerate(node)
-            for name, item in list(items):
-                if isinstance(item, dict | list):
-                    pending.append(item)
-                elif isinstance(name, str) and is_credential(name) and item not in ("", None):
-                    node[name] = self.credential(item)
+    def json_array(self, text: str | None) -> str | None:
+        """A body that is a JSON array, masked and swept as an object is; None when it
+        is none, or nothing changed."""
+        if text is None or not text.lstrip().startswith("["):
+            return None
+        try:
+            value = load_json(text, max_depth=MAX_DEPTH)
+        except ValueError:
+            return None
+        cleaned = mask(value)
+        self.sweep(cleaned)
+        return json_text(cleaned) if cleaned != value else None
+
+    def binary(self, response: dict[str, Any], content: dict[str, Any]) -> None:
+        """A base64 answer that is not text (an image, a file): every secret form
+        redacted in its bytes, which are written back as base64 (a redaction written
+        into the base64 itself would corrupt it, and miss two alignments in three)."""
+        text = content.get("text")
+        if content.get("encoding") != "base64" or not isinstance(text, str):
+            return
+        try:
+            raw = base64.b64decode(text, validate=False)
+        except (binascii.Error, ValueError):
+            return
+        new = raw
+        for form in self.byte_forms:
+            if form in new:
+                self.result.redacted += new.count(form)
+                new = new.replace(form, redact(form.decode(errors="replace")).encode())
+        if new != raw:
+            content["text"] = base64.b64encode(new).decode()
+            content.pop("compression", None)
+            _resized(response, content, len(new))
 
     def entry(self, entry: dict[str, Any]) -> None:
         request = entry[REQUEST]
@@ -196,8 +324,6 @@ class _Cleaner:
             request["headersSize"] = -1
         self.pairs(request.get("cookies"), every=True)
         self.pairs(request.get("queryString"))
-        if "url" in request:
-            request["url"] = self.url(request["url"])
         post = request.get("postData")
         if isinstance(post, dict):
             self.pairs(post.get("params"))
@@ -218,6 +344,8 @@ class _Cleaner:
             new = self.cleaned_body(body_text(entry, RESPONSE))
             if new is not None:
                 _set_answer(response, content, new)
+            else:
+                self.binary(response, content)
 
     def cleaned_body(self, text: str | None) -> str | None:
         """A body (as text: a base64 one decoded) with its token decrypted, its
@@ -229,15 +357,29 @@ class _Cleaner:
 
 
 def _set_answer(response: dict[str, Any], content: dict[str, Any], text: str) -> None:
-    size = len(text.encode())
-    compressed = _header(response, "content-encoding") not in (None, "", "identity")
     content["text"] = text
-    content["size"] = size
     content.pop("encoding", None)
     content.pop("compression", None)
+    _resized(response, content, len(text.encode()))
+
+
+def _resized(response: dict[str, Any], content: dict[str, Any], size: int) -> None:
+    """An answer's sizes after its body changed: unknown on the wire when it came
+    compressed, else the body's, in Content-Length too."""
+    compressed = _header(response, "content-encoding") not in (None, "", "identity")
+    content["size"] = size
     response["bodySize"] = -1 if compressed else size
     if not compressed:
         _content_length(response, size)
+
+
+def _may_be_ciphertext(text: str) -> bool:
+    """Whether `text` could be one of the platform's tokens: base64 of whole AES blocks."""
+    try:
+        size = len(decode_base64(text))
+    except CryptoError:
+        return False
+    return size >= AES_BLOCK and size % AES_BLOCK == 0
 
 
 def _header(part: dict[str, Any], name: str) -> str | None:
@@ -257,7 +399,8 @@ def clean(
     har: dict[str, Any], codec: Callable[[], TokenCodec], secrets: Iterable[str | bytes]
 ) -> Cleaned:
     """A copy of `har` with its tokens decrypted and its credentials redacted."""
-    cleaner = _Cleaner(codec, secret_forms(secrets))
+    secrets = list(secrets)
+    cleaner = _Cleaner(codec, secret_forms(secrets), secret_byte_forms(secrets))
     copied = copy.deepcopy(har)
     for entry in entries(copied):
         cleaner.entry(entry)
@@ -265,38 +408,6 @@ def clean(
     return cleaner.result
 
 
-def check_target(path: Path, *, source: Path, force: bool) -> None:
-    """Refuse an `--out` that would overwrite the capture, a directory, or (without
-    `force`) any existing file; and one whose directory does not exist."""
-    if path.exists() and (path.resolve() == source.resolve() or _same(path, source)):
-        raise InputError(f"--out {path} is the capture being read: give another file")
-    if path.is_dir():
-        raise InputError(f"--out {path} is a directory: give a file name")
-    if path.exists() and not force:
-        raise InputError(f"--out {path} exists: give --force to replace it")
-    if not path.parent.is_dir():
-        raise InputError(f"--out {path}: no such directory {path.parent}")
-
-
-def write(path: Path, har: dict[str, Any], *, source: Path, force: bool) -> None:
-    """`har` written to `path` atomically (a temporary file beside it, then renamed),
-    mode 0600: it still holds customers' data, masked. `check_target` first."""
-    check_target(path, source=source, force=force)
-    data = (json_text(har, pretty=True) + "\n").encode()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(temporary).replace(path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-
-
-def _same(path: Path, source: Path) -> bool:
-    try:
-        return path.samefile(source)
-    except OSError:
-        return False
+def text(har: dict[str, Any]) -> bytes:
+    """The cleaned capture as `--out` writes it (`outfile.write`): indented JSON."""
+    return (json_text(har, pretty=True) + "\n").encode()

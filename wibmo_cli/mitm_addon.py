@@ -10,14 +10,15 @@ mitmproxy's content view APIs take (12's Contentview protocol, 11's View):
 - a body carrying a token in one of bodies.ENVELOPE_KEYS gets the view by default (it
   ranks above mitmproxy's JSON view): a line of what it is (messageCode, responseCode
   and its name, clientTxnId), the decrypted JSON indented, document numbers masked,
-  and the body's other fields with credentials redacted (v3 sends them there);
+  and the body's other fields (v3 sends the credentials there);
 - each flow whose request or answer holds a token gets a comment in the flow list (the
   same line), unless the user commented it already.
 
 Never shown: the profile's secrets, in any form `har_clean.secret_forms` knows, nor the
-value of a credential field beside the token. A profile that cannot be loaded is said
-once in the event log and in the view; the flows pass through untouched whatever
-happens (the addon only reads them).
+value of any field named as a credential (`har_clean.CREDENTIAL_NAMES`: secureCode,
+Authorization, ...), at any depth, beside the token or inside its decrypted JSON. A
+profile that cannot be loaded is said once in the event log and in the view; the flows
+pass through untouched whatever happens (the addon only reads them).
 
 mitmproxy's Python must import wibmo_cli: install wibmo there (`pipx inject mitmproxy
 wibmo-cli`), or the addon appends the directory it was shipped in to sys.path, after
@@ -97,8 +98,8 @@ class Decryptor:
         """(one line saying what the body is, the view's whole text), or None when the
         body carries no token."""
         from wibmo_cli.har import Decrypted, decrypt_body, read_body
-        from wibmo_cli.har_clean import is_credential
-        from wibmo_cli.masking import mask, redact
+        from wibmo_cli.har_clean import redact_credentials
+        from wibmo_cli.masking import mask
 
         body = read_body(_text(data))
         if body.token is None or body.envelope is None:
@@ -112,12 +113,11 @@ class Decryptor:
             said = f"{COMMENT_PREFIX}the token does not decrypt ({self.label}): {opened.error}"
             return _scrub(said, forms), _scrub(said, forms)
         line = COMMENT_PREFIX + describe(opened.fields)
-        lines = [line, "", json.dumps(mask(opened.value), indent=2, ensure_ascii=False)]
-        others = {
-            key: redact(str(value)) if is_credential(key) else value
-            for key, value in body.envelope.items()
-            if value != body.token
-        }
+        shown = mask(opened.value)  # a copy: redacted in place below
+        others = mask({key: value for key, value in body.envelope.items() if value != body.token})
+        for value in (shown, others):
+            redact_credentials(value)
+        lines = [line, "", json.dumps(shown, indent=2, ensure_ascii=False)]
         if others:
             lines += ["", "beside the token:", json.dumps(others, indent=2, ensure_ascii=False)]
         lines += ["", f"({self.label}; document numbers masked)"]

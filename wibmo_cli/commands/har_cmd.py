@@ -46,7 +46,7 @@ def decrypt_har(
 ) -> int | None:
     """The timeline of the capture's tokens on stdout (a table, or one JSON document);
     with `out`, the capture written cleaned. Exit 4 when a token did not decrypt."""
-    from wibmo_cli import har, har_clean, tokenio
+    from wibmo_cli import har, har_clean, outfile, tokenio
     from wibmo_cli.paths import user_path
 
     path = tokenio.existing_file(source)
@@ -54,7 +54,7 @@ def decrypt_har(
         raise InputError(f"--har {source}: no such file")
     target = user_path(out) if out is not None else None
     if target is not None:
-        har_clean.check_target(target, source=path, force=force)
+        outfile.check_target(target, source=path, force=force)
     capture = har.load(path, f"--har {source}")
 
     @functools.cache
@@ -64,7 +64,7 @@ def decrypt_har(
     result = har.timeline(capture, codec)
     if target is not None:
         cleaned = har_clean.clean(capture, codec, _secrets(rt, keys, codec))
-        har_clean.write(target, cleaned.har, source=path, force=force)
+        outfile.write(target, har_clean.text(cleaned.har), source=path, force=force)
     _show(rt, result, title=f"{path.name}: the platform's exchanges", reveal=reveal)
     if target is not None:
         kept = f", {cleaned.kept} left encrypted (not decryptable)" if cleaned.kept else ""
