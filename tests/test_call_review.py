@@ -11,7 +11,16 @@ import io
 import json
 
 import pytest
-from support import LOOKUP, SECRET_FORMS, SECURE_CODE, UPDATE, Invoke, StartSandbox, unit_profile
+from support import (
+    LOOKUP,
+    SECRET_FORMS,
+    SECURE_CODE,
+    UPDATE,
+    Invoke,
+    StartSandbox,
+    run_text,
+    unit_profile,
+)
 from test_call_e2e import run_on_terminal
 from test_examples_run import all_examples
 
@@ -214,3 +223,39 @@ def test_calls_write_example_uses_a_customer_of_its_own(wibmo: Invoke) -> None:
     others = [t for t in examples if t != write]
     for who in ("1000179203", "6981160888", "IN0000000036"):  # its URN, mobile, customer id
         assert not [t for t in others if who in t]
+
+
+# -- the attack review: what a call may not do ----------------------------------------------------
+
+
+def test_the_update_path_is_a_write_whatever_its_message_code(
+    cli: Invoke, sandbox: Sandbox
+) -> None:
+    """A read's code (1930) sent to the profile's Update Profile path is still a write:
+    asked, audited, sent once (it used to go out unasked, retried, unaudited)."""
+    result = cli("call", UPDATE, "--message-code", "1930", "-f", "urn=389", "-f", "x=1")
+    assert result.exit_code == 2 and "cannot ask for confirmation" in result.stderr
+    assert [r for r in sandbox.requests if r.api == "update"] == []
+
+
+@pytest.mark.parametrize(
+    "path", ["../../etc", "/api/../x", "/api/%2e%2E/x", "/api/./x", "/api/x#frag"]
+)
+def test_a_path_that_leaves_the_base_url_is_refused(cli: Invoke, path: str) -> None:
+    result = cli("call", path, "--message-code", "1930", "-f", "urn=1", "--dry-run")
+    assert result.exit_code == 2 and "without . or .. segments" in result.stderr
+
+
+def test_a_key_nested_too_deep_is_bad_input_not_a_crash(cli: Invoke) -> None:
+    key = "a" + "[x]" * 990
+    result = cli("call", "/x", "--message-code", "1080", "-f", f"{key}=1", "--dry-run")
+    assert result.exit_code == 2 and "nested deeper than 32 levels" in result.stderr
+
+
+def test_stdin_by_its_path_is_read_once_like_at_dash() -> None:
+    """`-F a=@/dev/stdin -F b=@/dev/stdin`: the second used to be silently empty."""
+    args = ("call", "/x", "--message-code", "1080", "-p", "demo", "--dry-run")
+    fields = ("-F", "a=@/dev/stdin", "-F", "b=@/dev/stdin")
+    result = run_text(*args, *fields, input="SECRET-ISH\n")
+    assert result.returncode == 2, result.stderr
+    assert "stdin is already read" in result.stderr

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,7 @@ METHODS: Final = ("POST", "PATCH")
 PLACEMENTS: Final = ("headers", "body")
 MAX_MESSAGE_CODE: Final = 9999  # Numeric(4) in both documents
 MAX_INTEGER_DIGITS: Final = 15  # exact in every JSON reader (below 2**53)
+MAX_DEPTH: Final = 32  # a[b][c]...: levels of one -f/-F key (the platform nests two or three)
 _INTEGER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _KEY: Final = re.compile(r"([^\[\]=]+)((?:\[[^\[\]]*\])*)")
 _SEGMENT: Final = re.compile(r"\[([^\[\]]*)\]")
@@ -194,6 +196,8 @@ def _key_path(flag: str, key: str, text: str) -> list[str]:
             f"{flag} {_shown(text)}: not KEY=VALUE (nested keys as a[b]=1, lists as a[]=1)"
         )
     path = [match.group(1), *_SEGMENT.findall(match.group(2))]
+    if len(path) > MAX_DEPTH:
+        raise InputError(f"{flag} {_shown(key)}: nested deeper than {MAX_DEPTH} levels")
     if any(a == "" and b == "" for a, b in itertools.pairwise(path)):
         raise InputError(f"{flag} {_shown(text)}: a list of lists (a[][]) cannot be built")
     return path
@@ -253,11 +257,23 @@ def _message_code(in_body: Any, option: int | None) -> int:
 # -- what it is and where it goes ------------------------------------------------------------
 
 
-def is_read(message_code: int, *, lookup_message_code: int, read_only: bool) -> bool:
+def is_read(
+    message_code: int, *, lookup_message_code: int, read_only: bool, to_update: bool = False
+) -> bool:
     """A read: --read-only, a code KNOWN_MESSAGES calls a read, or the profile's own
-    Retrieve Cust Record code."""
+    Retrieve Cust Record code; never what goes to the profile's Update Profile path
+    (`to_update`), whatever its code says: whether the platform routes by path or by
+    message code is not known, so that path is always a write (guarded, sent once)."""
+    if to_update:
+        return False
     known = KNOWN_MESSAGES.get(message_code)
     return read_only or (known is not None and known.read) or message_code == lookup_message_code
+
+
+def api_at(path: str, profile: Mapping[str, Any]) -> str | None:
+    """ "lookup" or "update" when `path` is that API's path in the profile; else None."""
+    path = checked_path(path)
+    return next((a for a in ("lookup", "update") if _same(path, str(profile[f"{a}_path"]))), None)
 
 
 def route_for(
@@ -270,7 +286,7 @@ def route_for(
 ) -> Route:
     """Where the call goes (see the module's docstring); `profile`: its resolved values."""
     path = checked_path(path)
-    api = next((a for a in ("lookup", "update") if _same(path, str(profile[f"{a}_path"]))), None)
+    api = api_at(path, profile)
     default_method = "POST"
     placement = str(profile["credentials"])
     if api is not None:
@@ -304,6 +320,12 @@ def checked_path(path: str) -> str:
     if not text.strip("/") or not text.isascii() or not text.isprintable() or " " in text:
         raise InputError(
             f"PATH {_shown(path)}: give the API's path, e.g. /api/v2/customer/retrieveCustRecord"
+        )
+    segments = urllib.parse.unquote(text.split("?")[0]).split("/")
+    if "#" in text or any(segment in (".", "..") for segment in segments):
+        raise InputError(
+            f"PATH {_shown(path)}: give the API's path as it is, without . or .. segments "
+            "or a #fragment (the path goes after the profile's base_url)"
         )
     return "/" + text.lstrip("/")
 

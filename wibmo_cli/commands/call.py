@@ -8,8 +8,9 @@ view, a dry run by update-profile's dry-run view.
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -194,7 +195,10 @@ def call(
         path, profile.values, method=method, credentials=credentials, headers=header or ()
     )
     read = callapi.is_read(
-        code, lookup_message_code=int(profile.get("lookup_message_code")), read_only=read_only
+        code,
+        lookup_message_code=int(profile.get("lookup_message_code")),
+        read_only=read_only,
+        to_update=callapi.api_at(path, profile.values) == "update",
     )
     the_call = callapi.Call(route, payload, code, read)
     guard = None
@@ -387,6 +391,9 @@ class _Stdin:
                 data = self.read(what, "the text of -F KEY=@-")
             else:
                 with user_path(name).open("rb") as handle:
+                    if _is_stdin(handle):  # @/dev/stdin, @/proc/self/fd/0: stdin, read once
+                        handle.close()
+                        return self.field_file("-")
                     data = handle.read(MAX_FIELD_FILE + 1)
             if len(data) > MAX_FIELD_FILE:
                 raise InputError(f"{what}: larger than {MAX_FIELD_FILE >> 20} MiB")
@@ -394,3 +401,14 @@ class _Stdin:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise InputError(f"{what}: cannot read it ({reason})") from None
+
+
+def _is_stdin(handle: IO[bytes]) -> bool:
+    """Whether `handle` is open on the file stdin is (a path to it: /dev/stdin)."""
+    if sys.stdin is None:
+        return False
+    try:
+        mine, theirs = os.fstat(handle.fileno()), os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError):
+        return False
+    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
