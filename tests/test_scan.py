@@ -11,6 +11,7 @@ be left alone (hex ids, UUIDs, a JWT, hashes, paths, words, random base64).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -489,3 +490,19 @@ def test_decrypt_of_one_line_reads_tokens_by_the_same_rule(cli: Invoke) -> None:
     result = cli("decrypt", line, "--key-env", "HARD_KEY")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"a": 1}
+
+
+def test_hashes_whose_padding_happens_to_check_out_are_not_ours() -> None:
+    """A sha256 as base64 is two blocks; about one in 256 has valid padding with any key.
+    Such a look-alike is left and counted, not exit 4: only a plaintext whose blocks after
+    the first read as text (the wrong IV garbles the first block alone) is ours."""
+    lines = [
+        b"etag=" + base64.b64encode(hashlib.sha256(str(n).encode()).digest()) + b"\n"
+        for n in range(2000)
+    ]
+    _, summary = scan(b"".join(lines))
+    assert summary.found == 2000 and summary.decrypted == 0
+    assert (summary.ours, summary.exit_status) == (0, 0)
+    wrong_iv = codec("prepend").encrypt_json({"messageCode": 1930, "clientTxnId": "T1"})
+    _, ours = scan(f"body {wrong_iv}\n".encode())
+    assert (ours.fits, ours.exit_status) == (1, 4)

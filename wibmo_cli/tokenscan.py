@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import IO, Final
 
 from wibmo_cli import tokentext
-from wibmo_cli.crypto import TokenCodec
+from wibmo_cli.crypto import BLOCK, TokenCodec
 from wibmo_cli.errors import CryptoError, ExitStatus
 from wibmo_cli.textsafe import json_text, visible
 from wibmo_cli.tokenio import MAX_LINE
@@ -55,7 +55,7 @@ class ScanSummary:
     decrypted: int = 0
     left: int = 0
     ours: int = 0
-    fits: int = 0  # of `ours`: the key gave valid padding (the rest: sent as tokens)
+    fits: int = 0  # of `ours`: the key fits (see `_fits`; the rest: sent as tokens)
     masked: int = 0  # answers where masking changed something
 
     @property
@@ -132,7 +132,7 @@ def scan_stream(
         for (start, end), result in zip(spans, results, strict=True):
             shown, error = _shown(result, reveal, summary)
             if error is not None:
-                fits = isinstance(result, bytes)  # valid padding: the key fits
+                fits = isinstance(result, bytes) and _fits(result)
                 summary.fits += fits
                 summary.ours += fits or tokentext.under_envelope_key(data, start)
             if as_json:
@@ -162,6 +162,21 @@ def scan_stream(
         if flush is not None:
             flush()
     return summary
+
+
+def _fits(plaintext: bytes) -> bool:
+    """Whether a token whose padding checked out but which is not JSON is ours all the
+    same, read with the wrong IV scheme: CBC garbles only the first block then, so the
+    rest reads as text. Valid padding alone proves nothing (any run of base64 has it
+    about once in 256: a log of hashes would exit 4)."""
+    rest = plaintext[BLOCK:]
+    if not rest:
+        return False
+    try:
+        text = rest.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable()
 
 
 def _for_terminal(data: bytes) -> bytes:
