@@ -1,11 +1,19 @@
 """A HAR capture made safe to attach to a ticket: `decrypt --har F --out CLEAN.har`.
 
-Every token is replaced by its decrypted JSON, masked (`masking.mask`: document numbers
-show their last four), in place of the token's string: ``{"token": {"messageCode": ...}}``.
-A token the key does not open stays as it was (it is ciphertext) and is counted.
+Every token is replaced by its decrypted JSON, in place of the token's string:
+``{"token": {"messageCode": ...}}``. A token the key does not open stays as it was (it
+is ciphertext) and is counted.
 
-Credentials are redacted (`masking.redact`: ``****`` and at most the last four of a
-long value), wherever they travel:
+A ticket needs no one's personal data, so every JSON body (decrypted or plain) has it
+masked by the rules of `lookup -o md`, found by field name at any depth (`PERSONAL`):
+a mobile to its last four and an email to its first letter and domain
+(`masking.mask_identifier`), document numbers to their last four (`masking.mask`);
+names, date of birth and address, which nothing in a ticket needs, are hidden whole
+(``***``). Query parameters and form fields of those names too. The URN, customer id
+and clientTxnId stay: they are what the platform's support asks for.
+
+Credentials are redacted whole (``****``: not even the last four characters, which
+`profiles show` prints, go into a file meant for others), wherever they travel:
 
 - headers, query parameters and JSON body fields (at any depth, the decrypted JSON
   included) named as a credential
@@ -26,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -39,7 +46,7 @@ from wibmo_cli.bodies import ENVELOPE_KEYS
 from wibmo_cli.crypto import TokenCodec
 from wibmo_cli.errors import InputError, OutputError
 from wibmo_cli.har import REQUEST, RESPONSE, body_text, decrypt_body, entries, read_body
-from wibmo_cli.masking import mask, redact
+from wibmo_cli.masking import mask, mask_identifier
 from wibmo_cli.textsafe import json_text
 
 # Names (lower case, without "-" and "_") of headers, query parameters and body fields
@@ -58,10 +65,53 @@ CREDENTIAL_NAMES: Final = frozenset(
     }
 )
 MIN_SECRET_FORM: Final = 6  # shorter forms would redact ordinary text
+REDACTED: Final = "****"
+HIDDEN: Final = "***"
+
+# Names (lower case, without "-" and "_") of fields holding a customer's personal data,
+# and how each kind is masked: "mobile" and "email" by `masking.mask_identifier`, the
+# rest hidden whole. Spellings of the documents, the sandbox and the platform's variants
+# ("name" alone is not one: a variant's, an entity's, a file's).
+PERSONAL: Final = {
+    **dict.fromkeys(
+        ("mobile", "mobileno", "mobilenumber", "customermobile", "newmobile",
+         "alternatemobile", "phone", "phoneno", "phonenumber", "msisdn"),
+        "mobile",
+    ),
+    **dict.fromkeys(
+        ("email", "emailid", "emailaddress", "alternateemail", "alternateemailid"), "email"
+    ),
+    **dict.fromkeys(
+        ("firstname", "middlename", "lastname", "fullname", "ovdfullname",
+         "customername", "cardholdername", "nameoncard", "embossname", "embossingname",
+         "dob", "dateofbirth", "birthdate",
+         "address", "cardholderaddress", "addressline1", "addressline2", "addressline3",
+         "zipcode", "cardholderzipcode", "pincode", "postalcode"),
+        "hidden",
+    ),
+}  # fmt: skip
+PERSONAL_SAID: Final = "mobile, email, names, date of birth, address, document numbers"
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
 
 
 def is_credential(name: str) -> bool:
-    return name.lower().replace("-", "").replace("_", "") in CREDENTIAL_NAMES
+    return _normal(name) in CREDENTIAL_NAMES
+
+
+def personal_kind(name: str) -> str | None:
+    """ "mobile", "email" or "hidden" for a field of personal data; None for another."""
+    return PERSONAL.get(_normal(name))
+
+
+def masked_personal(kind: str, value: Any) -> Any:
+    """A scalar of personal data masked by its kind's rule; None, "" and booleans (no
+    data) as they are."""
+    if value in (None, "") or isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    return HIDDEN if kind == "hidden" else mask_identifier(kind, str(value))
 
 
 def secret_forms(secrets: Iterable[str | bytes]) -> tuple[str, ...]:
@@ -100,7 +150,7 @@ class _Cleaner:
         for form in self.forms:
             if form in text:
                 self.result.redacted += text.count(form)
-                text = text.replace(form, redact(form))
+                text = text.replace(form, REDACTED)
         return text
 
     def scrub_all(self, value: Any) -> Any:
@@ -124,26 +174,39 @@ class _Cleaner:
                     node[key] = item
         return value
 
-    def credential(self, value: Any) -> str:
+    def credential(self) -> str:
         self.result.redacted += 1
-        return redact(value if isinstance(value, str) else json.dumps(value))
+        return REDACTED
+
+    def parameter(self, name: Any, value: str) -> str:
+        """A query parameter's or a form field's value: a credential's redacted, personal
+        data masked, any other as it is."""
+        name = str(name)
+        if is_credential(name):
+            return self.credential()
+        kind = personal_kind(name)
+        return value if kind is None else masked_personal(kind, value)
 
     # -- parts of an entry -------------------------------------------------------
 
     def pairs(self, rows: Any, *, every: bool = False) -> bool:
         """A HAR list of {name, value} (headers, queryString, cookies, params): values of
-        credentials (of every row when `every`) redacted; whether any changed."""
+        credentials (of every row when `every`) redacted, of personal data masked;
+        whether any changed."""
         changed = False
         for row in rows if isinstance(rows, list) else ():
             if not isinstance(row, dict) or not isinstance(row.get("value"), str):
                 continue
-            if row["value"] and (every or is_credential(str(row.get("name", "")))):
-                row["value"] = self.credential(row["value"])
-                changed = True
+            if not row["value"]:
+                continue
+            value = self.credential() if every else self.parameter(row.get("name"), row["value"])
+            changed |= value != row["value"]
+            row["value"] = value
         return changed
 
     def url(self, url: Any) -> Any:
-        """A URL's query parameters named as credentials redacted."""
+        """A URL's query parameters named as credentials redacted, as personal data
+        masked."""
         if not isinstance(url, str) or "?" not in url:
             return url
         try:
@@ -151,10 +214,10 @@ class _Cleaner:
         except ValueError:  # not a URL urllib can split: the scrub still sees it
             return url
         query = parse_qsl(parts.query, keep_blank_values=True)
-        if not any(is_credential(name) for name, _ in query):
+        cleaned = [(name, self.parameter(name, value)) for name, value in query]
+        if cleaned == query:
             return url
-        query = [(n, self.credential(v) if is_credential(n) else v) for n, v in query]
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        return urlunsplit(parts._replace(query=urlencode(cleaned)))
 
     def body(self, text: str | None) -> str | None:
         """A body with its token decrypted (masked) in place and its credential fields
@@ -163,7 +226,7 @@ class _Cleaner:
         found = read_body(text)
         if found.envelope is None:
             return None
-        envelope = dict(found.envelope)
+        envelope = mask(found.envelope)  # a copy, its document numbers masked
         opened = decrypt_body(found, self.codec)
         if opened is not None and not opened.plain:
             key = next(k for k in ENVELOPE_KEYS if envelope.get(k) == found.token)
@@ -172,23 +235,28 @@ class _Cleaner:
             else:
                 envelope[key] = mask(opened.value)
                 self.result.tokens += 1
-        else:
-            envelope = mask(envelope)
-        self.credentials_in(envelope)
+        self.fields_in(envelope)
         return json_text(envelope) if envelope != found.envelope else None
 
-    def credentials_in(self, value: Any) -> None:
-        """Every field named as a credential, at any depth of a JSON body (the
-        decrypted JSON in it included: answers echo clientId), redacted in place."""
-        pending = [value]
+    def fields_in(self, value: Any) -> None:
+        """At any depth of a JSON body (the decrypted JSON in it included: answers echo
+        clientId), in place: every field named as a credential redacted, every value
+        under a name of personal data (each scalar of a list or object under it too)
+        masked."""
+        pending: list[tuple[Any, str | None]] = [(value, None)]
         while pending:
-            node = pending.pop()
+            node, kind = pending.pop()
             items = node.items() if isinstance(node, dict) else enumerate(node)
             for name, item in list(items):
+                named = isinstance(name, str) and isinstance(node, dict)
+                if named and is_credential(name) and item not in ("", None):
+                    node[name] = self.credential()
+                    continue
+                under = (personal_kind(name) if named else None) or kind
                 if isinstance(item, dict | list):
-                    pending.append(item)
-                elif isinstance(name, str) and is_credential(name) and item not in ("", None):
-                    node[name] = self.credential(item)
+                    pending.append((item, under))
+                elif under is not None:
+                    node[name] = masked_personal(under, item)
 
     def entry(self, entry: dict[str, Any]) -> None:
         request = entry[REQUEST]
@@ -265,10 +333,12 @@ def clean(
     return cleaner.result
 
 
-def check_target(path: Path, *, source: Path, force: bool) -> None:
-    """Refuse an `--out` that would overwrite the capture, a directory, or (without
-    `force`) any existing file; and one whose directory does not exist."""
-    if path.exists() and (path.resolve() == source.resolve() or _same(path, source)):
+def check_target(path: Path, *, source: Path | None, force: bool) -> None:
+    """Refuse an `--out` that would overwrite the capture (`source`; None: stdin), a
+    directory, or (without `force`) any existing file; and one whose directory does not
+    exist."""
+    same = source is not None and (path.resolve() == source.resolve() or _same(path, source))
+    if path.exists() and same:
         raise InputError(f"--out {path} is the capture being read: give another file")
     if path.is_dir():
         raise InputError(f"--out {path} is a directory: give a file name")
@@ -278,7 +348,7 @@ def check_target(path: Path, *, source: Path, force: bool) -> None:
         raise InputError(f"--out {path}: no such directory {path.parent}")
 
 
-def write(path: Path, har: dict[str, Any], *, source: Path, force: bool) -> None:
+def write(path: Path, har: dict[str, Any], *, source: Path | None, force: bool) -> None:
     """`har` written to `path` atomically (a temporary file beside it, then renamed),
     mode 0600: it still holds customers' data, masked. `check_target` first."""
     check_target(path, source=source, force=force)
