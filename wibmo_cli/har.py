@@ -201,11 +201,7 @@ class Exchange:
     def as_sent(self, key: str, *, answer: bool = False) -> str | int | None:
         """A field of the request (or of the `answer`) as the platform sent it: its
         messageCode a number, its responseCode a string; None when it has none."""
-        part = self.response if answer else self.request
-        value = part.fields.get(key) if part else None
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return value
-        return None
+        return _as_sent(self.response if answer else self.request, key)
 
     @property
     def failed(self) -> int:
@@ -213,9 +209,14 @@ class Exchange:
         return sum(1 for part in (self.request, self.response) if part and part.error)
 
 
-def _text(part: Decrypted | None, key: str) -> str:
+def _as_sent(part: Decrypted | None, key: str) -> str | int | None:
     value = part.fields.get(key) if part else None
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _text(part: Decrypted | None, key: str) -> str:
+    value = _as_sent(part, key)
+    return "" if value is None else str(value)
 
 
 @dataclass

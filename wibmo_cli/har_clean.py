@@ -102,7 +102,7 @@ def is_credential(name: str) -> bool:
 
 
 def personal_kind(name: str) -> str | None:
-    """ "mobile", "email" or "hidden" for a field of personal data; None for another."""
+    """The kind of personal data a field holds ("mobile", "email", "hidden"), or None."""
     return PERSONAL.get(_normal(name))
 
 
