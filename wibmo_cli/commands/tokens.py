@@ -196,8 +196,8 @@ def decrypt(
         typer.Option(
             "--out",
             metavar="CLEAN.har",
-            help="With --har: write the capture with its tokens decrypted (masked) and its "
-            "credentials redacted, to attach to a ticket (mode 0600).",
+            help="With --har: write the capture with its tokens decrypted, personal data "
+            "masked and credentials redacted whole, to attach to a ticket (mode 0600).",
             show_default=False,
         ),
     ] = None,
