@@ -355,8 +355,9 @@ NEEDS: dict[str, Needs] = {
     "wibmo decrypt --har capture.har --out clean.har": A_HAR,
     (
         "wibmo decrypt --har capture.har -o json --jq "
-        "'.exchanges[] | [.client_txn_id, .response_code] | @tsv'"
+        "'.exchanges[] | [.clientTxnId, .responseCode] | @tsv'"
     ): A_HAR,
+    "wibmo decrypt --har capture.har -o json --fields entry,clientTxnId,responseCode": A_HAR,
     'mitmproxy -s "$(wibmo mitm-addon)" --set wibmo_profile=uat': NO_MITMPROXY,
     'WIBMO_PROFILE=uat mitmdump -s "$(wibmo mitm-addon)"': NO_MITMPROXY,
     # profiles

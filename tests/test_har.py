@@ -31,12 +31,13 @@ from support import (
 from wibmo_cli import har
 from wibmo_cli.crypto import IvScheme, TokenCodec
 from wibmo_cli.har_clean import clean, secret_forms
+from wibmo_cli.masking import mask_value
 from wibmo_cli.sandbox.variants import V3
 
 pytestmark = pytest.mark.e2e
 
 WHOLE_DOCUMENTS = ("ABCDE1234A", "ABC0123456", "1234 5678 6015", "DL60 20211234567")
-TOKEN_ENTRIES = (5, 6, 7, 8, 9, 10)  # the entries of record_session carrying the platform's bodies
+TOKEN_ENTRIES = (5, 6, 7, 8, 9, 10)  # log.entries[i] of record_session with the platform's bodies
 
 
 @pytest.fixture
@@ -55,6 +56,12 @@ def write(capture: dict[str, Any], name: str = "capture.har") -> Path:
     path = Path(name)
     path.write_text(json.dumps(capture, indent=1), encoding="utf-8")
     return path
+
+
+def personal_masked(payload: dict[str, Any]) -> dict[str, Any]:
+    """A request of record_session as --out writes it: its mobile to the last four."""
+    mobile = payload.get("customerMobile")
+    return payload if mobile is None else {**payload, "customerMobile": mask_value(mobile)}
 
 
 def document(cli: Invoke, *args: str, code: int = 0) -> dict[str, Any]:
@@ -101,12 +108,12 @@ def test_json_is_one_document_in_start_order_with_both_bodies(
         0,
     )
     exchanges = value["exchanges"]
-    assert [x["entry"] for x in exchanges] == list(TOKEN_ENTRIES)
+    assert [x["entry"] for x in exchanges] == [i + 1 for i in TOKEN_ENTRIES]  # from 1
     assert [x["request"] for x in exchanges] == session.sent
     entries = session.har["log"]["entries"]
     for exchange in exchanges:
-        entry = entries[exchange["entry"]]
-        assert exchange["time_ms"] == entry["time"]
+        entry = entries[exchange["entry"] - 1]
+        assert exchange["time_ms"] == round(entry["time"], 1)
         assert exchange["started"] == entry["startedDateTime"]
         assert exchange["status"] == entry["response"]["status"]
     refused = exchanges[4]
@@ -116,7 +123,7 @@ def test_json_is_one_document_in_start_order_with_both_bodies(
     assert [x["paired"] for x in answered] == ["clientTxnId", "clientTxnId", "entry"] + [
         "clientTxnId"
     ] * 2
-    assert [x["response_code"] for x in answered] == ["00", "00", "1303", "00", "00"]
+    assert [x["responseCode"] for x in answered] == ["00", "00", "1303", "00", "00"]
     assert exchanges[2]["response_name"] == "CUSTOMER_DETAILS_NOT_PRESENT"
     # the base64 answer (entry 6) decrypted like the others, documents masked
     docs = exchanges[1]["response"]["cardList"][0]["docList"]
@@ -124,7 +131,7 @@ def test_json_is_one_document_in_start_order_with_both_bodies(
 
 
 def test_jq_reads_the_document(session: Session, cli: Invoke) -> None:
-    result = cli("decrypt", "--har", "capture.har", "--jq", ".exchanges[].client_txn_id")
+    result = cli("decrypt", "--har", "capture.har", "--jq", ".exchanges[].clientTxnId")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [p["clientTxnId"] for p in session.sent]
 
@@ -148,7 +155,7 @@ def test_an_answer_for_another_request_is_a_mismatch_naming_it(
     exchanges = document(cli)["exchanges"]
     started = [x["started"] for x in exchanges]
     assert started == sorted(started)
-    swapped = {x["client_txn_id"]: x for x in exchanges[:2]}
+    swapped = {x["clientTxnId"]: x for x in exchanges[:2]}
     ids = [p["clientTxnId"] for p in session.sent[:2]]
     assert swapped[ids[0]]["paired"] == "mismatch"
     assert swapped[ids[0]]["response"]["clientTxnId"] == ids[1]
@@ -166,7 +173,7 @@ def test_an_answer_without_its_id_pairs_by_entry(session: Session, cli: Invoke) 
     write(session.har)
     update = document(cli)["exchanges"][3]
     assert update["paired"] == "entry"
-    assert update["client_txn_id"] == session.sent[3]["clientTxnId"]  # the request's
+    assert update["clientTxnId"] == session.sent[3]["clientTxnId"]  # the request's
 
 
 def test_a_token_of_another_key_is_an_error_in_its_row_and_exit_4(
@@ -180,7 +187,7 @@ def test_a_token_of_another_key_is_an_error_in_its_row_and_exit_4(
     assert value["failed"] == 1
     broken = value["exchanges"][2]
     assert broken["request"] is None and "errors" in broken and "request" in broken["errors"]
-    assert broken["response_code"] == "1303"  # its answer still read
+    assert broken["responseCode"] == "1303"  # its answer still read
     table = cli("decrypt", "--har", "capture.har")
     assert table.exit_code == 4
     assert "request:" in table.stdout and "1 token(s) could not be decrypted" in table.stderr
@@ -208,7 +215,7 @@ def test_out_writes_a_har_without_any_secret(session: Session, cli: Invoke) -> N
     for credential in (SESSION_COOKIE.partition("=")[2], BEARER, SECURE_CODE, f'"{CLIENT_ID}"'):
         assert credential not in text
     assert all(whole not in text for whole in WHOLE_DOCUMENTS)
-    assert "wrote clean.har (mode 0600): 11 tokens decrypted and masked" in result.stderr
+    assert "wrote clean.har (mode 0600): 11 tokens decrypted;" in result.stderr
     clean = json.loads(text)
     assert validate(clean) == []
     assert leaks(json.dumps(clean)) == []
@@ -218,7 +225,7 @@ def test_out_replaces_each_token_by_its_masked_json(session: Session, cli: Invok
     assert cli("decrypt", "--har", "capture.har", "--out", "clean.har").exit_code == 0
     entries = json.loads(Path("clean.har").read_text())["log"]["entries"]
     sent = [json.loads(entries[i]["request"]["postData"]["text"])["token"] for i in TOKEN_ENTRIES]
-    assert sent == session.sent
+    assert sent == [personal_masked(payload) for payload in session.sent]
     answered = json.loads(entries[6]["response"]["content"]["text"])["token"]
     assert answered["clientId"] == "****" and answered["responseCode"] == "00"
     v3 = json.loads(entries[10]["request"]["postData"]["text"])

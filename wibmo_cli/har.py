@@ -1,8 +1,8 @@
 """A HAR capture (a browser's or a proxy's record of HTTP exchanges) read for the
 platform's tokens: `decrypt --har`. Pure: bytes and dicts in, plain results out.
 
-    load          the HAR file, read whole within MAX_HAR bytes and checked for the
-                  shape HAR 1.2 gives it (log.entries[].request/response)
+    load, read    the HAR file (or stdin), read whole within MAX_HAR bytes and checked
+                  for the shape HAR 1.2 gives it (log.entries[].request/response)
     body_text     an entry's request body (postData.text) or answer body (content.text,
                   base64 when content.encoding says so)
     read_body     what a body holds: a token in one of bodies.ENVELOPE_KEYS, a plain
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal
 from urllib.parse import urlsplit
 
 from wibmo_cli.bodies import envelope_token, is_plain_answer, load_json
@@ -48,10 +48,14 @@ def load(path: Path, what: str) -> dict[str, Any]:
     big, not JSON, or not a HAR."""
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_HAR + 1)
+            return read(handle, what)
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}") from None
-    return parse(data, what)
+
+
+def read(stream: IO[bytes], what: str) -> dict[str, Any]:
+    """`load` on an open stream (stdin): read within the same cap."""
+    return parse(stream.read(MAX_HAR + 1), what)
 
 
 def parse(data: bytes, what: str) -> dict[str, Any]:
@@ -61,6 +65,8 @@ def parse(data: bytes, what: str) -> dict[str, Any]:
             f"{what} is larger than {MAX_HAR >> 20} MiB (HAR files are read whole): "
             "export only the API calls (filter the browser's network panel, e.g. by /api/)"
         )
+    if not data or data.isspace():
+        raise InputError(f"{what} is empty: give a HAR file (the network panel's Save all as HAR)")
     try:
         har = load_json(data, max_depth=MAX_DEPTH * 2)
     except UnicodeDecodeError:
@@ -162,7 +168,7 @@ def decrypt_body(body: Body, codec: Callable[[], TokenCodec]) -> Decrypted | Non
 class Exchange:
     """One entry that carried a token (or a plain answer): when, what, and both bodies."""
 
-    entry: int  # its index in log.entries
+    entry: int  # its number in log.entries, from 1 (as HAR viewers number their list)
     started: str  # startedDateTime as the capture wrote it
     method: str
     url: str
@@ -192,15 +198,25 @@ class Exchange:
     def response_code(self) -> str:
         return _text(self.response, "responseCode")
 
+    def as_sent(self, key: str, *, answer: bool = False) -> str | int | None:
+        """A field of the request (or of the `answer`) as the platform sent it: its
+        messageCode a number, its responseCode a string; None when it has none."""
+        return _as_sent(self.response if answer else self.request, key)
+
     @property
     def failed(self) -> int:
         """How many of its tokens could not be decrypted."""
         return sum(1 for part in (self.request, self.response) if part and part.error)
 
 
-def _text(part: Decrypted | None, key: str) -> str:
+def _as_sent(part: Decrypted | None, key: str) -> str | int | None:
     value = part.fields.get(key) if part else None
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _text(part: Decrypted | None, key: str) -> str:
+    value = _as_sent(part, key)
+    return "" if value is None else str(value)
 
 
 @dataclass
@@ -237,7 +253,7 @@ def timeline(har: dict[str, Any], codec: Callable[[], TokenCodec]) -> Timeline:
         entry = entries(har)[index]
         found.append(
             Exchange(
-                entry=index,
+                entry=index + 1,
                 started=_str(entry.get("startedDateTime")),
                 method=_str(entry[REQUEST].get("method")),
                 url=_str(entry[REQUEST].get("url")),
@@ -295,10 +311,14 @@ def _status(response: Any) -> int | None:
 # -- as data -----------------------------------------------------------------------------
 
 
+ROWS: Final = ("exchanges",)  # the document's rows: --fields picks in each
+
+
 def document(result: Timeline, *, reveal: bool) -> dict[str, Any]:
     """The timeline as `-o json` prints it: one document (so --jq reads it whole), the
-    decrypted bodies masked unless `reveal`. The tool's own keys are snake_case; the
-    platform's keys inside `request` and `response` are as it sent them."""
+    decrypted bodies masked unless `reveal`. The platform's own names are as it spells
+    them (clientTxnId, messageCode, responseCode), their values as it sent them; the
+    tool's own keys are snake_case, as in `lookup --file`'s lines (exit_code)."""
     return {
         "entries": result.entries,
         "shown": len(result.exchanges),
@@ -312,7 +332,6 @@ def record(exchange: Exchange, *, reveal: bool) -> dict[str, Any]:
     from wibmo_cli.codes import explain
     from wibmo_cli.masking import mask
 
-    sent, answered = exchange.message_codes
     code = exchange.response_code
     known = explain(code) if code else None
     parts = {REQUEST: exchange.request, RESPONSE: exchange.response}
@@ -328,15 +347,19 @@ def record(exchange: Exchange, *, reveal: bool) -> dict[str, Any]:
         "method": exchange.method,
         "path": exchange.path,
         "status": exchange.status,
-        "time_ms": exchange.time_ms,
-        "client_txn_id": exchange.client_txn_id,
-        "message_code": sent,
-        "answer_message_code": answered,
-        "response_code": code,
-        "response_name": known.name if known else "",
+        "time_ms": None if exchange.time_ms is None else round(exchange.time_ms, 1),
+        TXN: _first(exchange.as_sent(TXN), exchange.as_sent(TXN, answer=True)),
+        "messageCode": exchange.as_sent("messageCode"),
+        "answerMessageCode": exchange.as_sent("messageCode", answer=True),
+        "responseCode": exchange.as_sent("responseCode", answer=True),
+        "response_name": known.name if known else None,
         "paired": exchange.paired,
         **({"answers_entry": exchange.answers_entry} if exchange.answers_entry is not None else {}),
         **shown,
         **({"errors": errors} if errors else {}),
         **({"plain": plain} if plain else {}),
     }
+
+
+def _first(*values: str | int | None) -> str | int | None:
+    return next((value for value in values if value not in (None, "")), None)

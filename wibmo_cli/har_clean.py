@@ -1,11 +1,19 @@
 """A HAR capture made safe to attach to a ticket: `decrypt --har F --out CLEAN.har`.
 
-Every token is replaced by its decrypted JSON, masked (`masking.mask`: document numbers
-show their last four), in place of the token's string: ``{"token": {"messageCode": ...}}``.
-A token the key does not open stays as it was (it is ciphertext) and is counted.
+Every token is replaced by its decrypted JSON, in place of the token's string:
+``{"token": {"messageCode": ...}}``. A token the key does not open stays as it was (it
+is ciphertext) and is counted.
 
-Credentials are redacted (`masking.redact`: ``****`` and at most the last four of a
-long value), wherever they travel:
+A ticket needs no one's personal data, so every JSON body (decrypted or plain) has it
+masked by the rules of `lookup -o md`, found by field name at any depth (`PERSONAL`):
+a mobile to its last four and an email to its first letter and domain
+(`masking.mask_identifier`), document numbers to their last four (`masking.mask`);
+names, date of birth and address, which nothing in a ticket needs, are hidden whole
+(``***``). Query parameters and form fields of those names too. The URN, customer id
+and clientTxnId stay: they are what the platform's support asks for.
+
+Credentials are redacted whole (``****``: not even the last four characters, which
+`profiles show` prints, go into a file meant for others), wherever they travel:
 
 - headers, query parameters, form parameters and JSON body fields (at any depth, the
   decrypted JSON included) named as a credential (`CREDENTIAL_NAMES`: the platform's
@@ -51,7 +59,7 @@ from wibmo_cli.har import (
     entries,
     read_body,
 )
-from wibmo_cli.masking import mask, redact
+from wibmo_cli.masking import mask, mask_identifier
 from wibmo_cli.textsafe import json_text
 
 # Names (lower case, letters and digits only) of headers, query parameters, form fields
@@ -92,7 +100,32 @@ AES_BLOCK: Final = 16
 # name=value in a URL's query or a form body (the whole text, or after ?, & or ;): a
 # name as typed or URL-encoded, a value up to what ends it in a URL, HTML or JSON text
 _QUERY_PAIR: Final = re.compile(r"""(?:^|(?<=[?&;]))([^\s=&?#;"'<>\\]{1,64})=([^\s&#;"'<>\\]+)""")
-_REDACTED: Final = "****"  # how masking.redact starts: a value redacted already
+_REDACTED: Final = "****"  # a credential's or a secret's value, whole
+HIDDEN: Final = "***"
+
+# Names (lower case, without "-" and "_") of fields holding a customer's personal data,
+# and how each kind is masked: "mobile" and "email" by `masking.mask_identifier`, the
+# rest hidden whole. Spellings of the documents, the sandbox and the platform's variants
+# ("name" alone is not one: a variant's, an entity's, a file's).
+PERSONAL: Final = {
+    **dict.fromkeys(
+        ("mobile", "mobileno", "mobilenumber", "customermobile", "newmobile",
+         "alternatemobile", "phone", "phoneno", "phonenumber", "msisdn"),
+        "mobile",
+    ),
+    **dict.fromkeys(
+        ("email", "emailid", "emailaddress", "alternateemail", "alternateemailid"), "email"
+    ),
+    **dict.fromkeys(
+        ("firstname", "middlename", "lastname", "fullname", "ovdfullname",
+         "customername", "cardholdername", "nameoncard", "embossname", "embossingname",
+         "dob", "dateofbirth", "birthdate",
+         "address", "cardholderaddress", "addressline1", "addressline2", "addressline3",
+         "zipcode", "cardholderzipcode", "pincode", "postalcode"),
+        "hidden",
+    ),
+}  # fmt: skip
+PERSONAL_SAID: Final = "mobile, email, names, date of birth, address, document numbers"
 _NOT_IN_NAME: Final = re.compile(r"[^a-z0-9]")
 
 
@@ -101,6 +134,19 @@ def is_credential(name: str) -> bool:
     """`name` is one of CREDENTIAL_NAMES, however it is cased, separated or padded
     (``X-API-KEY ``, ``access_token``, ``api.key``)."""
     return _NOT_IN_NAME.sub("", name.lower()) in CREDENTIAL_NAMES
+
+
+def personal_kind(name: str) -> str | None:
+    """The kind of personal data a field holds ("mobile", "email", "hidden"), or None."""
+    return PERSONAL.get(_NOT_IN_NAME.sub("", name.lower()))
+
+
+def masked_personal(kind: str, value: Any) -> Any:
+    """A scalar of personal data masked by its kind's rule; None, "" and booleans (no
+    data) as they are."""
+    if value in (None, "") or isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    return HIDDEN if kind == "hidden" else mask_identifier(kind, str(value))
 
 
 def secret_forms(secrets: Iterable[str | bytes]) -> tuple[str, ...]:
@@ -141,8 +187,8 @@ def secret_byte_forms(secrets: Iterable[str | bytes]) -> tuple[bytes, ...]:
 
 
 def redacted(value: Any) -> str:
-    """A credential's value as the cleaned file shows it."""
-    return redact(value if isinstance(value, str) else json.dumps(value))
+    """A credential's value as the cleaned file shows it: nothing of it."""
+    return _REDACTED
 
 
 def redact_credentials(value: Any, *, spare: str | None = None) -> int:
@@ -197,7 +243,7 @@ class _Cleaner:
         for form in self.forms:
             if form in text:
                 self.result.redacted += text.count(form)
-                text = text.replace(form, redact(form))
+                text = text.replace(form, _REDACTED)
         return text
 
     def scrub_all(self, value: Any) -> Any:
@@ -224,7 +270,11 @@ class _Cleaner:
     def query_pair(self, pair: re.Match[str]) -> str:
         name = unquote_plus(pair[1]) if "%" in pair[1] or "+" in pair[1] else pair[1]
         if not is_credential(name):
-            return pair[0]
+            kind = personal_kind(name)
+            if kind is None:
+                return pair[0]
+            masked = masked_personal(kind, unquote_plus(pair[2]))
+            return f"{pair[1]}={quote(str(masked), safe='*@')}"
         value = unquote_plus(pair[2])
         if value.startswith(_REDACTED):
             return pair[0]
@@ -239,6 +289,7 @@ class _Cleaner:
         as credentials redacted (`redact_credentials`), then every string scrubbed as
         decoded, so no JSON escape ("\\/", "\\u0068") hides a secret."""
         self.result.redacted += redact_credentials(value, spare=spare)
+        _personal_in(value)
         self.scrub_all(value)
 
     # -- parts of an entry -------------------------------------------------------
@@ -252,8 +303,11 @@ class _Cleaner:
             if not isinstance(row, dict) or not isinstance(row.get("value"), str):
                 continue
             value = row["value"]
+            kind = personal_kind(str(row.get("name", "")))
             if value and (every or is_credential(str(row.get("name", "")))):
                 row["value"] = self.credential(value)
+            elif value and kind is not None:  # a query's or a form's mobile, name...
+                row["value"] = str(masked_personal(kind, value))
             else:  # a Referer's or a Location's URL, a debugging header quoting a secret
                 row["value"] = self.scrub(value)
             changed = changed or row["value"] != value
@@ -312,7 +366,7 @@ class _Cleaner:
         for form in self.byte_forms:
             if form in new:
                 self.result.redacted += new.count(form)
-                new = new.replace(form, redact(form.decode(errors="replace")).encode())
+                new = new.replace(form, _REDACTED.encode())
         if new != raw:
             content["text"] = base64.b64encode(new).decode()
             content.pop("compression", None)
@@ -354,6 +408,24 @@ class _Cleaner:
             return None
         new = self.scrub(self.body(text) or text)
         return new if new != text else None
+
+
+def _personal_in(value: Any) -> None:
+    """At any depth of decoded JSON, in place: every value under a name of personal data
+    (each scalar of a list or object under it too) masked by its kind."""
+    pending: list[tuple[Any, str | None]] = [(value, None)]
+    while pending:
+        node, kind = pending.pop()
+        if not isinstance(node, dict | list):
+            continue
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for name, item in list(items):
+            named = isinstance(name, str) and isinstance(node, dict)
+            under = (personal_kind(name) if named else None) or kind
+            if isinstance(item, dict | list):
+                pending.append((item, under))
+            elif under is not None:
+                node[name] = masked_personal(under, item)
 
 
 def _set_answer(response: dict[str, Any], content: dict[str, Any], text: str) -> None:

@@ -17,12 +17,13 @@ from typing import Final
 from wibmo_cli.errors import InputError, OutputError
 
 
-def check_target(path: Path, *, source: Path, force: bool) -> None:
-    """Refuse an `--out` that would overwrite the input (`source`), a directory, anything that is
-    not a regular file (a device, a FIFO, a socket, a symbolic link: `--force` replaces
+def check_target(path: Path, *, source: Path | None, force: bool) -> None:
+    """Refuse an `--out` that would overwrite the input (`source`; None: stdin), a
+    directory, anything that is not a regular file (a device, a FIFO, a socket, a symbolic link: `--force` replaces
     files, never what a name leads elsewhere), or (without `force`) any existing file;
     and one whose directory does not exist."""
-    if path.exists() and (path.resolve() == source.resolve() or _same(path, source)):
+    same = source is not None and (path.resolve() == source.resolve() or _same(path, source))
+    if path.exists() and same:
         raise InputError(f"--out {path} is the capture being read: give another file")
     _check_replaceable(path, force=force)
     if not path.parent.is_dir():
@@ -61,7 +62,7 @@ _KINDS: Final = {
 }
 
 
-def write(path: Path, data: bytes, *, source: Path, force: bool) -> None:
+def write(path: Path, data: bytes, *, source: Path | None, force: bool) -> None:
     """`data` written to `path` atomically, mode 0600 (a cleaned capture still holds
     customers' data, masked). `check_target` first; the data goes to a new temporary
     file beside `path` (created exclusively: nothing else is written through), renamed

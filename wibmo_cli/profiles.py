@@ -278,14 +278,16 @@ class Profile:
 
     @property
     def iv_scheme(self) -> IvScheme:
+        iv = str(self.get("iv"))  # its ConfigError names the profile already
         try:
-            return IvScheme.parse(str(self.get("iv")))
+            return IvScheme.parse(iv)
         except ConfigError as exc:
             raise ConfigError(f"profile {self.name!r}: {exc.message}") from None
 
     def key_bytes(self) -> bytes:
+        key, encoding = self.get("encryption_key"), self.get("key_encoding")  # as iv_scheme
         try:
-            return parse_key(self.get("encryption_key"), self.get("key_encoding"))
+            return parse_key(key, encoding)
         except ConfigError as exc:
             raise ConfigError(f"profile {self.name!r}: {exc.message}") from None
 

@@ -42,10 +42,10 @@ def scan(rt: Runtime, keys: KeyOptions, source: str, *, reveal: bool) -> ScanSum
         if path is None:
             raise InputError(f"--scan: no such file: {source}")
         stream = tokenio.open_binary(path)
-    codec = tokenio.build_codec(keys, rt.env, rt.profile)
     out = rt.render.stdout_bytes  # a failed write: exit 74 (a closed pipe: 141)
     live = source == "-" and not is_regular_file(stream)
     with stream:
+        codec = tokenio.build_codec(keys, rt.env, rt.profile)  # may fail: the file closed
         summary = tokenscan.scan_stream(
             codec,
             stream,

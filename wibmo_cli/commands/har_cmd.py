@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime
+from wibmo_cli.streams import is_terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from wibmo_cli import tokenio
     from wibmo_cli.crypto import TokenCodec
     from wibmo_cli.har import Timeline
+    from wibmo_cli.har_clean import Cleaned
 
 NO_PROFILE_SAID = (
     "no profile to read secrets from: credentials are redacted by name, and the key "
@@ -45,17 +49,18 @@ def decrypt_har(
     reveal: bool,
 ) -> int | None:
     """The timeline of the capture's tokens on stdout (a table, or one JSON document);
-    with `out`, the capture written cleaned. Exit 4 when a token did not decrypt."""
+    with `out`, the capture written cleaned. Exit 4 when a token did not decrypt.
+    `source` "-" reads the capture from stdin (within the same cap as a file)."""
     from wibmo_cli import har, har_clean, outfile, tokenio
     from wibmo_cli.paths import user_path
 
-    path = tokenio.existing_file(source)
-    if path is None:
+    path = None if source == "-" else tokenio.existing_file(source)
+    if path is None and source != "-":
         raise InputError(f"--har {source}: no such file")
     target = user_path(out) if out is not None else None
     if target is not None:
         outfile.check_target(target, source=path, force=force)
-    capture = har.load(path, f"--har {source}")
+    capture = _read(source, path)
 
     @functools.cache
     def codec() -> TokenCodec:  # built when the first token is found, once
@@ -65,24 +70,42 @@ def decrypt_har(
     if target is not None:
         cleaned = har_clean.clean(capture, codec, _secrets(rt, keys, codec))
         outfile.write(target, har_clean.text(cleaned.har), source=path, force=force)
-    _show(rt, result, title=f"{path.name}: the platform's exchanges", reveal=reveal)
+    name = "stdin" if path is None else path.name
+    _show(rt, result, title=f"{name}: the platform's exchanges", reveal=reveal)
     if target is not None:
-        kept = f", {cleaned.kept} left encrypted (not decryptable)" if cleaned.kept else ""
-        rt.render.info(
-            f"wrote {target} (mode 0600): {cleaned.tokens} tokens decrypted and masked"
-            f"{kept}, {cleaned.redacted} credentials redacted"
-        )
+        rt.render.info(_written(target, cleaned))
     return ExitStatus.CRYPTO if result.failed else None
+
+
+def _read(source: str, path: Path | None) -> dict[str, Any]:
+    from wibmo_cli import har
+
+    if path is not None:
+        return har.load(path, f"--har {source}")
+    if sys.stdin is None or is_terminal(sys.stdin):
+        raise InputError("--har -: no input: pipe a capture in (`... | wibmo decrypt --har -`)")
+    return har.read(sys.stdin.buffer, "--har - (stdin)")
+
+
+def _written(target: Path, cleaned: Cleaned) -> str:
+    """What --out wrote, on stderr: what was decrypted, masked and redacted."""
+    from wibmo_cli.har_clean import PERSONAL_SAID
+
+    kept = f", {cleaned.kept} left encrypted (not decryptable)" if cleaned.kept else ""
+    return (
+        f"wrote {target} (mode 0600): {cleaned.tokens} tokens decrypted{kept}; "
+        f"personal data masked ({PERSONAL_SAID}); {cleaned.redacted} credentials redacted whole"
+    )
 
 
 def _show(rt: Runtime, result: Timeline, *, title: str, reveal: bool) -> None:
     from wibmo_cli import har
-    from wibmo_cli.views.har import summary, timeline_table
+    from wibmo_cli.views.har import summary, timeline_view
 
     if rt.json:
-        rt.render.json(har.document(result, reveal=reveal))
+        rt.render.json(har.document(result, reveal=reveal), rows=har.ROWS)
     elif result.exchanges:
-        rt.render.print(timeline_table(result, title))
+        rt.render.print(*timeline_view(result, title, rt.render.console.width))
     rt.render.info(summary(result))
 
 

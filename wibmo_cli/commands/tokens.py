@@ -112,6 +112,15 @@ def encrypt(
         rt.render.line(token)
 
 
+def _help_if_asked(ctx: typer.Context, value: str | None) -> str | None:
+    """`decrypt --har --help`: click takes --help for the option's value; it means help,
+    so click's own help option is handed it (it shows the help and ends the run, 0)."""
+    help_option = ctx.command.get_help_option(ctx) if value in ctx.help_option_names else None
+    if help_option is not None and help_option.callback is not None:
+        help_option.callback(ctx, help_option, True)  # click's show_help
+    return value
+
+
 @command_options
 def decrypt(
     rt: Runtime,
@@ -149,6 +158,7 @@ def decrypt(
         str | None,
         typer.Option(
             "--scan",
+            callback=_help_if_asked,
             metavar="FILE|-",
             help="Every token in a log or any text, replaced by its decrypted JSON (masked); "
             "-o json: one JSON line per token (line, column, answer or error). Exit 4 when a "
@@ -160,9 +170,10 @@ def decrypt(
         str | None,
         typer.Option(
             "--har",
-            metavar="CAPTURE.har",
-            help="A browser's or proxy's HAR capture: every token in it decrypted, shown "
-            "as a timeline (-o json: one document).",
+            callback=_help_if_asked,
+            metavar="CAPTURE.har|-",
+            help="A browser's or proxy's HAR capture (- for stdin): every token in it "
+            "decrypted, shown as a timeline (-o json: one document).",
             show_default=False,
         ),
     ] = None,
@@ -171,8 +182,8 @@ def decrypt(
         typer.Option(
             "--out",
             metavar="CLEAN.har",
-            help="With --har: write the capture with its tokens decrypted (masked) and its "
-            "credentials redacted, to attach to a ticket (mode 0600).",
+            help="With --har: write the capture with its tokens decrypted, personal data "
+            "masked and credentials redacted whole, to attach to a ticket (mode 0600).",
             show_default=False,
         ),
     ] = None,
