@@ -19,9 +19,9 @@ from wibmo_cli.errors import InputError, OutputError
 
 def check_target(path: Path, *, source: Path | None, force: bool) -> None:
     """Refuse an `--out` that would overwrite the input (`source`; None: stdin), a
-    directory, anything that is not a regular file (a device, a FIFO, a socket, a symbolic link: `--force` replaces
-    files, never what a name leads elsewhere), or (without `force`) any existing file;
-    and one whose directory does not exist."""
+    directory, anything that is not a regular file (a device, a FIFO, a socket, a
+    symbolic link: `--force` replaces files, never what a name leads elsewhere), or
+    (without `force`) any existing file; and one whose directory does not exist."""
     same = source is not None and (path.resolve() == source.resolve() or _same(path, source))
     if path.exists() and same:
         raise InputError(f"--out {path} is the capture being read: give another file")
