@@ -5,11 +5,12 @@ review: `error: HTTP 401 ...'{"x-api-key": "hk-..."}'`)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
 import pytest
-from support import API_KEY, SECURE_CODE, unit_profile
+from support import API_KEY, SECURE_CODE, Invoke, codec, unit_profile
 
 from wibmo_cli.calibrate import read_decrypted
 from wibmo_cli.client import Client
@@ -53,3 +54,41 @@ def test_a_helper_answer_echoing_a_secret_is_redacted() -> None:
     content = f'{{"message": "bad key {API_KEY}"}}'.encode()
     check = read_decrypted(profile, "/d", 401, content, {"a": 1})
     assert API_KEY not in check.detail
+
+
+def test_an_answer_that_echoes_the_secrets_is_shown_without_them() -> None:
+    """The client hands on a decrypted answer with the profile's secrets redacted: in a
+    field named as one (secureCode, x-api-key) and inside any text (a responseMessage),
+    so no view, JSON output or audit entry can show them (an attack review: `call` and
+    `lookup` printed them whole)."""
+    profile = unit_profile(BASE_URL, retries=0)
+    answer = {
+        "responseCode": "00",
+        "responseMessage": f"SUCCESS {API_KEY}",
+        "echo": {"secureCode": SECURE_CODE, "x-api-key": "another-environments-key-1234"},
+        "cardList": [{"urn": 389}],
+    }
+    token = codec().encrypt_json(answer)
+
+    async def go() -> dict[str, Any]:
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"token": token}))
+        async with Client(profile, BASE_URL, transport=transport) as client:
+            exchange = await client.lookup(
+                lookup_payload(Identifiers(urn="389"), message_code=1930)
+            )
+            return exchange.answer
+
+    shown = asyncio.run(go())
+    text = json.dumps(shown)
+    assert API_KEY not in text and SECURE_CODE not in text
+    assert "another-environments-key-1234" not in text  # by its name, whoever's it is
+    assert shown["cardList"] == [{"urn": 389}] and shown["responseMessage"].startswith("SUCCESS ")
+
+
+def test_a_dry_runs_payload_shows_a_secret_typed_into_it_redacted(cli: Invoke) -> None:
+    result = cli(
+        "call", "/x", "--message-code", "1080", "-p", "demo", "--dry-run",
+        "-f", "secureCode=HK-SecureCode-typed-in", "-f", "urn=1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "HK-SecureCode-typed-in" not in result.stdout + result.stderr

@@ -64,7 +64,7 @@ from wibmo_cli.errors import (
     UndecryptableAnswerError,
     UnreadableAnswerError,
 )
-from wibmo_cli.masking import mask, redact_url, shown_value
+from wibmo_cli.masking import mask, redact_url, secrets_hidden, shown_value
 from wibmo_cli.messages import new_client_txn_id
 from wibmo_cli.profiles import MAX_RETRY_WAIT, Profile
 from wibmo_cli.wire import Request, Route, Wire
@@ -305,11 +305,11 @@ class Client:
                 ) from None
             if not isinstance(answer, dict):
                 raise CryptoError(f"the decrypted answer (HTTP {status}) is not a JSON object")
-            return answer, False
+            return secrets_hidden(answer, self._secrets), False
         if status >= 300 or status < 200:  # plain JSON at an error status is the error's
             raise status_error(status, data, content, self._secrets)
         if is_plain_answer(data):  # the platform's decrypt helper, some proxies
-            return dict(data), True
+            return secrets_hidden(dict(data), self._secrets), True
         raise CryptoError(
             f'HTTP {status}, but the body is not a {{"token": ...}} answer (nor "result" or '
             f'"encdata", nor plain JSON with a responseCode): '
@@ -332,7 +332,8 @@ class Client:
         shown_body = {k: shown_value(k, v, secrets) for k, v in body.items()}
         shown_body["token"] = f"<{len(body['token'])} characters>"
         self._trace(f"> body: {json.dumps(shown_body)}")
-        self._trace(f"> decrypted: {json.dumps(mask(dict(request.payload)), ensure_ascii=False)}")
+        shown = secrets_hidden(mask(dict(request.payload)), secrets)
+        self._trace(f"> decrypted: {json.dumps(shown, ensure_ascii=False)}")
 
     def _trace_status(self, response: httpx.Response, elapsed: float) -> None:
         assert self._trace

@@ -242,6 +242,31 @@ def shown_value(name: str, value: Any, secrets: Collection[str] = ()) -> Any:
     return value
 
 
+def secrets_hidden(value: Any, secrets: Collection[str] = ()) -> Any:
+    """Decoded JSON (an answer, a payload) as shown anywhere: a copy with each field named
+    in `SECRET_NAMES` redacted (at any depth), and each of the profile's `secrets` inside
+    any string redacted (an answer that echoes the x-api-key in its responseMessage).
+    Values without either come back as they are (the same object)."""
+    wanted = [s for s in secrets if s]
+    if isinstance(value, str):
+        for secret in wanted:
+            if secret in value:
+                value = value.replace(secret, redact(secret))
+        return value
+    if isinstance(value, dict):
+        shown = {
+            key: redact(str(item))
+            if isinstance(key, str) and name_key(key) in SECRET_NAMES and item not in ("", None)
+            else secrets_hidden(item, wanted)
+            for key, item in value.items()
+        }
+        return value if all(shown[k] is value[k] for k in value) else shown
+    if isinstance(value, list):
+        items = [secrets_hidden(item, wanted) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
 _REDACTED: Final = "****"  # how `redact` starts
 _SHORT_SECRET: Final = 12  # below this, not even the last four show
 

@@ -212,13 +212,13 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
 def show_dry_run(rt: Runtime, profile: Profile, request: Request) -> None:
     """The request a write would send, not sent: its payload (masked), token and a curl
     command with every secret redacted; JSON with -o json."""
-    from wibmo_cli.masking import mask, redact_url
+    from wibmo_cli.masking import mask, redact_url, secrets_hidden
     from wibmo_cli.profiles import SECRET_KEYS
     from wibmo_cli.views.preview import curl_command, dry_run_text
 
-    payload = request.payload
     token = str(request.body["token"])
     secrets = [str(profile.values.get(key, "")) for key in SECRET_KEYS]
+    payload = secrets_hidden(dict(request.payload), secrets)  # -f secureCode=... shown redacted
     curl = curl_command(request.method, request.url, request.headers, request.body, secrets)
     if rt.json:
         rt.render.json(

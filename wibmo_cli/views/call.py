@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from wibmo_cli.masking import mask, redact_url, shown_value
+from wibmo_cli.masking import mask, redact_url, secrets_hidden, shown_value
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def request_preview(call: Call, url: str, profile: str, secrets: Collection[str] = ()) -> str:
     """What a write will send, shown before the question: where, how, its headers (a
     secret redacted, by name or as one of the profile's `secrets`) and the payload
-    (document numbers masked), as a user checks it before saying yes."""
+    (document numbers masked, secrets redacted), as a user checks it before saying yes."""
     kind = "read" if call.read else "write"
     route = call.route
     lines = [
@@ -29,7 +29,8 @@ def request_preview(call: Call, url: str, profile: str, secrets: Collection[str]
         f"{name}: {shown_value(name, value, secrets)}"
         for name, value in route.extra_headers.items()
     ]
-    lines.append(json.dumps(mask(call.payload), indent=2, ensure_ascii=False))
+    shown = secrets_hidden(mask(call.payload), secrets)
+    lines.append(json.dumps(shown, indent=2, ensure_ascii=False))
     return "\n".join(lines)
 
 
