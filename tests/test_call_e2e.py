@@ -113,6 +113,19 @@ def test_a_read_is_retried_like_a_lookup(cli: Invoke, sandbox: Sandbox) -> None:
     assert [(r.status, r.fault) for r in lookups] == [(503, "503"), (200, None)]
 
 
+
+def test_a_read_retried_keeps_a_clienttxnid_the_user_gave(cli: Invoke, sandbox: Sandbox) -> None:
+    """The user chose the id (to find the call in the platform's logs): every attempt
+    carries it, as sent; it used to be replaced on the retries."""
+    write_profiles(sandbox.url, retries=1)
+    sandbox.settings.faults.queue = ["503"]
+    args = ("--message-code", "1930", "-f", "urn=389", "-f", "clientTxnId=MYOWNID123")
+    result = cli("call", LOOKUP, *args, "-o", "json")
+    lookups = api(sandbox, "lookup")  # (the 503 is answered before the token is read)
+    assert len(lookups) == 2 and lookups[-1].client_txn_id == "MYOWNID123"
+    assert result.exit_code in (0, 1), result.stderr
+
+
 def test_another_response_code_exits_1_explained(cli: Invoke, sandbox: Sandbox) -> None:
     result = cli("call", LOOKUP, "--message-code", "1930", "-f", "urn=999999")
     assert result.exit_code == 1

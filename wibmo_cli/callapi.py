@@ -80,6 +80,7 @@ class Call:
     payload: dict[str, Any]
     message_code: int
     read: bool
+    own_txn_id: bool = False  # the user gave the clientTxnId: a read's retries keep it
 
     @property
     def client_txn_id(self) -> str:

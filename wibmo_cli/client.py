@@ -167,8 +167,11 @@ class Client:
 
     # -- the two APIs ---------------------------------------------------------------
 
-    async def lookup(self, payload: Mapping[str, Any], *, route: Route | None = None) -> Exchange:
-        """Retrieve Cust Record, retried per DESIGN.md on transient failures; with
+    async def lookup(
+        self, payload: Mapping[str, Any], *, route: Route | None = None, keep_txn_id: bool = False
+    ) -> Exchange:
+        """Retrieve Cust Record, retried per DESIGN.md on transient failures, each retry
+        with a fresh clientTxnId (`keep_txn_id`: the one given, which a user chose); with
         `route`, any read (`wibmo call`), retried the same way."""
         route = route or self.wire.route("lookup")
         started = time.perf_counter()
@@ -196,7 +199,8 @@ class Client:
                 delay = retry_wait(attempt, reply.headers.get("retry-after"))
                 self._note(f"retrying in {delay:.1f}s after HTTP {reply.status}")
             await self._sleep(delay)
-            body = {**body, "clientTxnId": new_client_txn_id()}
+            if not keep_txn_id:
+                body = {**body, "clientTxnId": new_client_txn_id()}
 
     async def update(self, payload: Mapping[str, Any], *, route: Route | None = None) -> Exchange:
         """Update Profile, sent at most once; with `route`, any write (`wibmo call`), the

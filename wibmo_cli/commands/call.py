@@ -177,6 +177,7 @@ def call(
           --read-only   # exits 1: the platform answers 1055 to a code it does not know
     """
     from wibmo_cli import callapi
+    from wibmo_cli.messages import new_client_txn_id
     from wibmo_cli.tokenio import read_json_argument
 
     stdin = _Stdin(rt.render.info)
@@ -189,6 +190,7 @@ def call(
         typed_fields=field or (),
         message_code=message_code,
         read_file=stdin.field_file,
+        client_txn_id=(filled_txn_id := new_client_txn_id()),
     )
     profile = rt.profile()
     route = callapi.route_for(
@@ -200,7 +202,8 @@ def call(
         read_only=read_only,
         to_update=callapi.api_at(path, profile.values) == "update",
     )
-    the_call = callapi.Call(route, payload, code, read)
+    own_txn_id = payload["clientTxnId"] != filled_txn_id
+    the_call = callapi.Call(route, payload, code, read, own_txn_id=own_txn_id)
     guard = None
     if not read:
         from wibmo_cli.commands.update_dialog import WriteGuard
@@ -243,7 +246,9 @@ def _send_read(rt: Runtime, profile: Profile, the_call: Call) -> Exchange:
 
     async def run() -> Exchange:
         async with _client(rt, profile) as client:
-            return await client.lookup(the_call.payload, route=the_call.route)
+            return await client.lookup(
+                the_call.payload, route=the_call.route, keep_txn_id=the_call.own_txn_id
+            )
 
     try:
         return asyncio.run(run())
