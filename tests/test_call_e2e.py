@@ -113,7 +113,6 @@ def test_a_read_is_retried_like_a_lookup(cli: Invoke, sandbox: Sandbox) -> None:
     assert [(r.status, r.fault) for r in lookups] == [(503, "503"), (200, None)]
 
 
-
 def test_a_read_retried_keeps_a_clienttxnid_the_user_gave(cli: Invoke, sandbox: Sandbox) -> None:
     """The user chose the id (to find the call in the platform's logs): every attempt
     carries it, as sent; it used to be replaced on the retries."""

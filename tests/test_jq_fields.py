@@ -29,6 +29,7 @@ from support import (
 )
 
 from wibmo_cli.crypto import IvScheme, TokenCodec, parse_key
+from wibmo_cli.jsonfilter import JsonFilter
 from wibmo_cli.profiles import DEMO_PROFILE
 from wibmo_cli.runtime import FORMATS_OFFERED_BY, OutputFormat
 from wibmo_cli.sandbox import SAMPLE_MOBILE, SAMPLE_URN, Sandbox
@@ -381,3 +382,13 @@ def test_many_results_of_one_line_are_written_as_they_come() -> None:
     result = shell(script, *args, timeout=20, env={"TOKEN": codec.encrypt_json({"a": 1})})
     # (without the batches: wibmo computes every result first, and the shell's timeout)
     assert result.returncode == 0 and result.stdout == b"0\n1\n", result.stderr
+
+
+def test_fields_index_and_count_lists_as_csv_columns_do() -> None:
+    """`--fields cardList.0.urn` is the first card's (it gave [null]); `cardList.#` counts."""
+    picked = JsonFilter.parse(None, "cardList.0.urn,cardList.#,cardList.urn,cardList.5.urn")
+    assert picked is not None
+    answer = {"cardList": [{"urn": 389}, {"urn": 390}]}
+    assert list(picked.results(answer)) == [
+        {"cardList.0.urn": 389, "cardList.#": 2, "cardList.urn": [389, 390], "cardList.5.urn": None}
+    ]

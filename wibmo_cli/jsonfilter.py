@@ -151,9 +151,18 @@ _NO_ENVIRONMENT: Final = "{} as $ENV | def env: $ENV; "
 
 
 def _pick(value: Any, steps: Sequence[str]) -> Any:
+    """The value at a dotted path: a list met is mapped, unless the step is a number (an
+    index: `cardList.0.urn`, the first card's) or `#` (its length), as csv's columns
+    read them (`tabular.values_at`); what the value lacks is null."""
     if not steps:
         return value
     if isinstance(value, list):
+        step = steps[0]
+        if step == "#":
+            return _pick(len(value), steps[1:])
+        if step.isascii() and step.isdigit():
+            index = int(step)
+            return _pick(value[index], steps[1:]) if index < len(value) else None
         return [_pick(each, steps) for each in value]
     if isinstance(value, dict):
         step = steps[0]
