@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import os
+import pty
 import resource
 import selectors
 import signal
@@ -598,3 +599,36 @@ def imports_of(*args: str, cwd: Path) -> dict[str, Any]:
     result = json.loads(done.stdout.splitlines()[-1])
     assert isinstance(result, dict), done.stderr
     return result
+
+
+def run_on_terminal(args: list[str], prompt: str, answer: str) -> tuple[int, str, str]:
+    """Run wibmo with stdin on a pseudo-terminal; answer `prompt` once it shows on stderr."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wibmo_cli", *args],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    assert process.stderr is not None
+    err = b""
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stderr, selectors.EVENT_READ)
+            deadline = time.monotonic() + 30
+            while prompt.encode() not in err and time.monotonic() < deadline:
+                if selector.select(timeout=1):
+                    chunk = os.read(process.stderr.fileno(), 4096)
+                    if not chunk:
+                        break
+                    err += chunk
+        assert prompt.encode() in err, err.decode()
+        os.write(leader, answer.encode())
+        out, rest = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    return process.returncode, out.decode(), (err + rest).decode()

@@ -6,12 +6,7 @@ of what reached it; the audit log is read back from the data dir.
 from __future__ import annotations
 
 import json
-import os
-import pty
-import selectors
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +22,7 @@ from support import (
     audit_entries,
     codec,
     no_traceback,
+    run_on_terminal,
     served,
     signal_and_wait,
     spawn,
@@ -287,39 +283,6 @@ def test_production_needs_production_ok_with_yes(wibmo: Invoke, sandbox: Sandbox
     sent = wibmo(*args, "--yes", "--production-ok")
     assert sent.exit_code == 0, sent.stderr
     assert len(api(sandbox, "update")) == 1
-
-
-def run_on_terminal(args: list[str], prompt: str, answer: str) -> tuple[int, str, str]:
-    """wibmo with stdin on a pseudo-terminal; `answer` typed once `prompt` shows on stderr."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wibmo_cli", *args],
-        stdin=follower,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    os.close(follower)
-    assert process.stderr is not None
-    err = b""
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stderr, selectors.EVENT_READ)
-            deadline = time.monotonic() + 30
-            while prompt.encode() not in err and time.monotonic() < deadline:
-                if selector.select(timeout=1):
-                    chunk = os.read(process.stderr.fileno(), 4096)
-                    if not chunk:
-                        break
-                    err += chunk
-        assert prompt.encode() in err, err.decode()
-        os.write(leader, answer.encode())
-        out, rest = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(leader)
-    return process.returncode, out.decode(), (err + rest).decode()
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ from support import (
     UPDATE,
     Invoke,
     StartSandbox,
+    run_on_terminal,
     run_text,
     unit_profile,
 )
-from test_call_e2e import run_on_terminal
 from test_examples_run import all_examples
 
 from wibmo_cli.callapi import Call, build_payload

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import selectors
 import sqlite3
-import subprocess
-import sys
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
 from typing import Any
 
 import pytest
-from support import PROFILE, SECRET_FORMS, Invoke, StartSandbox, codec, write_profiles
+from support import (
+    PROFILE,
+    SECRET_FORMS,
+    Invoke,
+    StartSandbox,
+    codec,
+    run_on_terminal,
+    write_profiles,
+)
 
 from wibmo_cli.codes import explain
 from wibmo_cli.sandbox import (
@@ -357,39 +360,6 @@ def test_dry_run_json_and_a_lookup_for_the_profile(wibmo: Invoke, sandbox: Sandb
 
 
 # -- confirmation --------------------------------------------------------------------------
-
-
-def run_on_terminal(args: list[str], prompt: str, answer: str) -> tuple[int, str, str]:
-    """Run wibmo with stdin on a pseudo-terminal; answer `prompt` once it shows on stderr."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wibmo_cli", *args],
-        stdin=follower,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    os.close(follower)
-    assert process.stderr is not None
-    err = b""
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stderr, selectors.EVENT_READ)
-            deadline = time.monotonic() + 30
-            while prompt.encode() not in err and time.monotonic() < deadline:
-                if selector.select(timeout=1):
-                    chunk = os.read(process.stderr.fileno(), 4096)
-                    if not chunk:
-                        break
-                    err += chunk
-        assert prompt.encode() in err, err.decode()
-        os.write(leader, answer.encode())
-        out, rest = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(leader)
-    return process.returncode, out.decode(), (err + rest).decode()
 
 
 def test_declined_confirmation_sends_nothing(sandbox: Sandbox) -> None:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
-from wibmo_cli.commands.options import AuditLogPath, command_options
+from wibmo_cli.commands.options import AuditLogPath, DryRun, ProductionOk, Yes, command_options
 from wibmo_cli.errors import (
     ConfigError,
     ExitStatus,
@@ -129,19 +129,9 @@ def call(
             help="The API only reads: retry it like a lookup; no question, no audit.",
         ),
     ] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Print the payload, token and a curl command; send nothing."
-        ),
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="A write: do not ask for confirmation.")
-    ] = False,
-    production_ok: Annotated[
-        bool,
-        typer.Option("--production-ok", help="With --yes: send a write to a production profile."),
-    ] = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    production_ok: ProductionOk = False,
     audit_log: AuditLogPath = None,
 ) -> int | None:
     """Call any API of the platform: the payload encrypted with the profile's scheme,

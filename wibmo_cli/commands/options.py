@@ -108,6 +108,17 @@ GLOBAL_OPTIONS: Final = (
     _global("debug", Annotated[bool, typer.Option("--debug", help="Show tracebacks.")], False),
 )
 
+# The options of every write (update-profile, call): one declaration, one help text.
+DryRun = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Print the payload, token and a curl command; send nothing."),
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")]
+ProductionOk = Annotated[
+    bool,
+    typer.Option("--production-ok", help="With --yes: send to a production profile unasked."),
+]
+
 AuditLogPath = Annotated[
     str | None,
     typer.Option(

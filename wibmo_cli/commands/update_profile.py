@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from wibmo_cli import kyc
-from wibmo_cli.commands.options import AuditLogPath, command_options
+from wibmo_cli.commands.options import AuditLogPath, DryRun, ProductionOk, Yes, command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, NothingSentError
 from wibmo_cli.fields import FIELDS, Field
 from wibmo_cli.runtime import Runtime
@@ -106,19 +106,9 @@ def update_profile(
             show_default=False,
         ),
     ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Print the payload, token and a curl command; send nothing."
-        ),
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")
-    ] = False,
-    production_ok: Annotated[
-        bool,
-        typer.Option("--production-ok", help="With --yes: send to a production profile unasked."),
-    ] = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    production_ok: ProductionOk = False,
     audit_log: AuditLogPath = None,
 ) -> int:
     """Change a customer's profile: validated, previewed, confirmed, sent at most once.
