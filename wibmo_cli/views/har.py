@@ -190,10 +190,11 @@ def clock(started: str) -> str:
 
 
 def message_codes(exchange: Exchange) -> str:
+    """`1930 → 1931`; an answer's code alone as `? → 0`, never read as the request's."""
     sent, answered = exchange.message_codes
-    if sent and answered:
-        return f"{sent} → {answered}"
-    return sent or answered
+    if answered:
+        return f"{sent or '?'} → {answered}"
+    return sent
 
 
 def outcome(exchange: Exchange, *, compact: bool) -> list[str]:
@@ -247,5 +248,6 @@ def summary(result: Timeline) -> str:
     if result.without_token:
         said += f"; {result.without_token} without a token not shown"
     if result.failed:
-        said += f"; {result.failed} token(s) could not be decrypted"
+        tokens = "1 token" if result.failed == 1 else f"{result.failed} tokens"
+        said += f"; {tokens} could not be decrypted"
     return said
