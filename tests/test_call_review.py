@@ -259,3 +259,31 @@ def test_stdin_by_its_path_is_read_once_like_at_dash() -> None:
     result = run_text(*args, *fields, input="SECRET-ISH\n")
     assert result.returncode == 2, result.stderr
     assert "stdin is already read" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "?x=1",
+        ";x=1",
+        "/",
+        "%2F",
+        "%3B",
+        "%252F",
+    ],
+)
+def test_the_update_path_however_spelled_is_a_write(
+    cli: Invoke, sandbox: Sandbox, spelling: str
+) -> None:
+    """A query, ;params, a trailing slash or an escape does not make the Update Profile
+    path another API: still guarded (an attack review sent such writes unasked, thrice)."""
+    result = cli("call", UPDATE + spelling, "--message-code", "1930", "-f", "urn=389")
+    assert result.exit_code == 2 and "cannot ask for confirmation" in result.stderr
+    assert [r for r in sandbox.requests if r.api == "update"] == []
+
+
+@pytest.mark.parametrize("path", [UPDATE.upper(), UPDATE.replace("/api/", "//api/")])
+def test_case_and_doubled_slashes_name_the_same_api(path: str) -> None:
+    from wibmo_cli.callapi import api_at
+
+    assert api_at(path, {"lookup_path": LOOKUP, "update_path": UPDATE + "/"}) == "update"

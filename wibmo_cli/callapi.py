@@ -332,7 +332,18 @@ def checked_path(path: str) -> str:
 
 
 def _same(path: str, profile_path: str) -> bool:
-    return path == "/" + profile_path.lstrip("/")
+    """Whether two paths name one API, however spelled: a query or ;params, repeated or
+    trailing slashes, percent-escapes and case do not make another API (a gateway or
+    server may read them as one; the write guard must not be walked around by them)."""
+    return _api_key(path) == _api_key(profile_path)
+
+
+def _api_key(path: str) -> str:
+    text = path
+    for _ in range(3):  # %252F: escapes of escapes too
+        text = urllib.parse.unquote(text)
+    text = re.split(r"[?;#]", text, maxsplit=1)[0].replace("\\", "/")
+    return "/" + "/".join(part for part in text.lower().split("/") if part)
 
 
 def parse_headers(headers: Iterable[str]) -> dict[str, str]:
