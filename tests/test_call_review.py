@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from support import (
@@ -287,3 +288,12 @@ def test_case_and_doubled_slashes_name_the_same_api(path: str) -> None:
     from wibmo_cli.callapi import api_at
 
     assert api_at(path, {"lookup_path": LOOKUP, "update_path": UPDATE + "/"}) == "update"
+
+
+def test_a_payload_nested_deep_is_no_crash(cli: Invoke, tmp_path: Path) -> None:
+    """A JSON file nested 900 deep (the reader takes it): shown, traced, never exit 70
+    (the redaction of secrets used to recurse)."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a":' * 900 + "1" + "}" * 900, encoding="utf-8")
+    result = cli("call", "/x", "--message-code", "1080", "-p", "demo", str(deep), "--dry-run")
+    assert result.exit_code == 0, result.stderr

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 
 # Keys (compared case-insensitively) whose values are identity-document numbers.
@@ -246,25 +246,43 @@ def secrets_hidden(value: Any, secrets: Collection[str] = ()) -> Any:
     """Decoded JSON (an answer, a payload) as shown anywhere: a copy with each field named
     in `SECRET_NAMES` redacted (at any depth), and each of the profile's `secrets` inside
     any string redacted (an answer that echoes the x-api-key in its responseMessage).
-    Values without either come back as they are (the same object)."""
+    Iterative: any depth a JSON reader let through."""
     wanted = [s for s in secrets if s]
-    if isinstance(value, str):
-        for secret in wanted:
-            if secret in value:
-                value = value.replace(secret, redact(secret))
-        return value
-    if isinstance(value, dict):
-        shown = {
-            key: redact(str(item))
-            if isinstance(key, str) and name_key(key) in SECRET_NAMES and item not in ("", None)
-            else secrets_hidden(item, wanted)
-            for key, item in value.items()
-        }
-        return value if all(shown[k] is value[k] for k in value) else shown
-    if isinstance(value, list):
-        items = [secrets_hidden(item, wanted) for item in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
+    holder = [value]
+    pending: list[tuple[Any, Any]] = [(holder, 0)]
+    while pending:
+        container, key = pending.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = _without(item, wanted)
+        elif isinstance(item, dict):
+            copied = dict(item)
+            container[key] = copied
+            for name, inner in copied.items():
+                if (
+                    isinstance(name, str)
+                    and name_key(name) in SECRET_NAMES
+                    and inner
+                    not in (
+                        "",
+                        None,
+                    )
+                ):
+                    copied[name] = redact(str(inner))
+                else:
+                    pending.append((copied, name))
+        elif isinstance(item, list):
+            copied_list = list(item)
+            container[key] = copied_list
+            pending.extend((copied_list, index) for index in range(len(copied_list)))
+    return holder[0]
+
+
+def _without(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, redact(secret))
+    return text
 
 
 _REDACTED: Final = "****"  # how `redact` starts
