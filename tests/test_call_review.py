@@ -297,3 +297,40 @@ def test_a_payload_nested_deep_is_no_crash(cli: Invoke, tmp_path: Path) -> None:
     deep.write_text('{"a":' * 900 + "1" + "}" * 900, encoding="utf-8")
     result = cli("call", "/x", "--message-code", "1080", "-p", "demo", str(deep), "--dry-run")
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["newPassword", "mpin", "cardPin", "otpValue", "cvv2", "apiSecret", "X-Auth-Token",
+     "X-CSRF-Token", "client_secret", "privateKey", "sessionId", "encryptionKey", "api.key"],
+)  # fmt: skip
+def test_one_list_knows_a_sessions_secrets_by_their_names(name: str) -> None:
+    from wibmo_cli import har_clean
+    from wibmo_cli.masking import is_secret_name
+
+    assert is_secret_name(name) and har_clean.is_credential(name)
+
+
+@pytest.mark.parametrize("name", ["pinCode", "tokenType", "option", "keyType", "urn"])
+def test_ordinary_names_are_no_secrets(name: str) -> None:
+    from wibmo_cli.masking import is_secret_name
+
+    assert not is_secret_name(name)
+
+
+def test_secrets_typed_under_any_secret_name_are_shown_redacted(cli: Invoke) -> None:
+    typed = ("-f", "clientSecret=CS-SEKRET-H", "-f", "newPassword=PW-SEKRET-I")
+    headers = ("-H", "X-Auth-Token: HDR-SEKRET-L", "-H", "X-CSRF-Token: HDR-SEKRET-N")
+    result = cli(
+        "call", "/x", "--message-code", "1280", "-p", "demo", *typed, *headers, "--dry-run"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "SEKRET" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["Api-Key", "x_api_key", "secure-code", "Secure_Code"])
+def test_the_profiles_secrets_in_any_spelling_never_come_from_the_command_line(
+    cli: Invoke, name: str
+) -> None:
+    result = cli("call", "/x", "--message-code", "1930", "-H", f"{name}: v", "--dry-run")
+    assert result.exit_code == 2 and "secrets come from the profile" in result.stderr

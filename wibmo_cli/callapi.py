@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from wibmo_cli.codes import Called
 from wibmo_cli.errors import InputError
+from wibmo_cli.masking import name_key
 from wibmo_cli.messages import Identifiers, new_client_txn_id, request_datetime
 from wibmo_cli.wire import Route
 
@@ -65,7 +66,7 @@ _INTEGER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _KEY: Final = re.compile(r"([^\[\]=]+)((?:\[[^\[\]]*\])*)")
 _SEGMENT: Final = re.compile(r"\[([^\[\]]*)\]")
 _HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
-_SECRET_HEADERS: Final = frozenset({"x-api-key", "securecode"})
+_SECRET_HEADERS: Final = frozenset({"xapikey", "apikey", "securecode"})  # as name_key spells
 _FRAMING_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 ReadFile = Callable[[str], str]  # "@FILE" / "@-": the text, or InputError
@@ -355,7 +356,7 @@ def parse_headers(headers: Iterable[str]) -> dict[str, str]:
         if not colon or not _HEADER_NAME.fullmatch(name):
             raise InputError(f"-H {_shown(text)}: give NAME:VALUE (e.g. -H 'X-Request-Id: 42')")
         lower = name.lower()
-        if lower in _SECRET_HEADERS:
+        if name_key(name) in _SECRET_HEADERS:
             raise InputError(
                 f"-H {name}: secrets come from the profile (api_key, secure_code), never "
                 "from the command line"

@@ -16,7 +16,7 @@ Credentials are redacted whole (``****``: not even the last four characters, whi
 `profiles show` prints, go into a file meant for others), wherever they travel:
 
 - headers, query parameters, form parameters and JSON body fields (at any depth, the
-  decrypted JSON included) named as a credential (`CREDENTIAL_NAMES`: the platform's
+  decrypted JSON included) named as a credential (`masking.is_credential_name`: the platform's
   x-api-key, secureCode, clientId, X-Consumer-Custom-ID; a browser session's Cookie,
   Authorization, password, pin, otp, cvv, OAuth and CSRF tokens..., compared on their
   letters and digits only); a "token" that is no token of the platform's (a JWT);
@@ -39,7 +39,6 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -59,42 +58,13 @@ from wibmo_cli.har import (
     entries,
     read_body,
 )
-from wibmo_cli.masking import mask, mask_identifier
+from wibmo_cli.masking import is_credential_name, mask, mask_identifier, name_key
 from wibmo_cli.textsafe import json_text
 
 # Names (lower case, letters and digits only) of headers, query parameters, form fields
 # and JSON fields that carry a credential: the platform's (spec/public-notes.md: where the
 # credentials go) and a browser session's around it (logins, OAuth, CSRF, card secrets).
 # "token" is also the platform's envelope key: the body's own token is not judged by it.
-CREDENTIAL_NAMES: Final = frozenset(
-    {
-        "xapikey",
-        "apikey",
-        "securecode",
-        "clientid",
-        "xconsumercustomid",
-        "cookie",
-        "setcookie",
-        "authorization",
-        "proxyauthorization",
-        "password",
-        "passwd",
-        "pwd",
-        "pin",
-        "otp",
-        "cvv",
-        "token",
-        "accesstoken",
-        "refreshtoken",
-        "idtoken",
-        "clientsecret",
-        "xauthtoken",
-        "csrftoken",
-        "xcsrftoken",
-        "xsrftoken",
-        "xxsrftoken",
-    }
-)
 MIN_SECRET_FORM: Final = 6  # shorter forms would redact ordinary text
 AES_BLOCK: Final = 16
 # name=value in a URL's query or a form body (the whole text, or after ?, & or ;): a
@@ -126,19 +96,19 @@ PERSONAL: Final = {
     ),
 }  # fmt: skip
 PERSONAL_SAID: Final = "mobile, email, names, date of birth, address, document numbers"
-_NOT_IN_NAME: Final = re.compile(r"[^a-z0-9]")
 
 
-@functools.lru_cache(maxsize=4096)  # a capture repeats its names: a query's, a page's
 def is_credential(name: str) -> bool:
-    """`name` is one of CREDENTIAL_NAMES, however it is cased, separated or padded
-    (``X-API-KEY ``, ``access_token``, ``api.key``)."""
-    return _NOT_IN_NAME.sub("", name.lower()) in CREDENTIAL_NAMES
+    """`name` carries a credential (`masking.is_credential_name`: the one list), however
+    it is cased, separated or padded (``X-API-KEY ``, ``access_token``, ``api.key``); or
+    is "token", which a session's JWT goes under (the platform's own token under it is
+    judged by its envelope, not by this)."""
+    return is_credential_name(name) or name_key(name) == "token"
 
 
 def personal_kind(name: str) -> str | None:
     """The kind of personal data a field holds ("mobile", "email", "hidden"), or None."""
-    return PERSONAL.get(_NOT_IN_NAME.sub("", name.lower()))
+    return PERSONAL.get(name_key(name))
 
 
 def masked_personal(kind: str, value: Any) -> Any:

@@ -211,33 +211,60 @@ def mask_identifier(kind: str, value: str) -> str:
 
 
 # Names of headers, query parameters and body fields whose value is a secret, as
-# `name_key` spells them (lower case, without "-" and "_"): spec/public-notes.md's
-# credentials, and HTTP's own (Authorization, Proxy-Authorization, Cookie, Set-Cookie).
+# `name_key` spells them (lower case, letters and digits only): spec/public-notes.md's
+# credentials, HTTP's own (Authorization, Proxy-Authorization, Cookie, Set-Cookie) and a
+# browser session's around them (logins, OAuth, CSRF, card secrets). The one list: the
+# trace, a dry run, call's preview, every answer shown and a cleaned HAR read it.
 SECRET_NAMES: Final = frozenset(
     {
-        "xapikey",
-        "apikey",
-        "securecode",
-        "cookie",
-        "setcookie",
-        "authorization",
-        "proxyauthorization",
+        *("xapikey", "apikey", "securecode", "encryptionkey", "privatekey"),
+        *("cookie", "setcookie", "authorization", "proxyauthorization"),
+        *("password", "passwd", "pwd", "pin", "mpin", "otp", "cvv", "cvv2"),
+        *("accesstoken", "refreshtoken", "idtoken", "clientsecret", "apisecret", "secret"),
+        *("sessionid", "xauthtoken", "csrftoken", "xcsrftoken", "xsrftoken", "xxsrftoken"),
     }
+)
+# ... a name holding one of these is one too (newPassword, x-api-secret, apiKeyId) ...
+_SECRET_PARTS: Final = (
+    *("password", "passwd", "secret", "apikey", "securecode", "encryptionkey"),
+    *("privatekey", "accesstoken", "refreshtoken", "authtoken", "csrf", "xsrf"),
 )
 # ... and every name that carries a credential, the account's identity included: what a
 # file made to be attached to a ticket (`decrypt --har --out`) redacts.
 CREDENTIAL_NAMES: Final = SECRET_NAMES | {"clientid", "xconsumercustomid"}
+_NOT_IN_NAME: Final = re.compile(r"[^a-z0-9]")
 
 
 def name_key(name: str) -> str:
-    """`X-API-Key`, `x_api_key`, `xApiKey` -> `xapikey`: how the name lists spell a name."""
-    return name.lower().replace("-", "").replace("_", "")
+    """`X-API-Key`, `x_api_key`, `xApiKey `, `api.key` -> `xapikey`/`apikey`: how the name
+    lists spell a name (lower case, letters and digits only)."""
+    return _NOT_IN_NAME.sub("", name.lower())
+
+
+@functools.lru_cache(maxsize=4096)  # the same few names, again and again
+def is_secret_name(name: str) -> bool:
+    """Whether a field or header of this name holds a secret: one of `SECRET_NAMES`, a
+    name holding one of `_SECRET_PARTS`, a PIN (cardPin; not pinCode, an address's), an
+    OTP or a CVV (otpValue, cvv2)."""
+    key = name_key(name)
+    return (
+        key in SECRET_NAMES
+        or any(part in key for part in _SECRET_PARTS)
+        or key.endswith("pin")
+        or key.startswith(("otp", "cvv"))
+    )
+
+
+def is_credential_name(name: str) -> bool:
+    """A secret's name (`is_secret_name`), or one that says whose account it is."""
+    return is_secret_name(name) or name_key(name) in CREDENTIAL_NAMES
 
 
 def shown_value(name: str, value: Any, secrets: Collection[str] = ()) -> Any:
-    """A header's or body field's value as shown anywhere: redacted when `name` is one of
-    `SECRET_NAMES` or the value is one of `secrets` (the profile's); else as it is."""
-    if name_key(name) in SECRET_NAMES or (secrets and str(value) in secrets):
+    """A header's or body field's value as shown anywhere: redacted when `name` is a
+    secret's (`is_secret_name`) or the value is one of `secrets` (the profile's); else as
+    it is."""
+    if is_secret_name(name) or (secrets and str(value) in secrets):
         return redact(str(value))
     return value
 
@@ -259,15 +286,7 @@ def secrets_hidden(value: Any, secrets: Collection[str] = ()) -> Any:
             copied = dict(item)
             container[key] = copied
             for name, inner in copied.items():
-                if (
-                    isinstance(name, str)
-                    and name_key(name) in SECRET_NAMES
-                    and inner
-                    not in (
-                        "",
-                        None,
-                    )
-                ):
+                if isinstance(name, str) and is_secret_name(name) and inner not in ("", None):
                     copied[name] = redact(str(inner))
                 else:
                     pending.append((copied, name))

@@ -15,7 +15,7 @@ mitmproxy's content view APIs take (12's Contentview protocol, 11's View):
   same line), unless the user commented it already.
 
 Never shown: the profile's secrets, in any form `har_clean.secret_forms` knows, nor the
-value of any field named as a credential (`har_clean.CREDENTIAL_NAMES`: secureCode,
+value of any field named as a credential (`masking.is_credential_name`: secureCode,
 Authorization, ...), at any depth, beside the token or inside its decrypted JSON. A
 profile that cannot be loaded is said once in the event log and in the view; the flows
 pass through untouched whatever happens (the addon only reads them).
