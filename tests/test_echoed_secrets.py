@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from support import API_KEY, SECURE_CODE, Invoke, codec, unit_profile
+from hostile import Hostile
+from support import API_KEY, SECURE_CODE, Invoke, codec, unit_profile, write_profiles
 
 from wibmo_cli.calibrate import read_decrypted
 from wibmo_cli.client import Client
@@ -92,3 +93,16 @@ def test_a_dry_runs_payload_shows_a_secret_typed_into_it_redacted(cli: Invoke) -
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert "HK-SecureCode-typed-in" not in result.stdout + result.stderr
+
+
+@pytest.mark.e2e
+def test_the_trace_of_an_html_page_quoting_the_api_key_redacts_it(wibmo: Invoke) -> None:
+    """`-v`'s `< body: an HTML page (...)` line quotes the page's title: a gateway's page
+    that echoes the x-api-key shows it redacted there too (it did on the lines after)."""
+    page = f"<html><head><title>Bad key {API_KEY}</title></head></html>".encode()
+    with Hostile(mode="canned", reply=(401, "text/html", page)) as server:
+        write_profiles(server.url, retries=0)
+        result = wibmo("-v", "lookup", "--urn", "389")
+    assert result.exit_code == 6, result.stderr
+    assert "an HTML page" in result.stderr
+    assert API_KEY not in result.stderr + result.stdout

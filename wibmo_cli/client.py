@@ -366,7 +366,7 @@ class Client:
             pass
         content = reply.content
         if not content or is_html_page(content):
-            self._trace(f"< body: {describe_body(None, content)}")
+            self._trace(f"< body: {describe_body(None, content, self._secrets)}")
         if content:  # whole, so a token the key does not open can be fed to --detect
             text = content.decode("utf-8", "backslashreplace")  # bytes not UTF-8 as \xff
             self._trace(f"< body ({len(content)} bytes): {self._without_secrets(text)}")
