@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -106,3 +107,43 @@ def test_the_trace_of_an_html_page_quoting_the_api_key_redacts_it(wibmo: Invoke)
     assert result.exit_code == 6, result.stderr
     assert "an HTML page" in result.stderr
     assert API_KEY not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("how", ["token", "file", "scan", "har"])
+def test_decrypting_a_request_never_prints_the_profiles_secrets(
+    wibmo: Invoke, tmp_path: Path, how: str
+) -> None:
+    """A captured v3 request carries the credentials inside its token: `decrypt` (one
+    token, a file of them, --scan, --har -o json) shows them redacted, as every other
+    output does (an attack review found them printed whole)."""
+    write_profiles("http://127.0.0.1:9")
+    request = {"messageCode": 1930, "secureCode": SECURE_CODE, "note": f"key {API_KEY}"}
+    token = codec().encrypt_json(request)
+    tokens = tmp_path / "t.txt"
+    tokens.write_text(f"{token}\n{token}\n", encoding="utf-8")
+    har = tmp_path / "c.har"
+    entry = {
+        "startedDateTime": "2026-11-30T09:15:02.125+05:30",
+        "time": 4.0,
+        "request": {"method": "POST", "url": "http://h/x", "headers": [], "cookies": [],
+                    "httpVersion": "HTTP/1.1", "queryString": [], "headersSize": -1,
+                    "bodySize": -1,
+                    "postData": {"mimeType": "application/json",
+                                 "text": json.dumps({"token": token})}},
+        "response": {"status": 200, "statusText": "OK", "headers": [], "cookies": [],
+                     "httpVersion": "HTTP/1.1", "redirectURL": "", "headersSize": -1,
+                     "bodySize": -1, "content": {"size": 0, "mimeType": "text/plain"}},
+        "cache": {}, "timings": {"send": 1, "wait": 2, "receive": 1},
+    }  # fmt: skip
+    har.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "t",
+                   "version": "1"}, "entries": [entry]}}), encoding="utf-8")  # fmt: skip
+    args = {
+        "token": ("decrypt", token),
+        "file": ("decrypt", str(tokens)),
+        "scan": ("decrypt", "--scan", str(tokens)),
+        "har": ("decrypt", "--har", str(har), "-o", "json"),
+    }[how]
+    result = wibmo(*args)
+    assert result.exit_code == 0, result.stderr
+    assert SECURE_CODE not in result.stdout and API_KEY not in result.stdout
+    assert SECURE_CODE[-4:] in result.stdout  # redacted, not dropped

@@ -103,6 +103,40 @@ class OutputStream:
         return getattr(self._stream if self._stream is not None else sys.stdout, name)
 
 
+class _Redacting:
+    """A stdout stream that redacts each secret (as typed and as JSON writes it) in what
+    passes: the secret's own bytes never reach the output."""
+
+    def __init__(self, inner: OutputStream, secrets: tuple[str, ...], binary: bool) -> None:
+        import json
+
+        from wibmo_cli.masking import redact
+
+        forms = {s: redact(s) for s in secrets} | {
+            json.dumps(s, ensure_ascii=False)[1:-1]: redact(s) for s in secrets
+        }
+        self._inner = inner
+        self._forms: list[tuple[Any, Any]] = [
+            (a.encode(), b.encode()) if binary else (a, b) for a, b in forms.items() if a
+        ]
+
+    def write(self, data: Any) -> int:
+        count = len(data)
+        for secret, shown in self._forms:
+            if secret in data:
+                data = data.replace(secret, shown)
+        self._inner.write(data)
+        return count
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
 _CLOSED: Final = "cannot write the output: stdout is closed"
 
 
@@ -224,6 +258,7 @@ class Renderer:
         self.verbose = verbose
         self.json_filter = json_filter  # --jq / --fields, applied to every JSON written
         self._filtered: dict[bool, FilteredLines] = {}  # one per stream: partial lines kept
+        self._hidden: tuple[str, ...] = ()  # secrets redacted in stdout (`hide`)
         self.filter_failures = 0  # values a --jq program failed on (each said on stderr)
         self._console: Console | None = None
         self._err_console: Console | None = None
@@ -237,7 +272,7 @@ class Renderer:
         each JSON line written is filtered on its way."""
         if self.json_filter is not None:
             return cast("OutputStream", self._filtered_stream(binary=False))
-        return OutputStream()
+        return self._out(binary=False)
 
     @property
     def stdout_bytes(self) -> OutputStream:
@@ -245,14 +280,25 @@ class Renderer:
         `stdout`'s."""
         if self.json_filter is not None:
             return cast("OutputStream", self._filtered_stream(binary=True))
-        return OutputStream(binary=True)
+        return self._out(binary=True)
+
+    def hide(self, secrets: tuple[str, ...]) -> None:
+        """From now on, each of `secrets` (the profile's) is redacted in whatever stdout
+        gets: a decrypted request may carry them (v3 puts credentials in the body)."""
+        self._hidden = tuple(s for s in secrets if s)
+
+    def _out(self, *, binary: bool) -> OutputStream:
+        """stdout (text or bytes), the hidden secrets redacted on the way."""
+        if not self._hidden:
+            return OutputStream(binary=binary)
+        return cast("OutputStream", _Redacting(OutputStream(binary=binary), self._hidden, binary))
 
     def _filtered_stream(self, *, binary: bool) -> FilteredLines:
         from wibmo_cli.jsonfilter import FilteredLines
 
         assert self.json_filter is not None
         if binary not in self._filtered:
-            inner = OutputStream(binary=binary)
+            inner = self._out(binary=binary)
             flt = self.json_filter
             made = FilteredLines(inner, flt, self._filter_failed, binary=binary)
             self._filtered[binary] = made
@@ -273,7 +319,11 @@ class Renderer:
         `rows`: the keys holding its rows, for --fields (`JsonFilter.results`)."""
         if pretty is None:
             pretty = self.stdout_is_terminal
-        out = OutputStream()
+        out = self._out(binary=False)
+        if self._hidden:
+            from wibmo_cli.masking import secrets_hidden
+
+            value = secrets_hidden(value, self._hidden)
         if self.json_filter is None:
             out.write(dumps(value, pretty=pretty) + "\n")
         else:

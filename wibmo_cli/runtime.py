@@ -97,11 +97,28 @@ class Runtime:
         return self._choice
 
     def profile(self, name: str | None = None) -> Profile:
+        """The chosen profile (or `name`), loaded once per invocation."""
         from wibmo_cli import profiles
 
-        return profiles.load(self.choice(), name)
+        if name is not None:
+            return profiles.load(self.choice(), name)
+        if self._profile is None:
+            self._profile = profiles.load(self.choice(), None)
+        return self._profile
+
+    def hide_profile_secrets(self) -> None:
+        """The profile's secrets (if it loads) redacted in all stdout gets from now on
+        (`Renderer.hide`): for what decrypts captured requests, which may carry them."""
+        from wibmo_cli.errors import WibmoError
+
+        try:
+            secrets = self.profile().secret_values()
+        except WibmoError:  # keys from --key-env, no profile to speak of
+            return
+        self.render.hide(secrets)
 
     _filter: JsonFilter | None = None
+    _profile: Profile | None = None
     columns: tuple[str, ...] = ()  # -o csv/tsv: the columns --fields asks for (else the
     # command's own)
 

@@ -220,6 +220,7 @@ def decrypt(
     from wibmo_cli import tokenio, tokenstream, tokentext
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
+    rt.hide_profile_secrets()  # a captured request may carry them (credentials in the body)
     if expected is not None and not detect_scheme:
         raise InputError("--plaintext goes with --detect")
     if scan is not None and har is not None:
