@@ -240,7 +240,17 @@ def test_the_update_path_is_a_write_whatever_its_message_code(
 
 
 @pytest.mark.parametrize(
-    "path", ["../../etc", "/api/../x", "/api/%2e%2E/x", "/api/./x", "/api/x#frag"]
+    "path",
+    [
+        "../../etc",
+        "/api/../x",
+        "/api/%2e%2E/x",
+        "/api/./x",
+        "/api/x#frag",
+        "/x\\..\\y",
+        "/a/%252e%252e/x",
+        "/x%00y",
+    ],
 )
 def test_a_path_that_leaves_the_base_url_is_refused(cli: Invoke, path: str) -> None:
     result = cli("call", path, "--message-code", "1930", "-f", "urn=1", "--dry-run")
@@ -334,3 +344,9 @@ def test_the_profiles_secrets_in_any_spelling_never_come_from_the_command_line(
 ) -> None:
     result = cli("call", "/x", "--message-code", "1930", "-H", f"{name}: v", "--dry-run")
     assert result.exit_code == 2 and "secrets come from the profile" in result.stderr
+
+
+def test_a_payload_file_that_is_stdin_is_read_once() -> None:
+    args = ("call", "/x", "--message-code", "1930", "-p", "demo", "/dev/stdin", "-F", "y=@-")
+    result = run_text(*args, "--dry-run", input='{"urn": "1"}\n')
+    assert result.returncode == 2 and "stdin is already read" in result.stderr, result.stderr

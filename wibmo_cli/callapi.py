@@ -323,8 +323,11 @@ def checked_path(path: str) -> str:
         raise InputError(
             f"PATH {_shown(path)}: give the API's path, e.g. /api/v2/customer/retrieveCustRecord"
         )
-    segments = urllib.parse.unquote(text.split("?")[0]).split("/")
-    if "#" in text or any(segment in (".", "..") for segment in segments):
+    decoded = text.split("?")[0]
+    for _ in range(3):  # %252e%252e: escapes of escapes too
+        decoded = urllib.parse.unquote(decoded)
+    segments = decoded.replace("\\", "/").split("/")
+    if "#" in text or "\x00" in decoded or any(segment in (".", "..") for segment in segments):
         raise InputError(
             f"PATH {_shown(path)}: give the API's path as it is, without . or .. segments "
             "or a #fragment (the path goes after the profile's base_url)"

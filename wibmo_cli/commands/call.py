@@ -173,6 +173,8 @@ def call(
     stdin = _Stdin(rt.render.info)
     base = None
     if source is not None:
+        if source != "-" and _names_stdin(source):  # /dev/stdin: stdin, read once
+            source = "-"
         base, _ = read_json_argument(source, lambda: stdin.read("the payload", "the JSON payload"))
     payload, code = callapi.build_payload(
         base,
@@ -407,3 +409,14 @@ def _is_stdin(handle: IO[bytes]) -> bool:
     except (OSError, ValueError):
         return False
     return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+def _names_stdin(name: str) -> bool:
+    """Whether the file `name` is stdin under another name (/dev/stdin, /proc/self/fd/0)."""
+    from wibmo_cli.paths import user_path
+
+    try:
+        with user_path(name).open("rb") as handle:
+            return _is_stdin(handle)
+    except OSError:  # no such file: read_json_argument says what it is
+        return False
