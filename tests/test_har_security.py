@@ -357,3 +357,25 @@ def test_secret_forms_include_the_url_and_json_spellings() -> None:
     }
     assert har_clean.is_credential("X-API-KEY ") and har_clean.is_credential("access_token")
     assert not har_clean.is_credential("pinCode") and not har_clean.is_credential("tokenType")
+
+
+@pytest.mark.parametrize("prefix", ["", "a", "ab", "agent7:", "u:"])
+def test_a_secret_inside_a_longer_base64_text_is_redacted(prefix: str) -> None:
+    """`Basic base64(user:secret)` in a header not named Authorization, a comment: the
+    secret's base64 characters at any of the three alignments are found."""
+    secret = "hk-ApiKey/9rT2+wQ7zLmX4"
+    wrapped = base64.b64encode(f"{prefix}{secret}:tail".encode()).decode()
+    headers = {"X-Upstream-Auth": f"Basic {wrapped}"}
+    text = cleaned(har_of(entry("https://ops.example/x", headers=headers)), secret)
+    assert wrapped not in text and "X-Upstream-Auth" in text
+
+
+def test_a_urls_userinfo_password_is_redacted() -> None:
+    capture = har_of(
+        entry(
+            "https://agent7:UserinfoPass-SEKRET-03@ops.example/x",
+            headers={"Referer": "https://agent7:UserinfoPass-SEKRET-03@ops.example/console"},
+        )
+    )
+    text = cleaned(capture)
+    assert "UserinfoPass-SEKRET" not in text and "agent7" in text

@@ -58,7 +58,7 @@ from wibmo_cli.har import (
     entries,
     read_body,
 )
-from wibmo_cli.masking import is_credential_name, mask, mask_identifier, name_key
+from wibmo_cli.masking import is_credential_name, mask, mask_identifier, name_key, redact_url
 from wibmo_cli.textsafe import json_text
 
 # Names (lower case, letters and digits only) of headers, query parameters, form fields
@@ -131,11 +131,26 @@ def secret_forms(secrets: Iterable[str | bytes]) -> tuple[str, ...]:
         encoded = base64.b64encode(raw).decode()
         urlsafe = base64.urlsafe_b64encode(raw).decode()
         written.update((encoded, urlsafe, encoded.rstrip("="), urlsafe.rstrip("=")))
+        written.update(_inside_base64(raw))
         written.update((raw.hex(), raw.hex().upper()))
         for form in written:
             forms.update(_url_encoded(form))
             forms.update((json.dumps(form)[1:-1], json.dumps(form)[1:-1].replace("/", "\\/")))
     return tuple(sorted((f for f in forms if len(f) >= MIN_SECRET_FORM), key=len, reverse=True))
+
+
+def _inside_base64(raw: bytes) -> set[str]:
+    """The base64 characters a secret makes wherever it sits in a longer text that was
+    encoded (`user:secret` in a Basic header): at each of the three alignments, the
+    characters made of the secret's bits alone (standard and URL-safe)."""
+    found: set[str] = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode()
+        start = -(-8 * offset // 6)  # the first character made of the secret's bits only
+        end = 8 * (offset + len(raw)) // 6
+        part = encoded[start:end]
+        found.update((part, part.replace("+", "-").replace("/", "_")))
+    return found
 
 
 def _url_encoded(text: str) -> set[str]:
@@ -207,9 +222,14 @@ class _Cleaner:
     def scrub(self, text: str) -> str:
         """`text` with every parameter named as a credential in a URL's query or a form
         (``?apiKey=...``, ``&password=...``, a form body's ``pin=...``), and every secret
-        form, redacted."""
+        form, redacted; a URL's userinfo password too (``https://agent:****@host``)."""
         if "=" in text:
             text = _QUERY_PAIR.sub(self.query_pair, text)
+        if "@" in text and "://" in text:
+            shown = redact_url(text)
+            if shown != text:
+                self.result.redacted += 1
+                text = shown
         for form in self.forms:
             if form in text:
                 self.result.redacted += text.count(form)
