@@ -382,6 +382,7 @@ def start_cli(profiles: Path, rows_path: Path, out: Path, *extra: str) -> subpro
         )
 
 
+@pytest.mark.slow  # a process stopped mid-run and run again (~1.6 s)
 def test_killed_then_resumed_gives_every_row_exactly_once(
     sandbox: Sandbox, profiles_file: Path, tmp_path: Path
 ) -> None:
@@ -408,6 +409,7 @@ def test_killed_then_resumed_gives_every_row_exactly_once(
     assert "skipped (answered before)" in err.decode()
 
 
+@pytest.mark.slow  # a process stopped mid-run and run again (~1.6 s)
 def test_ctrl_c_flushes_the_finished_rows_and_exits_130(
     sandbox: Sandbox, profiles_file: Path, tmp_path: Path
 ) -> None:

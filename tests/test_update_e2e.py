@@ -413,7 +413,12 @@ def test_production_needs_production_ok_with_yes(wibmo: Invoke, sandbox: Sandbox
 
 
 @pytest.mark.parametrize(
-    ("typed", "sent"), [(PROFILE, True), ("yes", False), (PROFILE.upper(), False)]
+    ("typed", "sent"),
+    [
+        (PROFILE, True),
+        pytest.param("yes", False, marks=pytest.mark.slow),  # a pty each (~0.7 s)
+        pytest.param(PROFILE.upper(), False, marks=pytest.mark.slow),
+    ],
 )
 def test_production_asks_for_the_profile_name(sandbox: Sandbox, typed: str, sent: bool) -> None:
     write_profiles(sandbox.url, production=True)
