@@ -23,6 +23,7 @@ as they are.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Collection, Sequence
 from typing import Any, Final
@@ -295,6 +296,23 @@ def secrets_hidden(value: Any, secrets: Collection[str] = ()) -> Any:
             container[key] = copied_list
             pending.extend((copied_list, index) for index in range(len(copied_list)))
     return holder[0]
+
+
+def secret_byte_forms(secrets: Collection[str]) -> tuple[tuple[bytes, bytes], ...]:
+    """(each secret as its bytes appear in output, as typed and as JSON writes it; how it
+    is shown instead): what `without_secret_bytes` replaces."""
+    forms = {s: redact(s) for s in secrets if s} | {
+        json.dumps(s, ensure_ascii=False)[1:-1]: redact(s) for s in secrets if s
+    }
+    return tuple((a.encode(), b.encode()) for a, b in forms.items() if a)
+
+
+def without_secret_bytes(data: bytes, forms: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """`data` with each form of `secret_byte_forms` replaced by how it is shown."""
+    for secret, shown in forms:
+        if secret in data:
+            data = data.replace(secret, shown)
+    return data
 
 
 def _without(text: str, secrets: Sequence[str]) -> str:

@@ -108,16 +108,12 @@ class _Redacting:
     passes: the secret's own bytes never reach the output."""
 
     def __init__(self, inner: OutputStream, secrets: tuple[str, ...], binary: bool) -> None:
-        import json
+        from wibmo_cli.masking import secret_byte_forms
 
-        from wibmo_cli.masking import redact
-
-        forms = {s: redact(s) for s in secrets} | {
-            json.dumps(s, ensure_ascii=False)[1:-1]: redact(s) for s in secrets
-        }
+        forms = secret_byte_forms(secrets)
         self._inner = inner
         self._forms: list[tuple[Any, Any]] = [
-            (a.encode(), b.encode()) if binary else (a, b) for a, b in forms.items() if a
+            (a, b) if binary else (a.decode(), b.decode()) for a, b in forms
         ]
 
     def write(self, data: Any) -> int:

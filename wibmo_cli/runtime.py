@@ -106,16 +106,19 @@ class Runtime:
             self._profile = profiles.load(self.choice(), None)
         return self._profile
 
-    def hide_profile_secrets(self) -> None:
-        """The profile's secrets (if it loads) redacted in all stdout gets from now on
-        (`Renderer.hide`): for what decrypts captured requests, which may carry them."""
+    def profile_secrets(self) -> tuple[str, ...]:
+        """The profile's secrets' values, if it loads (keys from --key-env: none)."""
         from wibmo_cli.errors import WibmoError
 
         try:
-            secrets = self.profile().secret_values()
-        except WibmoError:  # keys from --key-env, no profile to speak of
-            return
-        self.render.hide(secrets)
+            return self.profile().secret_values()
+        except WibmoError:
+            return ()
+
+    def hide_profile_secrets(self) -> None:
+        """The profile's secrets redacted in all stdout gets from now on
+        (`Renderer.hide`): for what decrypts captured requests, which may carry them."""
+        self.render.hide(self.profile_secrets())
 
     _filter: JsonFilter | None = None
     _profile: Profile | None = None

@@ -24,13 +24,14 @@ not UTF-8 as `\\xNN`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import IO, Final
 
 from wibmo_cli import tokentext
 from wibmo_cli.crypto import BLOCK, TokenCodec
 from wibmo_cli.errors import CryptoError, ExitStatus
+from wibmo_cli.masking import secret_byte_forms, without_secret_bytes
 from wibmo_cli.textsafe import json_text, visible
 from wibmo_cli.tokenio import MAX_LINE
 from wibmo_cli.tokenstream import json_line
@@ -106,6 +107,7 @@ def scan_stream(
     as_json: bool = False,
     terminal: bool = False,
     flush: Callable[[], object] | None = None,
+    hide: Collection[str] = (),
 ) -> ScanSummary:
     """Decrypt every token in the text of `stream`, writing through `write`.
 
@@ -116,8 +118,11 @@ def scan_stream(
     (1-based, in characters), `length` (its characters), then `answer` (the JSON) or
     `error` and the `token` itself (to try `wibmo decrypt --detect` on).
     `flush`, when given, after each piece (live input: `tail -f app.log | ...`).
+    `hide`: secrets (the profile's) redacted in each decrypted answer (a request may
+    carry them); the log's own text is written as it came.
     """
     summary = ScanSummary()
+    forms = secret_byte_forms(hide)
     line = 1  # the line the next piece starts on
     column = 0  # characters of that line in the pieces before (a line cut in pieces)
     for data, starts_mid_run, ends_mid_run in _chunks(stream):
@@ -131,6 +136,8 @@ def scan_stream(
         done = 0  # data[:done] is written (text) or counted (JSON)
         for (start, end), result in zip(spans, results, strict=True):
             shown, error = _shown(result, reveal, summary)
+            if forms and shown is not None:  # a request's credentials: never shown
+                shown = without_secret_bytes(shown, forms)
             if error is not None:
                 fits = isinstance(result, bytes) and _fits(result)
                 summary.fits += fits

@@ -123,19 +123,15 @@ def token_runs(data: bytes) -> Iterator[tuple[int, int]]:
     start = find(_SHORTEST_RUN)
     while start >= 0:  # once per word of 22 characters or more, at its first character
         bare = run_end(runs, start).end()  # type: ignore[union-attr]  # A* always matches
-        end = bare + (runs[bare : bare + 2] == b"==") + (runs[bare : bare + 1] == b"=")
-        if end == bare:  # a URL's query: `=` sent as %3D
-            end = _PERCENT_PAD.match(data, bare).end()  # type: ignore[union-attr]  # {0,2}
         length = bare - start
         # decodes to a whole number of blocks (a length of 4n+1 decodes to nothing)
-        if (
-            (length * 3 // 4) % BLOCK == 0
-            and length % 4 != 1
-            and not _HEX.fullmatch(data, start, bare)
-            and not _dotted(data, start, end)
-        ):
-            yield start, end
-        start = find(_SHORTEST_RUN, end)  # after a run's end: never inside the next one
+        if (length * 3 // 4) % BLOCK == 0 and length % 4 != 1:
+            end = bare + (runs[bare : bare + 2] == b"==") + (runs[bare : bare + 1] == b"=")
+            if end == bare and data[bare : bare + 1] == b"%":  # a URL's query: %3D for =
+                end = _PERCENT_PAD.match(data, bare).end()  # type: ignore[union-attr]  # {0,2}
+            if not _HEX.fullmatch(data, start, bare) and not _dotted(data, start, end):
+                yield start, end
+        start = find(_SHORTEST_RUN, bare)  # after a run's end: never inside the next one
 
 
 _PERCENT_PAD: Final = re.compile(rb"(?:%3[dD]){0,2}")

@@ -54,6 +54,7 @@ def scan(rt: Runtime, keys: KeyOptions, source: str, *, reveal: bool) -> ScanSum
             as_json=rt.json,
             terminal=rt.render.stdout_is_terminal,
             flush=out.flush if live else None,
+            hide=rt.profile_secrets(),
         )
     out.flush()
     rt.render.info(_said(summary))

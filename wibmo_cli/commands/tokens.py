@@ -220,7 +220,6 @@ def decrypt(
     from wibmo_cli import tokenio, tokenstream, tokentext
 
     keys = tokenio.KeyOptions(key_env, key_file, key_encoding, iv)
-    rt.hide_profile_secrets()  # a captured request may carry them (credentials in the body)
     if expected is not None and not detect_scheme:
         raise InputError("--plaintext goes with --detect")
     if scan is not None and har is not None:
@@ -233,6 +232,8 @@ def decrypt(
         har_cmd.check_options(har, har_out, force, source=source, detect=detect_scheme)
     if reveal:
         _audit_reveal(rt, "decrypt", audit_log)
+    if scan is None:  # --scan redacts them in what it decrypts, not in the log's own text
+        rt.hide_profile_secrets()  # a captured request may carry them (credentials in body)
     if scan is not None:
         from wibmo_cli.commands import decrypt_scan
 
