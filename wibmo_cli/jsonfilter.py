@@ -27,10 +27,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from wibmo_cli.errors import InputError
+from wibmo_cli.render import Wrapped
+
 if TYPE_CHECKING:
     from wibmo_cli.render import OutputStream
 
-from wibmo_cli.errors import InputError
 from wibmo_cli.textsafe import json_text, visible
 
 
@@ -188,7 +190,7 @@ Failed = Callable[[FilterError, int], object]  # told each failure and its JSON 
 _BATCH: Final = 1024  # results written at once
 
 
-class FilteredLines:
+class FilteredLines(Wrapped):
     """stdout for JSON lines with `--jq` / `--fields`: each complete line written here
     is filtered on its way to `inner`; text or bytes as `inner` takes them. Streamed
     outputs (lookup --file, decrypt of many tokens, the audit log) write through this,
@@ -198,7 +200,7 @@ class FilteredLines:
     def __init__(
         self, inner: OutputStream, flt: JsonFilter, failed: Failed, *, binary: bool = False
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._filter = flt
         self._failed = failed
         self._binary = binary
@@ -236,11 +238,3 @@ class FilteredLines:
         if lines:
             joined = "\n".join(lines) + "\n"
             self._inner.write(joined.encode() if self._binary else joined)
-
-    def flush(self) -> None:
-        self._inner.flush()
-
-    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)

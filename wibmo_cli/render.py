@@ -103,15 +103,31 @@ class OutputStream:
         return getattr(self._stream if self._stream is not None else sys.stdout, name)
 
 
-class _Redacting:
+class Wrapped:
+    """A stream over stdout's `inner` that changes what passes (`write`); the rest of a
+    stream (flush, isatty, fileno ...) is `inner`'s."""
+
+    def __init__(self, inner: OutputStream) -> None:
+        self._inner = inner
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+class _Redacting(Wrapped):
     """A stdout stream that redacts each secret (as typed and as JSON writes it) in what
     passes: the secret's own bytes never reach the output."""
 
     def __init__(self, inner: OutputStream, secrets: tuple[str, ...], binary: bool) -> None:
+        super().__init__(inner)
         from wibmo_cli.masking import secret_byte_forms
 
         forms = secret_byte_forms(secrets)
-        self._inner = inner
         self._forms: list[tuple[Any, Any]] = [
             (a, b) if binary else (a.decode(), b.decode()) for a, b in forms
         ]
@@ -123,14 +139,6 @@ class _Redacting:
                 data = data.replace(secret, shown)
         self._inner.write(data)
         return count
-
-    def flush(self) -> None:
-        self._inner.flush()
-
-    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno ...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)
 
 
 _CLOSED: Final = "cannot write the output: stdout is closed"
