@@ -37,6 +37,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "codes": "wibmo_cli.commands.codes:codes",
     "sandbox": "wibmo_cli.commands.sandbox_cmd:sandbox_app",
     "profiles": "wibmo_cli.commands.profiles_cmd:profiles_app",
+    "completion": "wibmo_cli.commands.completion_cmd:completion",
 }
 _ARGV: Final = "wibmo.argv"  # the root's arguments, in the context's shared `meta`
 

@@ -10,7 +10,9 @@ converts option values through pydantic. wibmo keeps typer's way of declaring co
    `typer._click`.
 2. Commands built when first used (`LazyGroup`): a `MutableMapping` swapped in for
    `TyperGroup.commands`, where typer looks commands up. Start-up: `wibmo decrypt`
-   imports and builds no other command (tests/test_startup.py).
+   imports and builds no other command (tests/test_startup.py). Shell completion
+   (`enable_completion`, `completion_script`): typer's completion classes and scripts,
+   which it sets up only for an app that adds its own --install-completion options.
 3. Option values converted without pydantic (`install_converters`): typer 0.29 gives
    each parameter a converter on first use (`_TyperParameter._runtime_param`, built by
    `typer._coercion.build_runtime_param`), and every one of them imports pydantic,
@@ -63,6 +65,8 @@ def missing_hooks() -> list[str]:
         ),
         "typer._coercion": ("build_runtime_param",),
         "typer.core": ("TyperGroup", "_TyperParameter"),
+        "typer._completion_classes": ("completion_init",),
+        "typer._completion_shared": ("get_completion_script",),
     }
     missing: list[str] = []
     for module_name, names in wanted.items():
@@ -84,6 +88,8 @@ def missing_hooks() -> list[str]:
     group = getattr(core, "TyperGroup", None)
     if group is not None and "commands" not in inspect.signature(group).parameters:
         missing.append("typer.core.TyperGroup(commands=...)")
+    if group is not None and not hasattr(group, "_main_shell_completion"):
+        missing.append("typer.core.TyperGroup._main_shell_completion")
     return missing
 
 
@@ -141,6 +147,15 @@ class LazyGroup(TyperGroup):
             install_converters(command, ctx)
         return command
 
+    def _main_shell_completion(
+        self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None
+    ) -> None:
+        """A Tab press ($_WIBMO_COMPLETE set) is answered by typer; the variable is named
+        after the app, not after how it was started (`python -m wibmo_cli` too)."""
+        enable_completion()
+        var = complete_var or complete_var_for(self.name or prog_name)
+        super()._main_shell_completion(ctx_args, prog_name, var)
+
 
 class LazyCommands(MutableMapping[str, ClickCommand]):
     """A group's commands: every name known up front, each built when first looked up."""
@@ -188,6 +203,35 @@ def build_command(name: str, target: str) -> ClickCommand:
 
 def _nothing() -> None:
     pass
+
+
+# -- 2b. shell completion -------------------------------------------------------------
+
+
+def enable_completion() -> None:
+    """Typer's completion classes for bash, zsh and fish, registered with click.
+
+    Typer registers them only for an app with `add_completion=True` (its
+    --install-completion options, which detect the shell: `wibmo completion SHELL` names
+    it instead). Registering twice is harmless: click keeps one class per shell.
+    """
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
+def completion_script(shell: str, prog_name: str) -> str:
+    """The script `shell` sources to complete `prog_name` (typer's templates: they call
+    `prog_name` with `_{PROG_NAME}_COMPLETE=complete_{shell}` on each Tab press)."""
+    from typer._completion_shared import get_completion_script
+
+    var = complete_var_for(prog_name)
+    return get_completion_script(prog_name=prog_name, complete_var=var, shell=shell)
+
+
+def complete_var_for(prog_name: str) -> str:
+    """The environment variable that asks `prog_name` for completions, as click names it."""
+    return f"_{prog_name}_COMPLETE".replace("-", "_").upper()
 
 
 # -- 3. option values converted without pydantic --------------------------------------
@@ -369,5 +413,8 @@ __all__ = [
     "add_parameters",
     "build_command",
     "check_hooks",
+    "complete_var_for",
+    "completion_script",
+    "enable_completion",
     "install_converters",
 ]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from wibmo_cli.commands.options import command_options
+from wibmo_cli.completion import complete_code
 from wibmo_cli.errors import InputError
 from wibmo_cli.runtime import TABULAR, OutputFormat, Runtime
 
@@ -23,6 +24,7 @@ def codes(
             help="A responseCode (e.g. 1303), its name in any case (e.g. duplicate_request) "
             "or an HTTP status (e.g. 503).",
             show_default=False,
+            autocompletion=complete_code,
         ),
     ] = None,
     api: Annotated[

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Final, overload
 
 import typer
 
+from wibmo_cli.completion import complete_profile
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.runtime import DEFAULT_FORMATS, GlobalOptions, OutputFormat, Runtime
 from wibmo_cli.typer_glue import ClickContext, add_parameters
@@ -40,6 +41,7 @@ GLOBAL_OPTIONS: Final = (
                 "-p",
                 help="Profile to use (else $WIBMO_PROFILE, else the file's default_profile).",
                 show_default=False,
+                autocompletion=complete_profile,
             ),
         ],
         None,

@@ -1,0 +1,115 @@
+"""Shell completion's candidates: profile names, `--column` names, response codes.
+
+Completing runs wibmo once per Tab press, so this module imports little (tomllib and csv
+only when they are needed, never httpx, rich or the sandbox: tests/test_startup.py) and
+never fails: a file it cannot read offers nothing rather than an error. The functions
+taking a click context are the `autocompletion=` callbacks the options name; the rest is
+plain data in, candidates out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from wibmo_cli.errors import WibmoError
+from wibmo_cli.typer_glue import ClickContext
+
+MAX_READ: Final = 1 << 20  # a profiles file (or a CSV's first line) larger is not read
+# What `--column` may name without a file to read a header from: the identifier kinds
+# (batchio.KINDS; batchio itself imports asyncio, too much for a Tab press).
+COLUMN_KINDS: Final = ("mobile", "urn", "customerId", "email")
+
+
+def profile_names(explicit: str | None, env: Mapping[str, str], cwd: Path) -> list[str]:
+    """The profiles of the file wibmo would read (`--profiles-file`, $WIBMO_PROFILES,
+    ./profiles.toml, the user config dir), and the built-in demo."""
+    from wibmo_cli.profiles import DEMO_NAME, profiles_file_places
+
+    names: list[str] = []
+    try:
+        places = profiles_file_places(explicit, env, cwd)
+    except WibmoError:  # a path no file can have (`~nobody/x`): nothing to offer
+        places = []
+    for place in places:
+        if place.is_file():
+            names = _table_names(place)
+            break
+    return [*names, DEMO_NAME] if DEMO_NAME not in names else names
+
+
+def _table_names(path: Path) -> list[str]:
+    import tomllib
+
+    try:
+        with path.open("rb") as file:
+            data = tomllib.loads(file.read(MAX_READ).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    profiles = data.get("profiles")
+    return [str(name) for name in profiles] if isinstance(profiles, dict) else []
+
+
+def column_names(file: str | None) -> list[str]:
+    """`--column` candidates: the header cells of the `--file` given (when it can be
+    read), then the identifier kinds."""
+    header = _header(file) if file and file != "-" else []
+    return [*header, *(kind for kind in COLUMN_KINDS if kind not in header)]
+
+
+def _header(file: str) -> list[str]:
+    import csv
+
+    from wibmo_cli.paths import user_path
+
+    try:
+        with user_path(file).open(encoding="utf-8-sig", errors="replace") as handle:
+            first = handle.readline(MAX_READ).strip("\r\n")
+    except (OSError, WibmoError):
+        return []
+    delimiter = max((",", ";", "\t"), key=first.count)  # as batchio picks it
+    cells = next(csv.reader([first], delimiter=delimiter), [])
+    return [cell.strip() for cell in cells if cell.strip() and cell.isprintable()]
+
+
+def response_codes(incomplete: str) -> list[tuple[str, str]]:
+    """`wibmo codes` candidates: each responseCode with its name as help; once a letter is
+    typed, the names (in lower case when that is how the typing started: any case works)."""
+    from wibmo_cli.codes import CATALOGUE, in_code_order
+
+    entries = in_code_order(CATALOGUE)
+    if not incomplete[:1].isalpha():
+        return [(entry.code, entry.name) for entry in entries]
+    lower = incomplete.islower()
+    return [(entry.name.lower() if lower else entry.name, entry.code) for entry in entries]
+
+
+# -- the callbacks the options name (typer calls them with the context) ----------------
+
+
+def complete_profile(ctx: ClickContext, incomplete: str) -> list[str]:
+    """`--profile`: the names in the profiles file given earlier on the line, or found."""
+    return profile_names(_given(ctx, "profiles_file"), os.environ, Path.cwd())
+
+
+def complete_column(ctx: ClickContext, incomplete: str) -> list[str]:
+    """`--column`: the header of `--file`, when given before it, and the kinds."""
+    return column_names(_given(ctx, "file"))
+
+
+def complete_code(ctx: ClickContext, incomplete: str) -> list[tuple[str, str]]:
+    """`wibmo codes CODE`: the catalogue."""
+    return response_codes(incomplete)
+
+
+def _given(ctx: ClickContext | None, name: str) -> Any:
+    """An option's value as given on the line so far: the command's, else a parent's
+    (a global option may come before the command name)."""
+    while ctx is not None:
+        value = ctx.params.get(name)
+        if isinstance(value, str) and value:
+            return value
+        ctx = ctx.parent
+    return None
