@@ -3,8 +3,9 @@
 Completing runs wibmo once per Tab press, so this module imports little (tomllib and csv
 only when they are needed, never httpx, rich or the sandbox: tests/test_startup.py) and
 never fails: a file it cannot read offers nothing rather than an error. The functions
-taking a click context are the `autocompletion=` callbacks the options name; the rest is
-plain data in, candidates out.
+taking a context are the `autocompletion=` callbacks the options name (typer hands them
+click's context, by the parameter's name `ctx`: the core does not import click); the
+rest is plain data in, candidates out.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from wibmo_cli.errors import WibmoError
-from wibmo_cli.typer_glue import ClickContext
 
 MAX_READ: Final = 1 << 20  # a profiles file (or a CSV's first line) larger is not read
 # What `--column` may name without a file to read a header from: the identifier kinds
@@ -89,22 +89,32 @@ def response_codes(incomplete: str) -> list[tuple[str, str]]:
 # -- the callbacks the options name (typer calls them with the context) ----------------
 
 
-def complete_profile(ctx: ClickContext, incomplete: str) -> list[str]:
+class Context(Protocol):
+    """What a callback reads of click's context: the values parsed so far, per command."""
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    @property
+    def parent(self) -> Context | None: ...
+
+
+def complete_profile(ctx: Context, incomplete: str) -> list[str]:
     """`--profile`: the names in the profiles file given earlier on the line, or found."""
     return profile_names(_given(ctx, "profiles_file"), os.environ, Path.cwd())
 
 
-def complete_column(ctx: ClickContext, incomplete: str) -> list[str]:
+def complete_column(ctx: Context, incomplete: str) -> list[str]:
     """`--column`: the header of `--file`, when given before it, and the kinds."""
     return column_names(_given(ctx, "file"))
 
 
-def complete_code(ctx: ClickContext, incomplete: str) -> list[tuple[str, str]]:
+def complete_code(ctx: Context, incomplete: str) -> list[tuple[str, str]]:
     """`wibmo codes CODE`: the catalogue."""
     return response_codes(incomplete)
 
 
-def _given(ctx: ClickContext | None, name: str) -> Any:
+def _given(ctx: Context | None, name: str) -> Any:
     """An option's value as given on the line so far: the command's, else a parent's
     (a global option may come before the command name)."""
     while ctx is not None:

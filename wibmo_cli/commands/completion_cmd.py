@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
 from wibmo_cli.commands.options import command_options
+from wibmo_cli.errors import InputError
 from wibmo_cli.runtime import OutputFormat, Runtime
 
+# The shells typer has completion scripts for that wibmo supports. A plain string, checked
+# here: click words a missing choice over several lines ("Choose from:\n\tbash,...").
+SHELLS: Final = ("bash", "zsh", "fish")
 
-class Shell(StrEnum):
-    """The shells typer has completion scripts for that wibmo supports."""
 
-    BASH = "bash"
-    ZSH = "zsh"
-    FISH = "fish"
+def _shells() -> list[str]:
+    return list(SHELLS)
 
 
 @command_options(formats=(OutputFormat.table,))  # a script, no JSON form
 def completion(
     rt: Runtime,
     shell: Annotated[
-        Shell,
+        str,
         typer.Argument(
+            autocompletion=_shells,
             help="bash, zsh or fish (named: detection fails in containers and IDEs).",
             show_default=False,
         ),
@@ -35,14 +36,19 @@ def completion(
     It completes commands, options, profile names (from the profiles file wibmo would
     read, or the --profiles-file given earlier on the line), -o formats, --column names
     (the --file's header) and response codes. Install it once:
-    bash: eval "$(wibmo completion bash)" in ~/.bashrc; zsh: the same with zsh in
-    ~/.zshrc; fish: wibmo completion fish > ~/.config/fish/completions/wibmo.fish
 
-    \\b
+    \b
+      bash: eval "$(wibmo completion bash)"   in ~/.bashrc
+      zsh:  eval "$(wibmo completion zsh)"    in ~/.zshrc
+      fish: wibmo completion fish > ~/.config/fish/completions/wibmo.fish
+
+    \b
     Examples:
       wibmo completion bash
       wibmo completion zsh > wibmo.zsh
     """
     from wibmo_cli.typer_glue import completion_script
 
-    rt.render.line(completion_script(shell.value, "wibmo"))
+    if shell not in SHELLS:
+        raise InputError(f"{shell!r}: must be bash, zsh or fish")
+    rt.render.line(completion_script(shell, "wibmo"))
