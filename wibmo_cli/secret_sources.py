@@ -14,13 +14,14 @@ password manager's complaint may quote what it was asked for.
 
 from __future__ import annotations
 
+import os
 import re
-import shlex
-import subprocess
-import threading
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.errors import ConfigError
+
+if TYPE_CHECKING:  # profiles.py imports this module on every start: the rest when used
+    import subprocess
 
 KEYRING_RE: Final = re.compile(r"\$\{keyring:([^/{}]+)/([^{}]+)\}")
 INSTALL_HINT: Final = "pip install 'wibmo-cli[keyring]'"
@@ -44,7 +45,7 @@ def keyring_reference(service: str, name: str) -> str:
     return reference
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:
     """The keyring library, or one line saying how to install it."""
     try:
         import keyring
@@ -88,7 +89,7 @@ def read_keyring(service: str, name: str) -> str:
         raise _no_backend(exc) from None
     if not value:
         raise SecretUnavailable(f"reads keyring entry {service}/{name}, which is not set")
-    return value
+    return str(value)
 
 
 def resolve_keyring(value: str) -> str:
@@ -100,6 +101,9 @@ def run_secret_command(command: str, key: str = "secret") -> str:
     """The first line (stripped) of what `command` prints: run without a shell, within
     COMMAND_TIMEOUT, stdout capped at MAX_COMMAND_OUTPUT, stderr discarded. `key` (e.g.
     api_key_command) names it in the one-line error, which never quotes its output."""
+    import shlex
+    import subprocess
+
     try:
         argv = shlex.split(command)
     except ValueError as exc:
@@ -132,16 +136,20 @@ def run_secret_command(command: str, key: str = "secret") -> str:
 def _read_capped(proc: subprocess.Popen[bytes]) -> bytes | None:
     """stdout of `proc` once it exits, or None (the process killed) when it outlasts
     COMMAND_TIMEOUT or prints more than MAX_COMMAND_OUTPUT."""
+    import subprocess
+    import threading
+
     assert proc.stdout is not None
     chunks: list[bytes] = []
+    too_much: list[bool] = []
     stream = proc.stdout
 
     def drain() -> None:
         total = 0
-        while chunk := stream.read1(8192):
+        while chunk := _read_some(stream.fileno()):
             total += len(chunk)
             if total > MAX_COMMAND_OUTPUT:
-                chunks.append(b"")  # the mark of too much
+                too_much.append(True)
                 proc.kill()
                 return
             chunks.append(chunk)
@@ -154,9 +162,18 @@ def _read_capped(proc: subprocess.Popen[bytes]) -> bytes | None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+        reader.join(1.0)  # its pipe closed by the kill (unless a child of it holds it)
         return None
     finally:
         stream.close()
-    if reader.is_alive() or (chunks and chunks[-1] == b""):
+    if reader.is_alive() or too_much:
         return None
     return b"".join(chunks)
+
+
+def _read_some(fd: int) -> bytes:
+    """Up to 8 KiB from `fd`; b"" at its end or once it is closed under the reader."""
+    try:
+        return os.read(fd, 8192)
+    except OSError:
+        return b""
