@@ -14,6 +14,7 @@ from typing import Any
 import keyring
 import pytest
 from keyring.backends import fail
+from keyring.errors import KeyringLocked
 from memory_keyring import Keyring
 from support import (
     API_KEY,
@@ -97,6 +98,23 @@ def test_without_a_keyring_backend_one_line_and_no_fallback(
     assert_one_line_error(result, 3, "reads the OS keyring, and none is available here")
     with pytest.raises(ConfigError, match="none is available"):
         store_in_keyring("wibmo-test", "api_key", API_KEY)
+
+
+class LockedKeyring(Keyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringLocked(f"locked while reading {ENCRYPTION_KEY}")
+
+
+def test_a_failing_keyring_is_one_line_not_quoting_its_error(
+    memory_keyring: Keyring, sandbox: Sandbox, cli: Any, wibmo: Any
+) -> None:
+    keyring.set_keyring(LockedKeyring())
+    write_tables({"hard": keyring_table(sandbox.url)}, default="hard")
+    result = cli("lookup", "--urn", "389")
+    assert_one_line_error(result, 3, "reads the OS keyring, and it failed (KeyringLocked)")
+    debug = wibmo("--debug", "lookup", "--urn", "389")  # its traceback: not the backend's
+    assert debug.exit_code == 3 and "Traceback" in debug.stderr
+    assert not leaks(debug.stdout + debug.stderr)
 
 
 def test_without_the_keyring_library_the_error_names_the_extra(

@@ -56,10 +56,19 @@ def _keyring() -> Any:
     return keyring
 
 
-def _no_backend(exc: Exception) -> SecretUnavailable:
+def _keyring_failed(exc: Exception) -> SecretUnavailable:
+    """One line for a keyring that is missing (headless Linux) or failed (locked, its
+    service down): a backend's own exception may be of any class, and its text is not
+    shown (it may name the entry's value in a backend's debug output)."""
+    from keyring.errors import NoKeyringError
+
+    if isinstance(exc, NoKeyringError):
+        said = "none is available here (e.g. headless Linux)"
+    else:
+        said = f"it failed ({type(exc).__name__})"
     return SecretUnavailable(
-        f"reads the OS keyring, and none is available here ({type(exc).__name__}; e.g. "
-        "headless Linux): use a *_command key or secrets.env beside the profiles file"
+        f"reads the OS keyring, and {said}: use a *_command key, or secrets.env beside "
+        "the profiles file"
     )
 
 
@@ -69,24 +78,20 @@ def store_in_keyring(service: str, name: str, value: str) -> str:
     ConfigError) when the library or a keyring is missing: nothing is written elsewhere."""
     reference = keyring_reference(service, name)
     keyring = _keyring()
-    from keyring.errors import KeyringError
-
     try:
         keyring.set_password(service, name, value)
-    except KeyringError as exc:
-        raise _no_backend(exc) from None
+    except Exception as exc:  # noqa: BLE001 - a backend may raise any class: one line, exit 3
+        raise _keyring_failed(exc) from None
     return reference
 
 
 def read_keyring(service: str, name: str) -> str:
     """The keyring's secret `service`/`name`; `SecretUnavailable` when there is none."""
     keyring = _keyring()
-    from keyring.errors import KeyringError
-
     try:
         value = keyring.get_password(service, name)
-    except KeyringError as exc:
-        raise _no_backend(exc) from None
+    except Exception as exc:  # noqa: BLE001 - a backend may raise any class: one line, exit 3
+        raise _keyring_failed(exc) from None
     if not value:
         raise SecretUnavailable(f"reads keyring entry {service}/{name}, which is not set")
     return str(value)
