@@ -182,7 +182,7 @@ def test_secrets_from_commands_reach_the_request(
         (f"{sys.executable} -c 'print()'", "printed nothing on its first line"),
         ("/no/such/password-manager show it", "cannot be run"),
         ("pass show 'unclosed", "is not a command line"),
-        ("   ", "api_key_command is empty"),
+        ("   ", "api_key comes from api_key_command, which is empty"),
     ],
     ids=["fails", "empty", "no-program", "bad-quoting", "blank"],
 )

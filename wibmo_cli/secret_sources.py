@@ -105,17 +105,18 @@ def resolve_keyring(value: str) -> str:
 def run_secret_command(command: str, key: str = "secret") -> str:
     """The first line (stripped) of what `command` prints: run without a shell, within
     COMMAND_TIMEOUT, stdout capped at MAX_COMMAND_OUTPUT, stderr discarded. `key` (e.g.
-    api_key_command) names it in the one-line error, which never quotes its output."""
+    api_key_command) names it in the one-line error (worded to follow the secret's name:
+    "api_key comes from api_key_command (pass), which..."), which never quotes its output."""
     import shlex
     import subprocess
 
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise SecretUnavailable(f"{key} is not a command line: {exc}") from None
+        raise SecretUnavailable(f"comes from {key}, which is not a command line: {exc}") from None
     if not argv:
-        raise SecretUnavailable(f"{key} is empty")
-    said = f"{key} ({argv[0]})"
+        raise SecretUnavailable(f"comes from {key}, which is empty")
+    said = f"comes from {key} ({argv[0]}), which"
     try:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
