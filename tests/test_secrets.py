@@ -1,23 +1,26 @@
 """Secrets never leak: every command, with -v and with --debug, on success and failure.
 
 The profile's api key, secure code and encryption key are known values (from `${VAR}`s,
-from `.env`, or written literally in the file). After each run, none of them, nor their
-base64 or hex forms, may appear in stdout, stderr, the traceback --debug prints, or any
-file under HOME, the data dir, the config dir or the working directory (the audit log,
-the embedded sandbox's database, ...), except the profiles file and `.env` the test
-wrote itself.
+from `.env`, written literally in the file, from the keyring (`${keyring:S/N}`, an
+in-memory backend) or from commands (`api_key_command = "cat VAULT/api_key"`)). After
+each run, none of them, nor their base64 or hex forms, may appear in stdout, stderr, the
+traceback --debug prints, or any file under HOME, the data dir, the config dir or the
+working directory (the audit log, the embedded sandbox's database, ...), except the
+profiles file and `.env` the test wrote itself.
 """
 
 from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from support import (
     API_KEY,
     ENCRYPTION_KEY,
@@ -133,7 +136,7 @@ class World:
     source: str
 
 
-@pytest.fixture(params=["env", "dotenv", "literal"])
+@pytest.fixture(params=["env", "dotenv", "literal", "keyring", "command"])
 def world(
     request: pytest.FixtureRequest,
     tmp_path: Path,
@@ -141,7 +144,7 @@ def world(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:
     """The sandbox, and profiles whose secrets come from the environment, from `.env`,
-    or are written in the file."""
+    are written in the file, come from the keyring or from commands."""
     where = request.param
     monkeypatch.setenv("WRONG_KEY", WRONG_KEY)
     written = {isolated / "profiles.toml"}
@@ -158,8 +161,27 @@ def world(
         dotenv.chmod(0o600)
         written.add(dotenv)
     else:
+        for name in ENV_VARS:
+            monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HARD_KEY", ENCRYPTION_KEY)  # for --key-env HARD_KEY only
+    if where == "keyring":
+        import keyring
+        from memory_keyring import Keyring
+
+        before = keyring.get_keyring()
+        keyring.set_keyring(Keyring())
+        request.addfinalizer(lambda: keyring.set_keyring(before))
+        for key, value in SECRETS.items():
+            keyring.set_password("wibmo-test", key, value)
+    vault = tmp_path / "vault"  # the command source's files: outside every root checked
+    if where == "command":
+        vault.mkdir()
+        for key, value in SECRETS.items():
+            (vault / key).write_text(value + "\n", encoding="utf-8")
     literal = where == "literal"
+    sourced = {"keyring": _from_keyring, "command": partial(_from_commands, vault)}.get(where)
+    if sourced is not None:
+        monkeypatch.setattr("support.profile_values", _sourcing(sourced))
     with running(tmp_path / "sandbox.db", shape="cardList") as sandbox:
         refused = "http://127.0.0.1:9"
         write_profiles(
@@ -176,6 +198,38 @@ def world(
         )
         roots = [Path(os.environ[v]) for v in ("HOME", "WIBMO_DATA_DIR", "WIBMO_CONFIG_DIR")]
         yield World(sandbox, written, [*roots, isolated], where)
+
+
+SECRETS = {"api_key": API_KEY, "secure_code": SECURE_CODE, "encryption_key": ENCRYPTION_KEY}
+
+
+def _from_keyring(table: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+    """The table with each secret not overridden read from the keyring."""
+    for key in SECRETS:
+        if key not in written:
+            table[key] = f"${{keyring:wibmo-test/{key}}}"
+    return table
+
+
+def _from_commands(vault: Path, table: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+    """The table with each secret not overridden given by `cat VAULT/KEY`."""
+    for key in SECRETS:
+        if key not in written:
+            del table[key]
+            table[f"{key}_command"] = f"cat {vault / key}"
+    return table
+
+
+def _sourcing(
+    sourced: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+) -> Callable[..., dict[str, Any]]:
+    """support.profile_values with the secrets taken from another source."""
+    original = support.profile_values
+
+    def values(url: str, *, literal: bool = False, **override: Any) -> dict[str, Any]:
+        return sourced(original(url, literal=literal, **override), override)
+
+    return values
 
 
 def _table(url: str, literal: bool, **override: Any) -> dict[str, Any]:

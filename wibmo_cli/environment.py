@@ -3,7 +3,8 @@
 config dir     $WIBMO_CONFIG_DIR, else the platform's (profiles.toml may be there)
 data dir       $WIBMO_DATA_DIR, else the platform's (audit log, sandbox database)
 environment    the process environment over `.env` in the working directory over
-               `.env` beside the profiles file: the environment wins, then the
+               `.env` beside the profiles file over `secrets.env` beside it (where
+               secrets go when there is no keyring): the environment wins, then the
                working directory's file (python-dotenv parses them)
 """
 
@@ -69,15 +70,22 @@ def not_set(var: str, dotenv: tuple[DotEnv, ...]) -> str:
     return f"{said}; .env files looked at: {looked}"
 
 
+SECRETS_ENV: Final = "secrets.env"
+
+
 def dotenv_places(cwd: Path, profiles_file: Path | None) -> list[Path]:
     """The `.env` files to read: the working directory's, then the one beside the
-    profiles file (when that is another directory)."""
+    profiles file (when that is another directory), then `secrets.env` beside the
+    profiles file when there is one (named only then: it is the fallback a user chose)."""
     places = [cwd / ".env"]
     if profiles_file is not None:
         beside = profiles_file.parent / ".env"
         with contextlib.suppress(OSError):
             if beside.resolve() != places[0].resolve():
                 places.append(beside)
+        secrets = profiles_file.parent / SECRETS_ENV
+        if secrets.is_file():
+            places.append(secrets)
     return places
 
 

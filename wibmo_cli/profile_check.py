@@ -58,7 +58,8 @@ def offline_checks(profile: Profile, dotenv: Sequence[Path] = ()) -> list[Check]
                     key,
                     "warn",
                     f"{key} is written literally in {profile.source}; write "
-                    f'{key} = "${{VAR}}" and keep the value in the environment or .env',
+                    f'{key} = "${{VAR}}" and keep the value in the environment or .env '
+                    f'(or "${{keyring:SERVICE/NAME}}", or {key}_command)',
                 )
             )
     if not profile.builtin:

@@ -8,10 +8,12 @@ Precedence (DESIGN.md, Commands):
                     else "demo" when there is no file
 
 `${VAR}` in any string value is read from the process environment, else `.env` in the
-working directory, else `.env` beside the profiles file (`environment`). A reference that
-cannot be resolved is kept
-as *missing* rather than failing the load, so `profiles show/check` can report it;
-`Profile.require` raises `ConfigError` naming the profile, key and variable.
+working directory, else `.env`, then `secrets.env`, beside the profiles file
+(`environment`); `${keyring:SERVICE/NAME}` from the OS keyring, and a secret's
+`<key>_command` (e.g. api_key_command) runs a command for it (`secret_sources`). A
+reference that cannot be resolved is kept as *missing* rather than failing the load, so
+`profiles show/check` can report it; `Profile.require` raises `ConfigError` naming the
+profile, key and why.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from wibmo_cli.environment import data_dir as data_dir  # where commands ask for
 from wibmo_cli.environment import load_environment as load_environment
 from wibmo_cli.errors import ConfigError
 from wibmo_cli.paths import user_path
+from wibmo_cli.secret_sources import COMMAND_SUFFIX, KEYRING_RE, SecretUnavailable
 
 SECRET_KEYS: Final = ("api_key", "secure_code", "encryption_key")
+# api_key_command...: a command whose output is the secret (secret_sources.run_secret_command)
+COMMAND_KEYS: Final = {f"{key}{COMMAND_SUFFIX}": key for key in SECRET_KEYS}
 REQUIRED_KEYS: Final = ("base_url", "client_id", "bank_id", *SECRET_KEYS)
 DEMO_NAME: Final = "demo"
 EXAMPLE_FILE: Final = "profiles.example.toml"  # in the package: a link to the repo root's
@@ -48,6 +53,8 @@ MAX_PROFILES_BYTES: Final = 1 << 20  # a profiles file holds a few tables
 MAX_ANSWER_BYTES: Final = 256 * 1024 * 1024
 
 _VAR_RE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# a value read from elsewhere: `${VAR}` or `${keyring:SERVICE/NAME}`
+_REFERENCE_RE: Final = re.compile(f"{_VAR_RE.pattern}|{KEYRING_RE.pattern}")
 
 # Defaults for every optional key, as DESIGN.md documents them.
 DEFAULTS: Final[Mapping[str, Any]] = {
@@ -101,6 +108,7 @@ _STR_KEYS: Final = frozenset(
         "iv",
         "mobile_prefix",
         *SECRET_KEYS,
+        *COMMAND_KEYS,
     }
 )
 _INT_KEYS: Final = frozenset(
@@ -357,15 +365,18 @@ def resolve(
     literal: list[str] = []
     for key, value in raw.items():
         values[key] = _typed(name, key, value)
-        if isinstance(value, str):
-            if key in SECRET_KEYS and not _VAR_RE.search(value):
+        if isinstance(value, str) and key not in COMMAND_KEYS:
+            if key in SECRET_KEYS and not _REFERENCE_RE.search(value):
                 literal.append(key)
-            resolved, absent = _interpolate(value, env)
+            resolved, absent = _interpolate(value, env, dotenv)
             if absent:
-                missing[key] = not_set(absent, dotenv)
+                missing[key] = absent
             values[key] = resolved
+    for command_key, key in COMMAND_KEYS.items():
+        if command_key in raw:
+            _run_command(name, key, command_key, raw, values, missing)
     for key in REQUIRED_KEYS:
-        if key not in raw:
+        if key not in raw and f"{key}{COMMAND_SUFFIX}" not in raw:
             missing.setdefault(key, f"is not set ({source})")
         elif isinstance(values.get(key), str) and not values[key].strip() and key not in missing:
             missing[key] = f"is empty ({source})"
@@ -438,17 +449,48 @@ def _code_text(value: Any) -> str:
     return ""
 
 
-def _interpolate(value: str, env: Mapping[str, str]) -> tuple[str, str | None]:
+def _interpolate(
+    value: str, env: Mapping[str, str], dotenv: tuple[DotEnv, ...]
+) -> tuple[str, str | None]:
+    """`value` with its references read, and why the first that could not be, if any."""
     absent: list[str] = []
 
     def sub(match: re.Match[str]) -> str:
-        var = match.group(1)
+        var, service, entry = match.groups()
+        if var is None:
+            from wibmo_cli.secret_sources import read_keyring
+
+            try:
+                return read_keyring(service, entry)
+            except SecretUnavailable as exc:
+                absent.append(exc.message)
+                return ""
         if var not in env:
-            absent.append(var)
+            absent.append(not_set(f"${{{var}}}", dotenv))
             return ""
         return env[var]
 
-    return _VAR_RE.sub(sub, value), (f"${{{absent[0]}}}" if absent else None)
+    return _REFERENCE_RE.sub(sub, value), (absent[0] if absent else None)
+
+
+def _run_command(
+    name: str,
+    key: str,
+    command_key: str,
+    raw: Mapping[str, Any],
+    values: dict[str, Any],
+    missing: dict[str, str],
+) -> None:
+    """Set `key` from the output of its `command_key`, or say in `missing` why not."""
+    if key in raw:
+        raise ConfigError(f"profile {name!r}: set {key} or {command_key}, not both")
+    from wibmo_cli.secret_sources import run_secret_command
+
+    try:
+        values[key] = run_secret_command(str(values[command_key]), command_key)
+    except SecretUnavailable as exc:
+        values[key] = ""
+        missing[key] = exc.message
 
 
 def _check_settings(profile: Profile) -> None:
