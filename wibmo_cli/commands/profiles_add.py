@@ -335,8 +335,8 @@ def add(
     Examples:
       wibmo profiles add uat
       wibmo profiles add ci --yes --base-url https://pp-sandbox.example --variant v3 \\
-        --client-id FintechA --bank-id 1234 --consumer-custom-id C1 \\
-        --api-key-env UAT_KEY --secure-code-env UAT_CODE --encryption-key-env UAT_ENC
+        --client-id FintechA --bank-id 1234 --consumer-custom-id C1 --api-key-env UAT_KEY \\
+        --secure-code-env UAT_CODE --encryption-key-env UAT_ENC --no-check
     """
     from wibmo_cli import prompt
     from wibmo_cli.commands.update_dialog import why_no_prompt

@@ -275,8 +275,8 @@ def remove(
 
     \b
     Examples:
-      wibmo profiles remove old-uat
-      wibmo profiles remove old-uat --yes
+      wibmo profiles remove uat-v3
+      wibmo profiles remove uat-v3 --yes
     """
     from wibmo_cli import prompt
     from wibmo_cli.commands.profiles_add import existing_file, read_text
