@@ -191,6 +191,19 @@ def test_scripted_add_for_v3_writes_its_paths_and_placement(
     assert cli("-p", "new", "lookup", "--mobile", SAMPLE_MOBILE).exit_code == 0
 
 
+def test_the_encrypt_helper_proves_the_iv_written(
+    cli: Invoke, start_sandbox: StartSandbox, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = start_sandbox(iv="key")  # not the default: only the helper can tell
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    result = cli(*scripted(sandbox.url))
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert 'encrypt helper proves iv = "key"' in result.stderr
+    assert 'iv = "key"' in commented.read_text(encoding="utf-8")
+    assert cli("-p", "new", "lookup", "--mobile", SAMPLE_MOBILE).exit_code == 0
+
+
 def test_detect_writes_the_iv_of_a_captured_token(
     cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

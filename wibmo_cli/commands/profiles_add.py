@@ -5,9 +5,10 @@ base URL, the variant (its paths and credential placement), client, bank and ent
 the three secrets (asked with the echo off; never taken on argv: `--api-key-env VAR`
 names the variable holding one), the mobile prefix and production or not. The iv scheme
 and key encoding: `--iv`/`--key-encoding`, or a captured token (`--detect`), else the
-online check asks the platform's helper endpoint (or a lookup round trip) and says
-which line to write. The profile is written with tomlkit (profile_edit.py), the secrets
-are kept where the user said (below), and `profiles check NAME --online` runs with it.
+platform's encrypt helper proves them (calibrate.py), else the online check's lookup
+round trip says whether the default is right. The profile is written with tomlkit
+(profile_edit.py), the secrets are kept where the user said (below), and `profiles
+check NAME --online` runs with it.
 
 Where the secrets go, in order: the variables already named (`--api-key-env VAR`: the
 profile references `${VAR}`); the OS keyring when `secret_sources.store_in_keyring`
@@ -20,13 +21,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError
 from wibmo_cli.runtime import Runtime
+
+if TYPE_CHECKING:
+    from wibmo_cli.crypto import Detection
+    from wibmo_cli.profiles import Profile
 
 SECRETS_FILE: Final = "secrets.env"
 KEYRING_SERVICE: Final = "wibmo"
@@ -214,20 +219,49 @@ def detected_iv(table: dict[str, Any], secrets: dict[str, str], token: str) -> d
     return {"iv": str(found[0].scheme), "key_encoding": found[0].key_encoding}
 
 
-def run_check(
+def in_memory_profile(
     rt: Runtime, name: str, path: Path, table: dict[str, Any], secrets: dict[str, str]
-) -> int | None:
-    """`profiles check NAME --online` with the profile just written, its secrets given in
-    memory (wherever they were stored: a keyring, or variables not set yet), printed as
-    that command prints it."""
-    from wibmo_cli.audit import AuditLog
-    from wibmo_cli.online_check import online_checks
-    from wibmo_cli.profile_check import offline_checks
+) -> Profile:
+    """The profile as written, its secrets given in memory (wherever they are kept: a
+    keyring, or variables not set yet)."""
     from wibmo_cli.profiles import resolve
 
     held = {f"WIBMO_ADD_{key.upper()}": value for key, value in secrets.items()}
     in_memory = {key: f"${{WIBMO_ADD_{key.upper()}}}" for key in secrets}
-    profile = resolve(name, {**table, **in_memory}, {**rt.env, **held}, source=str(path))
+    return resolve(name, {**table, **in_memory}, {**rt.env, **held}, source=str(path))
+
+
+def helper_iv(rt: Runtime, profile: Profile) -> dict[str, str]:
+    """iv and key_encoding as the platform's encrypt helper proves them: it encrypts a
+    known plaintext (calibrate.py); {} where it has none or its token proves nothing
+    (the online check then says why)."""
+    import asyncio
+
+    from wibmo_cli.calibrate import calibrate
+    from wibmo_cli.endpoint import open_client
+    from wibmo_cli.errors import WibmoError
+    from wibmo_cli.online_check import lookup_probe
+
+    async def ask() -> Detection | None:
+        async with open_client(profile, rt.data_dir(), notice=rt.render.info) as client:
+            return (await calibrate(client, profile, lookup_probe(profile), asked=False)).proved
+
+    try:
+        found = asyncio.run(ask())
+    except WibmoError:
+        return {}
+    if found is None:
+        return {}
+    return {"iv": str(found.scheme), "key_encoding": found.key_encoding}
+
+
+def run_check(rt: Runtime, profile: Profile) -> int | None:
+    """`profiles check NAME --online` with the profile just written, printed as that
+    command prints it."""
+    from wibmo_cli.audit import AuditLog
+    from wibmo_cli.online_check import online_checks
+    from wibmo_cli.profile_check import offline_checks
+
     checks = offline_checks(profile)
     if not any(c.status == "fail" for c in checks):
         checks += online_checks(
@@ -240,8 +274,8 @@ def run_check(
     if rt.json:
         rt.render.json(
             {
-                "profile": name,
-                "file": str(path),
+                "profile": profile.name,
+                "file": profile.source,
                 "ok": not failed,
                 "checks": [c.__dict__ for c in checks],
             }
@@ -249,7 +283,7 @@ def run_check(
     else:
         from wibmo_cli.views.profiles import check_table
 
-        rt.render.print(check_table(name, checks))
+        rt.render.print(check_table(profile.name, checks))
     return ExitStatus.CONFIG if failed else None
 
 
@@ -394,6 +428,14 @@ def add(
     if detect:
         table.update(detected_iv(table, secrets, detect))
     check_table(name, {**table, **secrets})  # refused here, before anything is written
+    if check and not (iv or key_encoding or detect) and table.get("encrypt_path"):
+        proved = helper_iv(rt, in_memory_profile(rt, name, path, table, secrets))
+        if proved:
+            rt.render.info(
+                f'the platform\'s encrypt helper proves iv = "{proved["iv"]}", '
+                f'key_encoding = "{proved["key_encoding"]}": written'
+            )
+            table.update(proved)
     references, where = store_secrets(
         rt, name, secrets, secret_env, path, secrets_file=secrets_file
     )
@@ -403,4 +445,4 @@ def add(
     rt.render.info(f"profile {name!r} written to {path}; {where}")
     if not check:
         return None
-    return run_check(rt, name, path, table, secrets)
+    return run_check(rt, in_memory_profile(rt, name, path, table, secrets))
