@@ -9,7 +9,9 @@ import pty
 import selectors
 import stat
 import subprocess
+import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,7 @@ from support import (
 )
 from typer.testing import Result
 
+from wibmo_cli.errors import ConfigError
 from wibmo_cli.sandbox.seed import SAMPLE_MOBILE
 from wibmo_cli.sandbox.variants import V3
 
@@ -238,6 +241,51 @@ def test_secrets_file_only_when_asked_and_private(
     assert 'api_key = "${WIBMO_NEW_API_KEY}"' in text
     for secret in (API_KEY, SECURE_CODE, ENCRYPTION_KEY):
         assert secret not in text and secret not in written.stdout + written.stderr
+
+
+def fake_keyring(monkeypatch: pytest.MonkeyPatch, stored: dict[str, str] | None) -> None:
+    """secret_sources.store_in_keyring in memory (None: no keyring answers)."""
+    module = types.ModuleType("wibmo_cli.secret_sources")
+
+    def store_in_keyring(service: str, name: str, value: str) -> str:
+        if stored is None:
+            raise ConfigError("reads the OS keyring, and none is available here")
+        stored[f"{service}/{name}"] = value
+        return f"${{keyring:{service}/{name}}}"
+
+    module.store_in_keyring = store_in_keyring  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "wibmo_cli.secret_sources", module)
+
+
+def test_secrets_go_to_the_keyring_where_there_is_one(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    stored: dict[str, str] = {}
+    fake_keyring(monkeypatch, stored)
+    result = cli(*scripted("https://new.example", "--no-check", "--secrets-file"))
+    assert result.exit_code == 0, result.stderr
+    assert stored == {
+        "wibmo-new/api_key": API_KEY,
+        "wibmo-new/secure_code": SECURE_CODE,
+        "wibmo-new/encryption_key": ENCRYPTION_KEY,
+    }
+    text = commented.read_text(encoding="utf-8")
+    assert 'api_key = "${keyring:wibmo-new/api_key}"' in text
+    assert not (commented.parent / "secrets.env").exists()
+
+
+def test_no_keyring_is_said_and_nothing_falls_back_unasked(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    fake_keyring(monkeypatch, None)
+    kept = cli(*scripted("https://new.example", "--no-check", "--secrets-file"))
+    assert kept.exit_code == 0, kept.stderr
+    assert "no keyring available: reads the OS keyring, and none is available" in kept.stderr
+    assert (commented.parent / "secrets.env").stat().st_mode & 0o077 == 0
 
 
 def test_bad_inputs_exit_2_and_write_nothing(

@@ -10,10 +10,11 @@ round trip says whether the default is right. The profile is written with tomlki
 (profile_edit.py), the secrets are kept where the user said (below), and `profiles
 check NAME --online` runs with it.
 
-Where the secrets go, in order: the variables already named (`--api-key-env VAR`: the
-profile references `${VAR}`); the OS keyring when `secret_sources.store_in_keyring`
-exists and a keyring answers; `secrets.env` beside the profiles file (0600) only with
---secrets-file; else nothing is written and one line says which variables to set.
+Where the secrets go: a variable named (`--api-key-env VAR`) is referenced as it is
+(`${VAR}`), unless --secrets-file asks for its value to be kept; a secret typed (or so
+kept) goes to the OS keyring where `secret_sources.store_in_keyring` exists and a keyring
+answers, else to `secrets.env` beside the profiles file (0600) only with --secrets-file,
+else nowhere, and one line says which variables to set.
 """
 
 from __future__ import annotations
@@ -346,7 +347,7 @@ def add(
         bool,
         typer.Option(
             "--secrets-file",
-            help=f"Where no keyring is available, keep the secrets "
+            help=f"Keep the secrets (the named variables' values too): in the keyring, else "
             f"in {SECRETS_FILE} beside the profiles file (0600).",
         ),
     ] = False,
