@@ -31,6 +31,7 @@ from support import (
 from typer.testing import Result
 
 from wibmo_cli.errors import ConfigError
+from wibmo_cli.profile_edit import add_profile, parse
 from wibmo_cli.sandbox.seed import SAMPLE_MOBILE
 from wibmo_cli.sandbox.variants import V3
 
@@ -341,3 +342,9 @@ def test_edit_remove_set_default_keep_comments(cli: Invoke, commented: Path) -> 
 def test_edit_without_a_profiles_file_is_a_config_error(cli: Invoke) -> None:
     result = cli("profiles", "edit", "x", "iv", "key")
     assert result.exit_code == 3 and "no profiles file" in result.stderr
+
+
+def test_a_new_default_goes_below_the_files_opening_comments() -> None:
+    doc = parse("# team profiles\n# second line\n", Path("profiles.toml"))
+    add_profile(doc, "uat", {"base_url": "https://x.example"}, default=False)
+    assert doc.as_string().startswith('# team profiles\n# second line\ndefault_profile = "uat"\n')

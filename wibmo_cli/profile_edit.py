@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import tomlkit
-from tomlkit.items import Table
+from tomlkit.items import Comment, Table
 
 from wibmo_cli.errors import ConfigError, InputError
 from wibmo_cli.profiles import DEFAULTS, DEMO_NAME, KNOWN_KEYS, SECRET_KEYS, resolve
@@ -218,6 +218,10 @@ def _set_default(doc: tomlkit.TOMLDocument, name: str) -> None:
     if "default_profile" in doc:
         doc["default_profile"] = name
         return
-    # at the top, where a reader looks for it (a key after a table would belong to it)
+    # at the top (a key after a table would belong to it), after the file's opening
+    # comments, which stay its first lines
     body = doc.body
-    body.insert(0, (tomlkit.key("default_profile"), tomlkit.item(name)))
+    at = 0
+    while at < len(body) and body[at][0] is None and isinstance(body[at][1], Comment):
+        at += 1
+    body.insert(at, (tomlkit.key("default_profile"), tomlkit.item(name)))
