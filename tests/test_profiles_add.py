@@ -3,6 +3,7 @@ the file keeps its comments, secrets are never echoed nor written unasked (issue
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pty
@@ -254,8 +255,13 @@ def fake_keyring(monkeypatch: pytest.MonkeyPatch, stored: dict[str, str] | None)
         stored[f"{service}/{name}"] = value
         return f"${{keyring:{service}/{name}}}"
 
-    module.store_in_keyring = store_in_keyring  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "wibmo_cli.secret_sources", module)
+    try:  # the real module where it exists (profiles read its keyring references)
+        real = importlib.import_module("wibmo_cli.secret_sources")
+    except ImportError:
+        module.store_in_keyring = store_in_keyring  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "wibmo_cli.secret_sources", module)
+    else:
+        monkeypatch.setattr(real, "store_in_keyring", store_in_keyring)
 
 
 def test_secrets_go_to_the_keyring_where_there_is_one(

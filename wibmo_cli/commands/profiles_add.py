@@ -154,12 +154,16 @@ def store_secrets(
 
 def keyring_store() -> Callable[[str, str, str], str] | None:
     """The seam to the keyring: `secret_sources.store_in_keyring(service, name, value)`
-    returning a `${keyring:SERVICE/NAME}` reference, where that module exists."""
+    returning a `${keyring:SERVICE/NAME}` reference, where that module exists (imported
+    by name: this module is typed with it and without it)."""
+    from importlib import import_module
+
     try:
-        from wibmo_cli.secret_sources import store_in_keyring  # type: ignore[import-not-found]
+        sources = import_module("wibmo_cli.secret_sources")
     except ImportError:
         return None
-    return store_in_keyring  # type: ignore[no-any-return]
+    store: Callable[[str, str, str], str] = sources.store_in_keyring
+    return store
 
 
 def append_secrets(path: Path, values: dict[str, str]) -> None:
