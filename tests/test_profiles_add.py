@@ -130,9 +130,9 @@ def test_guided_add_asks_everything_hides_secrets_then_a_lookup_works(
         ("Mobile prefix [91]: ", ""),
         ("Is this a production environment? [y/N]: ", "n"),
     ]
-    code, out, shown = converse(
-        ["profiles", "add", "new", "--default"], dialog, child_env(COLUMNS="200")
-    )
+    # keyring's own backend that has no keyring: never the real one of whoever runs this
+    no_keyring = child_env(COLUMNS="200", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    code, out, shown = converse(["profiles", "add", "new", "--default"], dialog, no_keyring)
     assert code == 0, shown
     for secret in (API_KEY, SECURE_CODE, ENCRYPTION_KEY):
         assert secret not in shown and secret not in out
@@ -229,6 +229,7 @@ def test_secrets_file_only_when_asked_and_private(
     missing = list(args)
     del missing[missing.index("--api-key-env") : missing.index("--api-key-env") + 2]
     refused(cli(*missing), "pass --api-key-env")  # --yes: nothing to read it from
+    fake_keyring(monkeypatch, None)  # none answers (and the real one is never touched)
     secrets = commented.parent / "secrets.env"
     assert cli(*args).exit_code == 0
     assert not secrets.exists()  # not asked: the variables stay where they are
