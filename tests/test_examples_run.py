@@ -365,6 +365,25 @@ NEEDS: dict[str, Needs] = {
     "wibmo profiles check uat": Needs(A_PROFILE, profiles="profiles.toml"),
     "wibmo profiles check uat --online": Needs(A_PROFILE, profiles="profiles.toml"),
     "wibmo profiles check uat --calibrate": Needs(A_PROFILE, profiles="profiles.toml"),
+    "wibmo profiles add uat": Needs(
+        "asks every question on a terminal",
+        skip="interactive: tests/test_profiles_add.py answers each question on a terminal",
+    ),
+    (
+        "wibmo profiles add ci --yes --base-url https://pp-sandbox.example --variant v3 "
+        "--client-id FintechA --bank-id 1234 --consumer-custom-id C1 --api-key-env UAT_KEY "
+        "--secure-code-env UAT_CODE --encryption-key-env UAT_ENC --no-check"
+    ): Needs(
+        "the variables it names",
+        env={"UAT_KEY": "k", "UAT_CODE": "c", "UAT_ENC": str(DEMO_PROFILE["encryption_key"])},
+    ),
+    "wibmo profiles edit uat iv key": Needs(A_PROFILE, profiles="profiles.toml"),
+    "wibmo profiles edit uat api_key '${WIBMO_UAT_API_KEY}'": Needs(
+        A_PROFILE, profiles="profiles.toml"
+    ),
+    "wibmo profiles set-default uat": Needs(A_PROFILE, profiles="profiles.toml"),
+    "wibmo profiles remove uat-v3": Needs(A_PROFILE, profiles="profiles.toml", terminal=True),
+    "wibmo profiles remove uat-v3 --yes": Needs(A_PROFILE, profiles="profiles.toml"),
     "wibmo profiles list --profiles-file ops/profiles.toml -o json": Needs(
         "that profiles file", profiles="ops/profiles.toml"
     ),

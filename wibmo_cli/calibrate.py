@@ -45,6 +45,7 @@ class Calibration:
 
     checks: tuple[Check, ...]
     answered: bool
+    proved: Detection | None = None  # the scheme the helper's token proved (profiles add)
 
 
 async def calibrate(
@@ -78,6 +79,9 @@ async def calibrate(
             (Check(ENCRYPT, "warn", f"the encrypt helper at {encrypt_path} {problem}"),), False
         )
     checks = [read_platform_token(profile, token, plaintext)]
+    proved: Detection | None = None
+    with contextlib.suppress(CryptoError):
+        proved = platform_detection(profile, token, plaintext)
     decrypt_path = str(profile.values.get("decrypt_path", ""))
     if decrypt_path:
         ours = {"token": profile.codec().encrypt_json(dict(plaintext))}
@@ -88,7 +92,7 @@ async def calibrate(
             checks.append(Check(DECRYPT, "warn", f"the decrypt helper: {exc}"))
         else:
             checks.append(read_decrypted(profile, decrypt_path, status, content, plaintext))
-    return Calibration(tuple(checks), True)
+    return Calibration(tuple(checks), True, proved)
 
 
 def _token(status: int, content: bytes, secrets: tuple[str, ...]) -> tuple[str | None, str]:
@@ -107,16 +111,23 @@ def _token(status: int, content: bytes, secrets: tuple[str, ...]) -> tuple[str |
     return token, ""
 
 
+def platform_detection(
+    profile: Profile, token: str, plaintext: Mapping[str, Any]
+) -> Detection | None:
+    """The IV scheme and key reading that turn the platform's `token` back into
+    `plaintext` (None: none does); `CryptoError` for what is no token."""
+    found = [d for d in detect_for(profile, token) if d.ok and same_values(d.plaintext, plaintext)]
+    return found[0] if found else None
+
+
 def read_platform_token(profile: Profile, token: str, plaintext: Mapping[str, Any]) -> Check:
     """Which IV scheme and key reading turn the platform's `token` back into `plaintext`,
     and whether the profile already says so."""
     try:
-        found = [
-            d for d in detect_for(profile, token) if d.ok and same_values(d.plaintext, plaintext)
-        ]
+        proved = platform_detection(profile, token, plaintext)
     except CryptoError as exc:
         return Check(ENCRYPT, "fail", f"the encrypt helper's token cannot be read: {exc.message}")
-    if not found:
+    if proved is None:
         return Check(
             ENCRYPT,
             "fail",
@@ -124,7 +135,6 @@ def read_platform_token(profile: Profile, token: str, plaintext: Mapping[str, An
             "prepend, ecb) and no reading of encryption_key: this encryption_key is not this "
             "environment's, or the platform uses a fixed IV (iv = 32 hex digits)",
         )
-    proved = found[0]
     lines = lines_to_write(profile, proved)
     said = (
         f"the platform encrypts with {lines} (key read as {proved.key_encoding}), "

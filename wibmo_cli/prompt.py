@@ -33,6 +33,28 @@ def ask(question: str) -> str:
         return _read_line(sys.stdin)
 
 
+def ask_hidden(question: str) -> str:
+    """As `ask`, with the typed answer not echoed (a secret: not on the screen, not in a
+    terminal's scrollback); on a stdin that is no terminal, the line read as it is."""
+    import termios
+
+    from wibmo_cli.render import MessageStream
+
+    try:
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (AttributeError, ValueError, OSError, termios.error):
+        return ask(question)
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+    try:
+        return ask(question)
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, before)
+        MessageStream().write("\n")  # the Enter typed was not echoed either
+
+
 def confirm(question: str) -> bool:
     """yes or no, no by default, asked again until one of them is given."""
     from wibmo_cli.render import MessageStream

@@ -1,4 +1,5 @@
-"""`wibmo profiles list | show | check | where | example`."""
+"""`wibmo profiles list | show | check | where | example | add | edit | remove |
+set-default` (add's dialog: profiles_add.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from wibmo_cli.commands.options import command_options
+from wibmo_cli.commands.profiles_add import add
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.masking import redact, redact_url
 from wibmo_cli.runtime import OutputFormat, Runtime
 
 profiles_app = typer.Typer(
-    help="List, show and check environment profiles; where wibmo's files are.",
+    help="List, show, check, add and change environment profiles; where wibmo's files are.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -228,6 +230,97 @@ def example(rt: Runtime) -> None:
 
     rt.render.stdout.write(example_text())
     rt.render.stdout.flush()
+
+
+profiles_app.command("add")(add)
+
+
+@profiles_app.command("edit")
+@command_options
+def edit(
+    rt: Runtime,
+    name: Annotated[str, typer.Argument(help="The profile to change.")],
+    key: Annotated[str, typer.Argument(help="The setting, e.g. iv, timeout, lookup_path.")],
+    value: Annotated[
+        str, typer.Argument(help='Its new value (a secret: only a "${VAR}" reference).')
+    ],
+) -> None:
+    """Change one setting of a profile, checked as loading it checks it; the file's
+    comments and order stay.
+
+    \b
+    Examples:
+      wibmo profiles edit uat iv key
+      wibmo profiles edit uat api_key '${WIBMO_UAT_API_KEY}'
+    """
+    from wibmo_cli.commands.profiles_add import existing_file, read_text
+    from wibmo_cli.profile_edit import edit_profile, parse, write_atomically
+
+    path = existing_file(rt)
+    doc = parse(read_text(path), path)
+    edit_profile(doc, name, key, value)
+    write_atomically(path, doc.as_string())
+    rt.render.info(f"profile {name!r}: {key} set in {path}")
+
+
+@profiles_app.command("remove")
+@command_options
+def remove(
+    rt: Runtime,
+    name: Annotated[str, typer.Argument(help="The profile to remove.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> int | None:
+    """Remove a profile from the profiles file (asks first unless --yes). Its secrets
+    stay where they are kept.
+
+    \b
+    Examples:
+      wibmo profiles remove uat-v3
+      wibmo profiles remove uat-v3 --yes
+    """
+    from wibmo_cli import prompt
+    from wibmo_cli.commands.profiles_add import existing_file, read_text
+    from wibmo_cli.commands.update_dialog import why_no_prompt
+    from wibmo_cli.errors import InputError
+    from wibmo_cli.profile_edit import parse, remove_profile, write_atomically
+
+    path = existing_file(rt)
+    doc = parse(read_text(path), path)
+    if not yes:
+        if why := why_no_prompt():
+            raise InputError(f"cannot ask for confirmation: {why}; pass --yes")
+        if not prompt.confirm(f"Remove profile {name!r} from {path}?"):
+            rt.render.info("nothing removed")
+            return ExitStatus.USAGE
+    was_default = remove_profile(doc, name)
+    write_atomically(path, doc.as_string())
+    rt.render.info(
+        f"profile {name!r} removed from {path}"
+        + ("; it was the default: set another with profiles set-default" if was_default else "")
+    )
+    return None
+
+
+@profiles_app.command("set-default")
+@command_options
+def set_default(
+    rt: Runtime, name: Annotated[str, typer.Argument(help="The profile to use by default.")]
+) -> None:
+    """Make NAME the profile used when no -p or $WIBMO_PROFILE names one.
+
+    \b
+    Examples:
+      wibmo profiles set-default uat
+    """
+    from wibmo_cli.commands.profiles_add import existing_file, read_text
+    from wibmo_cli.profile_edit import parse, write_atomically
+    from wibmo_cli.profile_edit import set_default as set_default_in
+
+    path = existing_file(rt)
+    doc = parse(read_text(path), path)
+    set_default_in(doc, name)
+    write_atomically(path, doc.as_string())
+    rt.render.info(f"default profile: {name!r} ({path})")
 
 
 def looked_for(rt: Runtime) -> list[Path]:

@@ -1,0 +1,357 @@
+"""`profiles add` (guided on a terminal, and scripted), `edit`, `remove`, `set-default`:
+the file keeps its comments, secrets are never echoed nor written unasked (issue 14)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pty
+import selectors
+import stat
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+from support import (
+    API_KEY,
+    BANK_ID,
+    CLIENT_ID,
+    ENCRYPTION_KEY,
+    SECURE_CODE,
+    WIBMO,
+    Invoke,
+    StartSandbox,
+    assert_one_line_error,
+    child_env,
+    codec,
+)
+from typer.testing import Result
+
+from wibmo_cli.errors import ConfigError
+from wibmo_cli.profile_edit import add_profile, parse
+from wibmo_cli.sandbox.seed import SAMPLE_MOBILE
+from wibmo_cli.sandbox.variants import V3
+
+COMMENTED = """# ops: our environments (keep this comment)
+default_profile = "old"
+
+[profiles.old]  # the retired host
+base_url = "https://old.example"  # it stays
+client_id = "X"
+bank_id = "1"
+api_key = "${OLD_KEY}"
+secure_code = "${OLD_CODE}"
+encryption_key = "${OLD_ENC}"
+"""
+SECRET_VARS = {"NEW_API": API_KEY, "NEW_CODE": SECURE_CODE, "NEW_ENC": ENCRYPTION_KEY}
+
+
+def refused(result: Result, fragment: str) -> None:
+    """Bad input: exit 2, one line naming the fault."""
+    assert_one_line_error(result, 2, fragment)
+
+
+def scripted(url: str, *extra: str) -> list[str]:
+    return [
+        "profiles", "add", "new", "--yes", "--base-url", url, "--variant", "seed",
+        "--client-id", CLIENT_ID, "--bank-id", BANK_ID,
+        "--api-key-env", "NEW_API", "--secure-code-env", "NEW_CODE",
+        "--encryption-key-env", "NEW_ENC", *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def commented() -> Path:
+    path = Path.cwd() / "profiles.toml"
+    path.write_text(COMMENTED, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def converse(
+    args: list[str], dialog: list[tuple[str, str]], env: dict[str, str]
+) -> tuple[int, str, str]:
+    """wibmo on a pseudo-terminal (stdin and stderr): each answer typed once its question
+    shows; (exit status, stdout, all the terminal showed, echo included)."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [*WIBMO, *args], stdin=follower, stderr=follower, stdout=subprocess.PIPE, env=env
+    )
+    os.close(follower)
+    shown = b""
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(leader, selectors.EVENT_READ)
+            for question, answer in dialog:
+                deadline = time.monotonic() + 30
+                while question.encode() not in shown and time.monotonic() < deadline:
+                    if selector.select(timeout=1):
+                        shown += os.read(leader, 4096)
+                assert question.encode() in shown, shown.decode()
+                shown = shown.replace(question.encode(), b"<asked>", 1)
+                os.write(leader, answer.encode() + b"\r")
+            assert process.stdout is not None
+            with process.stdout:
+                out = process.stdout.read()
+            process.wait(timeout=60)
+            while selector.select(timeout=0.2):
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the terminal's other end closed
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    return process.returncode, out.decode(), shown.decode(errors="replace")
+
+
+def test_guided_add_asks_everything_hides_secrets_then_a_lookup_works(
+    start_sandbox: StartSandbox, commented: Path
+) -> None:
+    sandbox = start_sandbox()
+    dialog = [
+        ("Variant (seed, mob1, v3) [seed]: ", "seed"),
+        ("Base URL (https://...): ", sandbox.url),
+        ("Client id: ", CLIENT_ID),
+        ("Bank id: ", BANK_ID),
+        ("Entity id [100]: ", ""),
+        ("API key (not echoed): ", API_KEY),
+        ("Secure code (not echoed): ", SECURE_CODE),
+        ("Encryption key (not echoed): ", ENCRYPTION_KEY),
+        ("Mobile prefix [91]: ", ""),
+        ("Is this a production environment? [y/N]: ", "n"),
+    ]
+    # keyring's own backend that has no keyring: never the real one of whoever runs this
+    no_keyring = child_env(COLUMNS="200", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    code, out, shown = converse(["profiles", "add", "new", "--default"], dialog, no_keyring)
+    assert code == 0, shown
+    for secret in (API_KEY, SECURE_CODE, ENCRYPTION_KEY):
+        assert secret not in shown and secret not in out
+    assert CLIENT_ID in shown  # the echo of what is not secret stays on
+    assert "mob1: lookup POST /mob1/api/onboarding/v2/retrieveCustRecord (headers)" in shown
+    assert "no keyring available" in shown and "WIBMO_NEW_API_KEY" in shown
+    assert "lookup round trip OK" in out
+    text = commented.read_text(encoding="utf-8")
+    assert text.startswith("# ops: our environments (keep this comment)\n")
+    assert (
+        '[profiles.old]  # the retired host\nbase_url = "https://old.example"  # it stays' in text
+    )
+    assert 'default_profile = "new"' in text
+    for secret in (API_KEY, SECURE_CODE, ENCRYPTION_KEY):
+        assert secret not in text
+    assert 'api_key = "${WIBMO_NEW_API_KEY}"' in text
+    env = child_env(
+        WIBMO_NEW_API_KEY=API_KEY,
+        WIBMO_NEW_SECURE_CODE=SECURE_CODE,
+        WIBMO_NEW_ENCRYPTION_KEY=ENCRYPTION_KEY,
+    )
+    looked_up = subprocess.run(
+        [*WIBMO, "lookup", "--mobile", SAMPLE_MOBILE, "-o", "json"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert looked_up.returncode == 0, looked_up.stderr
+    assert json.loads(looked_up.stdout)["responseCode"] == "00"
+
+
+def test_scripted_add_references_the_variables_and_checks_online(
+    cli: Invoke, start_sandbox: StartSandbox, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = start_sandbox()
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    result = cli(*scripted(sandbox.url), "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["profile"] == "new"
+    text = commented.read_text(encoding="utf-8")
+    assert text.startswith(COMMENTED)  # appended: the earlier text as it was
+    assert 'api_key = "${NEW_API}"' in text and 'default_profile = "old"' in text
+    assert stat.S_IMODE(commented.stat().st_mode) == 0o600
+    looked_up = cli("-p", "new", "lookup", "--mobile", SAMPLE_MOBILE, "-o", "json")
+    assert looked_up.exit_code == 0, looked_up.stderr
+
+
+def test_scripted_add_for_v3_writes_its_paths_and_placement(
+    cli: Invoke, start_sandbox: StartSandbox, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = start_sandbox(variant=V3)
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    args = scripted(sandbox.url)
+    args[args.index("seed")] = "v3"
+    result = cli(*args, "--consumer-custom-id", "C1")
+    assert result.exit_code == 0, result.stderr + result.stdout
+    text = commented.read_text(encoding="utf-8")
+    assert 'lookup_path = "/uat/sbx/api/onboarding/v3/retrieveCustRecord"' in text
+    assert 'lookup_credentials = "body"' in text and 'update_fields = "sample"' in text
+    assert cli("-p", "new", "lookup", "--mobile", SAMPLE_MOBILE).exit_code == 0
+
+
+def test_the_encrypt_helper_proves_the_iv_written(
+    cli: Invoke, start_sandbox: StartSandbox, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = start_sandbox(iv="key")  # not the default: only the helper can tell
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    result = cli(*scripted(sandbox.url))
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert 'encrypt helper proves iv = "key"' in result.stderr
+    assert 'iv = "key"' in commented.read_text(encoding="utf-8")
+    assert cli("-p", "new", "lookup", "--mobile", SAMPLE_MOBILE).exit_code == 0
+
+
+def test_detect_writes_the_iv_of_a_captured_token(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    token = codec("prepend").encrypt_json({"responseCode": "00"})
+    result = cli(*scripted("https://new.example", "--detect", token, "--no-check"))
+    assert result.exit_code == 0, result.stderr
+    assert 'iv = "prepend"' in commented.read_text(encoding="utf-8")
+
+
+def test_secrets_file_only_when_asked_and_private(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    args = scripted("https://new.example", "--no-check")
+    missing = list(args)
+    del missing[missing.index("--api-key-env") : missing.index("--api-key-env") + 2]
+    refused(cli(*missing), "pass --api-key-env")  # --yes: nothing to read it from
+    fake_keyring(monkeypatch, None)  # none answers (and the real one is never touched)
+    secrets = commented.parent / "secrets.env"
+    assert cli(*args).exit_code == 0
+    assert not secrets.exists()  # not asked: the variables stay where they are
+    assert cli("profiles", "remove", "new", "--yes").exit_code == 0
+    written = cli(*args, "--secrets-file")
+    assert written.exit_code == 0, written.stderr
+    assert "no keyring available" in written.stderr
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    kept = secrets.read_text(encoding="utf-8")
+    assert f"WIBMO_NEW_API_KEY='{API_KEY}'" in kept
+    text = commented.read_text(encoding="utf-8")
+    assert 'api_key = "${WIBMO_NEW_API_KEY}"' in text
+    for secret in (API_KEY, SECURE_CODE, ENCRYPTION_KEY):
+        assert secret not in text and secret not in written.stdout + written.stderr
+
+
+def fake_keyring(monkeypatch: pytest.MonkeyPatch, stored: dict[str, str] | None) -> None:
+    """secret_sources.store_in_keyring in memory (None: no keyring answers)."""
+    module = types.ModuleType("wibmo_cli.secret_sources")
+
+    def store_in_keyring(service: str, name: str, value: str) -> str:
+        if stored is None:
+            raise ConfigError("reads the OS keyring, and none is available here")
+        stored[f"{service}/{name}"] = value
+        return f"${{keyring:{service}/{name}}}"
+
+    try:  # the real module where it exists (profiles read its keyring references)
+        real = importlib.import_module("wibmo_cli.secret_sources")
+    except ImportError:
+        module.store_in_keyring = store_in_keyring  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "wibmo_cli.secret_sources", module)
+    else:
+        monkeypatch.setattr(real, "store_in_keyring", store_in_keyring)
+
+
+def test_secrets_go_to_the_keyring_where_there_is_one(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    stored: dict[str, str] = {}
+    fake_keyring(monkeypatch, stored)
+    result = cli(*scripted("https://new.example", "--no-check", "--secrets-file"))
+    assert result.exit_code == 0, result.stderr
+    assert stored == {
+        "wibmo-new/api_key": API_KEY,
+        "wibmo-new/secure_code": SECURE_CODE,
+        "wibmo-new/encryption_key": ENCRYPTION_KEY,
+    }
+    text = commented.read_text(encoding="utf-8")
+    assert 'api_key = "${keyring:wibmo-new/api_key}"' in text
+    assert not (commented.parent / "secrets.env").exists()
+
+
+def test_no_keyring_is_said_and_nothing_falls_back_unasked(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    fake_keyring(monkeypatch, None)
+    kept = cli(*scripted("https://new.example", "--no-check", "--secrets-file"))
+    assert kept.exit_code == 0, kept.stderr
+    assert "no keyring available: reads the OS keyring, and none is available" in kept.stderr
+    assert (commented.parent / "secrets.env").stat().st_mode & 0o077 == 0
+
+
+def test_bad_inputs_exit_2_and_write_nothing(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    for extra, fragment in (
+        (("--variant", "v9"), "unknown variant 'v9'"),
+        (("--base-url", "ftp://x"), "must be an http(s):// URL"),
+        (("--base-url", "http://plain.example"), "plain http://"),
+        (("--mobile-prefix", "+91"), "mobile_prefix must be digits"),
+        (("--iv", "sideways"), "iv"),
+    ):
+        refused(cli(*scripted("https://new.example", "--no-check"), *extra), fragment)
+    monkeypatch.setenv("NEW_ENC", "short")
+    refused(
+        cli(*scripted("https://new.example", "--no-check")),
+        "encryption key does not come to 24 bytes",
+    )
+    existing = scripted("https://x.example", "--no-check")
+    existing[existing.index("new")] = "old"
+    refused(cli(*existing), "profile 'old' exists already")
+    refused(cli("profiles", "add", "bad name", "--yes"), "letters, digits")
+    assert commented.read_text(encoding="utf-8") == COMMENTED
+
+
+def test_edit_remove_set_default_keep_comments(cli: Invoke, commented: Path) -> None:
+    assert cli("profiles", "edit", "old", "timeout", "30").exit_code == 0
+    assert cli("profiles", "edit", "old", "iv", "key").exit_code == 0
+    text = commented.read_text(encoding="utf-8")
+    assert "timeout = 30" in text and 'iv = "key"' in text
+    assert text.startswith(COMMENTED.rstrip("\n"))
+    refused(cli("profiles", "edit", "old", "api_key", API_KEY), "is a secret")
+    refused(cli("profiles", "edit", "old", "timeout", "soon"), "must be a number")
+    refused(
+        cli("profiles", "edit", "old", "timeout", "0"), "timeout must be a number of seconds > 0"
+    )
+    refused(cli("profiles", "edit", "old", "colour", "red"), "unknown key")
+    refused(cli("profiles", "edit", "nope", "iv", "key"), "no profile 'nope'")
+    assert cli("profiles", "edit", "old", "api_key", "${OTHER}").exit_code == 0
+    assert cli("profiles", "set-default", "demo").exit_code == 0
+    assert 'default_profile = "demo"' in commented.read_text(encoding="utf-8")
+    refused(cli("profiles", "set-default", "nope"), "no profile 'nope'")
+    refused(cli("profiles", "remove", "old"), "pass --yes")  # no terminal to ask
+    removed = cli("profiles", "remove", "old", "--yes")
+    assert removed.exit_code == 0, removed.stderr
+    text = commented.read_text(encoding="utf-8")
+    assert "[profiles.old]" not in text
+    assert text.startswith("# ops: our environments (keep this comment)\n")
+
+
+def test_edit_without_a_profiles_file_is_a_config_error(cli: Invoke) -> None:
+    result = cli("profiles", "edit", "x", "iv", "key")
+    assert result.exit_code == 3 and "no profiles file" in result.stderr
+
+
+def test_a_new_default_goes_below_the_files_opening_comments() -> None:
+    doc = parse("# team profiles\n# second line\n", Path("profiles.toml"))
+    add_profile(doc, "uat", {"base_url": "https://x.example"}, default=False)
+    assert doc.as_string().startswith('# team profiles\n# second line\ndefault_profile = "uat"\n')

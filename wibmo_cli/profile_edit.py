@@ -1,0 +1,227 @@
+"""Changes to the profiles file: a profile added, a setting changed, a profile removed, the
+default set (`profiles add | edit | remove | set-default`).
+
+Each is a change of the file's TEXT made through tomlkit, so the comments, the order of
+tables and keys and the spacing a person wrote stay as they were; each result is checked
+as `profiles.resolve` checks a profile before it is written (`write_atomically`), so a
+mistake is refused rather than saved. Pure but for `write_atomically`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import tomlkit
+from tomlkit.items import Comment, Table
+
+from wibmo_cli.errors import ConfigError, InputError
+from wibmo_cli.profiles import DEFAULTS, DEMO_NAME, KNOWN_KEYS, SECRET_KEYS, resolve
+from wibmo_cli.sandbox.variants import VARIANTS
+
+# The environments `profiles add` offers: the variants the public material shows.
+OFFERED_VARIANTS: Final = ("seed", "mob1", "v3")
+
+
+def variant_settings(name: str) -> dict[str, Any]:
+    """The profile settings that make wibmo speak variant `name` (sandbox/variants.py):
+    its first path of each API, method, credential placement, message codes, helpers and
+    Update Profile dialect. One source: the sandbox serves what the profile says."""
+    if name not in OFFERED_VARIANTS:
+        raise InputError(f"unknown variant {name!r}; one of {', '.join(OFFERED_VARIANTS)}")
+    variant = VARIANTS[name]
+    settings: dict[str, Any] = {
+        "lookup_path": variant.lookup.paths[0],
+        "update_path": variant.update.paths[0],
+        "lookup_credentials": variant.lookup.credentials or "headers",
+        "update_credentials": variant.update.credentials or "headers",
+        "update_method": variant.update.method,
+        "lookup_message_code": int(variant.lookup.message_codes[0]),
+        "update_message_code": int(variant.update.message_codes[0]),
+        "encrypt_path": variant.encrypt_paths[0] if variant.encrypt_paths else "",
+        "decrypt_path": variant.decrypt_paths[0] if variant.decrypt_paths else "",
+    }
+    if variant.update_fields:
+        settings["update_fields"] = variant.update_fields
+    if variant.documents:
+        settings["update_documents"] = variant.documents
+    return settings
+
+
+def describe_variant(name: str) -> str:
+    """One line for the question: where each API is and where it wants the credentials."""
+    variant = VARIANTS[name]
+    lookup, update = variant.lookup, variant.update
+    return (
+        f"{name}: lookup POST {lookup.paths[0]} ({lookup.credentials or 'headers or body'}), "
+        f"update {update.method} {update.paths[0]} ({update.credentials or 'headers or body'})"
+        + ("; X-Consumer-Custom-ID" if variant.consumer_id else "")
+    )
+
+
+def needs_consumer_id(variant: str) -> bool:
+    return VARIANTS[variant].consumer_id
+
+
+def parse(text: str, path: Path) -> tomlkit.TOMLDocument:
+    """The profiles file's text as a document that keeps its comments."""
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(f"profiles file {path} is not valid TOML: {exc}") from None
+
+
+def add_profile(
+    doc: tomlkit.TOMLDocument, name: str, table: Mapping[str, Any], *, default: bool
+) -> None:
+    """Append `[profiles.NAME]` (refused when it exists: `edit` changes one) and, with
+    `default` or when the file names none, make it the default profile."""
+    check_new(doc, name)
+    profiles = _profiles(doc, create=True)
+    check_table(name, table)
+    new = tomlkit.table()
+    for key, value in table.items():
+        new.add(key, value)
+    profiles.append(name, new)
+    if default or "default_profile" not in doc:
+        _set_default(doc, name)
+
+
+def check_new(doc: tomlkit.TOMLDocument, name: str) -> None:
+    """Refuse a name that is no profile name, or one the file has already."""
+    check_name(name)
+    profiles = doc.get("profiles")
+    if isinstance(profiles, Table) and name in profiles:
+        raise InputError(f"profile {name!r} exists already; change it with profiles edit")
+
+
+def edit_profile(doc: tomlkit.TOMLDocument, name: str, key: str, text: str) -> Any:
+    """Set `key` of profile `name` to the value `text` reads as (the key's type); the
+    value set. A secret is refused as a value: only a reference to where it is kept."""
+    table = _table(doc, name)
+    if key not in KNOWN_KEYS:
+        raise InputError(f"unknown key {key!r}; profiles example lists every key")
+    if key in SECRET_KEYS and not is_reference(text):
+        raise InputError(
+            f"{key} is a secret: not taken on the command line (it would stay in the shell's "
+            f'history); give a reference such as "${{VAR}}", or run profiles add'
+        )
+    value = typed_value(key, text)
+    check_table(name, {**table.unwrap(), key: value})
+    table[key] = value
+    return value
+
+
+def remove_profile(doc: tomlkit.TOMLDocument, name: str) -> bool:
+    """Remove profile `name`; whether it was the default (then the file names none)."""
+    _table(doc, name)
+    del _profiles(doc)[name]
+    if doc.get("default_profile") == name:
+        del doc["default_profile"]
+        return True
+    return False
+
+
+def set_default(doc: tomlkit.TOMLDocument, name: str) -> None:
+    if name != DEMO_NAME:
+        _table(doc, name)
+    _set_default(doc, name)
+
+
+def typed_value(key: str, text: str) -> Any:
+    """`text` as the type of `key`'s default: "30" -> 30 for timeout, "true" for a flag,
+    "00,0000" for a list of codes; text for the rest."""
+    default = DEFAULTS.get(key, "")
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false"):
+            raise InputError(f"{key} must be true or false, not {text!r}")
+        return text.lower() == "true"
+    if isinstance(default, tuple):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(default, int | float):
+        try:
+            number: Any = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            number = None
+        if not isinstance(number, int | float) or isinstance(number, bool):
+            raise InputError(f"{key} must be a number, not {text!r}")
+        return number
+    return text
+
+
+def is_reference(text: str) -> bool:
+    """`${VAR}` or `${keyring:SERVICE/NAME}`: where a secret is, not the secret."""
+    return text.startswith("${") and text.endswith("}") and "}" not in text[2:-1]
+
+
+def check_name(name: str) -> None:
+    if not name or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
+        raise InputError(f"profile name {name!r}: letters, digits, - and _ only")
+    if name == DEMO_NAME:
+        raise InputError(f"{DEMO_NAME!r} is the built-in profile; choose another name")
+
+
+def check_table(name: str, table: Mapping[str, Any]) -> None:
+    """Refuse what a command would refuse when loading the profile (exit 2: it was typed)."""
+    try:
+        profile = resolve(name, table, {}, source="the values given")
+        if "base_url" not in profile.missing:
+            profile.check_transport()
+        if "encryption_key" not in profile.missing and not is_reference(
+            str(table.get("encryption_key", ""))
+        ):
+            profile.key_bytes()
+    except ConfigError as exc:
+        raise InputError(exc.message) from None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` at once (a reader sees the old file or the new one,
+    never half), private to the user (0600) as a file of settings and references is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(temp).replace(path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _profiles(doc: tomlkit.TOMLDocument, *, create: bool = False) -> Table:
+    profiles = doc.get("profiles")
+    if profiles is None and create:
+        profiles = tomlkit.table(is_super_table=True)
+        doc.append("profiles", profiles)
+    if not isinstance(profiles, Table):
+        raise ConfigError("profiles must be tables, e.g. [profiles.sandbox]")
+    return profiles
+
+
+def _table(doc: tomlkit.TOMLDocument, name: str) -> Table:
+    profiles = doc.get("profiles")
+    table = profiles.get(name) if isinstance(profiles, Table) else None
+    if not isinstance(table, Table):
+        raise InputError(f"no profile {name!r} in the profiles file")
+    return table
+
+
+def _set_default(doc: tomlkit.TOMLDocument, name: str) -> None:
+    if "default_profile" in doc:
+        doc["default_profile"] = name
+        return
+    # at the top (a key after a table would belong to it), after the file's opening
+    # comments, which stay its first lines
+    body = doc.body
+    at = 0
+    while at < len(body) and body[at][0] is None and isinstance(body[at][1], Comment):
+        at += 1
+    body.insert(at, (tomlkit.key("default_profile"), tomlkit.item(name)))
