@@ -91,6 +91,7 @@ def test_column_names_from_the_files_header(isolated: Path) -> None:
     assert got == ["Name", "Mobile No", "mobile", "urn", "customerId", "email"]
 
 
+@pytest.mark.slow  # four processes
 def test_zsh_and_fish_get_candidates_with_their_help() -> None:
     zsh = other_shell("zsh", "wibmo codes dup")
     assert '"duplicate_request":"1054"' in zsh
@@ -119,7 +120,14 @@ def test_the_script_has_no_json_form(wibmo: Invoke) -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["wibmo ", "wibmo lookup -p ", "wibmo codes 13", "wibmo lookup --column "]
+    "line",
+    [
+        "wibmo lookup -p ",
+        *(
+            pytest.param(line, marks=pytest.mark.slow)  # a process each
+            for line in ("wibmo ", "wibmo codes 13", "wibmo lookup --column ")
+        ),
+    ],
 )
 def test_completing_stays_light(line: str, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tables({"uat": {}})

@@ -198,6 +198,7 @@ def test_a_failing_command_is_one_line_quoting_nothing_it_printed(
     assert said in checked.stdout and not leaks(checked.stdout + checked.stderr)
 
 
+@pytest.mark.slow  # waits out a command's time limit
 def test_a_command_that_hangs_or_floods_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secret_sources, "COMMAND_TIMEOUT", 0.5)
     hang = f"{sys.executable} -c 'import time; print(1, flush=True); time.sleep(30)'"
