@@ -355,3 +355,20 @@ def test_a_new_default_goes_below_the_files_opening_comments() -> None:
     doc = parse("# team profiles\n# second line\n", Path("profiles.toml"))
     add_profile(doc, "uat", {"base_url": "https://x.example"}, default=False)
     assert doc.as_string().startswith('# team profiles\n# second line\ndefault_profile = "uat"\n')
+
+
+def test_secrets_file_in_a_folder_that_does_not_exist_yet(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A fresh machine: no config folder yet. --secrets-file creates it (it crashed with
+    exit 70, the typed secrets lost)."""
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    fake_keyring(monkeypatch, None)
+    target = tmp_path / "fresh" / "profiles.toml"
+    args = scripted("https://new.example", "--no-check", "--secrets-file")
+    result = cli("--profiles-file", str(target), *args)
+    assert result.exit_code == 0, result.stderr
+    secrets = target.parent / "secrets.env"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    assert f"WIBMO_NEW_API_KEY='{API_KEY}'" in secrets.read_text(encoding="utf-8")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import typer
 
 from wibmo_cli.commands.options import command_options
-from wibmo_cli.errors import ConfigError, ExitStatus, InputError
+from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
 from wibmo_cli.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -171,10 +171,14 @@ def append_secrets(path: Path, values: dict[str, str]) -> None:
     for var, value in values.items():
         if "\n" in value or "\r" in value or "'" in value:
             raise InputError(f"{var}: a secret with a line break or a quote cannot go in {path}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.writelines(f"{var}='{value}'\n" for var, value in values.items())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a fresh machine
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{var}='{value}'\n" for var, value in values.items())
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def target_file(rt: Runtime) -> Path:
