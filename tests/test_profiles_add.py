@@ -129,6 +129,7 @@ def test_guided_add_asks_everything_hides_secrets_then_a_lookup_works(
         ("Encryption key (not echoed): ", ENCRYPTION_KEY),
         ("Mobile prefix [91]: ", ""),
         ("Is this a production environment? [y/N]: ", "n"),
+        ("(mode 0600)? [y/N]: ", "y"),  # no keyring here: kept in secrets.env, asked
     ]
     # keyring's own backend that has no keyring: never the real one of whoever runs this
     no_keyring = child_env(COLUMNS="200", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
@@ -138,7 +139,7 @@ def test_guided_add_asks_everything_hides_secrets_then_a_lookup_works(
         assert secret not in shown and secret not in out
     assert CLIENT_ID in shown  # the echo of what is not secret stays on
     assert "mob1: lookup POST /mob1/api/onboarding/v2/retrieveCustRecord (headers)" in shown
-    assert "no keyring available" in shown and "WIBMO_NEW_API_KEY" in shown
+    assert "no keyring available" in shown and "secrets.env (mode 0600)" in shown + out
     assert "lookup round trip OK" in out
     text = commented.read_text(encoding="utf-8")
     assert text.startswith("# ops: our environments (keep this comment)\n")
@@ -149,11 +150,9 @@ def test_guided_add_asks_everything_hides_secrets_then_a_lookup_works(
     for secret in (API_KEY, SECURE_CODE, ENCRYPTION_KEY):
         assert secret not in text
     assert 'api_key = "${WIBMO_NEW_API_KEY}"' in text
-    env = child_env(
-        WIBMO_NEW_API_KEY=API_KEY,
-        WIBMO_NEW_SECURE_CODE=SECURE_CODE,
-        WIBMO_NEW_ENCRYPTION_KEY=ENCRYPTION_KEY,
-    )
+    secrets_env = commented.parent / "secrets.env"
+    assert stat.S_IMODE(secrets_env.stat().st_mode) == 0o600
+    env = child_env()  # the secrets come from secrets.env beside the profiles file
     looked_up = subprocess.run(
         [*WIBMO, "lookup", "--mobile", SAMPLE_MOBILE, "-o", "json"],
         env=env, capture_output=True, text=True, timeout=60, check=False,

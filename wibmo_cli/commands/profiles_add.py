@@ -116,6 +116,7 @@ def store_secrets(
     profiles_file: Path,
     *,
     secrets_file: bool,
+    interactive: bool = False,
 ) -> tuple[dict[str, str], str]:
     """(the reference written for each secret, one line saying where they are). A secret
     read from a variable named by an option stays there (`${VAR}`) unless --secrets-file
@@ -141,8 +142,17 @@ def store_secrets(
             rt.render.info(f"no keyring available: {exc.message}")
     variables = {key: secret_variable(name, key) for key in unplaced}
     references.update({key: f"${{{var}}}" for key, var in variables.items()})
+    path = profiles_file.parent / SECRETS_FILE
+    if (
+        not secrets_file
+        and interactive
+        and any(k not in secret_env or not secret_env[k] for k in unplaced)
+    ):
+        from wibmo_cli import prompt
+
+        # typed here and nowhere else: asked, never kept in plaintext unasked
+        secrets_file = prompt.confirm(f"Keep the secrets in {path} (mode 0600)?")
     if secrets_file:
-        path = profiles_file.parent / SECRETS_FILE
         append_secrets(path, {variables[k]: v for k, v in unplaced.items()})
         return references, f"secrets: in {path} (mode 0600)"
     names = ", ".join(variables.values())
@@ -446,7 +456,7 @@ def add(
             )
             table.update(proved)
     references, where = store_secrets(
-        rt, name, secrets, secret_env, path, secrets_file=secrets_file
+        rt, name, secrets, secret_env, path, secrets_file=secrets_file, interactive=interactive
     )
     table.update(references)
     add_profile(doc, name, table, default=default)
