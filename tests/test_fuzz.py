@@ -46,6 +46,9 @@ from wibmo_cli.masking import mask
 from wibmo_cli.messages import Identifiers
 from wibmo_cli.sandbox import Sandbox
 
+# Exhaustive (random inputs in their hundreds): slow, run by CI with its ci profile.
+pytestmark = pytest.mark.slow
+
 # -- strategies ------------------------------------------------------------------------------
 
 SCHEMES = [IvScheme.parse(s) for s in ("zero", "key", "prepend", "ecb", "0f" * 16)]

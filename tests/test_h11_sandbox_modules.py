@@ -16,6 +16,9 @@ import pytest
 import wibmo_cli.sandbox
 from wibmo_cli.sandbox import Faults
 
+# Exhaustive (each sandbox module imported alone, in a process of its own): slow, run by CI.
+pytestmark = pytest.mark.slow
+
 PACKAGE = Path(wibmo_cli.sandbox.__file__).parent
 MODULES = sorted(m.name for m in pkgutil.iter_modules([str(PACKAGE)]))
 
