@@ -307,8 +307,9 @@ def secret_byte_forms(secrets: Collection[str]) -> tuple[tuple[bytes, bytes], ..
     return tuple((a.encode(), b.encode()) for a, b in forms.items() if a)
 
 
-def without_secret_bytes(data: bytes, forms: Sequence[tuple[bytes, bytes]]) -> bytes:
-    """`data` with each form of `secret_byte_forms` replaced by how it is shown."""
+def without_secret_bytes(data: Any, forms: Sequence[tuple[Any, Any]]) -> Any:
+    """`data` (bytes, or text with the forms decoded) with each form of
+    `secret_byte_forms` replaced by how it is shown."""
     for secret, shown in forms:
         if secret in data:
             data = data.replace(secret, shown)

@@ -133,12 +133,10 @@ class _Redacting(Wrapped):
         ]
 
     def write(self, data: Any) -> int:
-        count = len(data)
-        for secret, shown in self._forms:
-            if secret in data:
-                data = data.replace(secret, shown)
-        self._inner.write(data)
-        return count
+        from wibmo_cli.masking import without_secret_bytes
+
+        self._inner.write(without_secret_bytes(data, self._forms))
+        return len(data)
 
 
 _CLOSED: Final = "cannot write the output: stdout is closed"
