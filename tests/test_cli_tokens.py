@@ -17,7 +17,7 @@ from support import Invoke
 from typer.testing import Result
 
 from wibmo_cli import tokenio, tokenstream
-from wibmo_cli.crypto import IvScheme, TokenCodec
+from wibmo_cli.crypto import IvScheme, TokenCodec, parse_key
 from wibmo_cli.profiles import DEMO_PROFILE
 
 DEMO_KEY = DEMO_PROFILE["encryption_key"].encode()
@@ -482,3 +482,13 @@ def test_decrypt_stream_skips_an_over_long_line() -> None:
     assert records[0] == {"n": 1} and records[2] == {"n": 3}
     assert records[1]["line"] == 2 and "longer than 1 MiB" in records[1]["error"]
     assert (summary.lines, summary.failed) == (3, 1)
+
+
+def test_a_token_that_starts_with_a_slash_is_a_token_not_a_path(cli: Invoke) -> None:
+    """One token in 64 starts with "/": read with the wrong IV scheme it is a token's error
+    (exit 4), never "no such file" (a CI run hit this at random)."""
+    codec = TokenCodec(parse_key(DEMO_PROFILE["encryption_key"]), IvScheme("prepend"))
+    token = next(t for t in (codec.encrypt_json({"a": n}) for n in range(10_000)) if t[0] == "/")
+    result = cli("decrypt", token, "-p", "demo")  # the demo's scheme is zero: wrong here
+    assert result.exit_code == 4, result.stderr
+    assert "no such file" not in result.stderr

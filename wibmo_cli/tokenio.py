@@ -160,7 +160,10 @@ def looks_like_path(argument: str) -> bool:
 def meant_a_token_file(argument: str) -> bool:
     """Whether a `decrypt` argument that is neither a file nor a token was meant as a
     file: it `looks_like_path`, and has a character no token has (`tok.txt`) or starts
-    as a path does (`/`, `./`, `../`, `~`); a token cut short, all base64, stays one."""
+    as a path does (`/`, `./`, `../`, `~`); a token cut short, all base64, stays one, and
+    so does a whole token that happens to start with "/"."""
+    if tokentext.is_whole_token(argument):  # a token may start with "/" (1 in 64)
+        return False
     starts = argument.startswith(("/", "./", "../", "~"))
     return looks_like_path(argument) and (starts or not tokentext.could_be_token(argument))
 
