@@ -88,7 +88,17 @@ def test_column_names_from_the_files_header(isolated: Path) -> None:
     (isolated / "customers.csv").write_text("Name;Mobile No\nA;9897123456\n")
     assert bash("wibmo lookup --column ") == ["mobile", "urn", "customerId", "email"]
     got = bash("wibmo lookup --file customers.csv --column ")
-    assert got == ["Name", "Mobile No", "mobile", "urn", "customerId", "email"]
+    # bash puts a candidate on the line as given: one with a space comes quoted
+    assert got == ["Name", "'Mobile No'", "mobile", "urn", "customerId", "email"]
+    assert bash("wibmo lookup --file customers.csv --column 'Mob") == ["'Mobile No'"]
+
+
+def test_profile_arguments_complete_to_profile_names(isolated: Path) -> None:
+    write_tables({"uat": {}, "prod": {}})
+    assert bash("wibmo profiles show ") == ["uat", "prod", "demo"]
+    assert bash("wibmo profiles set-default p") == ["prod"]
+    assert bash("wibmo profiles remove ") == ["uat", "prod"]  # not the built-in demo
+    assert bash("wibmo profiles edit u") == ["uat"]
 
 
 @pytest.mark.slow  # four processes

@@ -139,7 +139,9 @@ def test_guided_add_asks_everything_hides_secrets_then_a_lookup_works(
         assert secret not in shown and secret not in out
     assert CLIENT_ID in shown  # the echo of what is not secret stays on
     assert "mob1: lookup POST /mob1/api/onboarding/v2/retrieveCustRecord (headers)" in shown
-    assert "no keyring available" in shown and "secrets.env (mode 0600)" in shown + out
+    assert (
+        "no OS keyring to keep the secrets in" in shown and "secrets.env (mode 0600)" in shown + out
+    )
     assert "lookup round trip OK" in out
     text = commented.read_text(encoding="utf-8")
     assert text.startswith("# ops: our environments (keep this comment)\n")
@@ -235,7 +237,7 @@ def test_secrets_file_only_when_asked_and_private(
     assert cli("profiles", "remove", "new", "--yes").exit_code == 0
     written = cli(*args, "--secrets-file")
     assert written.exit_code == 0, written.stderr
-    assert "no keyring available" in written.stderr
+    assert "no OS keyring to keep the secrets in" in written.stderr
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
     kept = secrets.read_text(encoding="utf-8")
     assert f"WIBMO_NEW_API_KEY='{API_KEY}'" in kept
@@ -286,12 +288,22 @@ def test_secrets_go_to_the_keyring_where_there_is_one(
 def test_no_keyring_is_said_and_nothing_falls_back_unasked(
     cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import keyring
+    from keyring.backends import fail
+
     for var, value in SECRET_VARS.items():
         monkeypatch.setenv(var, value)
-    fake_keyring(monkeypatch, None)
-    kept = cli(*scripted("https://new.example", "--no-check", "--secrets-file"))
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())  # what headless Linux has: NoKeyringError
+    try:
+        kept = cli(*scripted("https://new.example", "--no-check", "--secrets-file"))
+    finally:
+        keyring.set_keyring(before)
     assert kept.exit_code == 0, kept.stderr
-    assert "no keyring available: reads the OS keyring, and none is available" in kept.stderr
+    said = [line for line in kept.stderr.splitlines() if "OS keyring" in line]
+    assert said == [
+        "no OS keyring to keep the secrets in: none is available here (e.g. headless Linux)"
+    ]
     assert (commented.parent / "secrets.env").stat().st_mode & 0o077 == 0
 
 
@@ -345,6 +357,68 @@ def test_edit_remove_set_default_keep_comments(cli: Invoke, commented: Path) -> 
     assert text.startswith("# ops: our environments (keep this comment)\n")
 
 
+NEIGHBOURS = """\
+# team profiles (the file's opening comment)
+
+# UAT: the bank's test host
+[profiles.uat]
+base_url = "https://uat.example"
+
+# LIVE: careful
+# (two lines of heading)
+[profiles.live]
+base_url = "https://live.example"
+# timeout = 60 (kept for later: a blank line follows)
+
+# MOB1 gateway
+[profiles.mob1]
+base_url = "https://mob1.example"
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "heading", "kept"),
+    [
+        ("uat", "# UAT", ["# team profiles", "# LIVE", "# MOB1", "# timeout = 60"]),
+        ("live", "# LIVE", ["# team profiles", "# UAT", "# MOB1"]),
+        ("mob1", "# MOB1", ["# team profiles", "# UAT", "# LIVE", "# timeout = 60"]),
+    ],
+)
+def test_remove_takes_the_profiles_heading_and_keeps_its_neighbours(
+    cli: Invoke, name: str, heading: str, kept: list[str]
+) -> None:
+    path = Path.cwd() / "profiles.toml"
+    path.write_text(NEIGHBOURS, encoding="utf-8")
+    assert cli("profiles", "remove", name, "--yes").exit_code == 0
+    text = path.read_text(encoding="utf-8")
+    assert heading not in text and f"[profiles.{name}]" not in text
+    for comment in kept:
+        assert comment in text
+    for other in {"uat", "live", "mob1"} - {name}:  # each heading still right above its table
+        at = text.index(f"[profiles.{other}]")
+        assert text[:at].rstrip("\n").rsplit("\n", 1)[-1].startswith("#"), text
+
+
+def test_remove_says_where_its_secrets_stay(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    fake_keyring(monkeypatch, None)
+    assert cli(*scripted("https://new.example", "--no-check", "--secrets-file")).exit_code == 0
+    removed = cli("profiles", "remove", "new", "--yes")
+    assert removed.exit_code == 0, removed.stderr
+    secrets = commented.parent / "secrets.env"
+    assert removed.stderr.splitlines()[-1] == (
+        "its secrets stay where they are kept: WIBMO_NEW_API_KEY, WIBMO_NEW_SECURE_CODE, "
+        f"WIBMO_NEW_ENCRYPTION_KEY in {secrets}"
+    )
+    for secret in (API_KEY, SECURE_CODE, ENCRYPTION_KEY):
+        assert secret not in removed.stdout + removed.stderr
+    gone = cli("profiles", "remove", "old", "--yes")  # its variables are the user's own
+    assert "stay" not in gone.stderr
+
+
 def test_edit_without_a_profiles_file_is_a_config_error(cli: Invoke) -> None:
     result = cli("profiles", "edit", "x", "iv", "key")
     assert result.exit_code == 3 and "no profiles file" in result.stderr
@@ -371,3 +445,22 @@ def test_secrets_file_in_a_folder_that_does_not_exist_yet(
     secrets = target.parent / "secrets.env"
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
     assert f"WIBMO_NEW_API_KEY='{API_KEY}'" in secrets.read_text(encoding="utf-8")
+
+
+def test_an_embedded_environment_is_announced_once(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    added = cli(*scripted("embedded"))
+    assert added.exit_code == 0, added.stderr
+    assert "encrypt helper proves" in added.stderr  # the helper ran, quietly
+    assert added.stderr.count("embedded sandbox") == 1
+
+
+@pytest.mark.parametrize("command", ["add", "edit", "remove", "set-default"])
+def test_help_of_a_command_naming_the_profile_leaves_out_profile(cli: Invoke, command: str) -> None:
+    shown = cli("profiles", command, "--help")
+    assert shown.exit_code == 0
+    assert "--profile " not in shown.stdout and "--profiles-file" in shown.stdout
+    assert "--profile " in cli("profiles", "show", "--help").stdout

@@ -104,6 +104,14 @@ def complete_profile(ctx: Context, incomplete: str) -> list[str]:
     return profile_names(_given(ctx, "profiles_file"), os.environ, Path.cwd())
 
 
+def complete_written_profile(ctx: Context, incomplete: str) -> list[str]:
+    """`profiles edit | remove NAME`: the profiles the file holds (not the built-in demo,
+    which no command changes)."""
+    from wibmo_cli.profiles import DEMO_NAME
+
+    return [name for name in complete_profile(ctx, incomplete) if name != DEMO_NAME]
+
+
 def complete_column(ctx: Context, incomplete: str) -> list[str]:
     """`--column`: the header of `--file`, when given before it, and the kinds."""
     return column_names(_given(ctx, "file"))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import tomlkit
-from tomlkit.items import Comment, Table
+from tomlkit.items import Comment, Table, Whitespace
 
 from wibmo_cli.errors import ConfigError, InputError
 from wibmo_cli.profiles import DEFAULTS, DEMO_NAME, KNOWN_KEYS, SECRET_KEYS, resolve
@@ -119,11 +119,70 @@ def edit_profile(doc: tomlkit.TOMLDocument, name: str, key: str, text: str) -> A
 def remove_profile(doc: tomlkit.TOMLDocument, name: str) -> bool:
     """Remove profile `name`; whether it was the default (then the file names none)."""
     _table(doc, name)
+    _move_heading_comments(doc, name)
     del _profiles(doc)[name]
     if doc.get("default_profile") == name:
         del doc["default_profile"]
         return True
     return False
+
+
+def _move_heading_comments(doc: tomlkit.TOMLDocument, name: str) -> None:
+    """Before `[profiles.NAME]` is removed: drop the comment lines written directly
+    above its header (no blank line between), which describe it and left behind would
+    read as describing the next profile; and keep the next profile's own heading, which
+    tomlkit holds at the end of NAME's table and would remove with it. The file's opening
+    comments stay, even directly above the first profile."""
+    profiles = _profiles(doc)
+    body = profiles.value.body
+    names = [key.key if key is not None else None for key, _ in body]
+    at = names.index(name)
+    table = body[at][1]
+    following = [item for key, item in body[at + 1 :] if key is not None]
+    if following and isinstance(following[0], Table) and isinstance(table, Table):
+        heading = _pop_comments(table.value.body, keep_all=False)
+        following[0].trivia.indent = heading + following[0].trivia.indent
+    if at > 0:
+        before = body[at - 1][1]
+        if isinstance(before, Table):
+            _pop_comments(before.value.body, keep_all=False)
+    else:
+        top = [key.key if key is not None else None for key, _ in doc.body]
+        _pop_comments(doc.body, keep_all=True, end=top.index("profiles"))
+
+
+def _pop_comments(body: list[tuple[Any, Any]], *, keep_all: bool, end: int | None = None) -> str:
+    """Remove the run of comment lines that ends `body[:end]` and return its text; with
+    `keep_all`, nothing when that run is all there is before it (the file's opening
+    comment). Blanked in place, not deleted: tomlkit's containers index keys by position."""
+    end = len(body) if end is None else end
+    start = end
+    while start > 0 and body[start - 1][0] is None and isinstance(body[start - 1][1], Comment):
+        start -= 1
+    if start == end or (keep_all and start == 0):
+        return ""
+    text = "".join(item.as_string() for _, item in body[start:end])
+    for at in range(start, end):
+        body[at] = (None, Whitespace(""))
+    return text
+
+
+def kept_secrets(doc: tomlkit.TOMLDocument, name: str, secrets_env: str) -> list[str]:
+    """Where profile `name`'s secrets are kept that wibmo put there: its keyring entries,
+    and its variables set in the secrets file whose text is `secrets_env`. Removing the
+    profile leaves them; the user is told which (they may be shared, or wanted back)."""
+    from wibmo_cli.secret_sources import KEYRING_RE
+
+    table = _table(doc, name).unwrap()
+    assigned = {line.partition("=")[0].strip() for line in secrets_env.splitlines()}
+    kept = []
+    for key in SECRET_KEYS:
+        value = str(table.get(key, ""))
+        if match := KEYRING_RE.fullmatch(value):
+            kept.append(f"keyring entry {match.group(1)}/{match.group(2)}")
+        elif is_reference(value) and value[2:-1] in assigned:
+            kept.append(value[2:-1])
+    return kept
 
 
 def set_default(doc: tomlkit.TOMLDocument, name: str) -> None:

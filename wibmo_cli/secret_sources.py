@@ -31,7 +31,13 @@ MAX_COMMAND_OUTPUT: Final = 64 * 1024  # a secret is a line; more is not a secre
 
 
 class SecretUnavailable(ConfigError):
-    """A keyring entry or a command could not give the secret (exit 3 when it is needed)."""
+    """A keyring entry or a command could not give the secret (exit 3 when it is needed).
+    `reason` is the why alone (no keyring here, the library missing), for a caller that
+    words its own line around it, as `profiles add` does."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def keyring_reference(service: str, name: str) -> str:
@@ -50,9 +56,8 @@ def _keyring() -> Any:
     try:
         import keyring
     except ImportError:
-        raise SecretUnavailable(
-            f"reads the OS keyring, and the keyring library is not installed: {INSTALL_HINT}"
-        ) from None
+        reason = f"the keyring library is not installed ({INSTALL_HINT})"
+        raise SecretUnavailable(f"reads the OS keyring, and {reason}", reason=reason) from None
     return keyring
 
 
@@ -68,7 +73,8 @@ def _keyring_failed(exc: Exception) -> SecretUnavailable:
         said = f"it failed ({type(exc).__name__})"
     return SecretUnavailable(
         f"reads the OS keyring, and {said}: use a *_command key, or secrets.env beside "
-        "the profiles file"
+        "the profiles file",
+        reason=said,
     )
 
 

@@ -215,9 +215,22 @@ def enable_completion() -> None:
     --install-completion options, which detect the shell: `wibmo completion SHELL` names
     it instead). Registering twice is harmless: click keeps one class per shell.
     """
-    from typer._completion_classes import completion_init
+    import shlex
+
+    from typer._click.shell_completion import CompletionItem, add_completion_class
+    from typer._completion_classes import BashComplete, completion_init
+
+    class QuotingBashComplete(BashComplete):
+        """bash puts a candidate on the line as it is given: one with a space (a csv
+        header cell such as "Mobile No") or a quote must come quoted, or it becomes two
+        words. zsh and fish quote candidates themselves."""
+
+        def format_completion(self, item: CompletionItem) -> str:
+            value = str(item.value)
+            return value if value == shlex.quote(value) else shlex.quote(value)
 
     completion_init()
+    add_completion_class(QuotingBashComplete, "bash")
 
 
 def completion_script(shell: str, prog_name: str) -> str:

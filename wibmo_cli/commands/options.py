@@ -158,13 +158,14 @@ Command = Callable[..., Any]
 def command_options(func: Command) -> Command: ...
 @overload
 def command_options(
-    *, formats: Iterable[OutputFormat] = ..., writes: bool = ...
+    *, formats: Iterable[OutputFormat] = ..., writes: bool = ..., names_profile: bool = ...
 ) -> Callable[[Command], Command]: ...
 def command_options(
     func: Command | None = None,
     *,
     formats: Iterable[OutputFormat] = DEFAULT_FORMATS,
     writes: bool = False,
+    names_profile: bool = False,
 ) -> Command | Callable[[Command], Command]:
     """A command, given the global options, and called with a `Runtime` as `rt`.
 
@@ -172,7 +173,9 @@ def command_options(
     `formats`: the `-o` values it prints (table and json unless said); any other is
     refused in one line, exit 2, before it runs. A `--jq` program that failed on some
     of its output makes a success exit 2; a command that `writes` keeps its own status
-    (the write's outcome, which the filter must not hide).
+    (the write's outcome, which the filter must not hide). A command that `names_profile`
+    as its argument (`profiles add NAME`) still takes `--profile`, but its help leaves it
+    out: there it means nothing.
 
         @command_options
         def show(rt: Runtime, ...): ...
@@ -193,9 +196,25 @@ def command_options(
                 return _filtered_status(rt, status, writes=writes)
             return status
 
-        return add_parameters(command, GLOBAL_OPTIONS, call, hidden=("rt",))
+        shared = WITHOUT_PROFILE if names_profile else GLOBAL_OPTIONS
+        return add_parameters(command, shared, call, hidden=("rt",))
 
     return decorate if func is None else decorate(func)
+
+
+def _out_of_help(parameter: inspect.Parameter) -> inspect.Parameter:
+    """`parameter`, accepted as before but not listed by --help."""
+    import copy
+
+    annotation, info = parameter.annotation.__origin__, parameter.annotation.__metadata__[0]
+    info = copy.copy(info)
+    info.hidden = True
+    return parameter.replace(annotation=Annotated[annotation, info])
+
+
+WITHOUT_PROFILE: Final = tuple(
+    _out_of_help(p) if p.name == "profile" else p for p in GLOBAL_OPTIONS
+)
 
 
 def _filtered_status(rt: Runtime, status: int | None, *, writes: bool) -> int | None:

@@ -132,14 +132,15 @@ def store_secrets(
         return references, "secrets: referenced from the variables named"
     keyring = keyring_store()
     if keyring is None:
-        rt.render.info("no keyring available (this wibmo cannot store secrets in one)")
+        rt.render.info("no OS keyring: this wibmo cannot store secrets in one")
     else:
         try:
             for key, value in unplaced.items():
                 references[key] = keyring(f"{KEYRING_SERVICE}-{name}", key, value)
             return references, f"secrets: in the OS keyring (service {KEYRING_SERVICE}-{name})"
         except ConfigError as exc:  # no keyring library or no backend: said, no fallback
-            rt.render.info(f"no keyring available: {exc.message}")
+            reason = getattr(exc, "reason", exc.message)
+            rt.render.info(f"no OS keyring to keep the secrets in: {reason}")
     variables = {key: secret_variable(name, key) for key in unplaced}
     references.update({key: f"${{{var}}}" for key, var in variables.items()})
     path = profiles_file.parent / SECRETS_FILE
@@ -262,7 +263,8 @@ def helper_iv(rt: Runtime, profile: Profile) -> dict[str, str]:
     from wibmo_cli.online_check import lookup_probe
 
     async def ask() -> Detection | None:
-        async with open_client(profile, rt.data_dir(), notice=rt.render.info) as client:
+        # quiet: the check that follows opens the environment again and says what it is
+        async with open_client(profile, rt.data_dir(), notice=None) as client:
             return (await calibrate(client, profile, lookup_probe(profile), asked=False)).proved
 
     try:
@@ -320,7 +322,7 @@ def _text_option(flag: str, text: str) -> Any:
     return typer.Option(flag, help=text, show_default=False)
 
 
-@command_options
+@command_options(names_profile=True)
 def add(
     rt: Runtime,
     name: Annotated[str, typer.Argument(help="The new profile's name, e.g. uat.")],

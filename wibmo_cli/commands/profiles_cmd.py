@@ -10,6 +10,7 @@ import typer
 
 from wibmo_cli.commands.options import command_options
 from wibmo_cli.commands.profiles_add import add
+from wibmo_cli.completion import complete_profile, complete_written_profile
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.masking import redact, redact_url
 from wibmo_cli.runtime import OutputFormat, Runtime
@@ -25,6 +26,7 @@ Name = Annotated[
     typer.Argument(
         help="Profile name (default: --profile, else $WIBMO_PROFILE, else default_profile).",
         show_default=False,
+        autocompletion=complete_profile,
     ),
 ]
 
@@ -236,10 +238,12 @@ profiles_app.command("add")(add)
 
 
 @profiles_app.command("edit")
-@command_options
+@command_options(names_profile=True)
 def edit(
     rt: Runtime,
-    name: Annotated[str, typer.Argument(help="The profile to change.")],
+    name: Annotated[
+        str, typer.Argument(help="The profile to change.", autocompletion=complete_written_profile)
+    ],
     key: Annotated[str, typer.Argument(help="The setting, e.g. iv, timeout, lookup_path.")],
     value: Annotated[
         str, typer.Argument(help='Its new value (a secret: only a "${VAR}" reference).')
@@ -264,10 +268,12 @@ def edit(
 
 
 @profiles_app.command("remove")
-@command_options
+@command_options(names_profile=True)
 def remove(
     rt: Runtime,
-    name: Annotated[str, typer.Argument(help="The profile to remove.")],
+    name: Annotated[
+        str, typer.Argument(help="The profile to remove.", autocompletion=complete_written_profile)
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> int | None:
     """Remove a profile from the profiles file (asks first unless --yes). Its secrets
@@ -279,10 +285,10 @@ def remove(
       wibmo profiles remove uat-v3 --yes
     """
     from wibmo_cli import prompt
-    from wibmo_cli.commands.profiles_add import existing_file, read_text
+    from wibmo_cli.commands.profiles_add import SECRETS_FILE, existing_file, read_text
     from wibmo_cli.commands.update_dialog import why_no_prompt
     from wibmo_cli.errors import InputError
-    from wibmo_cli.profile_edit import parse, remove_profile, write_atomically
+    from wibmo_cli.profile_edit import kept_secrets, parse, remove_profile, write_atomically
 
     path = existing_file(rt)
     doc = parse(read_text(path), path)
@@ -292,19 +298,30 @@ def remove(
         if not prompt.confirm(f"Remove profile {name!r} from {path}?"):
             rt.render.info("nothing removed")
             return ExitStatus.USAGE
+    secrets_path = path.parent / SECRETS_FILE
+    secrets_text = secrets_path.read_text(errors="replace") if secrets_path.is_file() else ""
+    kept = kept_secrets(doc, name, secrets_text)
     was_default = remove_profile(doc, name)
     write_atomically(path, doc.as_string())
     rt.render.info(
         f"profile {name!r} removed from {path}"
         + ("; it was the default: set another with profiles set-default" if was_default else "")
     )
+    in_file = [k for k in kept if not k.startswith("keyring entry")]
+    in_keyring = [k for k in kept if k.startswith("keyring entry")]
+    if in_keyring or in_file:
+        where = in_keyring + ([f"{', '.join(in_file)} in {secrets_path}"] if in_file else [])
+        rt.render.info(f"its secrets stay where they are kept: {'; '.join(where)}")
     return None
 
 
 @profiles_app.command("set-default")
-@command_options
+@command_options(names_profile=True)
 def set_default(
-    rt: Runtime, name: Annotated[str, typer.Argument(help="The profile to use by default.")]
+    rt: Runtime,
+    name: Annotated[
+        str, typer.Argument(help="The profile to use by default.", autocompletion=complete_profile)
+    ],
 ) -> None:
     """Make NAME the profile used when no -p or $WIBMO_PROFILE names one.
 
