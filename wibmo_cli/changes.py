@@ -78,6 +78,7 @@ class Plan:
     new_profile: int | None
     notes: tuple[str, ...] = ()
     dialect: Dialect = TABLE
+    changes: Mapping[str, Any] = field(default_factory=dict)  # what it sets, table names
 
     @property
     def client_txn_id(self) -> str:
@@ -327,7 +328,7 @@ def plan(
         now=now,
         dialect=dialect,
     )
-    return Plan(payload, current_profile, new, tuple(notes), dialect)
+    return Plan(payload, current_profile, new, tuple(notes), dialect, changes)
 
 
 # What an upgrade to `kyc.FULL_KYC` carries: sent even when the record holds them already.

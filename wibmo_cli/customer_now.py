@@ -113,15 +113,38 @@ def left_out(
     for f in FIELDS:
         if f.name not in changes or f.name in keep or not f.shown_as:
             continue
-        now = next((record[k] for k in f.shown_as if record.get(k) not in (None, "")), None)
-        held = None if now is None else _as_held(f, now)
-        if held is not None and held == _as_held(f, changes[f.name]):
+        now = shown_now(f, record)
+        held = None if now is None else as_held(f, now)
+        if held is not None and held == as_held(f, changes[f.name]):
             del changes[f.name]
             said.append(f"{f.label} is already {_shown(f, now)} ({sources.get(f.name, f.option)})")
     return said
 
 
-def _as_held(f: Field, value: Any) -> Any:
+def before_after(
+    changes: Mapping[str, Any], record: Mapping[str, Any] | None, current_profile: int
+) -> dict[str, dict[str, Any]]:
+    """Each field an update sets: {"now": as the lookup's `record` shows it (None: not
+    shown, or no lookup), "new": as it will be}. What a plan shows a reviewer, and what
+    reconcile compares the customer with afterwards (the journal keeps it)."""
+    fields: dict[str, dict[str, Any]] = {}
+    for f in FIELDS:
+        if f.name in changes:
+            now = current_profile if f.name == "newcardProfileId" else None
+            if record is not None and f.shown_as:
+                now = shown_now(f, record)
+            fields[f.name] = {"now": now, "new": changes[f.name]}
+    if "docList" in changes:
+        fields["docList"] = {"now": None, "new": changes["docList"]}
+    return fields
+
+
+def shown_now(f: Field, record: Mapping[str, Any]) -> Any:
+    """The value of `f` the lookup's `record` shows (None: it shows none)."""
+    return next((record[k] for k in f.shown_as if record.get(k) not in (None, "")), None)
+
+
+def as_held(f: Field, value: Any) -> Any:
     """`value` as the platform holds it for `f`; None for what is not a value of `f`."""
     if not isinstance(value, str | int) or (isinstance(value, bool) and not f.flag):
         return None
@@ -156,7 +179,7 @@ def _shown(f: Field, now: Any) -> str:
     if f.shown == "masked":
         return mask_value(str(now))
     if f.shown == "mobile":
-        return str(_as_held(f, now))
+        return str(as_held(f, now))
     if isinstance(now, bool):
         return "true" if now else "false"
     return str(now).strip()

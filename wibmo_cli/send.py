@@ -55,6 +55,13 @@ Decide = Callable[["Plan", "dict[str, Any] | None"], bool]
 Warn = Callable[[str], None]
 
 
+class JournalRecorder(Protocol):
+    """Where an update's intent and outcome go with their values (journal.Events)."""
+
+    def sending(self, row: int | None, txn: str, **details: Any) -> None: ...
+    def outcome(self, row: int | None, txn: str, result: str, **details: Any) -> None: ...
+
+
 class AuditRecorder(Protocol):
     """Where entries go (audit.AuditLog); `record` raises ConfigError when it cannot."""
 
@@ -106,10 +113,12 @@ async def send_update(
     preview: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    journal: JournalRecorder | None = None,
 ) -> Outcome:
     """Look up (if `preview` or the KYC profile is not given), plan, decide, then send
     once and audit, or (`dry_run`) build and audit only. Errors before sending are
-    raised (nothing was sent); what happens once it is handed over is the outcome."""
+    raised (nothing was sent); what happens once it is handed over is the outcome.
+    `journal` keeps the fields now and as sent, for `reconcile` (journal.py)."""
     progress = progress if progress is not None else Progress()
     record = None
     if preview or request.card_profile_id is None:
@@ -121,7 +130,59 @@ async def send_update(
     if not decide(plan, record):
         return Outcome(Result.DECLINED, plan, sent=False)
     entry = AuditEntry(audit, warn, _update_fields(request, plan))
-    return await send_once(lambda: client.update(plan.payload), entry, progress, plan)
+    if journal is None:
+        return await send_once(lambda: client.update(plan.payload), entry, progress, plan)
+    txn = plan.client_txn_id
+    try:  # on disk before it is sent, or it is not sent
+        journal.sending(None, txn, **intent(client.profile.name, request.identifiers, plan, record))
+    except WibmoError as exc:
+        raise NothingSentError(exc) from None
+    try:
+        outcome = await send_once(lambda: client.update(plan.payload), entry, progress, plan)
+    except BaseException:
+        _journal_after(journal, warn, txn, str(Result.INTERRUPTED), {})
+        raise
+    _journal_after(journal, warn, txn, *outcome_details(outcome))
+    return outcome
+
+
+def _journal_after(
+    journal: JournalRecorder, warn: Warn, txn: str, result: str, details: dict[str, Any]
+) -> None:
+    """The outcome, journaled; a journal that cannot take it is warned about (the
+    outcome is said anyway, and the audit log has it)."""
+    try:
+        journal.outcome(None, txn, result, **details)
+    except WibmoError as exc:
+        warn(str(exc))
+
+
+def intent(
+    profile: str, identifiers: Any, plan: Plan, record: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What the journal keeps before an update is sent: who, and each field now and as
+    it will be (`customer_now.before_after`; the record is the lookup's, when one ran)."""
+    from dataclasses import asdict
+
+    from wibmo_cli.customer_now import before_after, customer_record
+
+    shown = None if record is None else customer_record(record, identifiers.urn)
+    return {
+        "profile": profile,
+        "identifiers": {k: v for k, v in asdict(identifiers).items() if v is not None},
+        "cardProfileId": plan.current_profile,
+        "fields": before_after(plan.changes, shown, plan.current_profile),
+    }
+
+
+def outcome_details(outcome: Outcome) -> tuple[str, dict[str, Any]]:
+    """(the journal's result, its details) for an update's outcome."""
+    details: dict[str, Any] = {}
+    if outcome.exchange is not None:
+        details["responseCode"] = outcome.exchange.answer.get("responseCode")
+    if outcome.error is not None:
+        details["error"] = outcome.error.message
+    return str(outcome.result), details
 
 
 async def send_once(

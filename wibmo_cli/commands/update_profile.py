@@ -208,6 +208,10 @@ def _run(
         return build_dry_run(profile, request, decide=decide, audit=audit)
     import asyncio
 
+    from wibmo_cli.journal import SINGLE_UPDATES, SingleUpdates
+
+    journal = None if dry_run else SingleUpdates(rt.data_dir() / SINGLE_UPDATES)
+
     async def run() -> Outcome:
         from wibmo_cli.endpoint import open_client
 
@@ -224,6 +228,7 @@ def _run(
                 preview=ask,  # the preview shows each field now: look it up
                 dry_run=dry_run,
                 progress=progress,
+                journal=journal,
             )
 
     return asyncio.run(run())

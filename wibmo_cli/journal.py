@@ -1,0 +1,247 @@
+"""The journal of updates: what was about to be sent and what became of it, one JSON line
+per event, each on disk (written and fsynced) before the step after it.
+
+    {"journal": 1, "profile": "uat", "plan": "/abs/plan.jsonl", "planSha256": "..."}
+    {"event": "sending", "row": 7, "clientTxnId": "...", "profile": "uat",
+     "identifiers": {"urn": "1000104854"}, "cardProfileId": 150,
+     "fields": {"emailId": {"now": "a@example.com", "new": "b@example.com"}}}
+    {"event": "outcome", "row": 7, "clientTxnId": "...", "result": "answered",
+     "responseCode": "00", "status": 0}
+    {"event": "reconciled", "row": 7, "clientTxnId": "...", "verdict": "applied"}
+
+Every event carries "at" (UTC, ISO 8601). The first line is the header: which plan (and
+its SHA-256) the journal applies, so `--resume` refuses another plan's journal. `update-
+profile` for one customer journals too, in the user data dir (`row` is null there): it is
+where `reconcile --audit` finds what an update whose outcome is unknown meant to change.
+
+The rule that makes a bulk update at most once: a row's "sending" is on disk before its
+request is handed to the network, so a row is sent only when the journal holds no
+"sending" for it, or its last outcome is "not sent" (refused before it left: a refused
+connection). Every other row is either done (answered, refused by the gateway, skipped as
+changed since the plan, reconciled) or unknown, and is never sent again.
+
+The file is private (0600), holds personal values (the fields now and as planned: what
+reconcile compares), and is locked (flock) by the run writing it: two applies of one
+journal are refused. A line cut short by a crash (the last one) is ignored on reading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from wibmo_cli.errors import ConfigError, InputError, OutputError
+
+VERSION: Final = 1
+SINGLE_UPDATES: Final = "updates.journal"  # in the user data dir
+MAX_LINE: Final = 1 << 20  # a journal line is a row's fields: more is not ours
+
+# Outcomes after which the row is never sent again, and those that are unknown.
+DONE: Final = frozenset({"answered", "refused", "stale"})
+UNKNOWN: Final = frozenset({"outcome unknown", "interrupted"})
+NOT_SENT: Final = "not sent"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class RowState:
+    """What the journal says of one update (a row of a plan, or one update-profile)."""
+
+    sending: dict[str, Any]  # the last "sending" event
+    outcome: dict[str, Any] | None = None  # the last "outcome" after it
+    verdict: dict[str, Any] | None = None  # the last "reconciled" after it
+
+    @property
+    def result(self) -> str | None:
+        return None if self.outcome is None else str(self.outcome.get("result"))
+
+    @property
+    def unknown(self) -> bool:
+        """Sent, and nobody knows whether it was applied (and reconcile has not said)."""
+        return self.verdict is None and (self.result is None or self.result in UNKNOWN)
+
+    @property
+    def may_send(self) -> bool:
+        """Only a request that never left may be sent again."""
+        return self.result == NOT_SENT and self.verdict is None
+
+
+@dataclass
+class JournalState:
+    header: dict[str, Any]
+    rows: dict[Any, RowState] = field(default_factory=dict)  # row (or clientTxnId) -> state
+    cut: bool = False  # the last line was cut short (a crash while writing it)
+
+    def unknown(self) -> list[RowState]:
+        return [state for state in self.rows.values() if state.unknown]
+
+    def by_txn(self) -> dict[str, RowState]:
+        return {str(s.sending.get("clientTxnId")): s for s in self.rows.values()}
+
+
+def _key(event: Mapping[str, Any]) -> Any:
+    """A plan's row number, or for a journal of single updates its clientTxnId."""
+    row = event.get("row")
+    return row if isinstance(row, int) and not isinstance(row, bool) else event.get("clientTxnId")
+
+
+def read_journal(path: Path) -> JournalState:
+    """The journal at `path`, event by event (InputError: not a journal)."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"journal {path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"journal {path}: cannot read it ({exc.strerror})") from None
+    with handle:
+        return _read(handle, path)
+
+
+def _read(handle: Any, path: Path) -> JournalState:
+    state: JournalState | None = None
+    lines = handle.read().split(b"\n")
+    last = len(lines) - 1
+    for number, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        try:
+            event = json.loads(raw[:MAX_LINE])
+        except ValueError:
+            if number >= last - 1 and state is not None:  # the crash's half line
+                state.cut = True
+                continue
+            raise InputError(f"journal {path}: line {number + 1} is not JSON") from None
+        if not isinstance(event, dict):
+            raise InputError(f"journal {path}: line {number + 1} is not a JSON object")
+        if state is None:
+            if event.get("journal") != VERSION:
+                raise InputError(f"{path} is not a wibmo journal (its first line says otherwise)")
+            state = JournalState(event)
+            continue
+        _apply(state, event)
+    if state is None:
+        raise InputError(f"{path} is empty: not a wibmo journal")
+    return state
+
+
+def _apply(state: JournalState, event: dict[str, Any]) -> None:
+    key = _key(event)
+    kind = event.get("event")
+    if kind == "sending":
+        state.rows[key] = RowState(event)
+        return
+    known = state.rows.get(key)
+    if known is None or known.sending.get("clientTxnId") != event.get("clientTxnId"):
+        return  # an outcome of nothing journaled as sent: not ours to count
+    if kind == "outcome":
+        known.outcome = event
+    elif kind == "reconciled":
+        known.verdict = event
+
+
+class Events:
+    """The events a journal takes; `_write` puts one on disk."""
+
+    path: Path
+
+    def sending(self, row: int | None, txn: str, **details: Any) -> None:
+        self._write({"event": "sending", "row": row, "clientTxnId": txn, **details})
+
+    def outcome(self, row: int | None, txn: str, result: str, **details: Any) -> None:
+        self._write(
+            {"event": "outcome", "row": row, "clientTxnId": txn, "result": result, **details}
+        )
+
+    def reconciled(self, row: int | None, txn: str, verdict: str, **details: Any) -> None:
+        self._write(
+            {"event": "reconciled", "row": row, "clientTxnId": txn, "verdict": verdict, **details}
+        )
+
+    def _write(self, event: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class Journal(Events):
+    """A journal open for writing: appended to, each event fsynced, locked while open."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+
+    @classmethod
+    @contextlib.contextmanager
+    def opened(
+        cls, path: Path, header: Mapping[str, Any], *, wait: bool = False
+    ) -> Iterator[Journal]:
+        """The journal at `path`, created with `header` when new (0600), locked until the
+        block ends: a second writer is refused (ConfigError naming the file), or with
+        `wait` (single updates, a moment each) waits its turn."""
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise OutputError(f"journal {path}: cannot open it ({exc.strerror})") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise ConfigError(
+                    f"journal {path} is in use by another run; wait for it to end"
+                ) from None
+            journal = cls(path, fd)
+            if os.fstat(fd).st_size == 0:
+                _append(fd, {"journal": VERSION, **header, "created": now_iso()}, path)
+            yield journal
+        finally:
+            os.close(fd)
+
+    def state(self) -> JournalState:
+        """What the journal holds (read under this run's lock: no writer meanwhile)."""
+        return read_journal(self.path)
+
+    def _write(self, event: dict[str, Any]) -> None:
+        _append(self._fd, event, self.path)
+
+
+class SingleUpdates(Events):
+    """The journal of single updates (`update-profile` for one customer), in the user
+    data dir: opened for each event and closed (no lock: each event is one append, and
+    two terminals may update at once)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _write(self, event: dict[str, Any]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise OutputError(f"journal {self.path}: cannot open it ({exc.strerror})") from None
+        try:
+            if os.fstat(fd).st_size == 0:
+                _append(fd, {"journal": VERSION, "profile": None, "plan": None}, self.path)
+            _append(fd, event, self.path)
+        finally:
+            os.close(fd)
+
+
+def _append(fd: int, event: dict[str, Any], path: Path) -> None:
+    """One event as one line, on disk before this returns."""
+    event.setdefault("at", now_iso())
+    data = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    try:
+        written = os.write(fd, data)
+        while written < len(data):  # a regular file takes it whole; be sure
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    except OSError as exc:
+        raise OutputError(f"journal {path}: cannot write it ({exc.strerror})") from None
