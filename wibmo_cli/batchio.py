@@ -138,7 +138,7 @@ class RowReader:
         if self._first is None:
             return
         if self._first[1] is not None:
-            self._delimiter = _delimiter(self._first[1])
+            self._delimiter = delimiter_of(self._first[1])
         cells = [] if self._first[1] is None else _cells(self._first[1], self._delimiter)
         self._csv = len(cells) > 1
         names = [_normal(cell) for cell in cells]
@@ -231,7 +231,7 @@ def _cells(text: str, delimiter: str) -> list[str]:
         return [text]
 
 
-def _delimiter(first: str) -> str:
+def delimiter_of(first: str) -> str:
     """The separator of `DELIMITERS` that splits the first line into cells naming an
     identifier column (a header), else into the most cells (a comma on a tie): a quoted
     header cell holding a comma ("Address, line 1") does not make a semicolon file a

@@ -54,6 +54,11 @@ _FILE_NAMES: Final = {spelling.lower(): f.name for f in FIELDS for spelling in f
 }
 
 
+class NothingToChange(InputError):
+    """Every field asked for is already so: an update with nothing to send (a bulk plan's
+    "unchanged" row; for one customer, exit 2 as any input that sends nothing)."""
+
+
 @dataclass(frozen=True)
 class UpdateRequest:
     """Who, what changes (validated, platform names), and the current profile if given."""
@@ -306,7 +311,7 @@ def plan(
     upgrade = new == kyc.FULL_KYC
     already += left_out(changes, record, request.sources, keep=FULL_KYC_FIELDS if upgrade else ())
     if not changes:
-        raise InputError(f"nothing to change: {'; '.join(already)}")
+        raise NothingToChange(f"nothing to change: {'; '.join(already)}")
     notes = [f"{what}: it is left out" for what in already]
     if upgrade:
         full_kyc_rules(changes, request.sources)

@@ -139,6 +139,34 @@ def before_after(
     return fields
 
 
+def changed_since(
+    fields: Mapping[str, Any], answer: Mapping[str, Any], urn: str | None, card_profile: int
+) -> list[str]:
+    """The fields (and the KYC profile) the lookup `answer` no longer shows as a plan saw
+    them (`fields`: before_after's {name: {"now", "new"}}): what `--if-unchanged` refuses."""
+    from wibmo_cli.fields import BY_NAME
+
+    changed = []
+    profiles = {str(c.get("profileId")) for c in _cards(answer) if c.get("profileId") is not None}
+    if urn is not None:
+        record = customer_record(answer, urn)
+        profiles = {str(record.get("profileId"))} if record.get("profileId") is not None else set()
+    if profiles and str(card_profile) not in profiles:
+        changed.append("the KYC profile")
+    record = customer_record(answer, urn)
+    for name, value in fields.items():
+        f = BY_NAME.get(name)
+        if f is None or not f.shown_as or not isinstance(value, Mapping):
+            continue
+        now = shown_now(f, record)
+        was = value.get("now")
+        held_now = None if now is None else as_held(f, now)
+        held_was = None if was is None else as_held(f, was)
+        if held_now != held_was:
+            changed.append(f.label)
+    return changed
+
+
 def shown_now(f: Field, record: Mapping[str, Any]) -> Any:
     """The value of `f` the lookup's `record` shows (None: it shows none)."""
     return next((record[k] for k in f.shown_as if record.get(k) not in (None, "")), None)

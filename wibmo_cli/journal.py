@@ -8,6 +8,7 @@ per event, each on disk (written and fsynced) before the step after it.
     {"event": "outcome", "row": 7, "clientTxnId": "...", "result": "answered",
      "responseCode": "00", "status": 0}
     {"event": "reconciled", "row": 7, "clientTxnId": "...", "verdict": "applied"}
+    {"event": "stale", "row": 9, "clientTxnId": "...", "why": "changed since the plan: ..."}
 
 Every event carries "at" (UTC, ISO 8601). The first line is the header: which plan (and
 its SHA-256) the journal applies, so `--resume` refuses another plan's journal. `update-
@@ -81,6 +82,7 @@ class JournalState:
     header: dict[str, Any]
     rows: dict[Any, RowState] = field(default_factory=dict)  # row (or clientTxnId) -> state
     cut: bool = False  # the last line was cut short (a crash while writing it)
+    stale: set[Any] = field(default_factory=set)  # rows never to send (changed since the plan)
 
     def unknown(self) -> list[RowState]:
         return [state for state in self.rows.values() if state.unknown]
@@ -137,6 +139,9 @@ def _read(handle: Any, path: Path) -> JournalState:
 def _apply(state: JournalState, event: dict[str, Any]) -> None:
     key = _key(event)
     kind = event.get("event")
+    if kind == "stale":
+        state.stale.add(key)
+        return
     if kind == "sending":
         state.rows[key] = RowState(event)
         return
@@ -166,6 +171,10 @@ class Events:
         self._write(
             {"event": "reconciled", "row": row, "clientTxnId": txn, "verdict": verdict, **details}
         )
+
+    def skipped(self, row: int | None, txn: str, why: str) -> None:
+        """Never sent from this plan: the customer changed since it (--if-unchanged)."""
+        self._write({"event": "stale", "row": row, "clientTxnId": txn, "why": why})
 
     def _write(self, event: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -198,8 +207,11 @@ class Journal(Events):
                     f"journal {path} is in use by another run; wait for it to end"
                 ) from None
             journal = cls(path, fd)
-            if os.fstat(fd).st_size == 0:
+            size = os.fstat(fd).st_size
+            if size == 0:
                 _append(fd, {"journal": VERSION, **header, "created": now_iso()}, path)
+            elif os.pread(fd, 1, size - 1) != b"\n":  # a line cut by a crash: end it
+                os.write(fd, b"\n")
             yield journal
         finally:
             os.close(fd)

@@ -129,7 +129,7 @@ async def send_update(
     progress.plan = plan
     if not decide(plan, record):
         return Outcome(Result.DECLINED, plan, sent=False)
-    entry = AuditEntry(audit, warn, _update_fields(request, plan))
+    entry = AuditEntry(audit, warn, update_audit(request, plan))
     if journal is None:
         return await send_once(lambda: client.update(plan.payload), entry, progress, plan)
     txn = plan.client_txn_id
@@ -245,7 +245,7 @@ def build_dry_run(
     if not decide(plan, record):
         return Outcome(Result.DECLINED, plan, sent=False)
     built = wire.update_request(plan.payload, base_url)
-    fields = _update_fields(request, plan, action="dry-run")
+    fields = update_audit(request, plan, action="dry-run")
     AuditEntry(audit, None, fields).record(result="not sent (dry run)")
     return Outcome(Result.DRY_RUN, plan, sent=False, request=built)
 
@@ -321,7 +321,7 @@ class AuditEntry:
             self.warn(str(exc))
 
 
-def _update_fields(request: UpdateRequest, plan: Plan, *, action: str = "update") -> dict[str, Any]:
+def update_audit(request: UpdateRequest, plan: Plan, *, action: str = "update") -> dict[str, Any]:
     """An update's audit fields: who, which fields (never a value), the clientTxnId."""
     fields: dict[str, Any] = {
         "command": "update-profile",

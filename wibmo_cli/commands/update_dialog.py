@@ -63,9 +63,17 @@ class WriteGuard:
     typed: bool
 
     @classmethod
-    def of(cls, profile: Profile, *, yes: bool, production_ok: bool, dry_run: bool) -> WriteGuard:
+    def of(
+        cls,
+        profile: Profile,
+        *,
+        yes: bool,
+        production_ok: bool,
+        dry_run: bool,
+        review: str = "check with --dry-run",
+    ) -> WriteGuard:
         """The guard for this profile and these flags; InputError (nothing sent) when it
-        must ask and no one can be asked here."""
+        must ask and no one can be asked here (`review`: how to look before sending)."""
         typed = bool(profile.get("production")) and not (yes and production_ok)
         ask = not dry_run and (not yes or typed)
         unable = why_no_prompt() if ask else None
@@ -73,9 +81,7 @@ class WriteGuard:
             how = "--yes"
             if typed:
                 how = f"--yes --production-ok (profile {profile.name!r} is production)"
-            raise InputError(
-                f"cannot ask for confirmation: {unable}; check with --dry-run, then pass {how}"
-            )
+            raise InputError(f"cannot ask for confirmation: {unable}; {review}, then pass {how}")
         return cls(ask, typed)
 
     def question(self, profile: Profile, what: str) -> tuple[bool, str]:

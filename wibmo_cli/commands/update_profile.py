@@ -106,11 +106,81 @@ def update_profile(
             show_default=False,
         ),
     ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            metavar="CHANGES.CSV",
+            help="Many customers: a CSV with one identifier column (urn, customerMobile or "
+            "customerId) and one column per field (the --from-file names); with --plan.",
+            show_default=False,
+        ),
+    ] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option(
+            "--plan",
+            metavar="PLAN.JSONL",
+            help="With --file: check every row, look each customer up, write the plan to "
+            "review. Nothing is sent.",
+            show_default=False,
+        ),
+    ] = None,
+    apply: Annotated[
+        str | None,
+        typer.Option(
+            "--apply",
+            metavar="PLAN.JSONL",
+            help="Send a reviewed plan's rows, each at most once, journaled.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="With --apply: go on after an interruption; rows sent are never resent.",
+        ),
+    ] = False,
+    journal: Annotated[
+        str | None,
+        typer.Option(
+            "--journal",
+            metavar="PATH",
+            help="With --apply: the journal (default: beside the plan, PLAN.jsonl.journal).",
+            show_default=False,
+        ),
+    ] = None,
+    if_unchanged: Annotated[
+        bool,
+        typer.Option(
+            "--if-unchanged",
+            help="With --apply: send a row only if the customer is still as the plan saw them.",
+        ),
+    ] = False,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            help="With --plan/--apply: requests in flight at once (default 8).",
+            show_default=False,
+        ),
+    ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            "--rate",
+            metavar="N[/s|/m|/h]",
+            help="With --plan/--apply: at most N requests a second (or /m, /h).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: DryRun = False,
     yes: Yes = False,
     production_ok: ProductionOk = False,
     audit_log: AuditLogPath = None,
-) -> int:
+) -> int | None:
     """Change a customer's profile: validated, previewed, confirmed, sent at most once.
 
     The customer is named by exactly one of --urn, --mobile, --customer-id. Every field
@@ -136,6 +206,10 @@ def update_profile(
       wibmo -p production update-profile --urn 1000165273 --from-file patch.json --yes \\
           --production-ok                          # production: a profile of yours
     """
+    if file is not None or plan is not None or apply is not None:
+        return _bulk(rt, locals())
+    _refuse_bulk_only(resume=resume, journal=journal, if_unchanged=if_unchanged,
+                      concurrency=concurrency, rate=rate)  # fmt: skip
     from wibmo_cli.changes import parse_request, read_patch
     from wibmo_cli.commands.update_dialog import read_file
     from wibmo_cli.messages import Identifiers
@@ -189,6 +263,61 @@ def update_profile(
         (rt.render.error if interrupted.sent else rt.render.info)(message)
         status = ExitStatus.INTERRUPTED
     return status
+
+
+def _refuse_bulk_only(**given: Any) -> None:
+    """The options of --apply (and --plan) mean nothing for one customer: refused, not
+    ignored."""
+    named = [f"--{name.replace('_', '-')}" for name, value in given.items() if value]
+    if named:
+        raise InputError(f"{', '.join(named)}: only with --file --plan or --apply")
+
+
+def _bulk(rt: Runtime, given: dict[str, Any]) -> int | None:
+    """`--file F --plan P` or `--apply P`: many customers (commands/bulk_cmd.py). What
+    names one customer, or a field, is refused: the rows say who and what."""
+    from wibmo_cli.commands import bulk_cmd
+
+    single = [
+        option
+        for option, name in (
+            ("--urn", "urn"), ("--mobile", "mobile"), ("--customer-id", "customer_id"),
+            ("--card-profile-id", "card_profile_id"), ("--doc", "doc"),
+            ("--from-file", "from_file"), ("--dry-run", "dry_run"),
+        )
+        if given[name]
+    ] + [f.option for f in FIELDS if (given["changes"] or {}).get(f.name) is not None]  # fmt: skip
+    if single:
+        raise InputError(
+            f"{', '.join(single)}: not with --file/--apply (the file's rows say who and what)"
+        )
+    file, plan, apply = given["file"], given["plan"], given["apply"]
+    if apply is not None:
+        if file is not None or plan is not None:
+            raise InputError(
+                "--apply sends a plan: plan with --file F --plan P first, then --apply P"
+            )
+        return bulk_cmd.apply_plan(
+            rt,
+            apply,
+            journal=given["journal"],
+            resume=given["resume"],
+            if_unchanged=given["if_unchanged"],
+            concurrency=given["concurrency"],
+            rate=given["rate"],
+            yes=given["yes"],
+            production_ok=given["production_ok"],
+            audit_log=given["audit_log"],
+        )
+    if file is None or plan is None:
+        raise InputError(
+            "--file needs --plan PLAN.jsonl: the plan is reviewed, then sent with --apply"
+            if plan is None
+            else "--plan needs --file CHANGES.csv"
+        )
+    _refuse_bulk_only(resume=given["resume"], journal=given["journal"],
+                      if_unchanged=given["if_unchanged"])  # fmt: skip
+    return bulk_cmd.make_plan(rt, file, plan, given["concurrency"], given["rate"])
 
 
 def _run(
