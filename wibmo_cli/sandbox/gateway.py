@@ -1,12 +1,13 @@
 """From an HTTP request to an HTTP reply: routing, gateway checks, faults, token in and out.
 
-The order a request goes through, as the platform's gateway and services do it:
+The order a request goes through, as the platform's gateway and services do it (a
+lookup's or an update's token is decrypted first, only for its record: clientTxnId and
+identifiers, whatever happens to the request next):
 
     unknown path                   404 plain JSON
     x-api-key missing / wrong      401 plain JSON (the gateway's own messages)
     wrong method                   405 plain JSON
     a helper endpoint              `Gateway._helper` (no fault, no latency)
-    token                          decrypted, for the record's clientTxnId and identifiers
     injected fault                 see `Faults` (no further processing, nothing changed);
                                    drop_after and hang_after strike at the end instead:
                                    the request applied, its answer never sent
