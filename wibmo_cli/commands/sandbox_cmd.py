@@ -37,6 +37,17 @@ DatabasePath = Annotated[
     ),
 ]
 
+Customers = Annotated[
+    int | None,
+    typer.Option(
+        "--customers",
+        metavar="N",
+        help="Generated customers (default 240; 10-100,000) besides the fixed ones, for "
+        "load and scale runs; a database seeded with another count is refused.",
+        show_default=False,
+    ),
+]
+
 
 sandbox_app = typer.Typer(rich_markup_mode=None)
 
@@ -71,6 +82,19 @@ def sandbox(
     drop_rate: Annotated[
         float, typer.Option("--drop-rate", help="Share whose connection is dropped unanswered.")
     ] = 0.0,
+    drop_after_rate: Annotated[
+        float,
+        typer.Option(
+            "--drop-after-rate",
+            help="Share applied, then dropped unanswered (the client cannot tell it was).",
+        ),
+    ] = 0.0,
+    hang_after_rate: Annotated[
+        float,
+        typer.Option(
+            "--hang-after-rate", help="Share applied, then never answered (--hang-seconds)."
+        ),
+    ] = 0.0,
     shape: Annotated[
         str, typer.Option("--shape", metavar="cardList|flat|mixed", help="Lookup answer shape.")
     ] = "cardList",
@@ -86,6 +110,7 @@ def sandbox(
             "placement), mob1, v3, gitbook or wallet; 'list' describes each.",
         ),
     ] = "seed",
+    customers: Customers = None,
 ) -> None:
     """Run the local sandbox: both APIs over real HTTP on 127.0.0.1, real encryption,
     demo customers in SQLite, the documents' error codes, and fault knobs.
@@ -103,6 +128,8 @@ def sandbox(
       wibmo sandbox
       wibmo sandbox --port 0 --db scratch.db
       wibmo sandbox --latency-ms 50 --fail-rate 0.2 --fail-status 503
+      wibmo sandbox --drop-after-rate 0.1 --seed 7
+      wibmo sandbox --customers 10000 --db big.db
       wibmo sandbox --variant v3
       wibmo -p uat-v3 sandbox --variant v3      # uat-v3: a profile of yours
       wibmo sandbox --variant list
@@ -141,18 +168,23 @@ def sandbox(
                 "hang_seconds": hang_seconds,
                 "garbage_rate": garbage_rate,
                 "drop_rate": drop_rate,
+                "drop_after_rate": drop_after_rate,
+                "hang_after_rate": hang_after_rate,
                 "seed": seed,
             }
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    _check_customers(customers)
     profile = rt.profile()
     db_path = _database_path(rt, db)
     try:
-        settings = sandbox_settings(profile, db_path, faults=faults, shape=shape, variant=served)
+        settings = sandbox_settings(
+            profile, db_path, faults=faults, shape=shape, variant=served, customers=customers
+        )
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    with _database(db_path, given=db is not None):
+    with _database(db_path, given=db is not None, customers=customers):
         pass  # created and seeded now: a path it cannot use is one line, not a crash
 
     def ready(url: str) -> None:
@@ -220,20 +252,38 @@ def _database_path(rt: Runtime, db: str | None) -> Path:
     return user_path(db) if db else rt.data_dir() / SANDBOX_DB
 
 
+def _check_customers(customers: int | None) -> None:
+    from wibmo_cli.sandbox.seed import checked_count
+
+    if customers is not None:
+        try:
+            checked_count(customers)
+        except ValueError as exc:
+            raise InputError(f"--customers {customers}: {exc}") from None
+
+
 @contextmanager
-def _database(path: Path, *, given: bool) -> Iterator[Store]:
-    """The sandbox database at `path` (created and seeded when missing), open for the
-    block: a path it cannot use, or a database it cannot read, is one line."""
+def _database(path: Path, *, given: bool, customers: int | None = None) -> Iterator[Store]:
+    """The sandbox database at `path` (created and seeded when missing, with
+    `customers`), open for the block: a path it cannot use, a database it cannot read,
+    or one seeded with another count of customers, is one line."""
     import sqlite3
 
-    from wibmo_cli.sandbox.store import Store
+    from wibmo_cli.sandbox.store import SeededOtherwise, Store
 
     try:
-        store = Store.open(path)
+        store = Store.open(path, customers)
         try:
             yield store
         finally:
             store.close()
+    except SeededOtherwise as exc:
+        db = f" --db {path}" if given else ""
+        raise InputError(
+            f"--customers {exc.wanted}: the database {path} holds {exc.held:,} generated "
+            f"customers; `wibmo sandbox reset --customers {exc.wanted}{db}` seeds it again "
+            "(its changes are lost), or give another --db"
+        ) from None
     except (OSError, sqlite3.Error) as exc:
         reason = blocked_by(path) or (
             exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -249,9 +299,10 @@ def _database(path: Path, *, given: bool) -> Iterator[Store]:
 
 @sandbox_app.command("reset")
 @command_options
-def reset(rt: Runtime, db: DatabasePath = None) -> None:
+def reset(rt: Runtime, db: DatabasePath = None, customers: Customers = None) -> None:
     """Put the demo data back as a new database has it: every customer, card and
-    document, and no clientTxnId remembered.
+    document, and no clientTxnId remembered; as many generated customers as before,
+    or --customers N.
 
     The database is the one `wibmo sandbox` and the embedded profiles (the built-in
     demo) use, or --db's. A sandbox running on it needs no restart: it reads the
@@ -261,9 +312,11 @@ def reset(rt: Runtime, db: DatabasePath = None) -> None:
     Examples:
       wibmo sandbox reset
       wibmo sandbox reset --db /tmp/sandbox.db
+      wibmo sandbox reset --customers 10000
     """
     from wibmo_cli.sandbox.store import foreign
 
+    _check_customers(customers)
     path = _database_path(rt, db)
     try:
         why = foreign(path)
@@ -272,13 +325,13 @@ def reset(rt: Runtime, db: DatabasePath = None) -> None:
     if why is not None:
         raise InputError(f"{path}: {why}; not reset")
     with _database(path, given=db is not None) as store:
-        store.reseed()
-        customers, cards = len(store.every_customer()), len(store.every_card())
+        store.reseed(customers)
+        everyone, cards = len(store.every_customer()), len(store.every_card())
     if rt.json:
-        rt.render.json({"db": str(path), "customers": customers, "cards": cards})
+        rt.render.json({"db": str(path), "customers": everyone, "cards": cards})
     else:
         rt.render.info(
-            f"sandbox database {path}: the seed again ({customers} customers, {cards} cards)"
+            f"sandbox database {path}: the seed again ({everyone} customers, {cards} cards)"
         )
 
 

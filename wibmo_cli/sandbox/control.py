@@ -1,8 +1,17 @@
 """The sandbox's own endpoints, for tests that drive a sandbox in another process.
 
     GET  /__sandbox/status     what is served: the variant (paths, methods, credential
-                               placement, codes, envelope, helpers) and the answer shape
-    GET  /__sandbox/requests   every request received so far (JSON list of records)
+                               placement, codes, envelope, helpers), the answer shape,
+                               and the records: how many are kept, how many were
+                               forgotten (`settings.RequestLog`: the oldest tenth goes
+                               beyond 100,000)
+    GET  /__sandbox/requests   every request received so far (JSON list of records:
+                               `settings.RequestRecord`, clientTxnId and identifiers
+                               included)
+    GET  /__sandbox/urns       one URN per customer with a card, in customer order,
+                               with the customer's id, mobile, email and city as the
+                               database holds them now (`Store.urns`): what a test or a
+                               bench needs to address many customers
     GET  /__sandbox/faults     the current fault knobs
     POST /__sandbox/faults     set some fault knobs: a JSON object of `Faults` fields
     POST /__sandbox/reset      forget the records (this request is not recorded either)
@@ -28,6 +37,7 @@ RESET: Final = "/__sandbox/reset"
 _ROUTES: Final = {
     "/__sandbox/status": ("GET",),
     "/__sandbox/requests": ("GET",),
+    "/__sandbox/urns": ("GET",),
     "/__sandbox/faults": ("GET", "POST"),
     "/__sandbox/reset": ("POST",),
 }
@@ -42,10 +52,17 @@ def handle(gateway: Gateway, request: Request) -> Reply:
         return json_reply(405, {"message": "Method Not Allowed"}, headers=(("Allow", allow),))
     faults = gateway.settings.faults
     if request.path == "/__sandbox/status":
-        status = {"variant": gateway.variant.to_json(), "shape": gateway.settings.shape}
+        records = gateway.records
+        status = {
+            "variant": gateway.variant.to_json(),
+            "shape": gateway.settings.shape,
+            "records": {"kept": len(records), "forgotten": records.forgotten},
+        }
         return json_reply(200, status)
     if request.path == "/__sandbox/requests":
         return json_reply(200, [record.to_json() for record in list(gateway.records)])
+    if request.path == "/__sandbox/urns":
+        return json_reply(200, [each.to_json() for each in gateway.store.urns()])
     if request.path == RESET:
         try:
             wanted = parse_json(request.body or b"{}")
@@ -58,7 +75,7 @@ def handle(gateway: Gateway, request: Request) -> Reply:
                 gateway.store.reseed()
             except sqlite3.Error as exc:  # e.g. another process held the lock too long
                 return json_reply(503, {"message": f"the seed was not put back: {exc}"})
-        gateway.records.clear()
+        gateway.records.restart()
         faults.reset()
         return json_reply(200, {"ok": True})
     if request.method == "POST":

@@ -1,12 +1,16 @@
 """From an HTTP request to an HTTP reply: routing, gateway checks, faults, token in and out.
 
-The order a request goes through, as the platform's gateway and services do it:
+The order a request goes through, as the platform's gateway and services do it (a
+lookup's or an update's token is decrypted first, only for its record: clientTxnId and
+identifiers, whatever happens to the request next):
 
     unknown path                   404 plain JSON
     x-api-key missing / wrong      401 plain JSON (the gateway's own messages)
     wrong method                   405 plain JSON
     a helper endpoint              `Gateway._helper` (no fault, no latency)
-    injected fault                 see `Faults` (no further processing, nothing recorded)
+    injected fault                 see `Faults` (no further processing, nothing changed);
+                                   drop_after and hang_after strike at the end instead:
+                                   the request applied, its answer never sent
     credentials                    1262 clientId, 1264/1031 bankId, 1311 secureCode,
                                    1310 X-Consumer-Custom-ID (headers or body fields, as
                                    the variant wants them for this API)
@@ -42,6 +46,8 @@ from wibmo_cli.sandbox.lookup import lookup
 from wibmo_cli.sandbox.model import (
     Context,
     PlatformError,
+    fields_of,
+    given,
     now14,
     number_or_text,
     response_message,
@@ -54,7 +60,14 @@ from wibmo_cli.sandbox.protocol import (
     phrase,
     token_reply,
 )
-from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
+from wibmo_cli.sandbox.settings import (
+    AFTER_THE_PLATFORM,
+    IDENTIFIERS,
+    MAX_RECORDED,
+    RequestLog,
+    RequestRecord,
+    SandboxSettings,
+)
 from wibmo_cli.sandbox.store import Store
 from wibmo_cli.sandbox.update_rules import update
 from wibmo_cli.sandbox.variants import HELPER_METHOD
@@ -74,7 +87,7 @@ _GATEWAY_MESSAGES: Final = {
 class Gateway:
     """Routes requests and answers them; used only from the server's event-loop thread."""
 
-    def __init__(self, settings: SandboxSettings, store: Store, records: list[RequestRecord]):
+    def __init__(self, settings: SandboxSettings, store: Store, records: RequestLog):
         self.settings = settings
         self.store = store
         self.records = records
@@ -127,21 +140,28 @@ class Gateway:
         return None
 
     def _api(self, api: str, request: Request, record: RequestRecord) -> Reply:
+        body = _json_object(request.body)
+        decrypted = self._decrypted(body)
+        payload = decrypted if isinstance(decrypted, dict) else None
+        txn_id = _recorded(payload, api, record)  # a request the gateway refuses too
         refused = self._gateway(self.variant.api(api).method, request)
         if refused is not None:
             return refused
         fault = self.settings.faults.take()
-        if fault is not None:
-            record.fault = fault
+        record.fault = fault
+        if fault is not None and fault not in AFTER_THE_PLATFORM:
             return self._fault_reply(fault)
-        answer = self._platform(api, request, record)
+        with self.store.transaction():
+            answer = self._answer(api, request.headers, body, payload, txn_id)
         record.response_code = str(answer.get("responseCode"))
+        if fault is not None:  # applied and committed: now the answer is lost
+            return self._fault_reply(fault)
         return token_reply(self.codec.encrypt_json(answer), key=self.variant.envelope)
 
     def _fault_reply(self, fault: str) -> Reply:
-        if fault == "drop":
+        if fault in ("drop", "drop_after"):
             return Reply(0, action="drop")
-        if fault == "hang":
+        if fault in ("hang", "hang_after"):
             return Reply(0, action="hang", hang=self.settings.faults.hang_seconds)
         if fault == "garbage":  # 37 bytes: not whole AES blocks, so no scheme decrypts it
             return json_reply(200, {"token": base64.b64encode(os.urandom(37)).decode()})
@@ -152,16 +172,6 @@ class Gateway:
         return json_reply(status, {"message": _GATEWAY_MESSAGES.get(status, "Request rejected")})
 
     # -- the platform ------------------------------------------------------------------
-
-    def _platform(self, api: str, request: Request, record: RequestRecord) -> dict[str, Any]:
-        body = _json_object(request.body)
-        decrypted = self._decrypted(body)
-        payload = decrypted if isinstance(decrypted, dict) else None
-        txn = payload.get("clientTxnId") if payload is not None else None
-        txn_id = str(txn) if isinstance(txn, str | int) and not isinstance(txn, bool) else None
-        record.client_txn_id = txn_id
-        with self.store.transaction():
-            return self._answer(api, request.headers, body, payload, txn_id)
 
     def _answer(
         self,
@@ -309,6 +319,27 @@ class Gateway:
         if exc.detail:
             answer["description"] = exc.detail
         return answer
+
+
+def _recorded(payload: dict[str, Any] | None, api: str, record: RequestRecord) -> str | None:
+    """The payload's clientTxnId (None when it has none the platform could read), noted
+    in ``record`` with the customer identifiers ``api`` reads (`IDENTIFIERS`)."""
+    if payload is None:
+        return None
+    txn = payload.get("clientTxnId")
+    txn_id = str(txn) if isinstance(txn, str | int) and not isinstance(txn, bool) else None
+    record.client_txn_id = None if txn_id is None else _cut(txn_id)
+    fields = fields_of(payload)
+    for name in IDENTIFIERS[api]:
+        value = given(fields, name.lower())
+        if value is not None:
+            record.identifiers[name] = _cut(value)
+    return txn_id
+
+
+def _cut(text: str) -> str:
+    """Text from a request as a record keeps it: at most `MAX_RECORDED` characters."""
+    return text if len(text) <= MAX_RECORDED else text[:MAX_RECORDED] + "…"
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

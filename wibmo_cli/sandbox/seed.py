@@ -9,6 +9,13 @@ A few customers are fixed on purpose, for the error answers they trigger:
 `DUPLICATE_MOBILE` is on two customers (1237), `DUPLICATE_EMAIL` on two (1307), and
 `CARDLESS_CUSTOMER_ID` has no card (1306 on update). After the generated ones come
 `wallets.WALLETS`, fixed too: wallets with sub-wallets and `cardLinked`.
+
+`GENERATED` customers are made unless a database asks for another count (`wibmo
+sandbox --customers N`, for load and scale runs): the same draws in the same order, so
+the first 240 of any count are the default seed's 240, and the fixed customers are
+there whatever the count (`MIN_GENERATED` keeps the first ten, which hold them and
+cover every KYC profile). URNs rise from 1000058916 by 1-4000 a card: `MAX_GENERATED`
+keeps them below the wallets' 2000000011.
 """
 
 from __future__ import annotations
@@ -23,10 +30,13 @@ from typing import Final
 from wibmo_cli import validate
 from wibmo_cli.errors import InputError
 from wibmo_cli.sandbox.model import Card, Customer, Document
+from wibmo_cli.sandbox.wallets import WALLETS
 from wibmo_cli.sandbox.wallets import records as wallet_records
 
 SEED: Final = 20221116
 GENERATED: Final = 240
+MIN_GENERATED: Final = 10
+MAX_GENERATED: Final = 100_000
 
 SAMPLE_URN: Final = 389
 SAMPLE_MOBILE: Final = "9897123456"
@@ -167,6 +177,7 @@ class _Maker:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.mobiles: set[str] = {SAMPLE_MOBILE, DUPLICATE_MOBILE}
+        self.mobiles.update(wallet.mobile for wallet in WALLETS)
         self.urn = 1000058915
 
     def digits(self, count: int) -> str:
@@ -217,10 +228,17 @@ class _Maker:
         return body + validate.verhoeff_check_digit(body)
 
 
-def generated(data: SeedData, rng: random.Random) -> None:
+def checked_count(count: int) -> int:
+    """``count`` if a seed can make that many customers, else `ValueError` saying why."""
+    if not MIN_GENERATED <= count <= MAX_GENERATED:
+        raise ValueError(f"customers must be {MIN_GENERATED:,}-{MAX_GENERATED:,} (got {count:,})")
+    return count
+
+
+def generated(data: SeedData, rng: random.Random, count: int = GENERATED) -> None:
     """Made-up customers with one to three cards each, covering every profile and state."""
     make = _Maker(rng)
-    for index in range(GENERATED):
+    for index in range(checked_count(count)):
         rowid = index + 2
         female = rng.random() < 0.5
         first = rng.choice(FEMALE if female else MALE)
@@ -326,13 +344,14 @@ def _extra(rng: random.Random, created: date) -> str:
     return json.dumps(extra, separators=(",", ":"))
 
 
-def build() -> SeedData:
-    """Every record of a new database, the same on every call."""
+def build(customers: int = GENERATED) -> SeedData:
+    """Every record of a new database with ``customers`` generated ones, the same on
+    every call."""
     data = SeedData()
     sample(data)
-    generated(data, random.Random(SEED))
-    customers, cards, documents = wallet_records(first_id=len(data.customers) + 1)
-    data.customers += customers
+    generated(data, random.Random(SEED), customers)
+    wallets, cards, documents = wallet_records(first_id=len(data.customers) + 1)
+    data.customers += wallets
     data.cards += cards
     data.documents += documents
     return data

@@ -22,18 +22,17 @@ from typing import Final
 from wibmo_cli.sandbox.connection import HttpConnection
 from wibmo_cli.sandbox.gateway import Gateway
 from wibmo_cli.sandbox.protocol import Reply, Request, json_reply
-from wibmo_cli.sandbox.settings import RequestRecord, SandboxSettings
+from wibmo_cli.sandbox.settings import RequestLog, RequestRecord, SandboxSettings
 from wibmo_cli.sandbox.store import Store
 from wibmo_cli.sandbox_port import DEFAULT_PORT
 
-MAX_RECORDS: Final = 100_000  # beyond, the oldest tenth is forgotten (long load runs)
 _log = logging.getLogger(__name__)
 
 
 class HttpServer:
     """The listener, its connections, the store and the gateway; all on one event loop."""
 
-    def __init__(self, settings: SandboxSettings, records: list[RequestRecord]) -> None:
+    def __init__(self, settings: SandboxSettings, records: RequestLog) -> None:
         self.settings = settings
         self.records = records
         self.url = ""
@@ -43,7 +42,7 @@ class HttpServer:
         self._connections: set[HttpConnection] = set()
 
     async def start(self, host: str, port: int) -> str:
-        self._store = Store.open(self.settings.db_path)
+        self._store = Store.open(self.settings.db_path, self.settings.customers)
         self._gateway = Gateway(self.settings, self._store, self.records)
         loop = asyncio.get_running_loop()
         try:
@@ -97,16 +96,11 @@ class HttpServer:
                 reply = json_reply(500, {"message": "sandbox internal error"})
             record = RequestRecord(request.method, request.path, "other", reply.status)
         if record is not None:
-            self._keep(record)
+            self.records.keep(record)
         return reply
 
     def refused(self, status: int) -> None:
-        self._keep(RequestRecord("", "", "other", status))
-
-    def _keep(self, record: RequestRecord) -> None:
-        self.records.append(record)
-        if len(self.records) > MAX_RECORDS:
-            del self.records[: MAX_RECORDS // 10]
+        self.records.keep(RequestRecord("", "", "other", status))
 
 
 _UNAVAILABLE: Final = (
@@ -137,7 +131,7 @@ class Sandbox:
         self.host = host
         self.port = port
         self.url = ""
-        self.requests: list[RequestRecord] = []  # appended on the loop thread (atomic)
+        self.requests = RequestLog()  # appended on the loop thread (atomic)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -211,7 +205,7 @@ def serve(
     """Serve in the foreground until Ctrl-C or SIGTERM, then shut down cleanly and return."""
 
     async def main() -> None:
-        server = HttpServer(settings, [])
+        server = HttpServer(settings, RequestLog())
         url = await server.start(host, port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

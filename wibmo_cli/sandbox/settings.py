@@ -11,14 +11,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from wibmo_cli.crypto import IvScheme
+from wibmo_cli.sandbox.seed import checked_count
 from wibmo_cli.sandbox.variants import LOOKUP_PATHS as LOOKUP_PATHS  # kept importable here
 from wibmo_cli.sandbox.variants import SEED, Variant
 from wibmo_cli.sandbox.variants import UPDATE_PATHS as UPDATE_PATHS
 
 SHAPES: Final = ("cardList", "flat", "mixed")
 QUEUE_ENTRIES: Final = frozenset(
-    {"503", "502", "429", "500", "401", "hang", "garbage", "drop", "ok"}
+    {"503", "502", "429", "500", "401", "hang", "garbage", "drop", "drop_after", "hang_after", "ok"}
 )
+# Faults that strike after the platform acted: the request is applied (the store
+# changed, its clientTxnId remembered) and then left unanswered.
+AFTER_THE_PLATFORM: Final = frozenset({"drop_after", "hang_after"})
 
 
 @dataclass
@@ -26,16 +30,23 @@ class Faults:
     """Knobs for tests and load, read on every API request (mutable while running).
 
     Rates are shares of API requests, drawn in this order from one random number:
-    drop, hang, fail (answered ``fail_status``), garbage. ``queue`` holds one-shot
+    drop, hang, fail (answered ``fail_status``), garbage, drop_after, hang_after (the
+    last two added after the others, so a seed replays the faults it always did).
+    ``queue`` holds one-shot
     faults for the next API requests, in order, taken before any rate is drawn; "ok"
     lets one request through. The numbers come from ``draws``, started from ``seed``
     (None: from the system's entropy); `set_from_json` with a ``seed`` and `reset`
     start it again, so a seed given twice replays the same faults.
 
-    A faulted request never reaches the platform's logic: nothing is recorded or
-    changed, so a retry with the same clientTxnId is not a duplicate. ``latency_ms``
-    delays every API answer, faulted or not. A hang closes the connection unanswered
-    after ``hang_seconds``; control endpoints and unknown paths are never faulted.
+    Most faults strike before the platform's logic: nothing is changed and the
+    clientTxnId is not remembered, so a retry with the same clientTxnId is not a
+    duplicate. ``drop_after`` and ``hang_after`` (`AFTER_THE_PLATFORM`) strike after
+    it: the request is applied and answered as usual, and that answer is never sent
+    (the connection closed at once, or after ``hang_seconds``): the client cannot tell
+    whether it was applied, and a retry with the same clientTxnId is a duplicate
+    (1054). ``latency_ms`` delays every API answer, faulted or not. A hang closes the
+    connection unanswered after ``hang_seconds``; control endpoints and unknown paths
+    are never faulted.
     """
 
     latency_ms: float = 0.0
@@ -45,6 +56,8 @@ class Faults:
     hang_seconds: float = 60.0
     garbage_rate: float = 0.0
     drop_rate: float = 0.0
+    drop_after_rate: float = 0.0
+    hang_after_rate: float = 0.0
     seed: int | None = None
     queue: list[str] = field(default_factory=list)
     draws: random.Random = field(init=False, repr=False, compare=False)
@@ -61,14 +74,23 @@ class Faults:
         if self.queue:
             fault = self.queue.pop(0)
             return None if fault == "ok" else fault
-        if not (self.drop_rate or self.hang_rate or self.fail_rate or self.garbage_rate):
-            return None
+        if not (
+            self.drop_rate
+            or self.hang_rate
+            or self.fail_rate
+            or self.garbage_rate
+            or self.drop_after_rate
+            or self.hang_after_rate
+        ):
+            return None  # the usual case, on every request: no draw, no tuple built
         draw = self.draws.random()
         for fault, rate in (
             ("drop", self.drop_rate),
             ("hang", self.hang_rate),
             (str(self.fail_status), self.fail_rate),
             ("garbage", self.garbage_rate),
+            ("drop_after", self.drop_after_rate),
+            ("hang_after", self.hang_after_rate),
         ):
             if draw < rate:
                 return fault
@@ -136,6 +158,10 @@ class SandboxSettings:
     ``variant`` is the environment served (`variants`: paths, methods, credential
     placement, message codes, envelope, helpers); ``lookup_paths`` / ``update_paths``
     are where a lenient variant (the seed) also answers, a strict one only at its own.
+    ``customers``: how many generated customers the database must hold (a new one is
+    seeded with them; one seeded with another count is refused at start,
+    `store.SeededOtherwise`); None takes the database as it is (a new one gets
+    `seed.GENERATED`).
     """
 
     key: bytes
@@ -149,6 +175,7 @@ class SandboxSettings:
     lookup_paths: tuple[str, ...] = LOOKUP_PATHS
     update_paths: tuple[str, ...] = UPDATE_PATHS
     db_path: Path = field(kw_only=True)  # created and seeded when missing, else reused
+    customers: int | None = field(default=None, kw_only=True)
     shape: str = "cardList"
     variant: Variant = SEED
     faults: Faults = field(default_factory=Faults)
@@ -158,6 +185,8 @@ class SandboxSettings:
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
             raise ValueError(f"shape {self.shape!r} is not one of {', '.join(SHAPES)}")
+        if self.customers is not None:
+            checked_count(self.customers)
         self.db_path = Path(self.db_path)
 
     def __repr__(self) -> str:  # never show the secrets
@@ -173,7 +202,13 @@ class RequestRecord:
     """One request the sandbox received and what it did with it.
 
     ``status`` is 0 when no answer was sent (a hang or a drop); ``fault`` names the
-    injected fault, if any; ``response_code`` is the answer's responseCode, if any.
+    injected fault, if any; ``response_code`` is the platform's responseCode, if the
+    platform's logic ran (after a ``drop_after`` or ``hang_after`` too, though nobody
+    received it). For lookups and updates, faulted or not, ``client_txn_id`` and
+    ``identifiers`` are read from the token when it decrypts to a JSON object:
+    ``identifiers`` holds the customer identifiers the API reads (`IDENTIFIERS`) that
+    the payload gave, as text the way the platform reads them (stripped), each cut to
+    `MAX_RECORDED` characters; so a test can count the updates each customer received.
     """
 
     method: str
@@ -183,7 +218,42 @@ class RequestRecord:
     client_txn_id: str | None = None
     response_code: str | None = None
     fault: str | None = None
+    identifiers: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The customer identifiers each API reads, as the documents spell them (the payload's
+# keys are matched case-insensitively). Update Profile's email is a field it changes,
+# not an identifier.
+IDENTIFIERS: Final = {
+    "lookup": ("customerMobile", "urn", "customerId", "emailId"),
+    "update": ("customerMobile", "urn", "customerId"),
+}
+MAX_RECORDED: Final = 100  # characters of a clientTxnId or an identifier kept in a record
+MAX_RECORDS: Final = 100_000  # a RequestLog's bound, beyond which the oldest tenth goes
+
+
+class RequestLog(list[RequestRecord]):
+    """The records of one sandbox, oldest first, bounded for long load runs: beyond
+    ``limit`` the oldest tenth is forgotten, and ``forgotten`` counts them (reported
+    by GET /__sandbox/status), so a test that counts requests knows when it cannot."""
+
+    def __init__(self, limit: int = MAX_RECORDS) -> None:
+        super().__init__()
+        self.limit = limit
+        self.forgotten = 0
+
+    def keep(self, record: RequestRecord) -> None:
+        self.append(record)
+        if len(self) > self.limit:
+            cut = max(1, self.limit // 10)
+            del self[:cut]
+            self.forgotten += cut
+
+    def restart(self) -> None:
+        """Forget every record, and that any was forgotten (POST /__sandbox/reset)."""
+        self.clear()
+        self.forgotten = 0

@@ -17,6 +17,11 @@ connection waits up to `BUSY_TIMEOUT` seconds for another process's transaction.
 
 The database holds whole document numbers: a new file is created 0600 (SQLite gives
 its -wal and -shm files the same mode), and a data directory created here 0700.
+
+A database remembers how many customers its seed generated (``meta``: customers; one
+made before it had `seed.GENERATED`): opened asking for another count, it is refused
+(`SeededOtherwise`) rather than silently reseeded, and `reseed` keeps the count unless
+told another.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import astuple
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -100,6 +105,30 @@ _SELECT_CARDS: Final = _select("cards", CARD_COLUMNS, "customer = ? ORDER BY cre
 _SELECT_DOCS: Final = _select("documents", DOCUMENT_COLUMNS, "customer = ? ORDER BY id")
 
 
+class SeededOtherwise(Exception):
+    """The database holds another count of generated customers than the one asked for."""
+
+    def __init__(self, path: Path, held: int, wanted: int) -> None:
+        super().__init__(f"{path} holds {held:,} generated customers, not {wanted:,}")
+        self.path = path
+        self.held = held
+        self.wanted = wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """A customer as a test or a bench addresses them: one URN and what they hold now."""
+
+    urn: int
+    customer_id: str
+    mobile: str
+    email: str
+    city: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class Store:
     """Customers, cards, documents and seen clientTxnIds, in one SQLite file."""
 
@@ -107,8 +136,10 @@ class Store:
         self._conn = conn
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open ``path``, creating and seeding it when it is new."""
+    def open(cls, path: Path, customers: int | None = None) -> Store:
+        """Open ``path``, creating and seeding it when it is new (with ``customers``
+        generated customers; None: `seed.GENERATED`). Given a count, a database seeded
+        with another is `SeededOtherwise`; None takes whatever it holds."""
         _create_private(path)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
@@ -122,7 +153,9 @@ class Store:
                     conn.execute(statement)
                 seeded = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
                 if seeded is None:
-                    _seed(conn)
+                    _seed(conn, seed.GENERATED if customers is None else customers)
+                elif customers is not None and store.generated() != customers:
+                    raise SeededOtherwise(path, store.generated(), customers)
         except BaseException:
             conn.close()
             raise
@@ -143,6 +176,11 @@ class Store:
                 self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def generated(self) -> int:
+        """How many customers this database's seed generated."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'customers'").fetchone()
+        return seed.GENERATED if row is None else int(row[0])
 
     # -- transactions ------------------------------------------------------------------
 
@@ -213,6 +251,17 @@ class Store:
         rows = self._conn.execute(_select("customers", CUSTOMER_COLUMNS, "true ORDER BY id"))
         return [_customer(row) for row in rows]
 
+    def urns(self) -> list[Addressed]:
+        """One URN per customer with a card (the first, as `cards` orders them), in
+        customer order, with what the customer holds now."""
+        rows = self._conn.execute(
+            "SELECT (SELECT urn FROM cards WHERE customer = customers.id "
+            "ORDER BY created_on, urn LIMIT 1) AS first_urn, "
+            "customer_id, mobile, email, city FROM customers "
+            "WHERE first_urn IS NOT NULL ORDER BY id"
+        )
+        return [Addressed(*row) for row in rows]
+
     def every_card(self) -> list[Card]:
         """Every card, by customer then as `cards` orders them."""
         sql = _select("cards", CARD_COLUMNS, "true ORDER BY customer, created_on, urn")
@@ -220,15 +269,17 @@ class Store:
 
     # -- writing (the caller commits) --------------------------------------------------
 
-    def reseed(self) -> None:
+    def reseed(self, customers: int | None = None) -> None:
         """The seed again (`wibmo sandbox reset`): every customer, card and document, the
         remembered clientTxnIds and the sequences as a new database has them, in one
-        transaction. Another process (a running sandbox) sees the old data or the new,
-        never a mix, and needs no restart: it caches nothing between requests."""
+        transaction; ``customers`` generated ones (None: as many as before). Another
+        process (a running sandbox) sees the old data or the new, never a mix, and needs
+        no restart: it caches nothing between requests."""
         with self.transaction():
+            count = self.generated() if customers is None else customers
             for table in ("documents", "cards", "customers", "txns", "meta"):
                 self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
-            _seed(self._conn)
+            _seed(self._conn, count)
 
     def update_customer(self, rowid: int, changes: dict[str, str]) -> None:
         """Set customer columns (only those in `UPDATABLE`)."""
@@ -289,8 +340,8 @@ def foreign(path: Path) -> str | None:
     return None if row is not None else "not a sandbox database (it was never seeded)"
 
 
-def _seed(conn: sqlite3.Connection) -> None:
-    data = seed.build()
+def _seed(conn: sqlite3.Connection, customers: int) -> None:
+    data = seed.build(customers)
 
     def insert(table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
         marks = ", ".join("?" * len(columns))
@@ -303,8 +354,9 @@ def _seed(conn: sqlite3.Connection) -> None:
     insert("cards", CARD_COLUMNS, [astuple(c) for c in data.cards])
     insert("documents", DOCUMENT_COLUMNS, [astuple(d) for d in data.documents])
     conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('seeded', ?), ('schema', ?), ('ref_no', ?)",
-        (str(seed.SEED), SCHEMA_VERSION, str(FIRST_REF_NO - 1)),
+        "INSERT INTO meta (key, value) VALUES "
+        "('seeded', ?), ('schema', ?), ('ref_no', ?), ('customers', ?)",
+        (str(seed.SEED), SCHEMA_VERSION, str(FIRST_REF_NO - 1), str(customers)),
     )
 
 
