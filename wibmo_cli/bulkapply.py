@@ -218,7 +218,7 @@ class Applier:
             if why is not None:
                 result, message = why
                 if result == "stale":
-                    self._journal(lambda: self.journal.skipped(number, txn, message))
+                    await self._journal(lambda: self.journal.skipped(number, txn, message))
                 self._done(RowResult(number, txn, who, result, message=message))
                 return
         await self._send(client, row, request, plan)
@@ -259,21 +259,21 @@ class Applier:
             "cardProfileId": plan.current_profile,
             "fields": row.get("fields") or {},
         }
-        self._journal(lambda: self.journal.sending(number, txn, **details))
+        await self._journal(lambda: self.journal.sending(number, txn, **details))
         fields = update_audit(request, plan, action="bulk update")
         entry = AuditEntry(self.audit, self.warn, {**fields, "row": number})
         try:
             outcome = await send_once(lambda: client.update(plan.payload), entry, Progress(), plan)
         except WibmoError as exc:  # the audit log failed before sending: nothing sent
             said = exc.message
-            self._journal(lambda: self.journal.outcome(number, txn, "not sent", error=said))
+            await self._journal(lambda: self.journal.outcome(number, txn, "not sent", error=said))
             raise JournalFailed(said) from None
-        except BaseException:
-            self._journal(lambda: self.journal.outcome(number, txn, "interrupted"))
+        except BaseException:  # Ctrl-C or SIGTERM: written, and on disk when the run ends
+            self._journal_now(lambda: self.journal.outcome(number, txn, "interrupted"))
             self._done(RowResult(number, txn, who, "interrupted"))
             raise
         result, extra = outcome_details(outcome)
-        self._journal(lambda: self.journal.outcome(number, txn, result, **extra))
+        await self._journal(lambda: self.journal.outcome(number, txn, result, **extra))
         self._done(self._result(number, txn, who, outcome, result))
 
     def _result(
@@ -287,12 +287,23 @@ class Applier:
         message = outcome.error.message if outcome.error is not None else None
         return RowResult(number, txn, who, result, message=message)
 
-    def _journal(self, write: Callable[[], None]) -> None:
+    async def _journal(self, write: Callable[[], None]) -> None:
+        """`write` an event and wait until it is on disk; a journal that cannot take it
+        stops the run (JournalFailed): nothing more is sent."""
+        try:
+            write()
+            await self.journal.durable()
+        except OutputError as exc:
+            self.summary.stopped = str(exc)
+            raise JournalFailed(str(exc)) from None
+
+    def _journal_now(self, write: Callable[[], None]) -> None:
+        """An event written while the run is being cancelled (no await possible): the
+        journal's close makes it durable."""
         try:
             write()
         except OutputError as exc:
             self.summary.stopped = str(exc)
-            raise JournalFailed(str(exc)) from None
 
 
 def rebuilt(row: dict[str, Any], profile: Profile) -> tuple[UpdateRequest, Plan]:
