@@ -193,6 +193,7 @@ def _token(scheme: str, plaintext: str = PAYLOAD) -> str:
     return TokenCodec(DEMO_KEY.encode(), IvScheme.parse(scheme)).encrypt_json(json.loads(plaintext))
 
 
+BULK_CHANGES = "urn,emailId,cardholderCity\n1000099810,abhishek.m@example.com,Pune\n"
 CUSTOMERS = "mobile,urn\n9897123456,389\n9000012345,2000000011\n"
 EXPORT = "name,city,mobile\nABC,Kochi,9897123456\nSneha,Mumbai,9000012346\n"
 A_PROFILE = "profiles.toml with the profile it names (the test: profiles.example.toml's, embedded)"
@@ -398,23 +399,33 @@ NEEDS: dict[str, Needs] = {
     ),
     "wibmo sandbox --shape mixed": Needs("runs until Ctrl-C", server=True),
     "wibmo sandbox --variant v3": Needs("runs until Ctrl-C", server=True),
+    "wibmo sandbox --drop-after-rate 0.1 --seed 7": Needs("runs until Ctrl-C", server=True),
+    "wibmo sandbox --customers 10000 --db big.db": Needs("runs until Ctrl-C", server=True),
     "wibmo -p uat-v3 sandbox --variant v3": Needs(
         f"runs until Ctrl-C; {A_PROFILE}", server=True, profiles="profiles.toml"
     ),
     'curl -X POST http://127.0.0.1:8765/__sandbox/faults -d \'{"queue": ["503", "hang"]}\'': Needs(
         "`wibmo sandbox` running", sandbox=True
     ),
+    "wibmo -p uat update-profile --apply plan.jsonl --resume --yes": Needs(
+        f"{A_PROFILE}, and a plan applied before",
+        files={"changes.csv": BULK_CHANGES},
+        profiles="profiles.toml",
+        setup="wibmo -p uat update-profile --file changes.csv --plan plan.jsonl && "
+        "wibmo -p uat update-profile --apply plan.jsonl --yes",
+    ),
+    "wibmo -p uat update-profile --apply plan.jsonl --if-unchanged --yes": Needs(
+        f"{A_PROFILE}, and a plan",
+        files={"changes.csv": BULK_CHANGES},
+        profiles="profiles.toml",
+        setup="wibmo -p uat update-profile --file changes.csv --plan plan.jsonl",
+    ),
 }
 # The README's scripts, by their first line.
 SCRIPTS: dict[str, Needs] = {
     "#!/bin/sh": Needs(
         f"{A_PROFILE}, and changes.csv",
-        files={"changes.csv": "urn,email\n1000099810,abhishek.m@example.com\n"},
-        profiles="profiles.toml",
-    ),
-    "# urns.csv: a header line, then a URN first on each line; profile uat": Needs(
-        f"{A_PROFILE}, and urns.csv",
-        files={"urns.csv": "urn,name\n1000104854,Aarav\n1000116858,Nandini\n"},
+        files={"changes.csv": BULK_CHANGES},
         profiles="profiles.toml",
     ),
 }
