@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final, Protocol
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from wibmo_cli import interrupts
 from wibmo_cli.batchio import (
@@ -300,13 +300,16 @@ def _explained(code: str | None, answer: dict[str, Any]) -> str:
     return message
 
 
-def run_interruptible(main: Awaitable[Summary]) -> Summary:
+T = TypeVar("T")
+
+
+def run_interruptible(main: Awaitable[T]) -> T:
     """Run `main` with Ctrl-C and SIGTERM cancelling it (it stops cleanly on that).
 
     A second Ctrl-C while it winds down falls back to the default: stop at once.
     """
 
-    async def guarded() -> Summary:
+    async def guarded() -> T:
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(main)
 
