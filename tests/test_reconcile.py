@@ -190,7 +190,7 @@ def test_document_masks_identifiers_and_carries_every_field() -> None:
     assert line == {
         "row": 4,
         "clientTxnId": "T9",
-        "identifiers": {"mobile": "********3456"},
+        "identifiers": "mobile ********3456",
         "verdict": CHANGED,
         "fields": {"firstName": {"planned": "B", "was": "A", "now": "ABC"}},
         "why": "firstName: neither as it was nor as planned",

@@ -33,13 +33,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.codes import explain, is_success, normalise_code
 from wibmo_cli.customer_now import as_held, customer_record, shown_now
 from wibmo_cli.errors import InputError, WibmoError
 from wibmo_cli.fields import BY_NAME
-from wibmo_cli.masking import mask, mask_identifier
+from wibmo_cli.masking import mask
 from wibmo_cli.messages import Identifiers, lookup_payload
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ NOT_COMPARED: Final = "not compared"
 # An update-profile's last audited result that leaves its outcome unknown (send.py).
 AUDIT_UNKNOWN: Final = frozenset({"sending", "outcome unknown", "interrupted: outcome unknown"})
 NO_JOURNAL_ENTRY: Final = "no journal entry"
-_IDENTIFIER_KINDS: Final = ("mobile", "urn", "customer_id", "email")
+_IDENTIFIER_KINDS: Final = tuple(f.name for f in dataclass_fields(Identifiers))
 
 Lookup = Callable[[dict[str, Any]], Awaitable["Exchange"]]
 
@@ -79,13 +80,8 @@ class Pending:
     missing: str | None = None  # why it cannot be looked up
 
     def described(self) -> str:
-        """Who, masked (`Identifiers.describe`'s form)."""
-        if not self.identifiers:
-            return self.who
-        return ", ".join(
-            f"{kind.replace('_', ' ')} {mask_identifier(kind, value)}"
-            for kind, value in self.identifiers.items()
-        )
+        """Who, masked as the audit log has it (`Identifiers.describe`)."""
+        return Identifiers(**self.identifiers).describe() if self.identifiers else self.who
 
 
 @dataclass(frozen=True)
@@ -106,14 +102,11 @@ class Verdict:
     fields: Mapping[str, FieldCheck] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
-        """The JSON line: identifiers and values masked as a lookup shows them."""
-        ids = self.update.identifiers
+        """The JSON line: who masked as in the audit log, values as a lookup shows them."""
         return {
             "row": self.update.row,
             "clientTxnId": self.update.txn,
-            "identifiers": {k: mask_identifier(k, v) for k, v in ids.items()}
-            if ids
-            else self.update.who,
+            "identifiers": self.update.described(),
             "verdict": self.verdict,
             "fields": {
                 name: {
@@ -187,6 +180,22 @@ def audit_unknowns(entries: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[st
         elif command == "reconcile" and txn in last and entry.get("result") != CANNOT_TELL:
             last[txn] = "reconciled"
     return {txn: first[txn] for txn, result in last.items() if result in AUDIT_UNKNOWN}
+
+
+def of_profile(
+    unknown: Mapping[str, Mapping[str, Any]], profile: str
+) -> tuple[dict[str, Mapping[str, Any]], dict[str, int]]:
+    """The unknowns audited under `profile` (the audit log's name for it), and how many
+    each other profile has: those are looked up with their own profile, not this one."""
+    mine: dict[str, Mapping[str, Any]] = {}
+    others: dict[str, int] = {}
+    for txn, entry in unknown.items():
+        name = str(entry.get("profile") or "")
+        if name == profile:
+            mine[txn] = entry
+        else:
+            others[name or "?"] = others.get(name or "?", 0) + 1
+    return mine, others
 
 
 def pending_from_audit(txn: str, entry: Mapping[str, Any], journaled: RowState | None) -> Pending:

@@ -119,18 +119,17 @@ def _from_journal(rt: Runtime, given: str, concurrency: int, audit_log: str | No
 
 def _from_audit(rt: Runtime, concurrency: int, audit_log: str | None) -> int | None:
     from wibmo_cli.journal import SINGLE_UPDATES, SingleUpdates, read_journal
-    from wibmo_cli.reconcile import audit_unknowns, pending_from_audit
+    from wibmo_cli.reconcile import audit_unknowns, of_profile, pending_from_audit
 
     profile = rt.profile()
     audit = _audit_log(rt, audit_log, None)
     unknown = audit_unknowns(audit.tail(sys.maxsize))
-    mine = {txn: e for txn, e in unknown.items() if e.get("profile", "") == audit.profile}
-    others = sorted({str(e.get("profile") or "?") for t, e in unknown.items() if t not in mine})
+    mine, others = of_profile(unknown, audit.profile)
     elsewhere = ""
     if others:
-        count = len(unknown) - len(mine)
         elsewhere = (
-            f"{count} more of profile {', '.join(others)}: run `wibmo -p NAME reconcile --audit`"
+            f"{sum(others.values())} more of profile {', '.join(sorted(others))}: run "
+            "`wibmo -p NAME reconcile --audit`"
         )
     path = rt.data_dir() / SINGLE_UPDATES
     journaled = read_journal(path).by_txn() if path.exists() and mine else {}
