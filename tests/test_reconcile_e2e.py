@@ -142,9 +142,9 @@ def test_all_told_is_exit_0_then_nothing_to_reconcile(
     (customer,) = customers(db_path, 1)
     path = tmp_path / "journal.jsonl"
     write_journal(path, [(customer["urn"], {"emailId": change(customer["email"], "n@x.com")})])
-    first = cli("reconcile", str(path))
+    first = cli("reconcile", str(path), "--fields", "row,verdict")
     assert first.exit_code == 0, first.stderr
-    assert "not applied" in first.stdout
+    assert records(first.stdout) == [{"row": 1, "verdict": "not applied"}]
     second = cli("reconcile", str(path))
     assert second.exit_code == 0, second.stderr
     assert "nothing to reconcile" in second.stderr
