@@ -29,6 +29,7 @@ PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away, as a shell r
 COMMANDS: Final[Mapping[str, str]] = {
     "lookup": "wibmo_cli.commands.lookup:lookup",
     "update-profile": "wibmo_cli.commands.update_profile:update_profile",
+    "reconcile": "wibmo_cli.commands.reconcile_cmd:reconcile",
     "call": "wibmo_cli.commands.call:call",
     "audit": "wibmo_cli.commands.audit_cmd:audit",
     "encrypt": "wibmo_cli.commands.tokens:encrypt",
