@@ -414,6 +414,20 @@ NEEDS: dict[str, Needs] = {
         setup="wibmo -p uat update-profile --file changes.csv --plan plan.jsonl && "
         "wibmo -p uat update-profile --apply plan.jsonl --yes",
     ),
+    "wibmo -p uat reconcile plan.jsonl.journal": Needs(
+        f"{A_PROFILE}, and a plan applied before",
+        files={"changes.csv": BULK_CHANGES},
+        profiles="profiles.toml",
+        setup="wibmo -p uat update-profile --file changes.csv --plan plan.jsonl && "
+        "wibmo -p uat update-profile --apply plan.jsonl --yes",
+    ),
+    "wibmo -p uat reconcile plan.jsonl.journal --jq 'select(.verdict != \"applied\")'": Needs(
+        f"{A_PROFILE}, and a plan applied before",
+        files={"changes.csv": BULK_CHANGES},
+        profiles="profiles.toml",
+        setup="wibmo -p uat update-profile --file changes.csv --plan plan.jsonl && "
+        "wibmo -p uat update-profile --apply plan.jsonl --yes",
+    ),
     "wibmo -p uat update-profile --apply plan.jsonl --if-unchanged --yes": Needs(
         f"{A_PROFILE}, and a plan",
         files={"changes.csv": BULK_CHANGES},

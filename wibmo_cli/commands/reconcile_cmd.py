@@ -73,10 +73,9 @@ def reconcile(
 
     \b
     Examples:
-      wibmo reconcile journal.jsonl
-      wibmo reconcile journal.jsonl -o json | jq -c 'select(.verdict != "applied")'
+      wibmo -p uat reconcile plan.jsonl.journal
+      wibmo -p uat reconcile plan.jsonl.journal --jq 'select(.verdict != "applied")'
       wibmo reconcile --audit
-      wibmo -p uat reconcile --audit --audit-log /var/log/wibmo/audit.jsonl  # uat: yours
     """
     from wibmo_cli.batch import MAX_CONCURRENCY
 

@@ -181,7 +181,7 @@ def show_outcome(rt: Runtime, profile: Profile, identifiers: Identifiers, outcom
             outcome.error.cause,
             client_txn_id=outcome.error.client_txn_id,
             hint=f"check with: {check_command(profile, identifiers, outcome.plan)} "
-            "before sending it again",
+            f"(or wibmo -p {profile.name} reconcile --audit) before sending it again",
         )
     if outcome.error is not None:  # REFUSED (a 4xx), NOT_SENT: said as they came
         raise outcome.error
