@@ -115,3 +115,30 @@ def test_a_journal_line_cut_by_a_crash_is_ignored(
     assert done.returncode == 5, done.stderr  # the cut row: sent, outcome unknown
     assert "its last line was cut short" in done.stderr
     assert len([r for r in sandbox.requests if r.api == "update"]) == 2
+
+
+@pytest.mark.slow  # a process interrupted, a resume (~5 s)
+def test_ctrl_c_ends_apply_cleanly_and_resume_does_not_resend_what_was_in_flight(
+    start_sandbox: StartSandbox, db_path: Path
+) -> None:
+    sandbox = start_sandbox(profile={"timeout": 5}, faults=Faults(latency_ms=300))
+    chosen = urns(db_path, 16)
+    write_changes([f"{urn},Kohima" for urn in chosen])
+    assert (
+        run_text("update-profile", "--file", "changes.csv", "--plan", "plan.jsonl").returncode == 0
+    )
+    args = ["update-profile", "--apply", "plan.jsonl", "--yes", "--concurrency", "4"]
+    process = spawn(*args)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert b"interrupted: go on with --resume" in err and b"Traceback" not in err
+    state = read_journal(Path("plan.jsonl.journal"))
+    cut = [row for row, s in state.rows.items() if s.result == "interrupted"]
+    assert cut, "no request was in flight at Ctrl-C: the test proves nothing"
+    resumed = run_text(*args, "--resume", timeout=120)
+    assert resumed.returncode == 5, resumed.stderr  # the rows cut off: unknown, not resent
+    received = [r for r in sandbox.requests if r.api == "update"]
+    check_at_most_once(received, Path("plan.jsonl.journal"))
+    assert f"{len(cut)} unknown from an earlier run (not resent)" in resumed.stderr

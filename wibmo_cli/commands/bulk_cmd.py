@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,23 @@ if TYPE_CHECKING:
     from wibmo_cli.runtime import Runtime
 
 DEFAULT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class BulkRun:
+    """update-profile's options for many customers, as given."""
+
+    file: str | None
+    plan: str | None
+    apply: str | None
+    journal: str | None = None
+    resume: bool = False
+    if_unchanged: bool = False
+    concurrency: int | None = None
+    rate: str | None = None
+    yes: bool = False
+    production_ok: bool = False
+    audit_log: str | None = None
 
 
 def journal_of(plan: Path, journal: str | None) -> Path:
@@ -44,8 +62,7 @@ def make_plan(
         )
     outfile.check_target(out, source=path, force=True)
     changes = read_changes(path, mobile_prefix=str(profile.get("mobile_prefix")))
-    valid = sum(1 for row in changes.rows if row.request is not None)
-    progress = _progress(valid)
+    progress = _progress(len(changes.rows))
 
     async def main() -> list[dict[str, Any]]:
         trace = rt.render.trace if rt.options.verbose else None
@@ -78,19 +95,7 @@ def make_plan(
     return None
 
 
-def apply_plan(
-    rt: Runtime,
-    target: str,
-    *,
-    journal: str | None,
-    resume: bool,
-    if_unchanged: bool,
-    concurrency: int | None,
-    rate: str | None,
-    yes: bool,
-    production_ok: bool,
-    audit_log: str | None,
-) -> int | None:
+def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
     """Send a plan's rows, each at most once, journaled; the worst row's exit status."""
     from wibmo_cli.batch import Pace, run_interruptible
     from wibmo_cli.bulkapply import Applier, ApplySettings, read_plan, to_send
@@ -100,19 +105,22 @@ def apply_plan(
     from wibmo_cli.journal import Journal
     from wibmo_cli.views.bulk import apply_problems, apply_summary, result_line
 
+    assert run.apply is not None
+    target = run.apply
     profile = rt.profile()
-    settings = _settings(concurrency, rate)
+    settings = _settings(run.concurrency, run.rate)
     plan = read_plan(user_path(target))
     if plan.header.get("profile") != profile.name:
         raise InputError(
             f"--apply {target}: planned for profile {plan.header.get('profile')!r}, not "
             f"{profile.name!r}: apply it with -p {plan.header.get('profile')}"
         )
-    path = journal_of(plan.path, journal)
+    path = journal_of(plan.path, run.journal)
     guard = WriteGuard.of(
-        profile, yes=yes, production_ok=production_ok, dry_run=False, review="review the plan"
-    )
-    audit = rt.audit_log(audit_log)
+        profile, yes=run.yes, production_ok=run.production_ok, dry_run=False,
+        review="review the plan",
+    )  # fmt: skip
+    audit = rt.audit_log(run.audit_log)
     try:
         audit.check()
     except ConfigError as exc:
@@ -120,7 +128,7 @@ def apply_plan(
     header = {"profile": profile.name, "plan": str(plan.path.resolve()), "planSha256": plan.sha256}
     with Journal.opened(path, header) as opened:
         state = opened.state()
-        if (state.rows or state.stale) and not resume:
+        if (state.rows or state.stale) and not run.resume:
             raise InputError(
                 f"journal {path} shows this plan applied before: go on with --resume "
                 "(a row sent is never sent again)"
@@ -151,7 +159,7 @@ def apply_plan(
             profile,
             opened,
             audit,
-            ApplySettings(if_unchanged=if_unchanged),
+            ApplySettings(if_unchanged=run.if_unchanged),
             Pace(settings.rate),
             warn=rt.render.warn,
             on_row=on_row,

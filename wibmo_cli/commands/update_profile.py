@@ -26,6 +26,7 @@ from wibmo_cli.send import Decide, Outcome, Progress, build_dry_run, send_update
 if TYPE_CHECKING:
     from wibmo_cli.audit import AuditLog
     from wibmo_cli.changes import UpdateRequest
+    from wibmo_cli.commands.bulk_cmd import BulkRun
     from wibmo_cli.profiles import Profile
 
 
@@ -207,7 +208,17 @@ def update_profile(
           --production-ok                          # production: a profile of yours
     """
     if file is not None or plan is not None or apply is not None:
-        return _bulk(rt, locals())
+        from wibmo_cli.commands.bulk_cmd import BulkRun
+
+        one: dict[str, Any] = {"--urn": urn, "--mobile": mobile, "--customer-id": customer_id,
+               "--card-profile-id": card_profile_id, "--doc": doc, "--from-file": from_file,
+               "--dry-run": dry_run}  # fmt: skip
+        run = BulkRun(file, plan, apply, journal=journal, resume=resume,
+                      if_unchanged=if_unchanged, concurrency=concurrency, rate=rate, yes=yes,
+                      production_ok=production_ok, audit_log=audit_log)  # fmt: skip
+        single = [option for option, value in one.items() if value not in (None, False)]
+        single += [f.option for f in FIELDS if (changes or {}).get(f.name) is not None]
+        return _bulk(rt, run, single)
     _refuse_bulk_only(resume=resume, journal=journal, if_unchanged=if_unchanged,
                       concurrency=concurrency, rate=rate)  # fmt: skip
     from wibmo_cli.changes import parse_request, read_patch
@@ -273,51 +284,30 @@ def _refuse_bulk_only(**given: Any) -> None:
         raise InputError(f"{', '.join(named)}: only with --file --plan or --apply")
 
 
-def _bulk(rt: Runtime, given: dict[str, Any]) -> int | None:
+def _bulk(rt: Runtime, run: BulkRun, single: list[str]) -> int | None:
     """`--file F --plan P` or `--apply P`: many customers (commands/bulk_cmd.py). What
-    names one customer, or a field, is refused: the rows say who and what."""
+    names one customer, or a field (`single`: the options given), is refused: the rows
+    say who and what."""
     from wibmo_cli.commands import bulk_cmd
 
-    single = [
-        option
-        for option, name in (
-            ("--urn", "urn"), ("--mobile", "mobile"), ("--customer-id", "customer_id"),
-            ("--card-profile-id", "card_profile_id"), ("--doc", "doc"),
-            ("--from-file", "from_file"), ("--dry-run", "dry_run"),
-        )
-        if given[name]
-    ] + [f.option for f in FIELDS if (given["changes"] or {}).get(f.name) is not None]  # fmt: skip
     if single:
         raise InputError(
             f"{', '.join(single)}: not with --file/--apply (the file's rows say who and what)"
         )
-    file, plan, apply = given["file"], given["plan"], given["apply"]
-    if apply is not None:
-        if file is not None or plan is not None:
+    if run.apply is not None:
+        if run.file is not None or run.plan is not None:
             raise InputError(
                 "--apply sends a plan: plan with --file F --plan P first, then --apply P"
             )
-        return bulk_cmd.apply_plan(
-            rt,
-            apply,
-            journal=given["journal"],
-            resume=given["resume"],
-            if_unchanged=given["if_unchanged"],
-            concurrency=given["concurrency"],
-            rate=given["rate"],
-            yes=given["yes"],
-            production_ok=given["production_ok"],
-            audit_log=given["audit_log"],
-        )
-    if file is None or plan is None:
+        return bulk_cmd.apply_plan(rt, run)
+    if run.file is None or run.plan is None:
         raise InputError(
             "--file needs --plan PLAN.jsonl: the plan is reviewed, then sent with --apply"
-            if plan is None
+            if run.plan is None
             else "--plan needs --file CHANGES.csv"
         )
-    _refuse_bulk_only(resume=given["resume"], journal=given["journal"],
-                      if_unchanged=given["if_unchanged"])  # fmt: skip
-    return bulk_cmd.make_plan(rt, file, plan, given["concurrency"], given["rate"])
+    _refuse_bulk_only(resume=run.resume, journal=run.journal, if_unchanged=run.if_unchanged)
+    return bulk_cmd.make_plan(rt, run.file, run.plan, run.concurrency, run.rate)
 
 
 def _run(
