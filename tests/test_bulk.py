@@ -255,3 +255,49 @@ def test_options_of_one_customer_are_refused_with_a_file(wibmo: Invoke, sandbox:
     assert_one_line_error(
         wibmo("update-profile", "--urn", "389", "--city", "X", "--resume"), 2, "--resume: only"
     )
+
+
+def test_a_copied_plan_or_another_journal_never_sends_a_row_again(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    chosen = urns(db_path, 3)
+    write_changes([f"{urn},Pune" for urn in chosen])
+    assert plan(wibmo).exit_code == 0
+    assert apply(wibmo).exit_code == 0
+    Path("copy.jsonl").write_bytes(Path("plan.jsonl").read_bytes())
+    for again in (
+        wibmo("update-profile", "--apply", "copy.jsonl", "--yes"),
+        apply(wibmo, "--journal", "other.journal"),
+    ):
+        assert again.exit_code == 1, again.stderr
+        assert "3 sent by another apply" in again.stderr
+    assert len(updates(sandbox)) == 3
+
+
+def test_a_customer_twice_is_refused_even_when_one_row_has_another_fault(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    (a,) = urns(db_path, 1)
+    write_changes([f"{a},not-an-email", f"{a},x.{a}@example.com"], header="urn,emailId")
+    assert plan(wibmo).exit_code == 2
+    rows = plan_lines()[1:]
+    assert [row["status"] for row in rows] == ["invalid", "invalid"]
+    assert "the same customer as row 2" in rows[1]["errors"][0]
+
+
+def test_spreadsheet_headers_and_the_review_table(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    (a,) = urns(db_path, 1)
+    write_changes([f"{a};x.{a}@example.com"], header="\ufeffURN;Email Id")
+    shown = plan(wibmo)
+    assert shown.exit_code == 0, shown.stderr
+    (row,) = plan_lines()[1:]
+    assert row["fields"]["emailId"]["new"] == f"x.{a}@example.com"
+    assert "Changes" in shown.stdout and "emailId" in shown.stdout
+
+
+def test_reconcile_given_the_plan_names_its_journal(wibmo: Invoke, sandbox: Sandbox) -> None:
+    write_changes(["1,Pune"])
+    plan(wibmo)
+    assert_one_line_error(wibmo("reconcile", "plan.jsonl"), 2, "give plan.jsonl.journal")

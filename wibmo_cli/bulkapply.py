@@ -40,6 +40,7 @@ from wibmo_cli.messages import Identifiers, lookup_payload
 if TYPE_CHECKING:
     from wibmo_cli.batch import Pace
     from wibmo_cli.changes import Plan
+    from wibmo_cli.claims import Claims
     from wibmo_cli.client import Client
     from wibmo_cli.profiles import Profile
     from wibmo_cli.send import AuditRecorder, Outcome
@@ -51,6 +52,7 @@ STATUS: Final = {
     "applied": ExitStatus.OK,
     "answered": ExitStatus.API_ERROR,  # another responseCode: not applied
     "stale": ExitStatus.API_ERROR,  # the customer changed since the plan: not sent
+    "elsewhere": ExitStatus.API_ERROR,  # sent by another apply of this plan: not sent
     "invalid": ExitStatus.USAGE,
     "refused": ExitStatus.HTTP,
     "not sent": ExitStatus.NETWORK,
@@ -178,7 +180,9 @@ class Applier:
         *,
         warn: Callable[[str], None],
         on_row: Callable[[RowResult], object] | None = None,
+        claims: Claims | None = None,
     ) -> None:
+        self.claims = claims
         self.profile = profile
         self.journal = journal
         self.audit = audit
@@ -253,6 +257,8 @@ class Applier:
 
         number, txn = int(row["row"]), plan.client_txn_id
         who = dict(row.get("identifiers") or {})
+        if await self._claimed_elsewhere(number, txn, who):
+            return
         details = {
             "profile": self.profile.name,
             "identifiers": who,
@@ -275,6 +281,23 @@ class Applier:
         result, extra = outcome_details(outcome)
         await self._journal(lambda: self.journal.outcome(number, txn, result, **extra))
         self._done(self._result(number, txn, who, outcome, result))
+
+    async def _claimed_elsewhere(self, number: int, txn: str, who: dict[str, str]) -> bool:
+        """Whether another apply (a copy of this plan, another --journal) sent this row:
+        then it is journaled as never to be sent from here, and not sent."""
+        if self.claims is None:
+            return False
+        try:
+            other = self.claims.claim(txn, self.journal.path)
+        except WibmoError as exc:
+            self.summary.stopped = exc.message
+            raise JournalFailed(exc.message) from None
+        if other is None:
+            return False
+        why = f"sent by another apply of this plan (journal {other}): reconcile there"
+        await self._journal(lambda: self.journal.skipped(number, txn, why))
+        self._done(RowResult(number, txn, who, "elsewhere", message=why))
+        return True
 
     def _result(
         self, number: int, txn: str, who: dict[str, str], outcome: Outcome, result: str

@@ -106,7 +106,8 @@ def read_changes(path: Path, *, mobile_prefix: str) -> Changes:
         raise InputError(f"--file {path}: line {reader.line_num} is not CSV ({exc})") from None
     if not rows:
         raise InputError(f"--file {path}: a header and no rows: nothing to change")
-    _same_customer(rows, lambda row: tuple(sorted(row.who().items())) if row.request else None)
+    # a customer twice is a fault of both rows, whatever else is wrong with either
+    _same_customer(rows, lambda row: tuple(sorted(row.who().items())) or None)
     return Changes(path, hashlib.sha256(data).hexdigest(), rows)
 
 
@@ -160,12 +161,15 @@ def _header(header: list[str], path: Path) -> tuple[str, int, dict[int, str]]:
         try:
             platform = _file_name(name, "column")
         except InputError as exc:
-            faults.append(exc.message.removeprefix("column: "))
-            continue
+            try:  # "Email Id", "email_id": a spreadsheet's way of writing emailId
+                platform = _file_name(_column(name), "column")
+            except InputError:
+                faults.append(exc.message.removeprefix("column: "))
+                continue
         if platform in seen:
             faults.append(f"columns {seen[platform]!r} and {name!r} are the same field")
         seen[platform] = name
-        columns[index] = name
+        columns[index] = platform  # the row's values keyed as --from-file keys them
     if not columns and identifiers:
         faults.append("no field column: nothing to change")
     if faults:
@@ -295,7 +299,8 @@ async def _plan_row(row: ChangeRow, profile: Profile, client: Client) -> tuple[d
     try:
         plan = plan_update(profile, row.request, answer)
     except NothingToChange as exc:
-        return _line(row, "unchanged", why=exc.message.removeprefix("nothing to change: ")), None
+        why = exc.message.removeprefix("nothing to change: ").replace(f"(row {row.number}: ", "(")
+        return _line(row, "unchanged", why=why), None
     except InputError as exc:
         row.errors.append(exc.message)
         return _line(row, "invalid"), None

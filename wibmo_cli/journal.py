@@ -127,6 +127,8 @@ def _read(handle: Any, path: Path) -> JournalState:
         if not isinstance(event, dict):
             raise InputError(f"journal {path}: line {number + 1} is not a JSON object")
         if state is None:
+            if event.get("plan") is not None and "journal" not in event:
+                raise InputError(f"{path} is a plan, not its journal: give {path}.journal")
             if event.get("journal") != VERSION:
                 raise InputError(f"{path} is not a wibmo journal (its first line says otherwise)")
             state = JournalState(event)

@@ -50,7 +50,7 @@ def make_plan(
     from wibmo_cli.batch import Pace, run_interruptible
     from wibmo_cli.bulkplan import counts_of, plan_text, planned, read_changes
     from wibmo_cli.endpoint import open_clients
-    from wibmo_cli.views.bulk import plan_problems, plan_summary
+    from wibmo_cli.views.bulk import plan_changes, plan_problems, plan_summary
 
     profile = rt.profile()
     settings = _settings(concurrency, rate)
@@ -62,7 +62,7 @@ def make_plan(
         )
     outfile.check_target(out, source=path, force=True)
     changes = read_changes(path, mobile_prefix=str(profile.get("mobile_prefix")))
-    progress = _progress(len(changes.rows))
+    progress = _progress(len(changes.rows), "plan")
 
     async def main() -> list[dict[str, Any]]:
         trace = rt.render.trace if rt.options.verbose else None
@@ -83,9 +83,9 @@ def make_plan(
         for line in lines:
             rt.render.json(line)
     else:
-        table = plan_problems(lines)
-        if table is not None:
-            rt.render.print(table)
+        for table in (plan_changes(lines), plan_problems(lines)):
+            if table is not None:
+                rt.render.print(table)
     counts = counts_of(lines)
     rt.render.info(plan_summary(counts, target, profile.name))
     if counts["invalid"]:  # the file needs fixing: a script must not apply it unread
@@ -99,11 +99,12 @@ def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
     """Send a plan's rows, each at most once, journaled; the worst row's exit status."""
     from wibmo_cli.batch import Pace, run_interruptible
     from wibmo_cli.bulkapply import Applier, ApplySettings, read_plan, to_send
+    from wibmo_cli.claims import Claims
     from wibmo_cli.commands.update_dialog import WriteGuard
     from wibmo_cli.endpoint import open_clients
     from wibmo_cli.errors import ConfigError
     from wibmo_cli.journal import Journal
-    from wibmo_cli.views.bulk import apply_problems, apply_summary, result_line
+    from wibmo_cli.views.bulk import apply_problems, apply_question, apply_summary, result_line
 
     assert run.apply is not None
     target = run.apply
@@ -126,7 +127,7 @@ def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
     except ConfigError as exc:
         raise NothingSentError(exc) from None
     header = {"profile": profile.name, "plan": str(plan.path.resolve()), "planSha256": plan.sha256}
-    with Journal.opened(path, header) as opened:
+    with contextlib.ExitStack() as held, Journal.opened(path, header) as opened:
         state = opened.state()
         if (state.rows or state.stale) and not run.resume:
             raise InputError(
@@ -141,9 +142,11 @@ def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
         rows, done, unknown = to_send(plan, state)
         if state.cut:
             rt.render.info(f"journal {path}: its last line was cut short (a crash); ignored")
-        if rows and not _confirmed(rt, profile, guard, len(rows), target):
+        if rows and not _confirmed(
+            rt, profile, guard, apply_question(plan.header, rows), len(rows)
+        ):
             return ExitStatus.USAGE
-        progress = _progress(len(rows))
+        progress = _progress(len(rows), "apply")
 
         def on_row(result: Any) -> None:
             if rt.json:
@@ -155,6 +158,8 @@ def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
             if progress is not None:
                 progress.advance(result.result)
 
+        claims = Claims.open(rt.data_dir())
+        held.callback(claims.close)
         applier = Applier(
             profile,
             opened,
@@ -163,6 +168,7 @@ def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
             Pace(settings.rate),
             warn=rt.render.warn,
             on_row=on_row,
+            claims=claims,
         )
         applier.summary.done_before, applier.summary.unknown_before = done, unknown
 
@@ -211,20 +217,22 @@ def _say_unknown(rt: Runtime, profile: Profile, summary: Any, journal: Path) -> 
         rt.render.info(
             f"row {row}: outcome unknown (clientTxnId {txn}), not resent; check: {check}"
         )
-    more = f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else ""
+    listed = " (the first 10 listed above)" if len(unknown) > 10 else ""
+    noun = "update" if len(unknown) == 1 else "updates"
     rt.render.info(
-        f"{len(unknown)} updates with outcome unknown{more}: "
+        f"{len(unknown)} {noun} with outcome unknown{listed}: "
         f"wibmo -p {profile.name} reconcile {journal} tells which applied"
     )
 
 
-def _confirmed(rt: Runtime, profile: Profile, guard: Any, count: int, target: str) -> bool:
+def _confirmed(rt: Runtime, profile: Profile, guard: Any, what: str, count: int) -> bool:
     """Asked once for the whole file, with its row count (typed on production)."""
     if not guard.ask:
         return True
-    noun = "update" if count == 1 else "updates"
-    rt.render.info(f"{target}: {count} {noun} to send to profile {profile.name!r}")
-    confirmed, why = guard.question(profile, f"plan's {count} {noun}")
+    rt.render.info(f"profile {profile.name!r}: {what}")
+    confirmed, why = guard.question(
+        profile, "plan's update" if count == 1 else f"plan's {count} updates"
+    )
     if not confirmed:
         rt.render.info(why)
     return bool(confirmed)
@@ -239,7 +247,7 @@ def _settings(concurrency: int | None, rate: str | None) -> Any:
     )
 
 
-def _progress(total: int) -> Any:
+def _progress(total: int, label: str) -> Any:
     from wibmo_cli.views.batch import ProgressBar
 
-    return ProgressBar(total) if ProgressBar.wanted() and total else None
+    return ProgressBar(total, label) if ProgressBar.wanted() and total else None

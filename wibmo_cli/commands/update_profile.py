@@ -297,7 +297,8 @@ def _bulk(rt: Runtime, run: BulkRun, single: list[str]) -> int | None:
     if run.apply is not None:
         if run.file is not None or run.plan is not None:
             raise InputError(
-                "--apply sends a plan: plan with --file F --plan P first, then --apply P"
+                "--file and --apply are two steps: --file F --plan P writes the plan, "
+                "then --apply P alone sends it"
             )
         return bulk_cmd.apply_plan(rt, run)
     if run.file is None or run.plan is None:

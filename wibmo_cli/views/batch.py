@@ -64,7 +64,7 @@ class ProgressBar:
 
     REFRESH = 0.1  # seconds between redraws
 
-    def __init__(self, total: int | None) -> None:
+    def __init__(self, total: int | None, label: str = "lookup") -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -94,10 +94,8 @@ class ProgressBar:
         self._stderr = MessageStream()  # never fails
         self._console = Console(file=self._stderr)  # type: ignore[arg-type]
         # disable: rich's own live display never starts; `_draw` shows its renderable
-        self._progress = Progress(
-            TextColumn("lookup"), *columns, console=self._console, disable=True
-        )
-        self._task = self._progress.add_task("lookup", total=total)
+        self._progress = Progress(TextColumn(label), *columns, console=self._console, disable=True)
+        self._task = self._progress.add_task(label, total=total)
         self._shares_terminal = is_terminal(sys.stdout)
         self._lock = threading.Lock()  # the line on the terminal: drawn, or cleared
         self._drawn = False
