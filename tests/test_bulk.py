@@ -301,3 +301,62 @@ def test_reconcile_given_the_plan_names_its_journal(wibmo: Invoke, sandbox: Sand
     write_changes(["1,Pune"])
     plan(wibmo)
     assert_one_line_error(wibmo("reconcile", "plan.jsonl"), 2, "give plan.jsonl.journal")
+
+
+def test_markup_in_cells_is_shown_as_text(wibmo: Invoke, sandbox: Sandbox, db_path: Path) -> None:
+    (a,) = urns(db_path, 1)
+    write_changes([f"[/x]{a},Pune", f"{a}9,[red]Goa"])
+    shown = plan(wibmo)
+    assert shown.exit_code == 2, shown.stderr  # invalid rows, and no crash on the markup
+    assert "[/x]" in shown.stdout and "internal error" not in shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda rows: rows[0].update(row=str(rows[0]["row"])), "is not a whole number"),
+        (lambda rows: rows[1].update(row=rows[0]["row"]), "row number 2 is on two rows"),
+        (lambda rows: rows[1].update(clientTxnId=rows[0]["clientTxnId"]), "clientTxnId"),
+        (lambda rows: rows[1].update(identifiers=rows[0]["identifiers"]), "customer"),
+    ],
+)
+def test_a_plan_edited_to_confuse_its_rows_is_refused(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path, edit: Any, fragment: str
+) -> None:
+    chosen = urns(db_path, 2)
+    write_changes([f"{urn},Pune" for urn in chosen])
+    assert plan(wibmo).exit_code == 0
+    header, *rows = plan_lines()
+    edit(rows)
+    Path("plan.jsonl").write_text("".join(json.dumps(x) + "\n" for x in [header, *rows]))
+    assert_one_line_error(apply(wibmo), 2, fragment)
+    assert not updates(sandbox)
+
+
+def test_the_journal_is_private_and_never_a_link(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    (a,) = urns(db_path, 1)
+    write_changes([f"{a},Pune"])
+    assert plan(wibmo).exit_code == 0
+    Path("target").write_text("")
+    Path("plan.jsonl.journal").symlink_to("target")
+    assert_one_line_error(apply(wibmo), 74, "a symbolic link")
+    Path("plan.jsonl.journal").unlink()
+    Path("plan.jsonl.journal").touch(mode=0o644)
+    assert apply(wibmo).exit_code == 0
+    assert Path("plan.jsonl.journal").stat().st_mode & 0o077 == 0
+    assert len(updates(sandbox)) == 1
+
+
+def test_a_journal_of_a_declined_apply_does_not_block_planning_again(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    (a,) = urns(db_path, 1)
+    write_changes([f"{a},Pune"])
+    assert plan(wibmo).exit_code == 0
+    header = {"journal": 1, "profile": PROFILE, "plan": "x", "planSha256": "y"}
+    Path("plan.jsonl.journal").write_text(json.dumps(header) + "\n")  # only its header
+    assert plan(wibmo).exit_code == 0
+    assert apply(wibmo).exit_code == 0
+    assert_one_line_error(plan(wibmo), 2, "it was applied")

@@ -115,6 +115,11 @@ def test_a_journal_line_cut_by_a_crash_is_ignored(
     assert done.returncode == 5, done.stderr  # the cut row: sent, outcome unknown
     assert "its last line was cut short" in done.stderr
     assert len([r for r in sandbox.requests if r.api == "update"]) == 2
+    again = run_text("update-profile", "--apply", "plan.jsonl", "--yes", "--resume")
+    assert again.returncode == 5, again.stderr  # still readable after more events
+    told = run_text("reconcile", "plan.jsonl.journal", "-o", "json")
+    assert told.returncode in (0, 5), told.stderr
+    assert json.loads(told.stdout)["clientTxnId"] == first["clientTxnId"]
 
 
 @pytest.mark.slow  # a process interrupted, a resume (~5 s)

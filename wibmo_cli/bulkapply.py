@@ -97,7 +97,30 @@ def read_plan(path: Path) -> PlanFile:
             f"--apply {path}: the header says {header.get('rows')} rows and the file has "
             f"{len(rows)}: a plan cut short or edited; plan again"
         )
+    _check_rows(rows, path)
     return PlanFile(path, hashlib.sha256(data).hexdigest(), header, rows)
+
+
+def _check_rows(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Refuse a plan whose rows could not each be kept apart in the journal: a row number
+    that is not a whole number, or a row number, clientTxnId or customer given twice
+    (a plan edited by hand; update-profile --plan writes none of these)."""
+    seen: dict[str, set[Any]] = {"row number": set(), "clientTxnId": set(), "customer": set()}
+    for row in rows:
+        number = row.get("row")
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise InputError(f"--apply {path}: a row number {number!r} is not a whole number")
+        keys: dict[str, Any] = {"row number": number}
+        if row.get("status") == "change":
+            who = row.get("identifiers")
+            keys["clientTxnId"] = row.get("clientTxnId")
+            keys["customer"] = json.dumps(who, sort_keys=True) if isinstance(who, dict) else who
+        for what, key in keys.items():
+            if key in seen[what]:
+                raise InputError(
+                    f"--apply {path}: {what} {key!r} is on two rows: an edited plan; plan again"
+                )
+            seen[what].add(key)
 
 
 @dataclass

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 VERSION: Final = 1
 MAX_FILE: Final = 64 << 20  # a changes file larger is no list of customers to review
-MAX_ROWS: Final = 1_000_000
+MAX_ROWS: Final = 200_000  # a plan a person can review; each row is a lookup and a send
 # The identifier columns, as `_column` normalises their names -> `Identifiers` fields.
 IDENTIFIER_COLUMNS: Final = {"urn": "urn", "customermobile": "mobile", "customerid": "customer_id"}
 STATUSES: Final = ("change", "unchanged", "invalid", "not found", "failed")

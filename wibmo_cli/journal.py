@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,7 +122,7 @@ def _read(handle: Any, path: Path) -> JournalState:
         try:
             event = json.loads(raw[:MAX_LINE])
         except ValueError:
-            if number >= last - 1 and state is not None:  # the crash's half line
+            if number == last and state is not None:  # the crash's half line: no line end
                 state.cut = True
                 continue
             raise InputError(f"journal {path}: line {number + 1} is not JSON") from None
@@ -195,6 +197,7 @@ class Journal(Events):
         self._written = 0  # events written so far
         self._synced = 0  # events on disk (the fsync that ended last covered these)
         self._syncing: asyncio.Future[None] | None = None
+        self.repaired = False  # a half-written last line was cut off when it was opened
 
     @classmethod
     @contextlib.contextmanager
@@ -204,10 +207,15 @@ class Journal(Events):
         """The journal at `path`, created with `header` when new (0600), locked until the
         block ends: a second writer is refused (ConfigError naming the file), or with
         `wait` (single updates, a moment each) waits its turn."""
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
+        try:  # not through a symbolic link, never a FIFO (O_NONBLOCK: no wait for a reader)
+            fd = os.open(path, flags | os.O_NONBLOCK, 0o600)
         except OSError as exc:
-            raise OutputError(f"journal {path}: cannot open it ({exc.strerror})") from None
+            why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise OutputError(f"journal {path}: cannot open it ({why})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OutputError(f"journal {path}: not a regular file")
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -216,16 +224,32 @@ class Journal(Events):
                     f"journal {path} is in use by another run; wait for it to end"
                 ) from None
             journal = cls(path, fd)
-            size = os.fstat(fd).st_size
-            if size == 0:
-                _append(fd, {"journal": VERSION, **header, "created": now_iso()}, path)
-            elif os.pread(fd, 1, size - 1) != b"\n":  # a line cut by a crash: end it
-                os.write(fd, b"\n")
+            try:
+                os.fchmod(fd, 0o600)  # it holds customers' values: private, whoever made it
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    size = _cut_off(fd, size)  # a line a crash left half: never happened
+                    journal.repaired = True
+                if size == 0:
+                    _append(fd, {"journal": VERSION, **header, "created": now_iso()}, path)
+            except OSError as exc:
+                raise OutputError(f"journal {path}: cannot write it ({exc.strerror})") from None
             yield journal
         finally:
             with contextlib.suppress(OSError):
                 os.fsync(fd)  # what was written last (an interruption's outcomes) kept
             os.close(fd)
+
+    def restart(self, header: Mapping[str, Any]) -> None:
+        """Empty the journal and write `header`: only for one that holds no event (an
+        apply declined at its question), now given another plan."""
+        if self.state().rows:
+            raise ValueError("a journal with events is never emptied")
+        try:
+            os.ftruncate(self._fd, 0)
+            _append(self._fd, {"journal": VERSION, **header, "created": now_iso()}, self.path)
+        except OSError as exc:
+            raise OutputError(f"journal {self.path}: cannot write it ({exc.strerror})") from None
 
     def state(self) -> JournalState:
         """What the journal holds (read under this run's lock: no writer meanwhile)."""
@@ -274,6 +298,19 @@ class SingleUpdates(Events):
             _append(fd, event, self.path)
         finally:
             os.close(fd)
+
+
+def _cut_off(fd: int, size: int) -> int:
+    """Truncate the journal after its last whole line. The half line was never on disk
+    whole, so its step never happened: a "sending" not durable was not sent (`durable`
+    returns first), an outcome lost leaves its row unknown (reconcile tells)."""
+    start = max(0, size - MAX_LINE)
+    tail = os.pread(fd, size - start, start)
+    end = tail.rfind(b"\n")
+    kept = start + end + 1 if end >= 0 else 0
+    os.ftruncate(fd, kept)
+    os.fsync(fd)
+    return kept
 
 
 def _append(fd: int, event: dict[str, Any], path: Path, *, sync: bool = True) -> None:

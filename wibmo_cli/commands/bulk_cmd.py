@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wibmo_cli.errors import ExitStatus, InputError, NothingSentError
+from wibmo_cli.errors import ExitStatus, InputError, NothingSentError, WibmoError
 from wibmo_cli.paths import user_path
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def make_plan(
     profile = rt.profile()
     settings = _settings(concurrency, rate)
     path, out = user_path(file), user_path(target)
-    if journal_of(out, None).exists():
+    if _applied(journal_of(out, None)):
         raise InputError(
             f"--plan {target}: this plan has a journal ({journal_of(out, None)}): it was "
             "applied; write the new plan to another file"
@@ -93,6 +93,20 @@ def make_plan(
     if counts["not found"] or counts["failed"]:
         return ExitStatus.API_ERROR
     return None
+
+
+def _applied(journal: Path) -> bool:
+    """Whether the journal shows any row sent or skipped (a declined question leaves a
+    journal of its header only: nothing was applied)."""
+    from wibmo_cli.journal import read_journal
+
+    if not journal.exists():
+        return False
+    try:
+        state = read_journal(journal)
+    except WibmoError:
+        return True  # not readable as a journal: keep it, and the plan it belongs to
+    return bool(state.rows or state.stale)
 
 
 def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
@@ -134,14 +148,17 @@ def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
                 f"journal {path} shows this plan applied before: go on with --resume "
                 "(a row sent is never sent again)"
             )
+        if state.header.get("planSha256") != plan.sha256 and not (state.rows or state.stale):
+            opened.restart(header)  # nothing was applied from it (a declined question)
+            state = opened.state()
         if state.header.get("planSha256") != plan.sha256:
             raise InputError(
                 f"journal {path} is another plan's (or the plan changed since): plan again, "
                 "or give the plan it was written for"
             )
         rows, done, unknown = to_send(plan, state)
-        if state.cut:
-            rt.render.info(f"journal {path}: its last line was cut short (a crash); ignored")
+        if opened.repaired:
+            rt.render.info(f"journal {path}: its last line was cut short (a crash); cut off")
         if rows and not _confirmed(
             rt, profile, guard, apply_question(plan.header, rows), len(rows)
         ):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from wibmo_cli.messages import Identifiers
-from wibmo_cli.textsafe import visible
+from wibmo_cli.textsafe import cell
 
 if TYPE_CHECKING:
     from wibmo_cli.bulkapply import ApplySummary, RowResult
@@ -22,17 +22,25 @@ def who(identifiers: Mapping[str, Any]) -> str:
     return Identifiers(**known).describe() if known else "?"
 
 
-def plan_problems(lines: Sequence[Mapping[str, Any]]) -> Table | None:
-    """The rows that will not be sent, each with every reason; None when there are none."""
-    shown = [line for line in lines if line["status"] != "change"]
-    if not shown:
+def plan_problems(lines: Sequence[Mapping[str, Any]], limit: int = 200) -> Table | None:
+    """The rows that will not be sent (the first `limit`), each with every reason; None
+    when there are none."""
+    problems = [line for line in lines if line["status"] != "change"]
+    if not problems:
         return None
-    table = Table(title="Rows that will not be sent", title_justify="left")
+    shown = problems[:limit]
+    more = len(problems) - len(shown)
+    title = "Rows that will not be sent" + (
+        f" (the first {limit}; {more} more in the plan)" if more > 0 else ""
+    )
+    table = Table(title=title, title_justify="left")
     for name in ("row", "customer", "status", "why"):
         table.add_column(name, overflow="fold")
     for line in shown:
         why = "; ".join([*line.get("errors", []), *([line["why"]] if line.get("why") else [])])
-        table.add_row(str(line["row"]), who(line["identifiers"]), line["status"], visible(why))
+        table.add_row(
+            cell(line["row"]), cell(who(line["identifiers"])), cell(line["status"]), cell(why)
+        )
     return table
 
 
@@ -54,11 +62,11 @@ def plan_changes(lines: Sequence[Mapping[str, Any]], limit: int = 20) -> Table |
             shown = mask({name: value.get("now"), f"{name} ": value.get("new")})
             now, new = shown[name], shown[f"{name} "]
             table.add_row(
-                str(line["row"]) if index == 0 else "",
-                who(line["identifiers"]) if index == 0 else "",
-                name,
-                "" if now is None else visible(_text(now)),
-                visible(_text(new)),
+                cell(line["row"] if index == 0 else ""),
+                cell(who(line["identifiers"]) if index == 0 else ""),
+                cell(name),
+                cell("" if now is None else _text(now)),
+                cell(_text(new)),
             )
     return table
 
@@ -123,7 +131,10 @@ def apply_problems(results: Sequence[RowResult]) -> Table | None:
         table.add_column(name, overflow="fold")
     for r in sorted(shown, key=lambda r: r.row):
         detail = _code(r.response_code) if r.response_code else r.message or ""
-        table.add_row(str(r.row), who(r.identifiers), r.result, r.client_txn_id, visible(detail))
+        table.add_row(
+            cell(r.row), cell(who(r.identifiers)), cell(r.result), cell(r.client_txn_id),
+            cell(detail),
+        )  # fmt: skip
     return table
 
 
