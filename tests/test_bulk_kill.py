@@ -94,6 +94,7 @@ def test_kill_9_at_random_moments_never_sends_a_row_twice(
     )
 
 
+@pytest.mark.slow  # four processes (~5 s)
 def test_a_journal_line_cut_by_a_crash_is_ignored(
     start_sandbox: StartSandbox, db_path: Path
 ) -> None:

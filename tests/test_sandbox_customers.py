@@ -45,6 +45,7 @@ def urns(url: str) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.slow  # 3,000 lookups (~7 s alone, 25 s on a busy run)
 def test_3000_customers_are_each_found_by_urn(cli: Invoke, tmp_path: Path) -> None:
     db = tmp_path / "big.db"
     with running(db, customers=3000) as sandbox:
@@ -80,6 +81,7 @@ def test_the_last_generated_customer_is_found_by_a_single_lookup(
     assert answer["cardList"][0]["email"] == last["email"]
 
 
+@pytest.mark.slow  # a reset and two processes (~8 s)
 def test_a_reset_to_many_customers_serves_them_to_wibmo_sandbox_and_the_embedded_demo(
     cli: Invoke,
 ) -> None:
