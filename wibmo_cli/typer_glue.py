@@ -151,9 +151,14 @@ class LazyGroup(TyperGroup):
         self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None
     ) -> None:
         """A Tab press ($_WIBMO_COMPLETE set) is answered by typer; the variable is named
-        after the app, not after how it was started (`python -m wibmo_cli` too)."""
-        enable_completion()
+        after the app, not after how it was started (`python -m wibmo_cli` too). Any other
+        run pays nothing for completion: its classes are loaded only for a Tab press."""
+        import os
+
         var = complete_var or complete_var_for(self.name or prog_name)
+        if not os.environ.get(var):
+            return
+        enable_completion()
         super()._main_shell_completion(ctx_args, prog_name, var)
 
 
