@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,9 @@ def test_apply_refuses_another_profiles_plan_an_edited_plan_and_a_busy_journal(
     assert plan(wibmo).exit_code == 0
     write_profiles(sandbox.url, extra_profiles={"other": {}})
     assert_one_line_error(apply(wibmo, "-p", "other"), 2, "planned for profile 'hard'")
+    elsewhere = write_profiles(sandbox.url, extra_profiles={"other": {}})
+    text = elsewhere.read_text().replace('default_profile = "hard"', 'default_profile = "other"')
+    elsewhere.write_text(text)  # the default is another profile: the plan's is used
     journal = Path("plan.jsonl.journal")
     with journal.open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -240,6 +244,9 @@ def test_apply_refuses_another_profiles_plan_an_edited_plan_and_a_busy_journal(
     refused = apply(wibmo, "--resume")
     assert_one_line_error(refused, 2, "another plan's (or the plan changed since)")
     assert len(updates(sandbox)) == 1
+    audit = Path(os.environ["WIBMO_DATA_DIR"]) / "audit.jsonl"
+    sent = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert {entry["profile"] for entry in sent if entry.get("action") == "bulk update"} == {PROFILE}
 
 
 def test_options_of_one_customer_are_refused_with_a_file(wibmo: Invoke, sandbox: Sandbox) -> None:

@@ -122,20 +122,24 @@ def apply_plan(rt: Runtime, run: BulkRun) -> int | None:
 
     assert run.apply is not None
     target = run.apply
-    profile = rt.profile()
     settings = _settings(run.concurrency, run.rate)
     plan = read_plan(user_path(target))
-    if plan.header.get("profile") != profile.name:
+    planned_for = str(plan.header.get("profile"))
+    chosen = rt.options.profile  # -p given: it must be the plan's; else the plan's is used
+    if chosen and chosen != planned_for:
         raise InputError(
-            f"--apply {target}: planned for profile {plan.header.get('profile')!r}, not "
-            f"{profile.name!r}: apply it with -p {plan.header.get('profile')}"
+            f"--apply {target}: planned for profile {planned_for!r}, not {chosen!r}: leave "
+            f"out -p, or give -p {planned_for}"
         )
+    profile = rt.profile(planned_for)
     path = journal_of(plan.path, run.journal)
     guard = WriteGuard.of(
         profile, yes=run.yes, production_ok=run.production_ok, dry_run=False,
         review="review the plan",
     )  # fmt: skip
-    audit = rt.audit_log(run.audit_log)
+    from wibmo_cli.audit import AuditLog
+
+    audit = AuditLog(rt.audit_log(run.audit_log).path, profile.name)  # the plan's profile
     try:
         audit.check()
     except ConfigError as exc:
