@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -279,8 +280,14 @@ class Bench:
     def lookups(self) -> None:
         count = 2_000 if self.quick else 5_000
         print(f"\n== batch lookup ({count:,} rows, concurrency 16, sandbox in a subprocess)")
+        with self.sandbox(self.work / "sandbox.db") as (url, pid):
+            self._lookups(url, count, pid)
+
+    @contextlib.contextmanager
+    def sandbox(self, db: Path) -> Iterator[tuple[str, int]]:
+        """`wibmo sandbox` on a free port in a process of its own: (its URL, its pid)."""
         sandbox = subprocess.Popen(
-            [*self.wibmo, "sandbox", "--port", "0", "--db", str(self.work / "sandbox.db")],
+            [*self.wibmo, "sandbox", "--port", "0", "--db", str(db)],
             env=self.env,
             cwd=self.work,
             stdout=subprocess.PIPE,
@@ -291,7 +298,7 @@ class Bench:
             url = sandbox.stdout.readline().decode().strip()
             if not url.startswith("http://"):
                 raise SystemExit(f"the sandbox did not start (got {url!r})")
-            self._lookups(url, count, sandbox.pid)
+            yield url, sandbox.pid
         finally:
             sandbox.send_signal(signal.SIGINT)
             try:
@@ -370,26 +377,8 @@ class Bench:
         print(f"\n== bulk update ({count:,} rows: plan, then apply at concurrency 16)")
         db = self.work / "bulk.db"
         self.run([*self.wibmo, "sandbox", "reset", "--customers", str(count), "--db", str(db)])
-        sandbox = subprocess.Popen(
-            [*self.wibmo, "sandbox", "--port", "0", "--db", str(db)],
-            env=self.env,
-            cwd=self.work,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            assert sandbox.stdout is not None
-            url = sandbox.stdout.readline().decode().strip()
-            if not url.startswith("http://"):
-                raise SystemExit(f"the sandbox did not start (got {url!r})")
-            self._bulk(url, count, sandbox.pid)
-        finally:
-            sandbox.send_signal(signal.SIGINT)
-            try:
-                sandbox.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                sandbox.kill()
-                sandbox.wait()
+        with self.sandbox(db) as (url, pid):
+            self._bulk(url, count, pid)
 
     def _bulk(self, url: str, count: int, sandbox_pid: int) -> None:
         from urllib.request import urlopen

@@ -36,6 +36,7 @@ from wibmo_cli.codes import is_success
 from wibmo_cli.errors import ExitStatus, InputError, OutputError, WibmoError
 from wibmo_cli.journal import Journal, JournalState
 from wibmo_cli.messages import Identifiers, lookup_payload
+from wibmo_cli.paths import read_capped
 
 if TYPE_CHECKING:
     from wibmo_cli.batch import Pace
@@ -74,15 +75,7 @@ class PlanFile:
 
 def read_plan(path: Path) -> PlanFile:
     """The plan at `path` (InputError: not a plan, or not all of one)."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_PLAN + 1)
-    except FileNotFoundError:
-        raise InputError(f"--apply {path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"--apply {path}: cannot read it ({exc.strerror})") from None
-    if len(data) > MAX_PLAN:
-        raise InputError(f"--apply {path}: larger than {MAX_PLAN >> 20} MiB: not a plan")
+    data = read_capped(path, "--apply", MAX_PLAN, "not a plan")
     lines = data.split(b"\n")
     try:
         parsed = [json.loads(line) for line in lines if line.strip()]

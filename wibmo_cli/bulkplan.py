@@ -40,6 +40,7 @@ from wibmo_cli.errors import InputError, WibmoError
 from wibmo_cli.fields import DOC_KEYS
 from wibmo_cli.journal import now_iso
 from wibmo_cli.messages import Identifiers, lookup_payload
+from wibmo_cli.paths import read_capped
 
 if TYPE_CHECKING:
     from wibmo_cli.batch import Pace
@@ -85,7 +86,7 @@ class Changes:
 def read_changes(path: Path, *, mobile_prefix: str) -> Changes:
     """Every row of the changes file at `path`, each checked as update-profile checks
     its options; InputError for a file that is no changes file at all."""
-    data = _read(path)
+    data = read_capped(path, "--file", MAX_FILE, "split the file")
     text = _text(data, path)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
@@ -109,21 +110,6 @@ def read_changes(path: Path, *, mobile_prefix: str) -> Changes:
     # a customer twice is a fault of both rows, whatever else is wrong with either
     _same_customer(rows, lambda row: tuple(sorted(row.who().items())) or None)
     return Changes(path, hashlib.sha256(data).hexdigest(), rows)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except FileNotFoundError:
-        raise InputError(f"--file {path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"--file {path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"--file {path}: cannot read it ({exc.strerror})") from None
-    if len(data) > MAX_FILE:
-        raise InputError(f"--file {path}: larger than {MAX_FILE >> 20} MiB; split the file")
-    return data
 
 
 def _text(data: bytes, path: Path) -> str:

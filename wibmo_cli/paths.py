@@ -41,3 +41,21 @@ def blocked_by(path: Path) -> str | None:
                 return None
             return f"{parent} is a file, not a directory"
     return None
+
+
+def read_capped(path: Path, option: str, limit: int, too_big: str) -> bytes:
+    """The bytes of the file an option names, at most `limit`; InputError in one line
+    naming the option for a file that is not there, a directory, unreadable, or larger
+    (`too_big`: what to say then, e.g. "split the file")."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(f"{option} {path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{option} {path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot read it ({exc.strerror})") from None
+    if len(data) > limit:
+        raise InputError(f"{option} {path}: larger than {limit >> 20} MiB; {too_big}")
+    return data
