@@ -354,9 +354,12 @@ def resolve(
     source: str,
     builtin: bool = False,
     dotenv: tuple[DotEnv, ...] = (),
+    run_commands: bool = True,
 ) -> Profile:
     """Check types, fill defaults and resolve `${VAR}` references of one profile table
-    (`dotenv`: the .env files read into `env`, named when a variable is missing)."""
+    (`dotenv`: the .env files read into `env`, named when a variable is missing). The
+    `*_command` keys run within one COMMAND_TIMEOUT together, not each; without
+    `run_commands` none runs (the secret is missing: a check of the other settings)."""
     unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"profile {name!r}: unknown key {unknown[0]!r} ({source})")
@@ -366,15 +369,17 @@ def resolve(
     for key, value in raw.items():
         values[key] = _typed(name, key, value)
         if isinstance(value, str) and key not in COMMAND_KEYS:
+            _check_references(name, key, value)
             if key in SECRET_KEYS and not _REFERENCE_RE.search(value):
                 literal.append(key)
             resolved, absent = _interpolate(value, env, dotenv)
             if absent:
                 missing[key] = absent
             values[key] = resolved
+    deadline = _commands_deadline() if run_commands else None
     for command_key, key in COMMAND_KEYS.items():
         if command_key in raw:
-            _run_command(name, key, command_key, raw, values, missing)
+            _run_command(name, key, command_key, raw, values, missing, deadline)
     for key in REQUIRED_KEYS:
         if key not in raw and f"{key}{COMMAND_SUFFIX}" not in raw:
             missing.setdefault(key, f"is not set ({source})")
@@ -449,6 +454,26 @@ def _code_text(value: Any) -> str:
     return ""
 
 
+def _check_references(name: str, key: str, value: str) -> None:
+    """Refuse a value with a `${` that begins no valid reference (`${keyring:}`, an
+    unterminated `${VAR`): sent as it is, it would be a literal secret nobody meant. The
+    value is not quoted (it may be a secret)."""
+    if "${" in _REFERENCE_RE.sub("", value):
+        raise ConfigError(
+            f"profile {name!r}: {key} has a '${{' that begins no reference: write "
+            "${VAR} (a variable name) or ${keyring:SERVICE/NAME}"
+        )
+
+
+def _commands_deadline() -> float:
+    """When the `*_command` keys of the profile being resolved must all have finished."""
+    import time
+
+    from wibmo_cli import secret_sources
+
+    return time.monotonic() + secret_sources.COMMAND_TIMEOUT
+
+
 def _interpolate(
     value: str, env: Mapping[str, str], dotenv: tuple[DotEnv, ...]
 ) -> tuple[str, str | None]:
@@ -480,14 +505,20 @@ def _run_command(
     raw: Mapping[str, Any],
     values: dict[str, Any],
     missing: dict[str, str],
+    deadline: float | None,
 ) -> None:
-    """Set `key` from the output of its `command_key`, or say in `missing` why not."""
+    """Set `key` from the output of its `command_key` (run when `deadline` is given), or
+    say in `missing` why not."""
     if key in raw:
         raise ConfigError(f"profile {name!r}: set {key} or {command_key}, not both")
+    if deadline is None:
+        values[key] = ""
+        missing[key] = f"comes from {command_key}, not run here"
+        return
     from wibmo_cli.secret_sources import run_secret_command
 
     try:
-        values[key] = run_secret_command(str(values[command_key]), command_key)
+        values[key] = run_secret_command(str(values[command_key]), command_key, deadline=deadline)
     except SecretUnavailable as exc:
         values[key] = ""
         missing[key] = exc.message
