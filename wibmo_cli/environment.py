@@ -106,6 +106,22 @@ def load_environment(cwd: Path | None = None) -> dict[str, str]:
     return environment(cwd).values
 
 
+MAX_DOTENV_BYTES: Final = 1 << 20  # a .env holds a few variables (as a profiles file)
+
+
+def read_capped(dotenv: Path) -> bytes:
+    """The bytes of a `.env` file, refused (one line) beyond MAX_DOTENV_BYTES: a file of
+    gigabytes would be read whole and parsed for tens of seconds before every command."""
+    try:
+        with dotenv.open("rb") as fh:
+            data = fh.read(MAX_DOTENV_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {dotenv}: {exc.strerror}") from None
+    if len(data) > MAX_DOTENV_BYTES:
+        raise ConfigError(f"{dotenv} is larger than 1 MiB: not a file of variables")
+    return data
+
+
 def _read_dotenv(dotenv: Path) -> dict[str, str]:
     if not dotenv.is_file():
         return {}
@@ -114,10 +130,7 @@ def _read_dotenv(dotenv: Path) -> dict[str, str]:
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
-    try:
-        data = dotenv.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {dotenv}: {exc.strerror}") from None
+    data = read_capped(dotenv)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:  # its text names a byte of what may be a secret
