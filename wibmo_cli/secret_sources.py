@@ -156,23 +156,28 @@ def run_secret_command(command: str, key: str = "secret", *, deadline: float | N
             f"{said} was not run: the profile's commands used up the {COMMAND_TIMEOUT:g}s "
             "they have together"
         )
+    held = _hold_signals()  # a signal while Popen runs would lose the child it started
+    proc: subprocess.Popen[bytes] | None = None
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise SecretUnavailable(f"{said} cannot be run: {exc.strerror}") from None
-    assert proc.stdout is not None
-    try:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SecretUnavailable(f"{said} cannot be run: {exc.strerror}") from None
+        finally:
+            _release_signals(held)  # a signal held is acted on now: the child is known
         out, why = _read_capped(proc, deadline)
     finally:
-        if proc.returncode is None:  # stopped early, or wibmo interrupted: the whole group
-            _kill_group(proc)
-        proc.stdout.close()
+        if proc is not None:
+            if proc.returncode is None:  # stopped early, or wibmo interrupted: the group
+                _kill_group(proc)
+            assert proc.stdout is not None
+            proc.stdout.close()
     if out is None:
         raise SecretUnavailable(f"{said} {why}; its output is not shown")
     if proc.returncode != 0:
@@ -216,6 +221,37 @@ def _read_capped(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes 
     except subprocess.TimeoutExpired:
         return None, f"{late} (it closed its output but kept running)"
     return b"".join(chunks), ""
+
+
+Held = tuple[dict[int, Any], list[int]]
+_INTERRUPTING: Final = ("SIGINT", "SIGTERM")
+
+
+def _hold_signals() -> Held:
+    """Ctrl-C and SIGTERM noted, not acted on, until `_release_signals` (in the main
+    thread, where Python runs signal handlers; elsewhere nothing is held)."""
+    import signal
+    import threading
+
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        return {}, noted
+    before = {}
+    for name in _INTERRUPTING:
+        signum = getattr(signal, name)
+        before[signum] = signal.signal(signum, lambda number, frame: noted.append(number))
+    return before, noted
+
+
+def _release_signals(held: Held) -> None:
+    """The handlers put back, and each signal noted meanwhile sent again to them."""
+    import signal
+
+    before, noted = held
+    for signum, handler in before.items():  # None: a handler not set from Python
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+    for signum in dict.fromkeys(noted):
+        os.kill(os.getpid(), signum)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
