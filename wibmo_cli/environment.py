@@ -5,7 +5,8 @@ data dir       $WIBMO_DATA_DIR, else the platform's (audit log, sandbox database
 environment    the process environment over `.env` in the working directory over
                `.env` beside the profiles file over `secrets.env` beside it (where
                secrets go when there is no keyring): the environment wins, then the
-               working directory's file (python-dotenv parses them)
+               working directory's file (python-dotenv parses them; a '...' value is
+               taken as written, ${VAR} in it not expanded, as a shell takes it)
 """
 
 from __future__ import annotations
@@ -138,8 +139,21 @@ def _read_dotenv(dotenv: Path) -> dict[str, str]:
         raise ConfigError(f"{dotenv}: line {line} is not UTF-8 text") from None
     # python-dotenv skips a line it cannot parse with a log warning on stderr; a
     # garbled .env may hold a garbled secret: say which line, once, and stop.
-    bad = next((b.original.line for b in parse_stream(io.StringIO(text)) if b.error), None)
+    bindings = list(parse_stream(io.StringIO(text)))
+    bad = next((b.original.line for b in bindings if b.error), None)
     if bad is not None:
         raise ConfigError(f"{dotenv}: line {bad} is not NAME=value")
     values = dotenv_values(stream=io.StringIO(text))
+    # python-dotenv expands ${VAR} inside '...' too; a shell does not, and a secret
+    # written there (`profiles add --secrets-file`) must come back as it was written
+    literal = {b.key: _single_quoted(b.original.string) for b in bindings if b.key}
+    if any(literal.values()):
+        raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
+        values.update({key: raw[key] for key, quoted in literal.items() if quoted})
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _single_quoted(line: str) -> bool:
+    """Whether the .env line `NAME='value'` (or `export NAME='value'`) quotes its
+    value with single quotes."""
+    return line.partition("=")[2].lstrip().startswith("'")
