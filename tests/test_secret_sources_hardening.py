@@ -118,7 +118,7 @@ def test_a_profiles_commands_share_one_time_limit(short_timeout: float) -> None:
     assert took < 2.5 * short_timeout, took  # not one limit each (3 s)
     assert "did not finish within 1s" in profile.missing["api_key"]
     for key in ("secure_code", "encryption_key"):
-        assert "was not run: the profile's commands used up the 1s" in profile.missing[key]
+        assert "was not run: the profile's secrets used up the 1s" in profile.missing[key]
 
 
 def test_no_thread_is_left_to_fail_when_a_late_child_prints(
@@ -230,3 +230,23 @@ def test_a_keyring_that_never_answers_is_given_up_on(
     with pytest.raises(ConfigError, match="the keyring did not answer within 1s"):
         read_keyring("wibmo-t", "api_key")
     assert time.monotonic() - started < 5
+
+
+def test_a_profiles_keyring_entries_share_the_time_limit(
+    stuck_keyring: StuckKeyring, short_timeout: float
+) -> None:
+    refs = {key: f"${{keyring:wibmo-t/{key}}}" for key in ("api_key", "secure_code")}
+    started = time.monotonic()
+    profile = resolve("a", profile_values("https://a.example", **refs), {}, source="test")
+    assert time.monotonic() - started < 1.9 * short_timeout  # not one limit each
+    assert "did not answer within 1s" in profile.missing["api_key"]
+    assert "not read: the profile's secrets used up the 1s" in profile.missing["secure_code"]
+
+
+def test_edit_opens_no_keyring(stuck_keyring: StuckKeyring, cli: Invoke) -> None:
+    refs = {key: f"${{keyring:wibmo-t/{key}}}" for key in ("api_key", "secure_code")}
+    write_tables({"a": profile_values("https://a.example", **refs)}, default="a")
+    started = time.monotonic()
+    result = cli("profiles", "edit", "a", "timeout", "30")
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started < 5  # the stuck keyring was never asked

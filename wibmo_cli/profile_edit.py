@@ -244,8 +244,8 @@ def check_name(name: str) -> None:
 
 def check_table(name: str, table: Mapping[str, Any]) -> None:
     """Refuse what a command would refuse when loading the profile (exit 2: it was typed)."""
-    try:  # its secret commands are not run: they give secrets, not settings to check
-        profile = resolve(name, table, {}, source="the values given", run_commands=False)
+    try:  # no secret command run, no keyring opened: they give secrets, not settings
+        profile = resolve(name, table, {}, source="the values given", read_secrets=False)
         if "base_url" not in profile.missing:
             profile.check_transport()
         if "encryption_key" not in profile.missing and not is_reference(

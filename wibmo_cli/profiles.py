@@ -354,29 +354,30 @@ def resolve(
     source: str,
     builtin: bool = False,
     dotenv: tuple[DotEnv, ...] = (),
-    run_commands: bool = True,
+    read_secrets: bool = True,
 ) -> Profile:
     """Check types, fill defaults and resolve `${VAR}` references of one profile table
     (`dotenv`: the .env files read into `env`, named when a variable is missing). The
-    `*_command` keys run within one COMMAND_TIMEOUT together, not each; without
-    `run_commands` none runs (the secret is missing: a check of the other settings)."""
+    `*_command` keys and the keyring entries are read within one COMMAND_TIMEOUT
+    together, not each; without `read_secrets` neither is (the secret is missing: a
+    check of the other settings, which runs no command and opens no keyring)."""
     unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"profile {name!r}: unknown key {unknown[0]!r} ({source})")
     values: dict[str, Any] = dict(DEFAULTS)
     missing: dict[str, str] = {}
     literal: list[str] = []
+    deadline = _secrets_deadline() if read_secrets else None
     for key, value in raw.items():
         values[key] = _typed(name, key, value)
         if isinstance(value, str) and key not in COMMAND_KEYS:
             _check_references(name, key, value)
             if key in SECRET_KEYS and not _REFERENCE_RE.search(value):
                 literal.append(key)
-            resolved, absent = _interpolate(value, env, dotenv)
+            resolved, absent = _interpolate(value, env, dotenv, deadline)
             if absent:
                 missing[key] = absent
             values[key] = resolved
-    deadline = _commands_deadline() if run_commands else None
     for command_key, key in COMMAND_KEYS.items():
         if command_key in raw:
             _run_command(name, key, command_key, raw, values, missing, deadline)
@@ -465,8 +466,9 @@ def _check_references(name: str, key: str, value: str) -> None:
         )
 
 
-def _commands_deadline() -> float:
-    """When the `*_command` keys of the profile being resolved must all have finished."""
+def _secrets_deadline() -> float:
+    """When the `*_command` keys and keyring entries of the profile being resolved must
+    all have given their secrets."""
     import time
 
     from wibmo_cli import secret_sources
@@ -475,9 +477,10 @@ def _commands_deadline() -> float:
 
 
 def _interpolate(
-    value: str, env: Mapping[str, str], dotenv: tuple[DotEnv, ...]
+    value: str, env: Mapping[str, str], dotenv: tuple[DotEnv, ...], deadline: float | None
 ) -> tuple[str, str | None]:
-    """`value` with its references read, and why the first that could not be, if any."""
+    """`value` with its references read, and why the first that could not be, if any
+    (a keyring entry is read only with a `deadline`)."""
     absent: list[str] = []
 
     def sub(match: re.Match[str]) -> str:
@@ -485,8 +488,11 @@ def _interpolate(
         if var is None:
             from wibmo_cli.secret_sources import read_keyring
 
+            if deadline is None:
+                absent.append(f"comes from keyring entry {service}/{entry}, not read here")
+                return ""
             try:
-                return read_keyring(service, entry)
+                return read_keyring(service, entry, deadline=deadline)
             except SecretUnavailable as exc:
                 absent.append(exc.message)
                 return ""

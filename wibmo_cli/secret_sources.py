@@ -91,12 +91,21 @@ def store_in_keyring(service: str, name: str, value: str) -> str:
     return reference
 
 
-def read_keyring(service: str, name: str) -> str:
+def read_keyring(service: str, name: str, *, deadline: float | None = None) -> str:
     """The keyring's secret `service`/`name`; `SecretUnavailable` when there is none, or
-    when the backend has not answered within COMMAND_TIMEOUT (a locked keyring daemon
-    that waits on an unlock dialog nobody sees would hang wibmo for good)."""
+    when the backend has not answered within COMMAND_TIMEOUT (or by `deadline`, a
+    time.monotonic() shared by the secrets of one profile): a locked keyring daemon
+    that waits on an unlock dialog nobody sees would hang wibmo for good."""
     import threading
+    import time
 
+    where = f"reads keyring entry {service}/{name}"
+    left = COMMAND_TIMEOUT if deadline is None else deadline - time.monotonic()
+    if left <= 0:
+        raise SecretUnavailable(
+            f"{where}, not read: the profile's secrets used up the {COMMAND_TIMEOUT:g}s "
+            "they have together"
+        )
     keyring = _keyring()
     answer: list[Any] = []
     failure: list[Exception] = []
@@ -109,23 +118,18 @@ def read_keyring(service: str, name: str) -> str:
 
     asking = threading.Thread(target=ask, daemon=True)  # left behind if it never answers
     asking.start()
-    asking.join(COMMAND_TIMEOUT)
+    asking.join(left)
     if asking.is_alive():
         raise SecretUnavailable(
-            f"reads keyring entry {service}/{name}, and the keyring did not answer within "
-            f"{COMMAND_TIMEOUT:g}s (locked, waiting on an unlock prompt?)"
+            f"{where}, and the keyring did not answer within {COMMAND_TIMEOUT:g}s "
+            "(locked, waiting on an unlock prompt?)"
         )
     if failure:
         raise _keyring_failed(failure[0])
     value = answer[0] if answer else None
     if not value:
-        raise SecretUnavailable(f"reads keyring entry {service}/{name}, which is not set")
+        raise SecretUnavailable(f"{where}, which is not set")
     return str(value)
-
-
-def resolve_keyring(value: str) -> str:
-    """`value` with each `${keyring:SERVICE/NAME}` replaced by the keyring's secret."""
-    return KEYRING_RE.sub(lambda m: read_keyring(m.group(1), m.group(2)), value)
 
 
 def run_secret_command(command: str, key: str = "secret", *, deadline: float | None = None) -> str:
@@ -153,7 +157,7 @@ def run_secret_command(command: str, key: str = "secret", *, deadline: float | N
         deadline = time.monotonic() + COMMAND_TIMEOUT
     if deadline <= time.monotonic():
         raise SecretUnavailable(
-            f"{said} was not run: the profile's commands used up the {COMMAND_TIMEOUT:g}s "
+            f"{said} was not run: the profile's secrets used up the {COMMAND_TIMEOUT:g}s "
             "they have together"
         )
     held = _hold_signals()  # a signal while Popen runs would lose the child it started
