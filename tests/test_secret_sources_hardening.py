@@ -206,7 +206,9 @@ def test_each_limit_is_named_alone(short_timeout: float) -> None:
 class StuckKeyring(Keyring):
     """A backend whose reads wait until `release` is set (a locked daemon's prompt)."""
 
-    release = threading.Event()
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()  # one per backend: a test sets it as it ends
 
     def get_password(self, service: str, username: str) -> str | None:
         self.release.wait(30)
