@@ -2,7 +2,10 @@
 
 Completing runs wibmo once per Tab press, so this module imports little (tomllib and csv
 only when they are needed, never httpx, rich or the sandbox: tests/test_startup.py) and
-never fails: a file it cannot read offers nothing rather than an error. The functions
+never fails nor waits: a file it cannot read, or anything that is not a regular file (a
+FIFO, a device), offers nothing rather than an error. A candidate read from a file (a
+CSV header cell, a profile name) is offered only when it `is_safe`: the zsh script evals
+what it is given, and a cell such as `\\$(touch x)` must reach no shell. The functions
 taking a context are the `autocompletion=` callbacks the options name (typer hands them
 click's context, by the parameter's name `ctx`: the core does not import click); the
 rest is plain data in, candidates out.
@@ -21,6 +24,34 @@ MAX_READ: Final = 1 << 20  # a profiles file (or a CSV's first line) larger is n
 # What `--column` may name without a file to read a header from: the identifier kinds
 # (batchio.KINDS; batchio itself imports asyncio, too much for a Tab press).
 COLUMN_KINDS: Final = ("mobile", "urn", "customerId", "email")
+# Besides letters and digits, what a candidate from a file may hold: no quote, `$`,
+# backslash, backtick, glob or control character, which a shell might act on.
+SAFE_PUNCTUATION: Final = frozenset(" _.,:@+=/-")
+
+
+def is_safe(candidate: str) -> bool:
+    """Whether `candidate` (read from a file) is plain enough to hand to a shell."""
+    return bool(candidate) and all(c.isalnum() or c in SAFE_PUNCTUATION for c in candidate)
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """Up to MAX_READ bytes of `path`, or None when it is not a regular file or cannot
+    be read: opened without waiting (a FIFO with no writer would block the Tab press)."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read(MAX_READ)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def profile_names(explicit: str | None, env: Mapping[str, str], cwd: Path) -> list[str]:
@@ -43,13 +74,14 @@ def profile_names(explicit: str | None, env: Mapping[str, str], cwd: Path) -> li
 def _table_names(path: Path) -> list[str]:
     import tomllib
 
+    data = _read_regular(path)
     try:
-        with path.open("rb") as file:
-            data = tomllib.loads(file.read(MAX_READ).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        table = tomllib.loads(data.decode("utf-8")) if data is not None else {}
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []
-    profiles = data.get("profiles")
-    return [str(name) for name in profiles] if isinstance(profiles, dict) else []
+    profiles = table.get("profiles")
+    names = [str(name) for name in profiles] if isinstance(profiles, dict) else []
+    return [name for name in names if is_safe(name)]
 
 
 def column_names(file: str | None) -> list[str]:
@@ -65,13 +97,19 @@ def _header(file: str) -> list[str]:
     from wibmo_cli.paths import user_path
 
     try:
-        with user_path(file).open(encoding="utf-8-sig", errors="replace") as handle:
-            first = handle.readline(MAX_READ).strip("\r\n")
-    except (OSError, WibmoError):
+        data = _read_regular(user_path(file))
+    except WibmoError:
         return []
+    if data is None:
+        return []
+    text = data.decode("utf-8", "replace").removeprefix("\ufeff")
+    first = text.split("\n", 1)[0].strip("\r\n")
     delimiter = max((",", ";", "\t"), key=first.count)  # as batchio picks it
-    cells = next(csv.reader([first], delimiter=delimiter), [])
-    return [cell.strip() for cell in cells if cell.strip() and cell.isprintable()]
+    try:
+        cells = next(csv.reader([first], delimiter=delimiter), [])
+    except csv.Error:  # a cell beyond csv's field limit (128 KiB): no header to offer
+        return []
+    return [cell.strip() for cell in cells if is_safe(cell.strip())]
 
 
 def response_codes(incomplete: str) -> list[tuple[str, str]]:

@@ -5,7 +5,8 @@ data dir       $WIBMO_DATA_DIR, else the platform's (audit log, sandbox database
 environment    the process environment over `.env` in the working directory over
                `.env` beside the profiles file over `secrets.env` beside it (where
                secrets go when there is no keyring): the environment wins, then the
-               working directory's file (python-dotenv parses them)
+               working directory's file (python-dotenv parses them; a '...' value is
+               taken as written, ${VAR} in it not expanded, as a shell takes it)
 """
 
 from __future__ import annotations
@@ -106,6 +107,22 @@ def load_environment(cwd: Path | None = None) -> dict[str, str]:
     return environment(cwd).values
 
 
+MAX_DOTENV_BYTES: Final = 1 << 20  # a .env holds a few variables (as a profiles file)
+
+
+def read_capped(dotenv: Path) -> bytes:
+    """The bytes of a `.env` file, refused (one line) beyond MAX_DOTENV_BYTES: a file of
+    gigabytes would be read whole and parsed for tens of seconds before every command."""
+    try:
+        with dotenv.open("rb") as fh:
+            data = fh.read(MAX_DOTENV_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {dotenv}: {exc.strerror}") from None
+    if len(data) > MAX_DOTENV_BYTES:
+        raise ConfigError(f"{dotenv} is larger than 1 MiB: not a file of variables")
+    return data
+
+
 def _read_dotenv(dotenv: Path) -> dict[str, str]:
     if not dotenv.is_file():
         return {}
@@ -114,10 +131,7 @@ def _read_dotenv(dotenv: Path) -> dict[str, str]:
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
-    try:
-        data = dotenv.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {dotenv}: {exc.strerror}") from None
+    data = read_capped(dotenv)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:  # its text names a byte of what may be a secret
@@ -125,8 +139,21 @@ def _read_dotenv(dotenv: Path) -> dict[str, str]:
         raise ConfigError(f"{dotenv}: line {line} is not UTF-8 text") from None
     # python-dotenv skips a line it cannot parse with a log warning on stderr; a
     # garbled .env may hold a garbled secret: say which line, once, and stop.
-    bad = next((b.original.line for b in parse_stream(io.StringIO(text)) if b.error), None)
+    bindings = list(parse_stream(io.StringIO(text)))
+    bad = next((b.original.line for b in bindings if b.error), None)
     if bad is not None:
         raise ConfigError(f"{dotenv}: line {bad} is not NAME=value")
     values = dotenv_values(stream=io.StringIO(text))
+    # python-dotenv expands ${VAR} inside '...' too; a shell does not, and a secret
+    # written there (`profiles add --secrets-file`) must come back as it was written
+    literal = {b.key: _single_quoted(b.original.string) for b in bindings if b.key}
+    if any(literal.values()):
+        raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
+        values.update({key: raw[key] for key, quoted in literal.items() if quoted})
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _single_quoted(line: str) -> bool:
+    """Whether the .env line `NAME='value'` (or `export NAME='value'`) quotes its
+    value with single quotes."""
+    return line.partition("=")[2].lstrip().startswith("'")

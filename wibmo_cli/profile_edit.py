@@ -4,24 +4,41 @@ default set (`profiles add | edit | remove | set-default`).
 Each is a change of the file's TEXT made through tomlkit, so the comments, the order of
 tables and keys and the spacing a person wrote stay as they were; each result is checked
 as `profiles.resolve` checks a profile before it is written (`write_atomically`), so a
-mistake is refused rather than saved. Pure but for `write_atomically`.
+mistake is refused rather than saved. Pure but for the file's reading and writing
+(`change_file`): under a lock, so two commands run at once (ten `profiles add &`) each
+change the file the other left, and none of them loses the other's change.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import tomlkit
 from tomlkit.items import Comment, Table, Whitespace
 
 from wibmo_cli.errors import ConfigError, InputError
-from wibmo_cli.profiles import DEFAULTS, DEMO_NAME, KNOWN_KEYS, SECRET_KEYS, resolve
+from wibmo_cli.profiles import (
+    DEFAULTS,
+    DEMO_NAME,
+    KNOWN_KEYS,
+    SECRET_KEYS,
+    read_profiles_file,
+    resolve,
+)
 from wibmo_cli.sandbox.variants import VARIANTS
+from wibmo_cli.secret_sources import KEYRING_RE
+
+T = TypeVar("T")
+# a variable a `${VAR}` reference names
+_VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # The environments `profiles add` offers: the variants the public material shows.
 OFFERED_VARIANTS: Final = ("seed", "mob1", "v3")
@@ -171,8 +188,6 @@ def kept_secrets(doc: tomlkit.TOMLDocument, name: str, secrets_env: str) -> list
     """Where profile `name`'s secrets are kept that wibmo put there: its keyring entries,
     and its variables set in the secrets file whose text is `secrets_env`. Removing the
     profile leaves them; the user is told which (they may be shared, or wanted back)."""
-    from wibmo_cli.secret_sources import KEYRING_RE
-
     table = _table(doc, name).unwrap()
     assigned = {line.partition("=")[0].strip() for line in secrets_env.splitlines()}
     kept = []
@@ -213,8 +228,11 @@ def typed_value(key: str, text: str) -> Any:
 
 
 def is_reference(text: str) -> bool:
-    """`${VAR}` or `${keyring:SERVICE/NAME}`: where a secret is, not the secret."""
-    return text.startswith("${") and text.endswith("}") and "}" not in text[2:-1]
+    """`${VAR}` (a variable's name) or `${keyring:SERVICE/NAME}`: where a secret is, not
+    the secret (`${MyRealS3cret!}` is a secret in a reference's clothes)."""
+    if KEYRING_RE.fullmatch(text):
+        return True
+    return text.startswith("${") and text.endswith("}") and bool(_VARIABLE.fullmatch(text[2:-1]))
 
 
 def check_name(name: str) -> None:
@@ -226,8 +244,8 @@ def check_name(name: str) -> None:
 
 def check_table(name: str, table: Mapping[str, Any]) -> None:
     """Refuse what a command would refuse when loading the profile (exit 2: it was typed)."""
-    try:
-        profile = resolve(name, table, {}, source="the values given")
+    try:  # no secret command run, no keyring opened: they give secrets, not settings
+        profile = resolve(name, table, {}, source="the values given", read_secrets=False)
         if "base_url" not in profile.missing:
             profile.check_transport()
         if "encryption_key" not in profile.missing and not is_reference(
@@ -238,11 +256,69 @@ def check_table(name: str, table: Mapping[str, Any]) -> None:
         raise InputError(exc.message) from None
 
 
+def change_file(path: Path, change: Callable[[tomlkit.TOMLDocument], T]) -> T:
+    """Apply `change` to the profiles file at `path` (none yet: an empty one) and write
+    the result; what `change` returned. Read, changed and written under `locked`, so the
+    change is made to the file as the last writer left it. A symbolic link is followed:
+    its target is replaced (a profiles file kept as a link to a dotfiles repository stays
+    a link)."""
+    target = Path(os.path.realpath(path))
+    with locked(target):
+        doc = parse(read_text(target), path)
+        result = change(doc)
+        write_atomically(target, doc.as_string())
+    return result
+
+
+def read_text(path: Path) -> str:
+    """The profiles file's text, checked as every command checks it (size, encoding,
+    shape); "" when there is none yet. Anything there that is not a regular file (a
+    directory, a FIFO, a device) is refused: nothing is read from it or written over it."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read profiles file {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"profiles file {path} is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"profiles file {path} is not a regular file: refused")
+    read_profiles_file(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read profiles file {path}: {exc.strerror}") from None
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock for changing the file `path`: flock on its directory (the file
+    itself is replaced by a rename, so its inode cannot be the lock; a lock file would be
+    left behind). Held for a read, a change and a write: never while a question waits."""
+    import fcntl
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise ConfigError(f"cannot write profiles file {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # the lock goes with it
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` at once (a reader sees the old file or the new one,
-    never half), private to the user (0600) as a file of settings and references is."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    never half), private to the user (0600) as a file of settings and references is.
+    A directory it cannot write in is one line (ConfigError), not a traceback."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ConfigError(f"cannot write profiles file {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             os.fchmod(fh.fileno(), 0o600)
@@ -250,6 +326,9 @@ def write_atomically(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         Path(temp).replace(path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write profiles file {path}: {exc.strerror}") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

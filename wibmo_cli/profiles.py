@@ -354,27 +354,33 @@ def resolve(
     source: str,
     builtin: bool = False,
     dotenv: tuple[DotEnv, ...] = (),
+    read_secrets: bool = True,
 ) -> Profile:
     """Check types, fill defaults and resolve `${VAR}` references of one profile table
-    (`dotenv`: the .env files read into `env`, named when a variable is missing)."""
+    (`dotenv`: the .env files read into `env`, named when a variable is missing). The
+    `*_command` keys and the keyring entries are read within one COMMAND_TIMEOUT
+    together, not each; without `read_secrets` neither is (the secret is missing: a
+    check of the other settings, which runs no command and opens no keyring)."""
     unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"profile {name!r}: unknown key {unknown[0]!r} ({source})")
     values: dict[str, Any] = dict(DEFAULTS)
     missing: dict[str, str] = {}
     literal: list[str] = []
+    deadline = _secrets_deadline() if read_secrets else None
     for key, value in raw.items():
         values[key] = _typed(name, key, value)
         if isinstance(value, str) and key not in COMMAND_KEYS:
+            _check_references(name, key, value)
             if key in SECRET_KEYS and not _REFERENCE_RE.search(value):
                 literal.append(key)
-            resolved, absent = _interpolate(value, env, dotenv)
+            resolved, absent = _interpolate(value, env, dotenv, deadline)
             if absent:
                 missing[key] = absent
             values[key] = resolved
     for command_key, key in COMMAND_KEYS.items():
         if command_key in raw:
-            _run_command(name, key, command_key, raw, values, missing)
+            _run_command(name, key, command_key, raw, values, missing, deadline)
     for key in REQUIRED_KEYS:
         if key not in raw and f"{key}{COMMAND_SUFFIX}" not in raw:
             missing.setdefault(key, f"is not set ({source})")
@@ -449,10 +455,32 @@ def _code_text(value: Any) -> str:
     return ""
 
 
+def _check_references(name: str, key: str, value: str) -> None:
+    """Refuse a value with a `${` that begins no valid reference (`${keyring:}`, an
+    unterminated `${VAR`): sent as it is, it would be a literal secret nobody meant. The
+    value is not quoted (it may be a secret)."""
+    if "${" in _REFERENCE_RE.sub("", value):
+        raise ConfigError(
+            f"profile {name!r}: {key} has a '${{' that begins no reference: write "
+            "${VAR} (a variable name) or ${keyring:SERVICE/NAME}"
+        )
+
+
+def _secrets_deadline() -> float:
+    """When the `*_command` keys and keyring entries of the profile being resolved must
+    all have given their secrets."""
+    import time
+
+    from wibmo_cli import secret_sources
+
+    return time.monotonic() + secret_sources.COMMAND_TIMEOUT
+
+
 def _interpolate(
-    value: str, env: Mapping[str, str], dotenv: tuple[DotEnv, ...]
+    value: str, env: Mapping[str, str], dotenv: tuple[DotEnv, ...], deadline: float | None
 ) -> tuple[str, str | None]:
-    """`value` with its references read, and why the first that could not be, if any."""
+    """`value` with its references read, and why the first that could not be, if any
+    (a keyring entry is read only with a `deadline`)."""
     absent: list[str] = []
 
     def sub(match: re.Match[str]) -> str:
@@ -460,8 +488,11 @@ def _interpolate(
         if var is None:
             from wibmo_cli.secret_sources import read_keyring
 
+            if deadline is None:
+                absent.append(f"comes from keyring entry {service}/{entry}, not read here")
+                return ""
             try:
-                return read_keyring(service, entry)
+                return read_keyring(service, entry, deadline=deadline)
             except SecretUnavailable as exc:
                 absent.append(exc.message)
                 return ""
@@ -480,14 +511,20 @@ def _run_command(
     raw: Mapping[str, Any],
     values: dict[str, Any],
     missing: dict[str, str],
+    deadline: float | None,
 ) -> None:
-    """Set `key` from the output of its `command_key`, or say in `missing` why not."""
+    """Set `key` from the output of its `command_key` (run when `deadline` is given), or
+    say in `missing` why not."""
     if key in raw:
         raise ConfigError(f"profile {name!r}: set {key} or {command_key}, not both")
+    if deadline is None:
+        values[key] = ""
+        missing[key] = f"comes from {command_key}, not run here"
+        return
     from wibmo_cli.secret_sources import run_secret_command
 
     try:
-        values[key] = run_secret_command(str(values[command_key]), command_key)
+        values[key] = run_secret_command(str(values[command_key]), command_key, deadline=deadline)
     except SecretUnavailable as exc:
         values[key] = ""
         missing[key] = exc.message

@@ -50,6 +50,11 @@ def ask_hidden(question: str) -> str:
     termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
     try:
         return ask(question)
+    except KeyboardInterrupt:
+        # what was typed of the secret, not ended by Enter, would be read by the shell
+        # as its next command line (and shown there): thrown away with the question
+        termios.tcflush(fd, termios.TCIFLUSH)
+        raise
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, before)
         MessageStream().write("\n")  # the Enter typed was not echoed either

@@ -91,30 +91,60 @@ def store_in_keyring(service: str, name: str, value: str) -> str:
     return reference
 
 
-def read_keyring(service: str, name: str) -> str:
-    """The keyring's secret `service`/`name`; `SecretUnavailable` when there is none."""
+def read_keyring(service: str, name: str, *, deadline: float | None = None) -> str:
+    """The keyring's secret `service`/`name`; `SecretUnavailable` when there is none, or
+    when the backend has not answered within COMMAND_TIMEOUT (or by `deadline`, a
+    time.monotonic() shared by the secrets of one profile): a locked keyring daemon
+    that waits on an unlock dialog nobody sees would hang wibmo for good."""
+    import threading
+    import time
+
+    where = f"reads keyring entry {service}/{name}"
+    left = COMMAND_TIMEOUT if deadline is None else deadline - time.monotonic()
+    if left <= 0:
+        raise SecretUnavailable(
+            f"{where}, not read: the profile's secrets used up the {COMMAND_TIMEOUT:g}s "
+            "they have together"
+        )
     keyring = _keyring()
-    try:
-        value = keyring.get_password(service, name)
-    except Exception as exc:  # noqa: BLE001 - a backend may raise any class: one line, exit 3
-        raise _keyring_failed(exc) from None
+    answer: list[Any] = []
+    failure: list[Exception] = []
+
+    def ask() -> None:
+        try:
+            answer.append(keyring.get_password(service, name))
+        except Exception as exc:  # noqa: BLE001 - a backend may raise any class: one line, exit 3
+            failure.append(exc)
+
+    asking = threading.Thread(target=ask, daemon=True)  # left behind if it never answers
+    asking.start()
+    asking.join(left)
+    if asking.is_alive():
+        raise SecretUnavailable(
+            f"{where}, and the keyring did not answer within {COMMAND_TIMEOUT:g}s "
+            "(locked, waiting on an unlock prompt?)"
+        )
+    if failure:
+        raise _keyring_failed(failure[0])
+    value = answer[0] if answer else None
     if not value:
-        raise SecretUnavailable(f"reads keyring entry {service}/{name}, which is not set")
+        raise SecretUnavailable(f"{where}, which is not set")
     return str(value)
 
 
-def resolve_keyring(value: str) -> str:
-    """`value` with each `${keyring:SERVICE/NAME}` replaced by the keyring's secret."""
-    return KEYRING_RE.sub(lambda m: read_keyring(m.group(1), m.group(2)), value)
-
-
-def run_secret_command(command: str, key: str = "secret") -> str:
+def run_secret_command(command: str, key: str = "secret", *, deadline: float | None = None) -> str:
     """The first line (stripped) of what `command` prints: run without a shell, within
-    COMMAND_TIMEOUT, stdout capped at MAX_COMMAND_OUTPUT, stderr discarded. `key` (e.g.
+    COMMAND_TIMEOUT (or until `deadline`, a time.monotonic() shared by the commands of one
+    profile), stdout capped at MAX_COMMAND_OUTPUT, stderr discarded. `key` (e.g.
     api_key_command) names it in the one-line error (worded to follow the secret's name:
-    "api_key comes from api_key_command (pass), which..."), which never quotes its output."""
+    "api_key comes from api_key_command (pass), which..."), which never quotes its output.
+
+    The command runs in a process group of its own, killed whole when it outlasts its
+    time, prints too much, or wibmo is interrupted (Ctrl-C, SIGTERM): a `sh -c` wrapper's
+    children go with it, and none is left running after wibmo."""
     import shlex
     import subprocess
+    import time
 
     try:
         argv = shlex.split(command)
@@ -123,18 +153,37 @@ def run_secret_command(command: str, key: str = "secret") -> str:
     if not argv:
         raise SecretUnavailable(f"comes from {key}, which is empty")
     said = f"comes from {key} ({argv[0]}), which"
-    try:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-    except OSError as exc:
-        raise SecretUnavailable(f"{said} cannot be run: {exc.strerror}") from None
-    out = _read_capped(proc)
-    if out is None:
+    if deadline is None:
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+    if deadline <= time.monotonic():
         raise SecretUnavailable(
-            f"{said} did not finish within {COMMAND_TIMEOUT:g}s or printed more than "
-            f"{MAX_COMMAND_OUTPUT} bytes; its output is not shown"
+            f"{said} was not run: the profile's secrets used up the {COMMAND_TIMEOUT:g}s "
+            "they have together"
         )
+    held = _hold_signals()  # a signal while Popen runs would lose the child it started
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SecretUnavailable(f"{said} cannot be run: {exc.strerror}") from None
+        finally:
+            _release_signals(held)  # a signal held is acted on now: the child is known
+        out, why = _read_capped(proc, deadline)
+    finally:
+        if proc is not None:
+            if proc.returncode is None:  # stopped early, or wibmo interrupted: the group
+                _kill_group(proc)
+            assert proc.stdout is not None
+            proc.stdout.close()
+    if out is None:
+        raise SecretUnavailable(f"{said} {why}; its output is not shown")
     if proc.returncode != 0:
         raise SecretUnavailable(
             f"{said} failed with exit status {proc.returncode}; its output is not shown"
@@ -145,47 +194,76 @@ def run_secret_command(command: str, key: str = "secret") -> str:
     return first
 
 
-def _read_capped(proc: subprocess.Popen[bytes]) -> bytes | None:
-    """stdout of `proc` once it exits, or None (the process killed) when it outlasts
-    COMMAND_TIMEOUT or prints more than MAX_COMMAND_OUTPUT."""
+def _read_capped(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes | None, str]:
+    """(stdout of `proc` once it has exited, "") or (None, why not): it outlasted
+    `deadline` (printing or after closing its output), or printed more than
+    MAX_COMMAND_OUTPUT. Read here, with select(): no thread to outlive the pipe."""
+    import select
     import subprocess
-    import threading
+    import time
 
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
     chunks: list[bytes] = []
-    too_much: list[bool] = []
-    stream = proc.stdout
-
-    def drain() -> None:
-        total = 0
-        while chunk := _read_some(stream.fileno()):
-            total += len(chunk)
-            if total > MAX_COMMAND_OUTPUT:
-                too_much.append(True)
-                proc.kill()
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    reader.join(COMMAND_TIMEOUT)
-    try:
-        proc.wait(timeout=max(0.1, COMMAND_TIMEOUT / 100))
+    total = 0
+    late = f"did not finish within {COMMAND_TIMEOUT:g}s"
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, late
+        if not select.select([fd], [], [], left)[0]:
+            continue
+        chunk = os.read(fd, 8192)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > MAX_COMMAND_OUTPUT:
+            return None, f"printed more than {MAX_COMMAND_OUTPUT} bytes"
+        chunks.append(chunk)
+    try:  # its output closed: its exit status, within what is left of the time
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        reader.join(1.0)  # its pipe closed by the kill (unless a child of it holds it)
-        return None
-    finally:
-        stream.close()
-    if reader.is_alive() or too_much:
-        return None
-    return b"".join(chunks)
+        return None, f"{late} (it closed its output but kept running)"
+    return b"".join(chunks), ""
 
 
-def _read_some(fd: int) -> bytes:
-    """Up to 8 KiB from `fd`; b"" at its end or once it is closed under the reader."""
+Held = tuple[dict[int, Any], list[int]]
+_INTERRUPTING: Final = ("SIGINT", "SIGTERM")
+
+
+def _hold_signals() -> Held:
+    """Ctrl-C and SIGTERM noted, not acted on, until `_release_signals` (in the main
+    thread, where Python runs signal handlers; elsewhere nothing is held)."""
+    import signal
+    import threading
+
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        return {}, noted
+    before = {}
+    for name in _INTERRUPTING:
+        signum = getattr(signal, name)
+        before[signum] = signal.signal(signum, lambda number, frame: noted.append(number))
+    return before, noted
+
+
+def _release_signals(held: Held) -> None:
+    """The handlers put back, and each signal noted meanwhile sent again to them."""
+    import signal
+
+    before, noted = held
+    for signum, handler in before.items():  # None: a handler not set from Python
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+    for signum in dict.fromkeys(noted):
+        os.kill(os.getpid(), signum)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill `proc` and every process of its group, and reap it."""
+    import signal
+
     try:
-        return os.read(fd, 8192)
-    except OSError:
-        return b""
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # already gone
+        proc.kill()
+    proc.wait()

@@ -223,7 +223,7 @@ def enable_completion() -> None:
     import shlex
 
     from typer._click.shell_completion import CompletionItem, add_completion_class
-    from typer._completion_classes import BashComplete, completion_init
+    from typer._completion_classes import BashComplete, ZshComplete, completion_init
 
     class QuotingBashComplete(BashComplete):
         """bash puts a candidate on the line as it is given: one with a space (a csv
@@ -234,8 +234,26 @@ def enable_completion() -> None:
             value = str(item.value)
             return value if value == shlex.quote(value) else shlex.quote(value)
 
+    def backslashes_escaped(item: CompletionItem) -> CompletionItem:
+        """`item` with each backslash doubled, for zsh, which reads them as escapes (fish
+        takes each line as it is: nothing to do). Candidates from files are already
+        limited to plain characters (completion.is_safe): this is the second wall."""
+        value = str(item.value).replace("\\", "\\\\")
+        said = item.help.replace("\\", "\\\\") if item.help else item.help
+        return CompletionItem(value, type=item.type, help=said)
+
+    class BackslashZshComplete(ZshComplete):
+        """zsh's script evals the `_arguments` line built here. Typer escapes `$` and a
+        backtick with a backslash but leaves a backslash as it is, so `\\$(cmd)` came out
+        as `\\\\$(cmd)`: an escaped backslash, then a live `$(cmd)`. A backslash escaped
+        first keeps every escape typer adds whole."""
+
+        def format_completion(self, item: CompletionItem) -> str:
+            return super().format_completion(backslashes_escaped(item))
+
     completion_init()
     add_completion_class(QuotingBashComplete, "bash")
+    add_completion_class(BackslashZshComplete, "zsh")
 
 
 def completion_script(shell: str, prog_name: str) -> str:

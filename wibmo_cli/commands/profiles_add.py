@@ -178,18 +178,47 @@ def keyring_store() -> Callable[[str, str, str], str] | None:
 
 
 def append_secrets(path: Path, values: dict[str, str]) -> None:
-    """Add `VAR=value` lines to a private secrets file (created 0600, never wider)."""
+    """Add `VAR='value'` lines to a private secrets file (created 0600, never wider), the
+    value quoted as python-dotenv reads it back (a backslash and a quote escaped), so any
+    secret on one line comes back as it was. A symbolic link, a FIFO or any file that is
+    not a regular one is refused, not followed, waited on or chmod'ed."""
+    import stat
+
     for var, value in values.items():
-        if "\n" in value or "\r" in value or "'" in value:
-            raise InputError(f"{var}: a secret with a line break or a quote cannot go in {path}")
+        if "\n" in value or "\r" in value:
+            raise InputError(f"{var}: a secret with a line break cannot go in {path}")
+    lines = [f"{var}='{dotenv_quoted(value)}'\n" for var, value in values.items()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a fresh machine
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {_not_regular(path) or exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutputError(f"cannot write {path}: it is not a regular file: refused")
         os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            fh.writelines(f"{var}='{value}'\n" for var, value in values.items())
+        with os.fdopen(fd, "a", encoding="utf-8", closefd=False) as fh:
+            fh.writelines(lines)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _not_regular(path: Path) -> str:
+    """Why `path` is refused as a file to write secrets in ("" when that is not why)."""
+    if path.is_symlink():
+        return "it is a symbolic link: refused"
+    if path.exists() and not path.is_file():
+        return "it is not a regular file: refused"
+    return ""
+
+
+def dotenv_quoted(value: str) -> str:
+    """`value` for inside '...' in a .env file: python-dotenv turns \\\\ and \\' there
+    back into \\ and '."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def target_file(rt: Runtime) -> Path:
@@ -212,15 +241,6 @@ def existing_file(rt: Runtime) -> Path:
         places = " and ".join(str(p) for p in profiles_file_places(None, rt.env, rt.cwd))
         raise ConfigError(f"no profiles file: looked for {places}; create one with profiles add")
     return path
-
-
-def read_text(path: Path) -> str:
-    from wibmo_cli.profiles import read_profiles_file
-
-    if not path.is_file():
-        return ""
-    read_profiles_file(path)  # its size, encoding and shape checked as every command does
-    return path.read_text(encoding="utf-8")
 
 
 def detected_iv(table: dict[str, Any], secrets: dict[str, str], token: str) -> dict[str, str]:
@@ -397,13 +417,14 @@ def add(
     from wibmo_cli.commands.update_dialog import why_no_prompt
     from wibmo_cli.profile_edit import (
         add_profile,
+        change_file,
         check_name,
         check_new,
         check_table,
         needs_consumer_id,
         parse,
+        read_text,
         variant_settings,
-        write_atomically,
     )
 
     check_name(name)
@@ -461,8 +482,8 @@ def add(
         rt, name, secrets, secret_env, path, secrets_file=secrets_file, interactive=interactive
     )
     table.update(references)
-    add_profile(doc, name, table, default=default)
-    write_atomically(path, doc.as_string())
+    # the file read again (under its lock): another add may have written it meanwhile
+    change_file(path, lambda doc: add_profile(doc, name, table, default=default))
     rt.render.info(f"profile {name!r} written to {path}; {where}")
     if not check:
         return None

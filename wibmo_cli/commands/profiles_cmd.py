@@ -4,7 +4,7 @@ set-default` (add's dialog: profiles_add.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +14,9 @@ from wibmo_cli.completion import complete_profile, complete_written_profile
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.masking import redact, redact_url
 from wibmo_cli.runtime import OutputFormat, Runtime
+
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
 
 profiles_app = typer.Typer(
     help="List, show, check, add and change environment profiles; where wibmo's files are.",
@@ -257,13 +260,11 @@ def edit(
       wibmo profiles edit uat iv key
       wibmo profiles edit uat api_key '${WIBMO_UAT_API_KEY}'
     """
-    from wibmo_cli.commands.profiles_add import existing_file, read_text
-    from wibmo_cli.profile_edit import edit_profile, parse, write_atomically
+    from wibmo_cli.commands.profiles_add import existing_file
+    from wibmo_cli.profile_edit import change_file, edit_profile
 
     path = existing_file(rt)
-    doc = parse(read_text(path), path)
-    edit_profile(doc, name, key, value)
-    write_atomically(path, doc.as_string())
+    change_file(path, lambda doc: edit_profile(doc, name, key, value))
     rt.render.info(f"profile {name!r}: {key} set in {path}")
 
 
@@ -285,13 +286,14 @@ def remove(
       wibmo profiles remove uat-v3 --yes
     """
     from wibmo_cli import prompt
-    from wibmo_cli.commands.profiles_add import SECRETS_FILE, existing_file, read_text
+    from wibmo_cli.commands.profiles_add import SECRETS_FILE, existing_file
     from wibmo_cli.commands.update_dialog import why_no_prompt
+    from wibmo_cli.environment import read_capped
     from wibmo_cli.errors import InputError
-    from wibmo_cli.profile_edit import kept_secrets, parse, remove_profile, write_atomically
+    from wibmo_cli.profile_edit import change_file, kept_secrets, parse, read_text, remove_profile
 
     path = existing_file(rt)
-    doc = parse(read_text(path), path)
+    parse(read_text(path), path)  # a file that cannot be changed: said before asking
     if not yes:
         if why := why_no_prompt():
             raise InputError(f"cannot ask for confirmation: {why}; pass --yes")
@@ -299,10 +301,14 @@ def remove(
             rt.render.info("nothing removed")
             return ExitStatus.USAGE
     secrets_path = path.parent / SECRETS_FILE
-    secrets_text = secrets_path.read_text(errors="replace") if secrets_path.is_file() else ""
-    kept = kept_secrets(doc, name, secrets_text)
-    was_default = remove_profile(doc, name)
-    write_atomically(path, doc.as_string())
+    secrets_text = (
+        read_capped(secrets_path).decode("utf-8", "replace") if secrets_path.is_file() else ""
+    )
+
+    def remove_it(doc: TOMLDocument) -> tuple[list[str], bool]:
+        return kept_secrets(doc, name, secrets_text), remove_profile(doc, name)
+
+    kept, was_default = change_file(path, remove_it)
     rt.render.info(
         f"profile {name!r} removed from {path}"
         + ("; it was the default: set another with profiles set-default" if was_default else "")
@@ -329,14 +335,12 @@ def set_default(
     Examples:
       wibmo profiles set-default uat
     """
-    from wibmo_cli.commands.profiles_add import existing_file, read_text
-    from wibmo_cli.profile_edit import parse, write_atomically
+    from wibmo_cli.commands.profiles_add import existing_file
+    from wibmo_cli.profile_edit import change_file
     from wibmo_cli.profile_edit import set_default as set_default_in
 
     path = existing_file(rt)
-    doc = parse(read_text(path), path)
-    set_default_in(doc, name)
-    write_atomically(path, doc.as_string())
+    change_file(path, lambda doc: set_default_in(doc, name))
     rt.render.info(f"default profile: {name!r} ({path})")
 
 

@@ -20,7 +20,7 @@ def list_table(rows: Sequence[Mapping[str, Any]], where: str) -> Table:
 
     from wibmo_cli.textsafe import cell
 
-    title = f"Profiles ({where})"  # as wide as the table may be: never wrapped
+    title = cell(f"Profiles ({where})")  # as wide as the table may be: never wrapped
     table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("", no_wrap=True)
     table.add_column("name", style="bold", no_wrap=True)
@@ -67,9 +67,11 @@ def show_table(record: Mapping[str, Any]) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
-    from wibmo_cli.textsafe import visible
+    from wibmo_cli.textsafe import cell, visible
 
-    table = Table(title=f"Profile {record['name']} ({record['source']})", title_justify="left")
+    # the name and the path come from the profiles file: shown, never obeyed or parsed
+    title = cell(f"Profile {record['name']} ({record['source']})")
+    table = Table(title=title, title_justify="left")
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     missing = record["missing"]
@@ -94,7 +96,7 @@ def check_table(name: str, checks: Sequence[Check]) -> Table:
 
     from wibmo_cli.textsafe import cell
 
-    table = Table(title=f"Checking profile {name}", title_justify="left")
+    table = Table(title=cell(f"Checking profile {name}"), title_justify="left")
     table.add_column("", no_wrap=True)
     table.add_column("check", style="bold", no_wrap=True)
     table.add_column("detail", overflow="fold")
