@@ -19,6 +19,7 @@ from wibmo_cli.profiles import DEMO_PROFILE
 HEAVY = (
     *("httpx", "rich.table", "rich.console", "wibmo_cli.sandbox", "pydantic", "dotenv"),
     *("platformdirs", "asyncio"),
+    *("wibmo_cli.completion", "shlex"),  # only for a Tab press (and a command that quotes)
 )
 OTHER_COMMANDS = (
     *("wibmo_cli.commands.update_profile", "wibmo_cli.commands.lookup"),

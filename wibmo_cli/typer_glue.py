@@ -137,6 +137,29 @@ class LazyGroup(TyperGroup):
     def list_commands(self, ctx: ClickContext) -> list[str]:
         return list(self.commands)  # names only: nothing imported
 
+    def format_commands(self, ctx: ClickContext, formatter: Any) -> None:
+        """Help's list of commands, each summary read from its function's docstring (or
+        its group's help) without building the command: building every command's
+        options (typer reading each signature) was most of `wibmo --help`'s time. A
+        command built already says its own."""
+        from typer._click.utils import make_default_short_help
+
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            built = self.commands.built(name) if isinstance(self.commands, LazyCommands) else None
+            if built is not None:
+                if not built.hidden:
+                    rows.append((name, built.get_short_help_str(limit)))
+                continue
+            text = summary_of(self.targets[name]).split("\f", 1)[0]
+            rows.append((name, make_default_short_help(text, limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         install_converters(self, ctx)
         return super().parse_args(ctx, args)
@@ -176,6 +199,10 @@ class LazyCommands(MutableMapping[str, ClickCommand]):
             self._built[name] = build_command(name, self._targets[name])
         return self._built[name]
 
+    def built(self, name: str) -> ClickCommand | None:
+        """The command if it was built already (nothing is built to answer)."""
+        return self._built.get(name)
+
     def __setitem__(self, name: str, command: ClickCommand) -> None:
         self._built[name] = command
 
@@ -204,6 +231,30 @@ def build_command(name: str, target: str) -> ClickCommand:
     if not isinstance(group, TyperGroup) or name not in group.commands:
         raise GlueError(f"typer built no command {name!r} from {target}")
     return group.commands[name]
+
+
+def summary_of(target: str) -> str:
+    """The help text the command `target` would have, without building it: its
+    function's docstring, or its group's help."""
+    import inspect
+
+    from typer.models import DefaultPlaceholder
+
+    def given(value: Any) -> Any:
+        return None if isinstance(value, DefaultPlaceholder) else value
+
+    module, _, attribute = target.partition(":")
+    found = getattr(importlib.import_module(module), attribute)
+    if not isinstance(found, typer.Typer):
+        return inspect.getdoc(found) or ""
+    callback = found.registered_callback  # typer's order: the group's help, the
+    # callback's help, the callback's docstring
+    return str(
+        given(found.info.help)
+        or (callback and given(callback.help))
+        or (callback and callback.callback and inspect.getdoc(callback.callback))
+        or ""
+    )
 
 
 def _nothing() -> None:

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wibmo_cli.commands.options import command_options
-from wibmo_cli.completion import complete_code
+from wibmo_cli.commands.options import command_options, completing
 from wibmo_cli.errors import InputError
 from wibmo_cli.runtime import TABULAR, OutputFormat, Runtime
 
@@ -24,7 +23,7 @@ def codes(
             help="A responseCode (e.g. 1303), its name in any case (e.g. duplicate_request) "
             "or an HTTP status (e.g. 503).",
             show_default=False,
-            autocompletion=complete_code,
+            autocompletion=completing("complete_code"),
         ),
     ] = None,
     api: Annotated[

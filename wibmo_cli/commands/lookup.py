@@ -6,8 +6,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from wibmo_cli.commands.options import AuditLogPath, command_options
-from wibmo_cli.completion import complete_column
+from wibmo_cli.commands.options import AuditLogPath, command_options, completing
 from wibmo_cli.errors import ConfigError, ExitStatus, InputError, OutputError
 from wibmo_cli.runtime import OutputFormat, Runtime
 
@@ -53,7 +52,7 @@ Column = Annotated[
         help="--file: the CSV column to use (default: the first named mobile, phone, urn, "
         "customerId, email, ...); without a header, what the identifiers are.",
         show_default=False,
-        autocompletion=complete_column,
+        autocompletion=completing("complete_column"),
     ),
 ]
 Concurrency = Annotated[

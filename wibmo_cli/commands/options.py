@@ -19,10 +19,22 @@ from typing import Annotated, Any, Final, overload
 
 import typer
 
-from wibmo_cli.completion import complete_profile
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.runtime import DEFAULT_FORMATS, GlobalOptions, OutputFormat, Runtime
 from wibmo_cli.typer_glue import ClickContext, add_parameters
+
+
+def completing(name: str) -> Callable[[Any, str], Any]:
+    """The `autocompletion=` callback `completion.NAME`, imported only for a Tab press:
+    options and arguments are declared on every run, and most runs complete nothing."""
+
+    def complete(ctx: Any, incomplete: str) -> Any:
+        from wibmo_cli import completion
+
+        return getattr(completion, name)(ctx, incomplete)
+
+    complete.__name__ = name
+    return complete
 
 
 def _global(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -41,7 +53,7 @@ GLOBAL_OPTIONS: Final = (
                 "-p",
                 help="Profile to use (else $WIBMO_PROFILE, else the file's default_profile).",
                 show_default=False,
-                autocompletion=complete_profile,
+                autocompletion=completing("complete_profile"),
             ),
         ],
         None,

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wibmo_cli.commands.options import command_options
+from wibmo_cli.commands.options import command_options, completing
 from wibmo_cli.commands.profiles_add import add
-from wibmo_cli.completion import complete_profile, complete_written_profile
 from wibmo_cli.errors import ExitStatus
 from wibmo_cli.masking import redact, redact_url
 from wibmo_cli.runtime import OutputFormat, Runtime
@@ -29,7 +28,7 @@ Name = Annotated[
     typer.Argument(
         help="Profile name (default: --profile, else $WIBMO_PROFILE, else default_profile).",
         show_default=False,
-        autocompletion=complete_profile,
+        autocompletion=completing("complete_profile"),
     ),
 ]
 
@@ -245,7 +244,10 @@ profiles_app.command("add")(add)
 def edit(
     rt: Runtime,
     name: Annotated[
-        str, typer.Argument(help="The profile to change.", autocompletion=complete_written_profile)
+        str,
+        typer.Argument(
+            help="The profile to change.", autocompletion=completing("complete_written_profile")
+        ),
     ],
     key: Annotated[str, typer.Argument(help="The setting, e.g. iv, timeout, lookup_path.")],
     value: Annotated[
@@ -273,7 +275,10 @@ def edit(
 def remove(
     rt: Runtime,
     name: Annotated[
-        str, typer.Argument(help="The profile to remove.", autocompletion=complete_written_profile)
+        str,
+        typer.Argument(
+            help="The profile to remove.", autocompletion=completing("complete_written_profile")
+        ),
     ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> int | None:
@@ -326,7 +331,10 @@ def remove(
 def set_default(
     rt: Runtime,
     name: Annotated[
-        str, typer.Argument(help="The profile to use by default.", autocompletion=complete_profile)
+        str,
+        typer.Argument(
+            help="The profile to use by default.", autocompletion=completing("complete_profile")
+        ),
     ],
 ) -> None:
     """Make NAME the profile used when no -p or $WIBMO_PROFILE names one.
