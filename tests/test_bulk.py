@@ -367,3 +367,67 @@ def test_a_journal_of_a_declined_apply_does_not_block_planning_again(
     assert plan(wibmo).exit_code == 0
     assert apply(wibmo).exit_code == 0
     assert_one_line_error(plan(wibmo), 2, "it was applied")
+
+
+def test_a_journal_deleted_or_moved_is_still_known_by_its_id(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    chosen = urns(db_path, 2)
+    write_changes([f"{urn},Pune" for urn in chosen])
+    assert plan(wibmo).exit_code == 0
+    write_profiles("http://127.0.0.1:9")  # nothing listens: both rows never leave
+    assert apply(wibmo).exit_code == 5
+    Path("plan.jsonl.journal").rename("moved.journal")
+    write_profiles(sandbox.url, timeout=2)
+    moved = apply(wibmo, "--resume", "--journal", "moved.journal")  # the same journal
+    assert moved.exit_code == 0, moved.stderr
+    assert len(updates(sandbox)) == 2
+    Path("moved.journal").unlink()  # gone: a new journal is another apply
+    again = apply(wibmo)
+    assert again.exit_code == 1 and "2 sent by another apply" in again.stderr
+    assert len(updates(sandbox)) == 2
+
+
+def test_a_customer_written_two_ways_in_an_edited_plan_is_refused(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    (a,) = urns(db_path, 1)
+    write_changes([f"{a},Pune"])
+    assert plan(wibmo).exit_code == 0
+    header, row = plan_lines()
+    twin = {**row, "row": 3, "clientTxnId": "WMXTWIN0000001", "identifiers": {"urn": f"0{a}"}}
+    header["rows"] = 2
+    Path("plan.jsonl").write_text("".join(json.dumps(x) + "\n" for x in [header, row, twin]))
+    assert_one_line_error(apply(wibmo), 2, "is on two rows")
+    assert not updates(sandbox)
+
+
+def test_ctrl_d_at_the_question_is_an_interruption_not_a_bug(
+    wibmo: Invoke, sandbox: Sandbox, db_path: Path
+) -> None:
+    from support import run_on_terminal
+
+    (a,) = urns(db_path, 1)
+    write_changes([f"{a},Pune"])
+    assert plan(wibmo).exit_code == 0
+    code, _, err = run_on_terminal(["update-profile", "--apply", "plan.jsonl"], "[y/N]", "\x04")
+    assert code == 130 and "internal error" not in err, err
+    assert not updates(sandbox)
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_the_single_updates_journal_is_never_a_link_or_a_fifo(
+    wibmo: Invoke, sandbox: Sandbox, kind: str
+) -> None:
+    journal = Path(os.environ["WIBMO_DATA_DIR"]) / "updates.journal"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "link":
+        Path("elsewhere").write_text("")
+        journal.symlink_to(Path("elsewhere").resolve())
+    else:
+        os.mkfifo(journal)
+    sent = wibmo("update-profile", "--urn", "389", "--city", "Jaipur", "--yes")
+    assert sent.exit_code == 74 and "nothing was sent" in sent.stderr, sent.stderr
+    assert not updates(sandbox)
+    if kind == "link":
+        assert Path("elsewhere").read_text() == ""

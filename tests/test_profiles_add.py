@@ -464,3 +464,35 @@ def test_help_of_a_command_naming_the_profile_leaves_out_profile(cli: Invoke, co
     assert shown.exit_code == 0
     assert "--profile " not in shown.stdout and "--profiles-file" in shown.stdout
     assert "--profile " in cli("profiles", "show", "--help").stdout
+
+
+def test_a_name_whose_secrets_would_be_another_profiles_is_refused(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    first = scripted("https://new.example", "--no-check")
+    first[first.index("new")] = "prod-in"
+    assert cli(*first).exit_code == 0
+    second = scripted("https://other.example", "--no-check")
+    second[second.index("new")] = "Prod_In"
+    refused(cli(*second), "are profile 'prod-in''s; choose another name")
+
+
+def test_secrets_go_on_a_line_of_their_own(
+    cli: Invoke, commented: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in SECRET_VARS.items():
+        monkeypatch.setenv(var, value)
+    fake_keyring(monkeypatch, None)
+    kept = commented.parent / "secrets.env"
+    kept.write_text("OTHER=keepme")  # no line end
+    kept.chmod(0o600)
+    assert cli(*scripted("https://new.example", "--no-check", "--secrets-file")).exit_code == 0
+    assert kept.read_text().splitlines()[0] == "OTHER=keepme"
+    monkeypatch.setenv("NEW_API", "ab\udc85")  # a byte from the environment that is no text
+    again = scripted("https://x.example", "--no-check", "--secrets-file")
+    again[again.index("new")] = "other"
+    bad = cli(*again)
+    assert bad.exit_code == 2 and "the secret is not UTF-8 text; not written" in bad.stderr
+    assert "WIBMO_OTHER" not in kept.read_text()

@@ -100,6 +100,11 @@ class WibmoGroup(LazyGroup):
 
             Renderer().info("interrupted")
             raise typer.Exit(ExitStatus.INTERRUPTED) from None
+        except EOFError:  # Ctrl-D at a question no command said more about: as Ctrl-C
+            from wibmo_cli.render import Renderer
+
+            Renderer().info("no answer (end of input): nothing done")
+            raise typer.Exit(ExitStatus.INTERRUPTED) from None
         except BrokenPipeError:
             _stdout_gone()
             raise typer.Exit(PIPE_CLOSED) from None

@@ -94,20 +94,39 @@ def read_plan(path: Path) -> PlanFile:
     return PlanFile(path, hashlib.sha256(data).hexdigest(), header, rows)
 
 
+def _canonical(who: Any) -> str:
+    """A plan row's identifiers as one text, written any way (leading zeros of a URN,
+    a mobile's country prefix): the same customer compares equal."""
+    if not isinstance(who, dict):
+        return json.dumps(who)
+    parts = []
+    for kind, value in sorted(who.items()):
+        text = str(value).strip()
+        if kind == "urn":
+            text = text.lstrip("0")
+        elif kind == "mobile":
+            text = "".join(ch for ch in text if ch.isdigit())[-10:]
+        parts.append(f"{kind}={text}")
+    return ";".join(parts)
+
+
 def _check_rows(rows: Sequence[dict[str, Any]], path: Path) -> None:
     """Refuse a plan whose rows could not each be kept apart in the journal: a row number
     that is not a whole number, or a row number, clientTxnId or customer given twice
     (a plan edited by hand; update-profile --plan writes none of these)."""
-    seen: dict[str, set[Any]] = {"row number": set(), "clientTxnId": set(), "customer": set()}
+    seen: dict[str, set[Any]] = {
+        "row number": set(), "clientTxnId": set(), "customer": set(), "found customer": set()
+    }  # fmt: skip
     for row in rows:
         number = row.get("row")
         if not isinstance(number, int) or isinstance(number, bool):
             raise InputError(f"--apply {path}: a row number {number!r} is not a whole number")
         keys: dict[str, Any] = {"row number": number}
         if row.get("status") == "change":
-            who = row.get("identifiers")
             keys["clientTxnId"] = row.get("clientTxnId")
-            keys["customer"] = json.dumps(who, sort_keys=True) if isinstance(who, dict) else who
+            keys["customer"] = _canonical(row.get("identifiers"))
+            if row.get("customer") is not None:  # who the plan's lookup found
+                keys["found customer"] = row.get("customer")
         for what, key in keys.items():
             if key in seen[what]:
                 raise InputError(
@@ -304,13 +323,16 @@ class Applier:
         if self.claims is None:
             return False
         try:
-            other = self.claims.claim(txn, self.journal.path)
+            other = self.claims.claim(txn, self.journal.ident, self.journal.path)
         except WibmoError as exc:
             self.summary.stopped = exc.message
             raise JournalFailed(exc.message) from None
         if other is None:
             return False
-        why = f"sent by another apply of this plan (journal {other}): reconcile there"
+        why = (
+            f"sent by another apply of this plan (journal {other}): reconcile there; "
+            "if that journal is gone, look the customer up and plan again"
+        )
         await self._journal(lambda: self.journal.skipped(number, txn, why))
         self._done(RowResult(number, txn, who, "elsewhere", message=why))
         return True

@@ -295,6 +295,7 @@ async def _plan_row(row: ChangeRow, profile: Profile, client: Client) -> tuple[d
     line = _line(row, "change")
     line.update(
         clientTxnId=plan.client_txn_id,
+        customer=customer,  # who the lookup found: apply refuses a customer on two rows
         cardProfileId=plan.current_profile,
         fields=before_after(plan.changes, record, plan.current_profile),
         notes=list(plan.notes),

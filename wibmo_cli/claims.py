@@ -4,8 +4,10 @@ send a row a second time.
 
 A journal makes one apply at most once; this makes every apply of one plan's rows at most
 once on this machine. Before a row's "sending" is journaled, its clientTxnId is claimed
-here for that journal: a claim by another journal refuses the row ("sent by another
-run"); a claim by the same journal (a resume) is no obstacle, the journal decides.
+here for that journal, known by the id in its header (not its path: a journal moved is
+the same journal, a journal deleted and begun again is another): a claim by another
+journal refuses the row ("sent by another apply"); a claim by the same journal (a
+resume) is no obstacle, the journal decides.
 
 An SQLite table in the user data dir (`claims.db`, 0600): one row per clientTxnId, its
 PRIMARY KEY doing the refusing, so two applies running at once on copies of one plan
@@ -41,27 +43,29 @@ class Claims:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS claims ("
-                "txn TEXT PRIMARY KEY, journal TEXT NOT NULL, at TEXT NOT NULL) WITHOUT ROWID"
+                "CREATE TABLE IF NOT EXISTS sent (txn TEXT PRIMARY KEY, journal TEXT NOT NULL, "
+                "path TEXT NOT NULL, at TEXT NOT NULL) WITHOUT ROWID"
             )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open {path}: {exc}") from None
         return cls(conn, path)
 
-    def claim(self, txn: str, journal: Path) -> str | None:
-        """Claim `txn` for `journal`; None when it is this journal's now, else the
-        journal that claimed it first."""
-        mine = str(journal.resolve())
+    def claim(self, txn: str, journal: str, path: Path) -> str | None:
+        """Claim `txn` for the journal whose id is `journal` (at `path`); None when it is
+        this journal's now, else where the journal that claimed it first was."""
         try:
             self._conn.execute(
-                "INSERT OR IGNORE INTO claims (txn, journal, at) VALUES (?, ?, ?)",
-                (txn, mine, now_iso()),
+                "INSERT OR IGNORE INTO sent (txn, journal, path, at) VALUES (?, ?, ?, ?)",
+                (txn, journal, str(path.resolve()), now_iso()),
             )
-            row = self._conn.execute("SELECT journal FROM claims WHERE txn = ?", (txn,)).fetchone()
+            row = self._conn.execute(
+                "SELECT journal, path FROM sent WHERE txn = ?", (txn,)
+            ).fetchone()
         except sqlite3.Error as exc:
             raise ConfigError(f"{self.path}: {exc}") from None
-        holder = str(row[0]) if row else mine
-        return None if holder == mine else holder
+        if row is None or row[0] == journal:
+            return None
+        return str(row[1])
 
     def close(self) -> None:
         self._conn.close()

@@ -102,13 +102,9 @@ def _key(event: Mapping[str, Any]) -> Any:
 
 def read_journal(path: Path) -> JournalState:
     """The journal at `path`, event by event (InputError: not a journal)."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"journal {path}: no such file") from None
-    except OSError as exc:
-        raise ConfigError(f"journal {path}: cannot read it ({exc.strerror})") from None
-    with handle:
+    from wibmo_cli.paths import open_regular
+
+    with open_regular(path, "journal") as handle:
         return _read(handle, path)
 
 
@@ -198,6 +194,7 @@ class Journal(Events):
         self._synced = 0  # events on disk (the fsync that ended last covered these)
         self._syncing: asyncio.Future[None] | None = None
         self.repaired = False  # a half-written last line was cut off when it was opened
+        self.ident = ""  # the id its header gives it (claims.db knows it by that)
 
     @classmethod
     @contextlib.contextmanager
@@ -207,15 +204,7 @@ class Journal(Events):
         """The journal at `path`, created with `header` when new (0600), locked until the
         block ends: a second writer is refused (ConfigError naming the file), or with
         `wait` (single updates, a moment each) waits its turn."""
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
-        try:  # not through a symbolic link, never a FIFO (O_NONBLOCK: no wait for a reader)
-            fd = os.open(path, flags | os.O_NONBLOCK, 0o600)
-        except OSError as exc:
-            why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
-            raise OutputError(f"journal {path}: cannot open it ({why})") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise OutputError(f"journal {path}: not a regular file")
+        fd = open_private(path, os.O_RDWR)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -225,13 +214,13 @@ class Journal(Events):
                 ) from None
             journal = cls(path, fd)
             try:
-                os.fchmod(fd, 0o600)  # it holds customers' values: private, whoever made it
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     size = _cut_off(fd, size)  # a line a crash left half: never happened
                     journal.repaired = True
                 if size == 0:
-                    _append(fd, {"journal": VERSION, **header, "created": now_iso()}, path)
+                    _append(fd, _header(header), path)
+                journal.ident = str(journal.state().header.get("id") or path.resolve())
             except OSError as exc:
                 raise OutputError(f"journal {path}: cannot write it ({exc.strerror})") from None
             yield journal
@@ -247,7 +236,8 @@ class Journal(Events):
             raise ValueError("a journal with events is never emptied")
         try:
             os.ftruncate(self._fd, 0)
-            _append(self._fd, {"journal": VERSION, **header, "created": now_iso()}, self.path)
+            _append(self._fd, _header(header), self.path)
+            self.ident = str(self.state().header["id"])
         except OSError as exc:
             raise OutputError(f"journal {self.path}: cannot write it ({exc.strerror})") from None
 
@@ -289,15 +279,47 @@ class SingleUpdates(Events):
     def _write(self, event: dict[str, Any]) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise OutputError(f"journal {self.path}: cannot open it ({exc.strerror})") from None
+        fd = open_private(self.path, os.O_WRONLY)
         try:
             if os.fstat(fd).st_size == 0:
                 _append(fd, {"journal": VERSION, "profile": None, "plan": None}, self.path)
             _append(fd, event, self.path)
         finally:
             os.close(fd)
+
+
+def open_private(path: Path, mode: int) -> int:
+    """A journal opened to append (created 0600): never through a symbolic link, never a
+    FIFO or a device (O_NONBLOCK: no wait for a reader), made private whoever made it
+    (it holds customers' values). OutputError in one line otherwise."""
+    flags = mode | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        raise OutputError(f"journal {path}: cannot open it ({why})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutputError(f"journal {path}: not a regular file")
+        os.fchmod(fd, 0o600)
+        os.set_blocking(fd, True)
+    except OSError as exc:
+        os.close(fd)
+        raise OutputError(f"journal {path}: cannot open it ({exc.strerror})") from None
+    except OutputError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _header(given: Mapping[str, Any]) -> dict[str, Any]:
+    """A new journal's first line: `given`, and an id of its own (what claims.db knows it
+    by: a journal moved keeps it, a journal deleted and begun again does not)."""
+    import uuid
+
+    return {"journal": VERSION, **given, "id": uuid.uuid4().hex, "created": now_iso()}
 
 
 def _cut_off(fd: int, size: int) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from wibmo_cli.errors import InputError
 
@@ -43,19 +46,33 @@ def blocked_by(path: Path) -> str | None:
     return None
 
 
-def read_capped(path: Path, option: str, limit: int, too_big: str) -> bytes:
-    """The bytes of the file an option names, at most `limit`; InputError in one line
-    naming the option for a file that is not there, a directory, unreadable, or larger
-    (`too_big`: what to say then, e.g. "split the file")."""
+def open_regular(path: Path, option: str) -> BinaryIO:
+    """The regular file an option names, open to read; InputError in one line naming the
+    option for one that is not there, a directory, unreadable, or not a regular file (a
+    FIFO or a device: opened without waiting for a writer, then refused)."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InputError(f"{option} {path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{option} {path}: is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"{option} {path}: cannot read it ({exc.strerror})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "is a directory" if stat.S_ISDIR(mode) else "is not a regular file"
+        raise InputError(f"{option} {path}: {what}, not a file to read")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_capped(path: Path, option: str, limit: int, too_big: str) -> bytes:
+    """The bytes of the file an option names, at most `limit` (`open_regular`'s refusals,
+    and one for a larger file: `too_big` says what to do, e.g. "split the file")."""
+    with open_regular(path, option) as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise InputError(f"{option} {path}: cannot read it ({exc.strerror})") from None
     if len(data) > limit:
         raise InputError(f"{option} {path}: larger than {limit >> 20} MiB; {too_big}")
     return data

@@ -20,7 +20,7 @@ else nowhere, and one line says which variables to set.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -52,6 +52,20 @@ QUESTIONS: Final = (
 def secret_variable(name: str, key: str) -> str:
     """The variable a secret of profile `name` is referenced by: WIBMO_UAT_API_KEY."""
     return f"WIBMO_{name.upper().replace('-', '_')}_{key.upper()}"
+
+
+def check_variables_free(name: str, others: Iterable[str]) -> None:
+    """Refuse a name whose secrets' variables another profile's would be (uat-1 and
+    UAT_1 both read WIBMO_UAT_1_API_KEY): one would be sent the other's secrets."""
+    mine = secret_variable(name, "api_key")
+    alike = [
+        other for other in others if other != name and secret_variable(other, "api_key") == mine
+    ]
+    if alike:
+        raise InputError(
+            f"profile {name!r}: its secrets' variables ({mine}, ...) are profile "
+            f"{alike[0]!r}'s; choose another name"
+        )
 
 
 def gather(
@@ -187,19 +201,28 @@ def append_secrets(path: Path, values: dict[str, str]) -> None:
     for var, value in values.items():
         if "\n" in value or "\r" in value:
             raise InputError(f"{var}: a secret with a line break cannot go in {path}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # bytes from the environment that are no text
+            raise InputError(f"{var}: the secret is not UTF-8 text; not written") from None
     lines = [f"{var}='{dotenv_quoted(value)}'\n" for var, value in values.items()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a fresh machine
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
         fd = os.open(path, flags, 0o600)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {_not_regular(path) or exc.strerror}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OutputError(f"cannot write {path}: it is not a regular file: refused")
         os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8", closefd=False) as fh:
-            fh.writelines(lines)
+        text = "".join(lines)
+        if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":
+            text = "\n" + text  # its last line had no line end: keep it whole
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data) :]
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
     finally:
@@ -434,6 +457,8 @@ def add(
     path = target_file(rt)
     doc = parse(read_text(path), path)
     check_new(doc, name)  # before any question
+    existing = doc.get("profiles")
+    check_variables_free(name, list(existing) if isinstance(existing, dict) else [])
     given: dict[str, Any] = {
         "base_url": base_url,
         "variant": variant,
