@@ -652,6 +652,31 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def send_all(url: str, requests: list[bytes], connections: int) -> float:
+    """Requests a second answered when `requests` (whole HTTP/1.1 requests, built
+    beforehand) are sent over `connections` raw keep-alive connections: the minimal
+    client the sandbox's capacity is measured with. Every answer must be a 200."""
+    parts = urlsplit(url)
+    waiting = list(reversed(requests))
+    answered: list[bytes] = []
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        while waiting:
+            writer.write(waiting.pop())
+            response_head = await reader.readuntil(b"\r\n\r\n")
+            length = int(response_head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            answered.append(response_head[9:12])
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    seconds = time.perf_counter() - started
+    assert set(answered) == {b"200"}, set(answered)
+    return len(answered) / seconds
+
+
 async def sandbox_capacity(url: str, rows: list[tuple[str, str]], connections: int) -> float:
     """Requests a second the sandbox answers to a minimal client: raw HTTP/1.1 keep-alive
     connections sending requests encrypted beforehand."""
@@ -675,24 +700,7 @@ async def sandbox_capacity(url: str, rows: list[tuple[str, str]], connections: i
         }
         body = json.dumps({"token": codec.encrypt_json(payload)}).encode()
         requests.append(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    requests.reverse()
-    answered: list[bytes] = []
-
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        while requests:
-            writer.write(requests.pop())
-            response_head = await reader.readuntil(b"\r\n\r\n")
-            length = int(response_head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            answered.append(response_head[9:12])
-        writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(connections)))
-    seconds = time.perf_counter() - started
-    assert set(answered) == {b"200"}, set(answered)
-    return len(answered) / seconds
+    return await send_all(url, requests, connections)
 
 
 async def update_capacity(url: str, current: dict[int, int], connections: int) -> float:
@@ -716,24 +724,7 @@ async def update_capacity(url: str, current: dict[int, int], connections: int) -
         head += "".join(f"{k}: {v}\r\n" for k, v in built.headers.items())
         body = built.content
         requests.append(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    requests.reverse()
-    answered: list[bytes] = []
-
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        while requests:
-            writer.write(requests.pop())
-            response_head = await reader.readuntil(b"\r\n\r\n")
-            length = int(response_head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            answered.append(response_head[9:12])
-        writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(connections)))
-    seconds = time.perf_counter() - started
-    assert set(answered) == {b"200"}, set(answered)
-    return len(answered) / seconds
+    return await send_all(url, requests, connections)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
