@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How wibmo's figures grow (issue 16, item 6): each measured at two sizes in one run, the
 growth printed next to the growth of the input. Flat is the aim: a lookup does not slow
-down with 10x the customers, memory does not grow with the rows or the log.
+down with 100x the customers, memory does not grow with the rows or the log.
 
     python bench/scale.py            # 240 / 24,000 customers, 10k / 100k rows, 256 MiB / 1 GiB log
     python bench/scale.py --quick    # 240 / 2,400 customers, 2k / 20k rows, 64 / 256 MiB log
