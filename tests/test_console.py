@@ -110,6 +110,22 @@ def test_copy_takes_the_urn_of_one_card_else_the_customer_id() -> None:
     assert console.copy_target({"responseCode": "1303"}) is None
 
 
+def test_copy_takes_nothing_a_terminal_or_a_paste_could_be_fooled_by() -> None:
+    assert console.copy_target({"cardList": [{"urn": "38\x1b]0;x\x07"}]}) is None
+    assert console.copy_target({"customerId": "c" * 65}) is None
+    assert console.copy_target({"customerId": True}) is None
+    sneaky = {"cardList": [{"urn": "1\n2"}, {"urn": 389}]}
+    assert console.copy_target(sneaky) == ("URN", "389")
+
+
+def test_a_response_code_in_the_history_is_shown_safe_and_short() -> None:
+    history = History()
+    history.add(Identifiers(urn="389"), "\x1b[2J" + "9" * 40)
+    (line,) = history.lines()
+    assert "\x1b" not in line and "\\x1b[2J" in line
+    assert len(line) < 60
+
+
 def test_osc52_carries_the_value_in_base64() -> None:
     escape = console.osc52("389")
     assert escape == "\x1b]52;c;Mzg5\x07"
@@ -174,7 +190,11 @@ def test_a_network_error_is_one_line_and_the_console_goes_on(cli: Invoke) -> Non
     from support import write_profiles
 
     write_profiles("http://127.0.0.1:9", retries=0, timeout=2)
-    result = cli("shell", input="389\nexplain 1303\n")
+    result = cli("shell", input="389\nagain\nhistory\njson\nexplain 1303\n")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.count("error:") == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, result.stderr  # the lookup, `again` (sent again), `json`
+    assert errors[0] == errors[1]
+    assert errors[2].startswith("error: json: no answer yet")
+    assert " 1  urn ***: no answer\n 2  urn ***: no answer" in result.stdout
     assert "CUSTOMER_DETAILS_NOT_PRESENT" in result.stdout

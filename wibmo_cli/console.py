@@ -20,8 +20,11 @@ from typing import Any, Final
 
 from wibmo_cli import batchio, tokentext
 from wibmo_cli.messages import Identifiers
+from wibmo_cli.textsafe import visible
 
 HISTORY_SIZE: Final = 50
+LONGEST_COPIED: Final = 64  # a URN or customer id; an answer's longer value is not one
+LONGEST_CODE: Final = 16  # a responseCode in the history; an answer's longer one is cut
 LONGEST_CUSTOMER_ID: Final = 20  # validate.customer_id: anything longer is no customer id
 
 # Each command word and what it does: `help` lists them, Tab completes them.
@@ -134,7 +137,12 @@ class History:
         self._entries: deque[str] = deque(maxlen=size)
 
     def add(self, identifiers: Identifiers, response_code: object) -> None:
-        code = "no answer" if response_code is None else f"responseCode {response_code}"
+        """`response_code`: the answer's (network text: made visible, cut short), or None
+        when none came (a network error, a lookup cancelled)."""
+        if response_code is None:
+            code = "no answer"
+        else:
+            code = f"responseCode {visible(str(response_code)[:LONGEST_CODE])}"
         self._entries.append(f"{identifiers.describe()}: {code}")
 
     def lines(self) -> list[str]:
@@ -144,16 +152,25 @@ class History:
 def copy_target(answer: Mapping[str, Any]) -> tuple[str, str] | None:
     """(what, value) for `copy`: a customer with one card, its URN; with several, the
     customer id (the customer, not one of the cards) when the answer names one; else
-    the first card's URN. None when the answer has neither."""
+    the first card's URN. None when the answer has neither. Values come from the
+    network: one with a control character, or longer than `LONGEST_COPIED`, is none
+    (it would go to the clipboard, and from there into whatever the agent pastes in)."""
     cards = [c for c in answer.get("cardList") or () if isinstance(c, Mapping)]
-    urns = [str(c["urn"]) for c in cards if c.get("urn") not in (None, "")]
-    ids = {str(v) for v in (answer.get("customerId"), *(c.get("customerId") for c in cards))}
-    ids -= {"None", ""}
+    urns = [urn for c in cards if (urn := _copyable(c.get("urn")))]
+    named = (answer.get("customerId"), *(c.get("customerId") for c in cards))
+    ids = {i for i in map(_copyable, named) if i}
     if len(urns) == 1:
         return "URN", urns[0]
     if len(ids) == 1:
         return "customer id", ids.pop()
     return ("URN", urns[0]) if urns else None
+
+
+def _copyable(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if 0 < len(text) <= LONGEST_COPIED and text.isprintable() else None
 
 
 def osc52(text: str) -> str:

@@ -57,7 +57,8 @@ class Session:
         self.rt = rt
         self.profile = profile
         self.history = History()
-        self.last: tuple[Lookup, Identifiers, Exchange] | None = None
+        self.searched: Lookup | None = None  # the last lookup sent, answered or not: `again`
+        self.answered: tuple[Lookup, Identifiers, Exchange] | None = None  # `json`, `copy`
         self.terminated = False
         self.interactive = is_terminal(sys.stdin)
         self.client: Client | None = None
@@ -185,8 +186,13 @@ class Session:
         identifiers = Identifiers.parse(**typed_as, mobile_prefix=str(profile.get("mobile_prefix")))
         payload = lookup_payload(identifiers, message_code=int(profile.get("lookup_message_code")))
         assert self.client is not None
-        exchange = runner.run(self.client.lookup(payload))
-        self.last = (typed, identifiers, exchange)
+        self.searched = typed
+        try:
+            exchange = runner.run(self.client.lookup(payload))
+        except (WibmoError, KeyboardInterrupt):
+            self.history.add(identifiers, None)
+            raise
+        self.answered = (typed, identifiers, exchange)
         self.history.add(identifiers, exchange.answer.get("responseCode"))
         show_lookup(
             self.rt.render, exchange, identifiers, typed.searched, profile.get("success_codes")
@@ -210,22 +216,23 @@ class Session:
         elif word == "history":
             for text in self.history.lines() or ["(no lookups yet)"]:
                 render.line(text)
-        elif self.last is None:
-            render.error(f"{word}: no lookup yet: paste a mobile, URN, email or customer id")
         elif word == "again":
-            self.lookup(self.last[0], runner)
+            if self.searched is None:
+                render.error("again: no lookup yet: paste a mobile, URN, email or customer id")
+            else:
+                self.lookup(self.searched, runner)
+        elif self.answered is None:
+            render.error(f"{word}: no answer yet: paste a mobile, URN, email or customer id")
         elif word == "json":
-            self._json()
+            self._json(*self.answered)
         else:
-            self._copy()
+            self._copy(self.answered[2])
         return True
 
-    def _json(self) -> None:
+    def _json(self, typed: Lookup, identifiers: Identifiers, exchange: Exchange) -> None:
         from wibmo_cli.render import Renderer
         from wibmo_cli.views.answer import show_lookup
 
-        assert self.last is not None
-        typed, identifiers, exchange = self.last
         as_json = Renderer(json_output=True)
         show_lookup(
             as_json, exchange, identifiers, typed.searched, self.profile.get("success_codes")
@@ -244,12 +251,11 @@ class Session:
         else:
             self.rt.render.print(views.explained(found))
 
-    def _copy(self) -> None:
+    def _copy(self, exchange: Exchange) -> None:
         from wibmo_cli import console
         from wibmo_cli.views.console import show_copied
 
-        assert self.last is not None
-        target = console.copy_target(self.last[2].answer)
+        target = console.copy_target(exchange.answer)
         if target is None:
             self.rt.render.error("copy: the last answer has no URN or customer id")
             return
