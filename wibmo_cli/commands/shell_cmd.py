@@ -93,7 +93,9 @@ class Session:
 
         rt = self.rt
         trace = rt.render.trace if rt.options.verbose else None
-        return open_client(self.profile, rt.data_dir(), trace=trace, notice=rt.render.info)
+        return open_client(  # one line at a time: one connection, kept open
+            self.profile, rt.data_dir(), trace=trace, notice=rt.render.info, max_connections=1
+        )
 
     def _loop(self, runner: asyncio.Runner) -> int | None:
         read = self._reader()
