@@ -88,6 +88,14 @@ class Bench:
         kwargs.setdefault("check", True)
         return subprocess.run(argv, env=self.env, cwd=self.work, **kwargs)
 
+    def profiles_file(self, url: str, name: str) -> Path:
+        """A profiles file whose default profile `bench` is the demo's, at `url`."""
+        profiles = self.work / name
+        values = {**DEMO_PROFILE, "base_url": url}
+        body = "".join(f'{key} = "{value}"\n' for key, value in values.items())
+        profiles.write_text(f'default_profile = "bench"\n[profiles.bench]\n{body}')
+        return profiles
+
     def wall(self, argv: Sequence[str], **kwargs: Any) -> float:
         started = time.perf_counter()
         self.run(argv, **kwargs)
@@ -140,10 +148,7 @@ class Bench:
             self._single(url)
 
     def _single(self, url: str) -> None:
-        profiles = self.work / "single-profiles.toml"
-        values = {**DEMO_PROFILE, "base_url": url}
-        body = "".join(f'{key} = "{value}"\n' for key, value in values.items())
-        profiles.write_text(f'default_profile = "bench"\n[profiles.bench]\n{body}')
+        profiles = self.profiles_file(url, "single-profiles.toml")
         script = self.work / "lookup.sh"
         script.write_text(CURL_LOOKUP)
         lookup = [*self.wibmo, "--profiles-file", str(profiles), "lookup", "--urn", "389"]
@@ -175,6 +180,58 @@ class Bench:
             f"one lookup: an openssl + curl script doing the same lookup (encrypt, POST, "
             f"decrypt) took {median['script']:.1f} ms; wibmo -o json is "
             f"{median['json'] / median['script']:.1f} x that"
+        )
+        print("      " + self.notes[-1])
+
+    # -- the agent console -------------------------------------------------------------
+
+    def shell(self) -> None:
+        count = 30 if self.quick else 100
+        print(f"\n== the agent console ({count} lookups in one `wibmo shell`, piped)", flush=True)
+        with self.sandbox(self.work / "shell.db") as (url, _):
+            self._shell(url, count)
+
+    def _shell(self, url: str, count: int) -> None:
+        """Each lookup typed into one console (a line in, its JSON line out) against the
+        round trip of the same request on a minimal keep-alive client, and against a
+        `wibmo lookup` process each; medians after the first (which loads the views)."""
+        profiles = self.profiles_file(url, "shell-profiles.toml")
+        root = [*self.wibmo, "--profiles-file", str(profiles), "-o", "json"]
+        console = subprocess.Popen(
+            [*root, "shell"],
+            env=self.env,
+            cwd=self.work,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert console.stdin is not None and console.stdout is not None
+        in_console = []
+        try:
+            for _ in range(count):
+                started = time.perf_counter()
+                console.stdin.write(b"389\n")
+                console.stdin.flush()
+                answer = console.stdout.readline()
+                in_console.append(time.perf_counter() - started)
+                assert b'"responseCode":"00"' in answer, answer[:200]
+        finally:
+            console.stdin.close()
+            console.wait(timeout=30)
+        processes = [self.wall([*root, "lookup", "--urn", "389"]) for _ in range(count)]
+        capacity = asyncio.run(sandbox_capacity(url, [("urn", "389")] * count, 1))
+        round_trip = 1000 / capacity
+        value = statistics.median(in_console[1:]) * 1000
+        process = statistics.median(processes[1:]) * 1000
+        self.record(
+            Figure("a lookup in wibmo shell (after the first)", value, "ms", "round trip",
+                   round_trip, value / round_trip, "<= round trip + 15 ms (issue 16)",
+                   value <= round_trip + 15)
+        )  # fmt: skip
+        self.notes.append(
+            f"the console: {value:.1f} ms a lookup; a `wibmo lookup` process each: "
+            f"{process:.1f} ms ({process / value:.0f} x); the round trip alone (one keep-alive "
+            f"connection, requests encrypted beforehand): {round_trip:.1f} ms"
         )
         print("      " + self.notes[-1])
 
@@ -370,10 +427,7 @@ class Bench:
                 sandbox.wait()
 
     def _lookups(self, url: str, count: int, sandbox_pid: int) -> None:
-        profiles = self.work / "bench-profiles.toml"
-        values = {**DEMO_PROFILE, "base_url": url}
-        body = "".join(f'{key} = "{value}"\n' for key, value in values.items())
-        profiles.write_text(f'default_profile = "bench"\n[profiles.bench]\n{body}')
+        profiles = self.profiles_file(url, "bench-profiles.toml")
         rows = identifiers(self.work / "sandbox.db", count)
         rows_path = self.work / "rows.txt"
         rows_path.write_text("".join(f"{value}\n" for _, value in rows))
@@ -874,7 +928,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller and faster")
     parser.add_argument(
         "--only",
-        choices=("startup", "single", "decrypt", "scan", "lookups", "bulk"),
+        choices=("startup", "single", "shell", "decrypt", "scan", "lookups", "bulk"),
         action="append",
         help="one part",
     )
@@ -884,6 +938,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts: dict[str, Callable[[], None]] = {
         "startup": bench.startup,
         "single": bench.single,
+        "shell": bench.shell,
         "decrypt": bench.decrypt,
         "scan": bench.scan,
         "lookups": bench.lookups,

@@ -263,6 +263,10 @@ NEEDS: dict[str, Needs] = {
     ),
     # lookups
     "wibmo -p uat lookup --urn 389": Needs(A_PROFILE, profiles="profiles.toml"),
+    "wibmo -p uat shell": Needs(
+        f"{A_PROFILE}; it reads lines from stdin (here none: it ends at once, exit 0)",
+        profiles="profiles.toml",
+    ),
     "wibmo lookup --file customers.csv > answers.jsonl": Needs(
         A_FILE, files={"customers.csv": CUSTOMERS}
     ),

@@ -42,6 +42,7 @@ def token() -> str:
         pytest.param(("-o", "json", "codes", "1303"), id="codes"),
         pytest.param(("--help",), id="help"),
         pytest.param(("decrypt", "--help"), id="decrypt-help"),
+        pytest.param(("shell", "--help"), id="shell-help"),
     ],
 )
 def test_quick_commands_stay_light(args: tuple[str, ...], isolated: Path) -> None:

@@ -28,6 +28,7 @@ PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away, as a shell r
 # when it runs or help lists it: `wibmo decrypt` pays for none of the others.
 COMMANDS: Final[Mapping[str, str]] = {
     "lookup": "wibmo_cli.commands.lookup:lookup",
+    "shell": "wibmo_cli.commands.shell_cmd:shell",
     "update-profile": "wibmo_cli.commands.update_profile:update_profile",
     "reconcile": "wibmo_cli.commands.reconcile_cmd:reconcile",
     "call": "wibmo_cli.commands.call:call",

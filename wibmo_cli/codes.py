@@ -501,6 +501,22 @@ def explain_http(status: int) -> HttpStatus | None:
     return _BY_STATUS.get(status)
 
 
+def find(text: str) -> Code | HttpStatus | None:
+    """What `wibmo codes TEXT` explains: an HTTP status for three digits 100-599 the
+    catalogue lists, else a responseCode or a code's name (any case)."""
+    text = text.strip()
+    if len(text) == 3 and text.isascii() and text.isdigit() and 100 <= int(text) <= 599:
+        status = explain_http(int(text))
+        if status is not None:
+            return status
+    return (explain(text) or by_name(text)) if text else None
+
+
+def unknown_code(text: str) -> str:
+    """The one line for a code `find` does not know."""
+    return f"unknown code {text.strip()!r}: not in the catalogue; `wibmo codes` lists them all"
+
+
 def is_success(code: object, success_codes: Iterable[str] = DEFAULT_SUCCESS_CODES) -> bool:
     """Whether a responseCode means success: the one place that decides it.
 

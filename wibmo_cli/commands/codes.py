@@ -58,35 +58,15 @@ def codes(
     from wibmo_cli.views import codes as views
 
     if code is not None:
-        text = code.strip()
-        status = catalogue.explain_http(int(text)) if _http_like(text) else None
-        if status is not None:
-            if rt.json:
-                rt.render.json(views.http_record(status))
-            elif rt.tabular:
-                _rows(rt, views.HTTP_COLUMNS, [views.http_record(status)])
-            else:
-                rt.render.print(
-                    views.explanation(
-                        f"HTTP {status.status}", status.name, status.meaning, status.action
-                    )
-                )
-            return
-        found = (catalogue.explain(text) or catalogue.by_name(text)) if text else None
+        found = catalogue.find(code)
         if found is None:
-            raise InputError(
-                f"unknown code {text!r}: not in the catalogue; `wibmo codes` lists them all",
-            )
+            raise InputError(catalogue.unknown_code(code))
         if rt.json:
-            rt.render.json(views.code_record(found))
+            rt.render.json(views.record(found))
         elif rt.tabular:
-            _rows(rt, views.CODE_COLUMNS, [views.code_record(found)])
+            _rows(rt, views.record_columns(found), [views.record(found)])
         else:
-            rt.render.print(
-                views.explanation(
-                    found.code, found.name, found.meaning, found.action, apis=", ".join(found.apis)
-                )
-            )
+            rt.render.print(views.explained(found))
         return
     selected = catalogue.CATALOGUE
     if api is not None:
@@ -116,7 +96,3 @@ def _rows(rt: Runtime, columns: tuple[Column, ...], records: list[dict[str, Any]
     for record in records:
         rows.record(record)
     rows.finish()
-
-
-def _http_like(text: str) -> bool:
-    return len(text) == 3 and text.isascii() and text.isdigit() and 100 <= int(text) <= 599

@@ -210,19 +210,10 @@ def lookup(
     }
     if rt.output is OutputFormat.md:
         return _markdown(rt, exchange, searched, profile.name, profile.get("success_codes"))
-    from wibmo_cli.views.answer import show_answer
+    from wibmo_cli.views.answer import show_lookup
 
-    title = f"Customer ({identifiers.describe(masked=False)})"
-    ok = show_answer(
-        rt.render,
-        exchange.answer,
-        elapsed=exchange.elapsed,
-        reveal=reveal,
-        title=title,
-        success_codes=profile.get("success_codes"),
-        plain=exchange.plain,
-        client_txn_id=exchange.client_txn_id,
-        searched=searched,
+    ok = show_lookup(
+        rt.render, exchange, identifiers, searched, profile.get("success_codes"), reveal=reveal
     )
     return None if ok else ExitStatus.API_ERROR
 

@@ -55,8 +55,6 @@ Iv = Annotated[
 ]
 
 
-PLAIN_SAID = "a plain JSON answer, not encrypted: shown as it is (no key used)"
-MASKED_SAID = "document numbers are masked (last four shown); --reveal shows them whole"
 JOINED_SAID = "wrapped over several lines: joined, one output line each"
 
 
@@ -294,6 +292,8 @@ def decrypt(
     if summary.lines == 0:
         raise InputError("no input: the file or stdin is empty (or only blank lines)")
     if summary.plain:
+        from wibmo_cli.views.tokens import PLAIN_SAID
+
         rt.render.info(f"{summary.plain} of {summary.lines} lines: {PLAIN_SAID}")
     if summary.joined:
         tokens = "1 token" if summary.joined == 1 else f"{summary.joined} tokens"
@@ -307,23 +307,19 @@ def decrypt(
 
 def _decrypt_one(rt: Runtime, keys: tokenio.KeyOptions, text: str, *, reveal: bool) -> int | None:
     from wibmo_cli import tokenio
+    from wibmo_cli.views.tokens import show_decoded
 
     decoded = tokenio.decrypt_text(
         lambda: tokenio.build_codec(keys, rt.env, rt.profile), text, reveal=reveal
     )
-    if decoded.plain:
-        rt.render.info(PLAIN_SAID)
-    rt.render.json(decoded.value)
-    _say_masked(rt, decoded.masked)
+    show_decoded(rt.render, decoded)
     return None
 
 
 def _say_masked(rt: Runtime, masked: int) -> None:
-    """Document numbers were masked: said on a terminal, so that a masked answer is not
-    taken for the whole one (`wibmo decrypt T | wibmo encrypt -` would build another
-    payload); a script reading stderr gets no new line."""
-    if masked and is_terminal(sys.stderr):
-        rt.render.info(MASKED_SAID)
+    from wibmo_cli.views.tokens import say_masked
+
+    say_masked(rt.render, masked)
 
 
 def _detect(

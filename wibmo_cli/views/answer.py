@@ -17,7 +17,9 @@ SENT_TXN_KEY = "clientTxnIdSent"
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from wibmo_cli.client import Exchange
     from wibmo_cli.codes import Called
+    from wibmo_cli.messages import Identifiers
     from wibmo_cli.render import Renderer
 
 
@@ -62,3 +64,27 @@ def show_answer(
         width = render.console.width
         render.print(*answer_renderables(view, elapsed=elapsed, title=title, width=width))
     return ok
+
+
+def show_lookup(
+    render: Renderer,
+    exchange: Exchange,
+    identifiers: Identifiers,
+    searched: Mapping[str, str],
+    success_codes: Iterable[str],
+    *,
+    reveal: bool = False,
+) -> bool:
+    """One lookup's answer as `wibmo lookup` shows it (`show_answer`, titled with who
+    was searched): also what `wibmo shell` shows. True when it is a success answer."""
+    return show_answer(
+        render,
+        exchange.answer,
+        elapsed=exchange.elapsed,
+        reveal=reveal,
+        title=f"Customer ({identifiers.describe(masked=False)})",
+        success_codes=success_codes,
+        plain=exchange.plain,
+        client_txn_id=exchange.client_txn_id,
+        searched=searched,
+    )

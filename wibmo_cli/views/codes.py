@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+from wibmo_cli.codes import HttpStatus
 from wibmo_cli.tabular import Column
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
 
-    from wibmo_cli.codes import Code, HttpStatus
+    from wibmo_cli.codes import Code
 
 
 # -o csv / tsv: the columns of `code_record` and `http_record` (README, "Filters and
@@ -94,6 +95,24 @@ def http_table(statuses: tuple[HttpStatus, ...]) -> Table:
     for status in statuses:
         table.add_row(str(status.status), status.name, status.meaning)
     return table
+
+
+def record(found: Code | HttpStatus) -> dict[str, Any]:
+    """A code's or an HTTP status's -o json record (`code_record`, `http_record`)."""
+    return http_record(found) if isinstance(found, HttpStatus) else code_record(found)
+
+
+def record_columns(found: Code | HttpStatus) -> tuple[Column, ...]:
+    return HTTP_COLUMNS if isinstance(found, HttpStatus) else CODE_COLUMNS
+
+
+def explained(found: Code | HttpStatus) -> Table:
+    """One code (`wibmo codes 1303`, `explain 1303` in `wibmo shell`) or HTTP status."""
+    if isinstance(found, HttpStatus):
+        return explanation(f"HTTP {found.status}", found.name, found.meaning, found.action)
+    return explanation(
+        found.code, found.name, found.meaning, found.action, apis=", ".join(found.apis)
+    )
 
 
 def explanation(code: str, name: str, meaning: str, action: str, *, apis: str = "") -> Table:

@@ -1,15 +1,38 @@
-"""What `decrypt --detect` shows."""
+"""What `decrypt` shows of one token, and what `decrypt --detect` shows."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wibmo_cli.masking import mask
 from wibmo_cli.render import dumps
+from wibmo_cli.streams import is_terminal
 
 if TYPE_CHECKING:
     from wibmo_cli.crypto import Detection, LengthEvidence
+    from wibmo_cli.render import Renderer
+    from wibmo_cli.tokenio import Decoded
+
+PLAIN_SAID = "a plain JSON answer, not encrypted: shown as it is (no key used)"
+MASKED_SAID = "document numbers are masked (last four shown); --reveal shows them whole"
+
+
+def show_decoded(render: Renderer, decoded: Decoded) -> None:
+    """One decrypted token as `wibmo decrypt TOKEN` shows it (also `wibmo shell`)."""
+    if decoded.plain:
+        render.info(PLAIN_SAID)
+    render.json(decoded.value)
+    say_masked(render, decoded.masked)
+
+
+def say_masked(render: Renderer, masked: int) -> None:
+    """Document numbers were masked: said on a terminal, so that a masked answer is not
+    taken for the whole one (`wibmo decrypt T | wibmo encrypt -` would build another
+    payload); a script reading stderr gets no new line."""
+    if masked and is_terminal(sys.stderr):
+        render.info(MASKED_SAID)
 
 
 @dataclass
