@@ -48,10 +48,21 @@ def test_a_blank_line_is_nothing(line: str) -> None:
     assert recognise(line) is None
 
 
-@pytest.mark.parametrize("line", ["JSON", "Again", "copy2", "history_1", "json x"])
+@pytest.mark.parametrize("line", ["copy2", "history_1", "json x", "hsitory"])
 def test_commands_win_only_for_their_exact_word(line: str) -> None:
     found = recognise(line)
     assert not isinstance(found, Command), found
+
+
+@pytest.mark.parametrize(
+    ("line", "word", "argument"),
+    [("JSON", "json", ""), ("Again", "again", ""), ("Help", "help", ""),
+     ("EXIT", "exit", ""), ("explain\t1303", "explain", "1303")],
+)  # fmt: skip
+def test_a_command_word_in_any_case_or_after_a_tab_is_a_command(
+    line: str, word: str, argument: str
+) -> None:
+    assert recognise(line) == Command(word, argument)
 
 
 def test_a_command_word_with_more_after_it_is_not_an_identifier() -> None:
@@ -147,12 +158,14 @@ def test_piped_lines_each_get_their_answer_and_end_of_input_exits_0(
     assert found["cardList"][0]["docList"][0]["docNumber"].startswith("*")  # masked
     assert json.loads(out[1])["responseCode"] == "1303"  # an error answer: it goes on
     assert json.loads(out[2])["name"] == "CUSTOMER_DETAILS_NOT_PRESENT"
-    assert out[3:5] == [" 1  urn ***: responseCode 00", " 2  urn *9999: responseCode 1303"]
-    assert json.loads(out[5])["responseCode"] == "1303"  # json: the last answer
-    assert "clientTxnIdSent" in json.loads(out[5])
+    assert json.loads(out[3]) == {  # -o json: every line of stdout a JSON document
+        "history": [" 1  urn ***: responseCode 00", " 2  urn *9999: responseCode 1303"]
+    }
+    assert json.loads(out[4])["responseCode"] == "1303"  # json: the last answer
+    assert "clientTxnIdSent" in json.loads(out[4])
     assert "copy: the last answer has no URN or customer id" in result.stderr
-    assert json.loads(out[6]) == {"messageCode": 1930, "urn": "389"}  # the token
-    assert len(out) == 7
+    assert json.loads(out[5]) == {"messageCode": 1930, "urn": "389"}  # the token
+    assert len(out) == 6
     assert "not something the console reads" in result.stderr
     assert "wibmo:" not in result.stderr  # no prompt on a pipe
 
@@ -168,7 +181,7 @@ def test_piped_again_repeats_the_last_lookup_on_the_same_client(
     first, second = json.loads(out[0]), json.loads(out[1])
     assert first["cardList"] == second["cardList"]
     assert first["clientTxnId"] != second["clientTxnId"]  # sent again
-    assert out[2] == "389"  # copy: the URN of a one-card customer, printed
+    assert json.loads(out[2]) == {"copied": "URN", "value": "389"}  # one card: its URN
     assert "nothing copied" in result.stderr
     assert len(out) == 3  # quit: the line after it is not read
 
@@ -177,12 +190,13 @@ def test_an_unknown_code_and_a_bad_identifier_are_one_line_each(
     cli: Invoke, start_sandbox: StartSandbox
 ) -> None:
     start_sandbox(profile={})
-    result = cli("shell", input="explain 4242\nexplain\nabc@\n389\n")
+    result = cli("shell", input="explain 4242\nexplain\nabc@\n0000000000\n389\n")
     assert result.exit_code == 0, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 3, result.stderr
+    assert len(errors) == 4, result.stderr
     assert "unknown code '4242'" in errors[0]
     assert "explain what?" in errors[1]
+    assert "--" not in errors[3] and "urn '0000000000'" in errors[3]  # no option it lacks
     assert "Customer (urn 389)" in result.stdout  # and the console went on
 
 
@@ -198,3 +212,15 @@ def test_a_network_error_is_one_line_and_the_console_goes_on(cli: Invoke) -> Non
     assert errors[2].startswith("error: json: no answer yet")
     assert " 1  urn ***: no answer\n 2  urn ***: no answer" in result.stdout
     assert "CUSTOMER_DETAILS_NOT_PRESENT" in result.stdout
+
+
+@pytest.mark.parametrize("target", [">&-", "> /dev/full"])
+def test_a_stdout_that_cannot_be_written_ends_the_console_with_74(
+    target: str, start_sandbox: StartSandbox
+) -> None:
+    from support import shell
+
+    start_sandbox(profile={})
+    done = shell(f'printf "389\\n389\\n" | "$@" shell {target}')
+    assert done.returncode == 74, done.stderr
+    assert done.stderr.count(b"cannot write the output") == 1  # stopped at the first

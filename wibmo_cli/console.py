@@ -89,14 +89,17 @@ Input = Command | Lookup | Token | Unknown
 
 
 def recognise(line: str) -> Input | None:
-    """What one line is. A command only for its exact word (`json`, `explain 1303`): any
-    other word is an identifier, so a customer id that merely resembles a command is
-    looked up. A token is a body (`{...}`) or a run of base64 longer than any customer
-    id that decodes to whole AES blocks; a mobile may carry spaces (`+91 98971 23456`)."""
+    """What one line is. A command only for its exact word, in any letter case (`json`,
+    `Help`, `explain 1303`): any other word is an identifier, so a customer id that merely
+    resembles a command is looked up. A token is a body (`{...}`) or a run of base64
+    longer than any customer id that decodes to whole AES blocks; a mobile may carry
+    spaces (`+91 98971 23456`)."""
     text = line.strip()
     if not text:
         return None
-    word, _, rest = text.partition(" ")
+    word, *rest_parts = text.split(None, 1)
+    rest = rest_parts[0] if rest_parts else ""
+    word = word.lower()  # Help, EXIT: a command in any case (no customer id is a word)
     if word in COMMANDS and (not rest.strip() or word == "explain"):
         return Command(word, rest.strip())
     if text.startswith("{") or _is_token(text):

@@ -14,7 +14,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from wibmo_cli.commands.options import command_options
-from wibmo_cli.errors import ExitStatus, InputError, WibmoError
+from wibmo_cli.errors import ExitStatus, InputError, OutputError, WibmoError
 from wibmo_cli.runtime import Runtime
 from wibmo_cli.streams import is_terminal
 
@@ -104,6 +104,8 @@ class Session:
                 line = read()
             except KeyboardInterrupt:
                 if self.terminated:
+                    if self.interactive:
+                        self.rt.render.info("")  # the prompt's line ended
                     return ExitStatus.INTERRUPTED
                 self.rt.render.info("")  # Ctrl-C at the prompt: a fresh prompt
                 continue
@@ -114,10 +116,13 @@ class Session:
             try:
                 if not self.handle(line, runner):
                     return None
+                self.rt.render.stdout.flush()  # a write that failed is found here
             except KeyboardInterrupt:
                 if self.terminated:
                     return ExitStatus.INTERRUPTED
                 self.rt.render.info("interrupted: that lookup was cancelled")
+            except OutputError:  # stdout is gone or full: nothing more can be shown
+                raise
             except WibmoError as exc:  # as the edge says it, and the console goes on
                 self.rt.render.error(str(exc))
 
@@ -185,7 +190,9 @@ class Session:
 
         profile = self.profile
         typed_as: dict[str, Any] = {typed.keyword: typed.value}  # mobile="98971 23456"
-        identifiers = Identifiers.parse(**typed_as, mobile_prefix=str(profile.get("mobile_prefix")))
+        identifiers = Identifiers.parse(  # messages name what was pasted, not an option
+            **typed_as, mobile_prefix=str(profile.get("mobile_prefix")), as_options=False
+        )
         payload = lookup_payload(identifiers, message_code=int(profile.get("lookup_message_code")))
         assert self.client is not None
         self.searched = typed
@@ -207,17 +214,20 @@ class Session:
         word = command.word
         if word in ("quit", "exit"):
             return False
-        if word == "help":
+        if word == "help":  # guidance, not data: stderr (stdout stays answers, -o json too)
             for text in console.help_lines():
-                render.line(text)
+                render.info(text)
         elif word == "explain":
             if not command.argument:
                 render.error("explain what? give a code: explain 1303")
             else:
                 self.explain(command.argument)
         elif word == "history":
-            for text in self.history.lines() or ["(no lookups yet)"]:
-                render.line(text)
+            if self.rt.json:  # one JSON document per line, as every answer is
+                render.json({"history": self.history.lines()})
+            else:
+                for text in self.history.lines() or ["(no lookups yet)"]:
+                    render.line(text)
         elif word == "again":
             if self.searched is None:
                 render.error("again: no lookup yet: paste a mobile, URN, email or customer id")
@@ -259,11 +269,14 @@ class Session:
 
         target = console.copy_target(exchange.answer)
         if target is None:
-            self.rt.render.error("copy: the last answer has no URN or customer id")
+            self.rt.render.error(
+                "copy: the last answer has no URN or customer id that is safe to copy "
+                "(none, or each holds control characters or is over 64 characters)"
+            )
             return
         what, value = target
         clipboard = console.osc52(value) if is_terminal(sys.stdout) else None
-        show_copied(self.rt.render, what, value, clipboard=clipboard)
+        show_copied(self.rt.render, what, value, clipboard=clipboard, json=self.rt.json)
 
 
 def _readline_set_up() -> None:

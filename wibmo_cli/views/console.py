@@ -17,9 +17,12 @@ def show_prompt(prompt: str) -> None:
     stream.flush()
 
 
-def show_copied(render: Renderer, what: str, value: str, *, clipboard: str | None) -> None:
-    """`copy`: the value printed; with `clipboard` (the OSC 52 escape, stdout being a
-    terminal) also sent to the terminal, which puts it on the clipboard if it allows."""
+def show_copied(
+    render: Renderer, what: str, value: str, *, clipboard: str | None, json: bool = False
+) -> None:
+    """`copy`: the value printed (`json`: as a JSON document); with `clipboard` (the OSC
+    52 escape, stdout being a terminal) also sent to the terminal, which puts it on the
+    clipboard if it allows."""
     if clipboard is not None:
         out = render.stdout
         out.write(clipboard)
@@ -27,4 +30,7 @@ def show_copied(render: Renderer, what: str, value: str, *, clipboard: str | Non
         render.info(f"{what} copied to the clipboard (OSC 52; if the terminal allows it)")
     else:
         render.info(f"{what} printed (stdout is not a terminal: nothing copied)")
-    render.line(value)
+    if json:
+        render.json({"copied": what, "value": value})
+    else:
+        render.line(value)
