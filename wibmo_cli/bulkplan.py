@@ -29,7 +29,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -70,8 +70,7 @@ class ChangeRow:
     errors: list[str] = field(default_factory=list)
 
     def who(self) -> dict[str, str]:
-        found = asdict(self.identifiers) if self.identifiers is not None else {}
-        return {kind: value for kind, value in found.items() if value is not None}
+        return self.identifiers.given() if self.identifiers is not None else {}
 
 
 @dataclass(frozen=True)

@@ -147,13 +147,11 @@ def changed_since(
     from wibmo_cli.fields import BY_NAME
 
     changed = []
-    profiles = {str(c.get("profileId")) for c in _cards(answer) if c.get("profileId") is not None}
-    if urn is not None:
-        record = customer_record(answer, urn)
-        profiles = {str(record.get("profileId"))} if record.get("profileId") is not None else set()
+    record = customer_record(answer, urn)
+    cards = [record] if urn is not None else _cards(answer)  # the card named, else any
+    profiles = {str(c.get("profileId")) for c in cards if c.get("profileId") is not None}
     if profiles and str(card_profile) not in profiles:
         changed.append("the KYC profile")
-    record = customer_record(answer, urn)
     for name, value in fields.items():
         f = BY_NAME.get(name)
         if f is None or not f.shown_as or not isinstance(value, Mapping):

@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import fcntl
 import json
 import os
-import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -220,7 +218,7 @@ class Journal(Events):
                     journal.repaired = True
                 if size == 0:
                     _append(fd, _header(header), path)
-                journal.ident = str(journal.state().header.get("id") or path.resolve())
+                journal.ident = str(_header_of(fd).get("id") or path.resolve())
             except OSError as exc:
                 raise OutputError(f"journal {path}: cannot write it ({exc.strerror})") from None
             yield journal
@@ -237,7 +235,7 @@ class Journal(Events):
         try:
             os.ftruncate(self._fd, 0)
             _append(self._fd, _header(header), self.path)
-            self.ident = str(self.state().header["id"])
+            self.ident = str(_header_of(self._fd)["id"])
         except OSError as exc:
             raise OutputError(f"journal {self.path}: cannot write it ({exc.strerror})") from None
 
@@ -291,27 +289,14 @@ class SingleUpdates(Events):
 
 
 def open_private(path: Path, mode: int) -> int:
-    """A journal opened to append (created 0600): never through a symbolic link, never a
-    FIFO or a device (O_NONBLOCK: no wait for a reader), made private whoever made it
-    (it holds customers' values). OutputError in one line otherwise."""
-    flags = mode | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    """A journal opened to append (paths.open_private: created 0600, never a link, a FIFO
+    or a device; it holds customers' values). OutputError in one line otherwise."""
+    from wibmo_cli.paths import open_private as opened
+
     try:
-        fd = os.open(path, flags, 0o600)
+        return opened(path, mode)
     except OSError as exc:
-        why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
-        raise OutputError(f"journal {path}: cannot open it ({why})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OutputError(f"journal {path}: not a regular file")
-        os.fchmod(fd, 0o600)
-        os.set_blocking(fd, True)
-    except OSError as exc:
-        os.close(fd)
         raise OutputError(f"journal {path}: cannot open it ({exc.strerror})") from None
-    except OutputError:
-        os.close(fd)
-        raise
-    return fd
 
 
 def _header(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -320,6 +305,16 @@ def _header(given: Mapping[str, Any]) -> dict[str, Any]:
     import uuid
 
     return {"journal": VERSION, **given, "id": uuid.uuid4().hex, "created": now_iso()}
+
+
+def _header_of(fd: int) -> dict[str, Any]:
+    """The journal's first line (its header), read alone: not every event after it."""
+    first = os.pread(fd, MAX_LINE, 0).partition(b"\n")[0]
+    try:
+        header = json.loads(first)
+    except ValueError:
+        return {}
+    return header if isinstance(header, dict) else {}
 
 
 def _cut_off(fd: int, size: int) -> int:

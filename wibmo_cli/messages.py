@@ -118,6 +118,18 @@ class Identifiers:
     def any(self) -> bool:
         return any((self.mobile, self.urn, self.customer_id, self.email))
 
+    def given(self) -> dict[str, str]:
+        """The identifiers given, by kind ({"urn": "389"}): how a plan and a journal keep
+        who an update is for (`of_given` reads it back)."""
+        return {kind: value for kind in _WIRE_NAMES if (value := getattr(self, kind))}
+
+    @classmethod
+    def of_given(cls, given: Mapping[str, Any]) -> Identifiers | None:
+        """`given` (a plan's or a journal's) read back as it is, not validated: the kinds
+        it knows, as text; None when it names nobody."""
+        known = {kind: str(given[kind]) for kind in _WIRE_NAMES if given.get(kind) is not None}
+        return cls(**known) if known else None
+
     def fields(self) -> dict[str, str]:
         """The request fields these identifiers fill, as the platform names them."""
         return {wire: value for kind, wire in _WIRE_NAMES.items() if (value := getattr(self, kind))}

@@ -76,3 +76,33 @@ def read_capped(path: Path, option: str, limit: int, too_big: str) -> bytes:
     if len(data) > limit:
         raise InputError(f"{option} {path}: larger than {limit >> 20} MiB; {too_big}")
     return data
+
+
+class NotPrivate(OSError):
+    """`open_private` refused the path itself: a symbolic link, or not a regular file."""
+
+
+def open_private(path: Path, mode: int) -> int:
+    """`path` opened to append (`mode`: O_WRONLY or O_RDWR), created 0600, for a file
+    holding secrets or customers' values: never through a symbolic link, never a FIFO
+    or a device (O_NONBLOCK: no wait for a reader), made 0600 whoever made it, then
+    blocking as files are. OSError otherwise: NotPrivate, whose strerror says why
+    ("a symbolic link", "not a regular file"), for the path itself."""
+    import errno
+
+    flags = mode | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotPrivate(exc.errno, "a symbolic link") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotPrivate(errno.EINVAL, "not a regular file")
+        os.fchmod(fd, 0o600)
+        os.set_blocking(fd, True)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

@@ -81,7 +81,8 @@ class Pending:
 
     def described(self) -> str:
         """Who, masked as the audit log has it (`Identifiers.describe`)."""
-        return Identifiers(**self.identifiers).describe() if self.identifiers else self.who
+        known = Identifiers.of_given(self.identifiers)
+        return known.describe() if known is not None else self.who
 
 
 @dataclass(frozen=True)

@@ -162,14 +162,12 @@ def intent(
 ) -> dict[str, Any]:
     """What the journal keeps before an update is sent: who, and each field now and as
     it will be (`customer_now.before_after`; the record is the lookup's, when one ran)."""
-    from dataclasses import asdict
-
     from wibmo_cli.customer_now import before_after, customer_record
 
     shown = None if record is None else customer_record(record, identifiers.urn)
     return {
         "profile": profile,
-        "identifiers": {k: v for k, v in asdict(identifiers).items() if v is not None},
+        "identifiers": identifiers.given(),
         "cardProfileId": plan.current_profile,
         "fields": before_after(plan.changes, shown, plan.current_profile),
     }

@@ -233,8 +233,8 @@ def _say_unknown(rt: Runtime, profile: Profile, summary: Any, journal: Path) -> 
     if not unknown:
         return
     for row, txn, who in sorted(unknown, key=lambda u: int(u[0] or 0))[:10]:
-        known = {k: str(v) for k, v in who.items() if k in ("urn", "mobile", "customer_id")}
-        check = lookup_command(profile.name, Identifiers(**known)) if known else "?"
+        known = Identifiers.of_given(who)
+        check = lookup_command(profile.name, known) if known is not None else "?"
         rt.render.info(
             f"row {row}: outcome unknown (clientTxnId {txn}), not resent; check: {check}"
         )

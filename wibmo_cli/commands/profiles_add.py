@@ -196,7 +196,7 @@ def append_secrets(path: Path, values: dict[str, str]) -> None:
     value quoted as python-dotenv reads it back (a backslash and a quote escaped), so any
     secret on one line comes back as it was. A symbolic link, a FIFO or any file that is
     not a regular one is refused, not followed, waited on or chmod'ed."""
-    import stat
+    from wibmo_cli.paths import NotPrivate, open_private
 
     for var, value in values.items():
         if "\n" in value or "\r" in value:
@@ -208,15 +208,13 @@ def append_secrets(path: Path, values: dict[str, str]) -> None:
     lines = [f"{var}='{dotenv_quoted(value)}'\n" for var, value in values.items()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a fresh machine
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
-        fd = os.open(path, flags, 0o600)
+        fd = open_private(path, os.O_RDWR)
+    except NotPrivate as exc:
+        raise OutputError(f"cannot write {path}: it is {exc.strerror}: refused") from None
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {_not_regular(path) or exc.strerror}") from None
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OutputError(f"cannot write {path}: it is not a regular file: refused")
-        os.fchmod(fd, 0o600)
         text = "".join(lines)
         if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":
             text = "\n" + text  # its last line had no line end: keep it whole
@@ -227,15 +225,6 @@ def append_secrets(path: Path, values: dict[str, str]) -> None:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
     finally:
         os.close(fd)
-
-
-def _not_regular(path: Path) -> str:
-    """Why `path` is refused as a file to write secrets in ("" when that is not why)."""
-    if path.is_symlink():
-        return "it is a symbolic link: refused"
-    if path.exists() and not path.is_file():
-        return "it is not a regular file: refused"
-    return ""
 
 
 def dotenv_quoted(value: str) -> str:

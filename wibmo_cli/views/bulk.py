@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 def who(identifiers: Mapping[str, Any]) -> str:
     """The customer, masked (`Identifiers.describe`)."""
-    known = {k: str(v) for k, v in identifiers.items() if k in ("urn", "mobile", "customer_id")}
-    return Identifiers(**known).describe() if known else "?"
+    known = Identifiers.of_given(identifiers)
+    return known.describe() if known is not None else "?"
 
 
 def plan_problems(lines: Sequence[Mapping[str, Any]], limit: int = 200) -> Table | None:
