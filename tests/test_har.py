@@ -441,3 +441,21 @@ def test_any_entry_shapes_end_in_a_result(entries: list[dict[str, Any]]) -> None
     json.dumps(har.document(result, reveal=False))
     cleaned = clean(capture, codec, ["FintechA-secret"])
     json.dumps(cleaned.har)
+
+
+@pytest.mark.parametrize("headers", [5, 1.5, True])
+def test_headers_that_are_not_a_list_are_left_as_they_are(headers: Any) -> None:
+    """A body rewritten in an entry whose "headers" is a number: cleaned, no TypeError
+    (found by the test above: `for row in 5`)."""
+    token = codec().encrypt_json({"clientTxnId": "T1", "responseCode": "00"})
+    body = json.dumps({"token": token})
+    entry = {
+        "request": {"method": "POST", "url": "https://x.example/a", "headers": headers,
+                    "postData": {"text": body}},
+        "response": {"status": 200, "headers": headers, "content": {"text": body}},
+    }  # fmt: skip
+    capture = har.parse(json.dumps({"log": {"entries": [entry]}}).encode(), "capture.har")
+    cleaned = clean(capture, codec, ["FintechA-secret"])
+    (done,) = cleaned.har["log"]["entries"]
+    assert done["response"]["headers"] == headers
+    assert "T1" in done["response"]["content"]["text"]

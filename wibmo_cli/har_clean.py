@@ -444,15 +444,22 @@ def _may_be_ciphertext(text: str) -> bool:
     return size >= AES_BLOCK and size % AES_BLOCK == 0
 
 
+def _header_rows(part: dict[str, Any]) -> list[Any]:
+    """A HAR part's header rows: its "headers" when a list, else none (a file may say
+    anything there)."""
+    rows = part.get("headers")
+    return rows if isinstance(rows, list) else []
+
+
 def _header(part: dict[str, Any], name: str) -> str | None:
-    for row in part.get("headers") or ():
+    for row in _header_rows(part):
         if isinstance(row, dict) and str(row.get("name", "")).lower() == name:
             return str(row.get("value", ""))
     return None
 
 
 def _content_length(part: dict[str, Any], size: int) -> None:
-    for row in part.get("headers") or ():
+    for row in _header_rows(part):
         if isinstance(row, dict) and str(row.get("name", "")).lower() == "content-length":
             row["value"] = str(size)
 
