@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import imports_of
+from support import imports_of, write_profiles
 
 from wibmo_cli.crypto import IvScheme, TokenCodec, parse_key
 from wibmo_cli.profiles import DEMO_PROFILE
+from wibmo_cli.sandbox import Sandbox
 
 HEAVY = (
     *("httpx", "rich.table", "rich.console", "wibmo_cli.sandbox", "pydantic", "dotenv"),
@@ -61,8 +62,47 @@ def test_quick_commands_stay_light(args: tuple[str, ...], isolated: Path) -> Non
     assert loaded == [], f"{' '.join(given)} imported {loaded}"
 
 
-def test_a_lookup_does_import_what_it_needs(isolated: Path) -> None:
-    """The probe can see imports: a lookup does bring httpx in."""
+def test_a_lookup_of_the_demo_runs_the_sandbox_in_process(isolated: Path) -> None:
+    """The probe can see imports: the built-in demo's lookup brings the sandbox in."""
+    result = imports_of("lookup", "--urn", "389", "-o", "json", cwd=isolated)
+    assert result["code"] in (0, None), result["stdout"]
+    assert "wibmo_cli.sandbox" in result["modules"]  # type: ignore[operator]
+
+
+ASYNC_STACK = ("httpx", "httpcore", "anyio", "asyncio", "wibmo_cli.client")
+
+
+def _loaded(modules: object, names: tuple[str, ...]) -> list[str]:
+    assert isinstance(modules, list)
+    return sorted(m for m in modules for n in names if m == n or m.startswith(n + "."))
+
+
+@pytest.mark.parametrize("output", ["json", "table"])
+def test_one_lookup_against_a_server_needs_no_async_stack(
+    output: str, isolated: Path, sandbox: Sandbox
+) -> None:
+    """One lookup goes straight over a socket (direct.py): no asyncio, no httpx; and
+    with -o json, no rich either. The answer is the sandbox's."""
+    write_profiles(sandbox.url)
+    result = imports_of("lookup", "--urn", "389", "-o", output, cwd=isolated)
+    assert result["code"] in (0, None), result["stdout"]
+    assert "wibmo_cli.direct" in result["modules"]  # type: ignore[operator]
+    unwanted = (*ASYNC_STACK, "wibmo_cli.sandbox", "platformdirs", "_strptime", "secrets")
+    if output == "json":
+        unwanted = (*unwanted, "rich")
+    assert _loaded(result["modules"], unwanted) == []
+    assert [r.api for r in sandbox.requests] == ["lookup"]
+
+
+def test_with_a_proxy_configured_one_lookup_goes_through_httpx(
+    isolated: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control: only httpx knows proxies, so a proxy in the environment takes the
+    lookup there (NO_PROXY lets it reach the sandbox)."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "*")
+    write_profiles(sandbox.url)
     result = imports_of("lookup", "--urn", "389", "-o", "json", cwd=isolated)
     assert result["code"] in (0, None), result["stdout"]
     assert "httpx" in result["modules"]  # type: ignore[operator]
+    assert "wibmo_cli.direct" not in result["modules"]  # type: ignore[operator]

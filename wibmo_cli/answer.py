@@ -1,35 +1,35 @@
 """What came back: an HTTP answer's body read within limits, and described when it is
-not a token answer; or, when none came, the error that says why. Used by the client
-(the only module that touches the network).
+not a token answer; or, when none came, the error that says why. Used by the transports
+(client.py, direct.py) and the rules they share (exchange.py).
 
-    read_body      streamed and counted; gzip and deflate undone here a bounded piece at
-                   a time (`Decoder`), so no answer, a gzip bomb included, takes more than
-                   `limit` bytes: `UnreadableAnswerError` (exit 6) instead
+    Decoder        a body's gzip or deflate undone a bounded piece at a time, so no
+                   answer, a gzip bomb included, takes more than its limit: the
+                   transports count and decode with it (`UnreadableAnswerError`, exit 6)
     describe_body  one short line for a body that is not `{"token": ...}`: its message,
                    an HTML page's title, or its first characters
     status_error   an HTTP error status with no answer; the gateway's own messages
                    (`GATEWAY_MESSAGES`: no key sent, a wrong key) explained
-    network_error  an httpx failure as a one-line `NetworkError` (refused, DNS, TLS, ...)
+    refused, ...   the parts of a one-line `NetworkError` both transports share (each
+                   maps its own failures: client.network_error, direct.py)
 """
 
 from __future__ import annotations
 
 import re
-import socket
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
+from urllib.parse import urlsplit
 
-import httpx
-
+from wibmo_cli import __version__
 from wibmo_cli.codes import explain_http
-from wibmo_cli.errors import ConfigError, HTTPStatusError, NetworkError, UnreadableAnswerError
+from wibmo_cli.errors import HTTPStatusError, NetworkError, UnreadableAnswerError
 from wibmo_cli.masking import redact
 from wibmo_cli.sandbox_port import DEFAULT_PORT
 
 # Only what `Decoder` decodes is asked for (httpx would add br and zstd when installed).
 ACCEPT_ENCODING: Final = "gzip, deflate"
+USER_AGENT: Final = f"wibmo/{__version__}"
 _DECODERS: Final = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": 0}
 # A title is looked for near the start, and bounded: no quadratic search of a big body.
 _TITLE_RE: Final = re.compile(rb"<title>(.{0,512}?)</title>", re.IGNORECASE | re.DOTALL)
@@ -95,28 +95,11 @@ class Decoder:
         )
 
 
-async def read_body(response: httpx.Response, limit: int) -> bytes:
-    """The body, streamed and counted: `UnreadableAnswerError` past `limit` bytes, raw or
-    decoded (a bigger answer is refused before it is all read, or inflated)."""
-    status = response.status_code
-    if response.is_stream_consumed:  # built in memory, already read and decoded (tests)
-        if len(response.content) > limit:
-            raise too_big(status, limit)
-        return response.content
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    decoder = Decoder(encoding, limit, status)
-    declared = response.headers.get("content-length", "").strip()
+def refuse_declared(content_length: str, status: int, limit: int) -> None:
+    """A Content-Length over `limit`: refused before any of the body is read."""
+    declared = content_length.strip()
     if declared.isascii() and declared.isdigit() and (len(declared) > 12 or int(declared) > limit):
         raise too_big(status, limit)
-    parts: list[bytes] = []
-    received = 0
-    async for chunk in response.aiter_raw():
-        received += len(chunk)
-        if received > limit:
-            raise too_big(status, limit)
-        parts.append(decoder.feed(chunk))
-    parts.append(decoder.finish())
-    return b"".join(parts)
 
 
 def too_big(status: int, limit: int) -> UnreadableAnswerError:
@@ -162,8 +145,7 @@ def without_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class GatewaySays:
+class GatewaySays(NamedTuple):
     """One message the gateway (Kong) answers by itself, unencrypted: what it means
     and what to do (spec/public-notes.md, Gateway)."""
 
@@ -226,53 +208,25 @@ def is_tls(exc: Exception) -> bool:
 
 
 def host_port(url: str) -> str:
-    host = httpx.URL(url).host
-    port = httpx.URL(url).port
+    """host:port as the URL gives them (the port only when it names one)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = _port(url)
     return f"{host}:{port}" if port else host
 
 
-def network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
-    host = httpx.URL(url).host
-    where = host_port(url)
-    text = str(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return NetworkError(f"timed out connecting to {where} after {timeout:g}s")
-    if isinstance(exc, httpx.PoolTimeout):
-        return NetworkError(f"no free connection to {where} within {timeout:g}s")
-    if isinstance(exc, httpx.TimeoutException):
-        return NetworkError(f"no answer from {where} within {timeout:g}s (timeout)")
-    if isinstance(exc, httpx.ProxyError):
-        return NetworkError(f"the proxy refused or failed the connection to {where}: {text}")
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        raise ConfigError(f"cannot use the URL {url}: {text}")
-    if isinstance(exc, httpx.ConnectError):
-        cause = os_cause(exc)
-        if isinstance(cause, ConnectionRefusedError):
-            return refused(url, where)
-        if isinstance(cause, socket.gaierror):
-            return NetworkError(f"cannot resolve host {host} (DNS)")
-        if is_tls(exc):
-            return NetworkError(
-                f"TLS with {where} failed: {short(text)}",
-                hint="check the base_url and the server's certificate",
-            )
-        if "Name or service not known" in text or "name resolution" in text or "nodename" in text:
-            return NetworkError(f"cannot resolve host {host} (DNS)")
-        if "refused" in text.lower():
-            return refused(url, where)
-        return NetworkError(f"cannot connect to {where}: {short(text)}")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return NetworkError(f"{where} closed the connection without an answer")
-    if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
-        return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
-    return NetworkError(f"connection to {where} failed: {short(text) or type(exc).__name__}")
+def _port(url: str) -> int | None:
+    try:
+        return urlsplit(url).port
+    except ValueError:  # a port that is not a number: the request fails on its own
+        return None
 
 
 def refused(url: str, where: str) -> NetworkError:
     """Connection refused; on loopback at the sandbox's port, say how to start it (the
     example profiles file's default profile `local` is that sandbox)."""
-    parsed = httpx.URL(url)
-    if parsed.host in ("127.0.0.1", "localhost", "::1") and parsed.port == DEFAULT_PORT:
+    host = urlsplit(url).hostname
+    if host in ("127.0.0.1", "localhost", "::1") and _port(url) == DEFAULT_PORT:
         return NetworkError(
             f"connection refused by {where}: no sandbox is running there",
             hint="start one with `wibmo sandbox` (in another terminal), or use a profile "

@@ -25,16 +25,14 @@ reading ``wibmo codes 1311`` gets the same story from the sandbox and production
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 SUCCESS: Final = "00"
 # What counts as success where a profile does not say (its `success_codes` default).
 DEFAULT_SUCCESS_CODES: Final = (SUCCESS,)
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(NamedTuple):
     """One ``responseCode``: what it means and what to do about it."""
 
     code: str
@@ -44,8 +42,7 @@ class Code:
     action: str
 
 
-@dataclass(frozen=True, slots=True)
-class HttpStatus:
+class HttpStatus(NamedTuple):
     """One HTTP status as this platform and its gateway use it."""
 
     status: int
@@ -100,8 +97,7 @@ _CALL_ADVICE: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Called:
+class Called(NamedTuple):
     """What a request built by hand (`wibmo call`) sent: the advice on some codes names it."""
 
     message_code: int

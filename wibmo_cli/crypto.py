@@ -19,8 +19,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -103,8 +102,7 @@ def _b64_strict(value: str) -> bytes | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class IvScheme:
+class IvScheme(NamedTuple):
     """How the IV is chosen: zero, key, prepend, ecb, or a fixed 16-byte value."""
 
     kind: IvKind
@@ -311,8 +309,7 @@ def decode_base64(token: str | bytes) -> bytes:
     return base64.b64decode(data)
 
 
-@dataclass(frozen=True, slots=True)
-class Detection:
+class Detection(NamedTuple):
     """One key reading and IV scheme tried by `detect`, and what it gave. `fits_length`:
     False when the token's length already rules this scheme out (`LengthEvidence`)."""
 
@@ -325,8 +322,7 @@ class Detection:
     fits_length: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class LengthEvidence:
+class LengthEvidence(NamedTuple):
     """What a token's length alone says about its IV scheme, before any key is tried.
 
     The platform's published tokens are exactly one block longer than PKCS#7 of their

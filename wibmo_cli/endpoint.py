@@ -8,7 +8,7 @@ user data dir (so updates persist between commands), and stops it afterwards.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,8 @@ from wibmo_cli.errors import ConfigError
 from wibmo_cli.profiles import Profile
 
 if TYPE_CHECKING:
-    from wibmo_cli.client import Client, Trace
+    from wibmo_cli.client import Client
+    from wibmo_cli.exchange import Exchange, Trace
     from wibmo_cli.sandbox import SandboxSettings
 
 SANDBOX_DB = "sandbox.db"
@@ -87,6 +88,35 @@ def endpoint(
         yield sandbox.url
     finally:
         sandbox.stop()
+
+
+def look_up_once(
+    profile: Profile,
+    data_dir: Path,
+    payload: Mapping[str, Any],
+    *,
+    trace: Trace | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> Exchange:
+    """One lookup, as cheaply as it can be made: straight over a socket (direct.py)
+    when no proxy is configured, else through httpx (client.py), which knows proxies.
+    The rules of the exchange are the same either way (exchange.py)."""
+    from wibmo_cli.exchange import proxy_configured
+
+    with endpoint(profile, data_dir, notice) as base_url:
+        if not proxy_configured():
+            from wibmo_cli.direct import DirectClient
+
+            return DirectClient(profile, base_url, trace=trace).lookup(payload)
+        import asyncio
+
+        from wibmo_cli.client import Client
+
+        async def run() -> Exchange:
+            async with Client(profile, base_url, trace=trace) as client:
+                return await client.lookup(payload)
+
+        return asyncio.run(run())
 
 
 @asynccontextmanager

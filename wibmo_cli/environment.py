@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from wibmo_cli.errors import ConfigError
 
@@ -40,13 +40,15 @@ def data_dir(env: Mapping[str, str]) -> Path:
     """$WIBMO_DATA_DIR, else the platform's user data dir for wibmo (audit log, sandbox db)."""
     if env.get("WIBMO_DATA_DIR"):
         return Path(env["WIBMO_DATA_DIR"])
+    if _ON_LINUX:  # the XDG rule platformdirs applies there, without its import cost
+        xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+        return (Path(xdg) if xdg else Path("~/.local/share").expanduser()) / "wibmo"
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("wibmo", appauthor=False))
 
 
-@dataclass(frozen=True)
-class DotEnv:
+class DotEnv(NamedTuple):
     """A `.env` file looked at for `${VAR}`, and whether it was there to read."""
 
     path: Path

@@ -7,13 +7,12 @@ longer, and this fits both. `requestDateTime` is local time, YYYYMMDDHHMMSS.
 
 from __future__ import annotations
 
-import secrets
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from wibmo_cli import validate
 from wibmo_cli.errors import InputError
@@ -50,8 +49,18 @@ class _TxnIds:
             else:
                 if millis == self._millis:  # a millisecond's 60 million ids used up
                     millis += 1
-                self._millis, self._tail = millis, secrets.randbelow(_TAIL // 2)
+                self._millis, self._tail = millis, _random_below(_TAIL // 2)
             return "W" + _base36(millis, 8) + _base36(self._tail, 5)
+
+
+def _random_below(bound: int) -> int:
+    """A uniform random int in [0, bound) from the OS's generator (what
+    `secrets.randbelow` does, without importing hashlib and hmac at start-up)."""
+    bits = bound.bit_length()
+    while True:
+        value = int.from_bytes(os.urandom((bits + 7) // 8)) >> (-bits % 8)
+        if value < bound:
+            return value
 
 
 _TAIL: Final = 36**5
@@ -75,8 +84,7 @@ _WIRE_NAMES: Final = {
 _FIELD_NAMES: Final = ("mobile", "urn", "customer id", "email")
 
 
-@dataclass(frozen=True)
-class Identifiers:
+class Identifiers(NamedTuple):
     """Who to look up: any of mobile (with prefix), URN, customer id, email."""
 
     mobile: str | None = None

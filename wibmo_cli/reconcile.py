@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.codes import explain, is_success, normalise_code
@@ -62,7 +61,7 @@ NOT_COMPARED: Final = "not compared"
 # An update-profile's last audited result that leaves its outcome unknown (send.py).
 AUDIT_UNKNOWN: Final = frozenset({"sending", "outcome unknown", "interrupted: outcome unknown"})
 NO_JOURNAL_ENTRY: Final = "no journal entry"
-_IDENTIFIER_KINDS: Final = tuple(f.name for f in dataclass_fields(Identifiers))
+_IDENTIFIER_KINDS: Final = Identifiers._fields
 
 Lookup = Callable[[dict[str, Any]], Awaitable["Exchange"]]
 

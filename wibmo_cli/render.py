@@ -359,6 +359,7 @@ class Renderer:
                 file=OutputStream(),  # type: ignore[arg-type]
                 no_color=not _colour_allowed(sys.stdout),
                 highlight=False,
+                emoji=False,  # ":name:" stays text (and rich's emoji table, 5 ms, unloaded)
                 soft_wrap=False,
             )
         return self._console
@@ -372,6 +373,7 @@ class Renderer:
                 file=self._stderr,  # type: ignore[arg-type]
                 no_color=not _colour_allowed(sys.stderr),
                 highlight=False,
+                emoji=False,
             )
         return self._err_console
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 from wibmo_cli import kyc
 from wibmo_cli.errors import InputError
@@ -462,8 +461,7 @@ def ckyc_number(value: str | int, *, field: str = "CKYC number") -> str:
     return number
 
 
-@dataclass(frozen=True)
-class DocType:
+class DocType(NamedTuple):
     """An identity document type: the platform's name, what else people call it, its
     validator, and whether it carries an expiry date (a Full-CDD upgrade needs it)."""
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 from wibmo_cli.crypto import TokenCodec
 from wibmo_cli.errors import ConfigError
@@ -39,8 +39,7 @@ _PROFILE_KEYS: Final = {  # header or body field -> the profile key it comes fro
 }
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """One request, ready to send or to show: `payload` is what `body["token"]` encrypts."""
 
     method: str
@@ -54,8 +53,7 @@ class Request:
         return json.dumps(dict(self.body)).encode()
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """Where a request goes and how: its method, its path (after the base URL), where the
     credentials go ("headers" | "body"), and `extra_headers` of the user's own (`wibmo
     call -H`; each replaces a header of the same name, whatever its case)."""
@@ -63,7 +61,7 @@ class Route:
     method: str
     path: str
     credentials: str
-    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    extra_headers: Mapping[str, str] = MappingProxyType({})
 
 
 class Wire:

@@ -160,9 +160,7 @@ def lookup(
         )
     if reveal and rt.output is OutputFormat.md:
         raise InputError("-o md is redacted for a ticket: it cannot be used with --reveal")
-    import asyncio
-
-    from wibmo_cli.endpoint import open_client
+    from wibmo_cli.endpoint import look_up_once
     from wibmo_cli.messages import Identifiers, lookup_payload
 
     profile = rt.profile()
@@ -176,19 +174,13 @@ def lookup(
     payload = lookup_payload(identifiers, message_code=int(profile.get("lookup_message_code")))
     audit = _reveal_audit(rt, audit_log) if reveal else None
 
-    async def run() -> object:
-        async with open_client(
-            profile,
-            rt.data_dir(),
-            trace=rt.render.trace if rt.options.verbose else None,
-            notice=rt.render.info,
-        ) as client:
-            return await client.lookup(payload)
-
-    from wibmo_cli.client import Exchange
-
-    exchange = asyncio.run(run())
-    assert isinstance(exchange, Exchange)
+    exchange = look_up_once(
+        profile,
+        rt.data_dir(),
+        payload,
+        trace=rt.render.trace if rt.options.verbose else None,
+        notice=rt.render.info,
+    )
     if audit is not None:
         audit.record(
             command="lookup",

@@ -1,0 +1,180 @@
+"""Issue 16: one lookup goes straight over a socket (direct.py) unless a proxy is
+configured, when httpx (client.py) carries it. Both follow exchange.py's rules, so
+whatever a server sends, both end the same way: the same exit code and the same line.
+
+Against `hostile.Hostile` on loopback, each fault is looked up twice, once per
+transport (a proxy variable with NO_PROXY=* picks httpx without using a proxy).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostile import Hostile, unanswered
+from support import Invoke, assert_one_line_error, write_profiles
+from typer.testing import Result
+
+from wibmo_cli import direct
+from wibmo_cli.exchange import proxy_configured
+
+pytestmark = pytest.mark.e2e
+LOOKUP = ("lookup", "--urn", "389", "-o", "json")
+
+
+def _both(
+    wibmo: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    *args: str,
+    before: Callable[[], None] = lambda: None,
+    **profile: Any,
+) -> dict[str, Result]:
+    """The same lookup by each transport: {"direct": ..., "httpx": ...}; `before` runs
+    before each (a random server reseeded, so both get the same answers)."""
+    write_profiles(url, **profile)
+    results = {}
+    for transport in ("direct", "httpx"):
+        before()
+        with monkeypatch.context() as patch:
+            if transport == "httpx":
+                patch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # never used: NO_PROXY
+                patch.setenv("NO_PROXY", "*")
+            assert proxy_configured() is (transport == "httpx")
+            results[transport] = wibmo(*LOOKUP, *args)
+    return results
+
+
+def _said(result: Result) -> tuple[int, str]:
+    """Exit code and stderr, with timings and generated ids made neutral."""
+    text = re.sub(r"\b\d+ ms\b", "N ms", result.stderr)
+    return result.exit_code, re.sub(r"\bW[0-9A-Z]{13}\b", "TXN", text)
+
+
+MODES = [
+    ("ok", {}),
+    ("drip-headers", {"timeout": 1}),
+    ("drip-body", {"timeout": 1}),
+    ("huge", {}),
+    ("huge-length", {}),
+    ("gzip-bomb", {}),
+    ("bad-gzip", {}),
+    ("brotli", {}),
+    ("deep-body", {}),
+    ("deep-token", {}),
+    ("5xx", {}),
+    ("garbage", {}),
+    ("html", {}),
+    ("titles", {}),
+]
+
+
+@pytest.mark.parametrize(("mode", "profile"), MODES, ids=[m for m, _ in MODES])
+def test_both_transports_end_a_hostile_answer_the_same_way(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch, mode: str, profile: dict[str, Any]
+) -> None:
+    with Hostile(mode, size=4 * 1024 * 1024) as server:
+        results = _both(wibmo, monkeypatch, server.url, retries=0, **profile)
+    direct_said, httpx_said = (_said(results[t]) for t in ("direct", "httpx"))
+    assert direct_said == httpx_said
+    if mode != "ok":
+        assert_one_line_error(results["direct"], direct_said[0], "")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_both_transports_read_random_answers_the_same_way(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Random statuses, headers, bodies and encodings (`hostile.random_answer`)."""
+    with Hostile("random", seed=seed) as server:
+        reseed = lambda: server.reseed(seed)  # noqa: E731
+        results = _both(wibmo, monkeypatch, server.url, before=reseed, retries=0)
+    assert _said(results["direct"]) == _said(results["httpx"])
+
+
+def test_the_trace_is_the_same_from_both(wibmo: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Hostile("ok") as server:
+        results = _both(wibmo, monkeypatch, server.url, "-v", retries=0)
+    assert results["direct"].exit_code == 0, results["direct"].stderr
+    assert "< HTTP 200" in results["direct"].stderr
+    assert _said(results["direct"]) == _said(results["httpx"])
+
+
+def test_a_retried_lookup_is_retried_by_both(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """429 with Retry-After, then an answer: each transport tries twice and succeeds."""
+    for transport in ("direct", "httpx"):
+        with Hostile("retry-after", retry_after="0") as server, monkeypatch.context() as patch:
+            if transport == "httpx":
+                patch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+                patch.setenv("NO_PROXY", "*")
+            write_profiles(server.url, retries=1)
+            result = wibmo(*LOOKUP)
+            assert result.exit_code == 0, (transport, result.stderr)
+            assert len(server.seen) == 2, transport
+
+
+def test_a_connection_that_never_completes_times_out_on_time(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with unanswered() as url:
+        started = time.monotonic()
+        results = _both(wibmo, monkeypatch, url, retries=0, timeout=1)
+    assert time.monotonic() - started < 6
+    assert _said(results["direct"]) == _said(results["httpx"])
+    assert_one_line_error(results["direct"], 5, "timed out connecting")
+
+
+def test_a_hanging_name_lookup_is_bounded_by_the_timeout(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getaddrinfo has no timeout of its own: direct.py runs it in a thread, so a
+    resolver that hangs still ends the attempt at `timeout`."""
+
+    def hang(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(5)
+        raise socket.gaierror("gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    write_profiles("http://platform.invalid", retries=0, timeout=1, allow_insecure_http=True)
+    started = time.monotonic()
+    result = wibmo(*LOOKUP)
+    assert time.monotonic() - started < 3
+    assert_one_line_error(result, 5, "timed out connecting to platform.invalid after 1s")
+
+
+def test_a_name_is_resolved_as_ascii_bytes_and_an_address_not_at_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No idna codec for an ASCII name (2 ms of start-up), no lookup for an address."""
+    asked: list[Any] = []
+
+    def record(host: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 1))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", record)
+    deadline = time.monotonic() + 5
+    assert direct._resolve("127.0.0.1", 80, deadline)[0][4] == ("127.0.0.1", 80)
+    assert direct._resolve("::1", 80, deadline)[0][0] == socket.AF_INET6
+    direct._resolve("platform.example", 443, deadline)
+    direct._resolve("bücher.example", 443, deadline)
+    assert asked == [b"platform.example", "bücher.example"]
+
+
+def test_a_refused_connection_says_so_from_both(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there now
+    results = _both(wibmo, monkeypatch, f"http://127.0.0.1:{port}", retries=0)
+    assert _said(results["direct"]) == _said(results["httpx"])
+    assert_one_line_error(results["direct"], 5, "connection refused")
