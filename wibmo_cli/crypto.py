@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from wibmo_cli.bodies import JSONDepthError, extract_token, load_json
 from wibmo_cli.errors import ConfigError, CryptoError
+from wibmo_cli.lazyre import lazy
 
 KEY_SIZE: Final = 24
 BLOCK: Final = 16
@@ -32,7 +33,7 @@ KEY_ENCODINGS: Final = ("auto", "text", "hex", "base64")
 IvKind = Literal["zero", "key", "prepend", "ecb", "fixed"]
 IV_KINDS: Final[tuple[IvKind, ...]] = ("zero", "key", "prepend", "ecb")
 
-_HEX_RE: Final = re.compile(r"[0-9a-fA-F]+")
+_HEX_RE: Final = lazy(r"[0-9a-fA-F]+")
 _B64_RE: Final = re.compile(rb"[A-Za-z0-9+/]*")
 _WHITESPACE: Final = b" \t\r\n\f\v"
 _URLSAFE: Final = bytes.maketrans(b"-_", b"+/")

@@ -28,6 +28,8 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any, Final
 
+from wibmo_cli.lazyre import lazy
+
 # Keys (compared case-insensitively) whose values are identity-document numbers.
 MASKED_KEYS: Final = frozenset(
     {
@@ -338,13 +340,13 @@ def redact(secret: str) -> str:
 
 # scheme://user:password@host, the password taken as typed, not as a URL would encode
 # it (a space, "/", "#", "?", "@" in it included): see `_password_end`.
-_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
-_USER: Final = re.compile(r"""[^:@/?#\s'"<>]*:""")  # the user name and its colon
-_HOST: Final = re.compile(  # what follows the "@" that ends a password
+_SCHEME: Final = lazy(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+_USER: Final = lazy(r"""[^:@/?#\s'"<>]*:""")  # the user name and its colon
+_HOST: Final = lazy(  # what follows the "@" that ends a password
     r"""[A-Za-z0-9\-._~%]*(?:\[[0-9A-Fa-f:.]*\])?(?::[0-9]*)?(?:[/?#\s'"<>]|$)"""
 )
-_PORT: Final = re.compile(r"""[0-9]+[/?#\s'"<>]""")  # host:PORT/path, then an "@" later on
-_WHITESPACE: Final = re.compile(r"\s")
+_PORT: Final = lazy(r"""[0-9]+[/?#\s'"<>]""")  # host:PORT/path, then an "@" later on
+_WHITESPACE: Final = lazy(r"\s")
 MAX_PASSWORD: Final = 4096
 
 

@@ -31,8 +31,9 @@ from wibmo_cli.environment import DotEnv, Environment, config_dir, environment, 
 from wibmo_cli.environment import data_dir as data_dir  # where commands ask for it
 from wibmo_cli.environment import load_environment as load_environment
 from wibmo_cli.errors import ConfigError
+from wibmo_cli.lazyre import lazy
 from wibmo_cli.paths import user_path
-from wibmo_cli.secret_sources import COMMAND_SUFFIX, KEYRING_RE, SecretUnavailable
+from wibmo_cli.secret_sources import COMMAND_SUFFIX, KEYRING_PATTERN, SecretUnavailable
 
 SECRET_KEYS: Final = ("api_key", "secure_code", "encryption_key")
 # api_key_command...: a command whose output is the secret (secret_sources.run_secret_command)
@@ -52,9 +53,9 @@ MIN_ANSWER_BYTES: Final = 1024
 MAX_PROFILES_BYTES: Final = 1 << 20  # a profiles file holds a few tables
 MAX_ANSWER_BYTES: Final = 256 * 1024 * 1024
 
-_VAR_RE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR_PATTERN: Final = r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}"
 # a value read from elsewhere: `${VAR}` or `${keyring:SERVICE/NAME}`
-_REFERENCE_RE: Final = re.compile(f"{_VAR_RE.pattern}|{KEYRING_RE.pattern}")
+_REFERENCE_RE: Final = lazy(f"{_VAR_PATTERN}|{KEYRING_PATTERN}")
 
 # Defaults for every optional key, as DESIGN.md documents them.
 DEFAULTS: Final[Mapping[str, Any]] = {

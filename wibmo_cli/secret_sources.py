@@ -15,15 +15,16 @@ password manager's complaint may quote what it was asked for.
 from __future__ import annotations
 
 import os
-import re
 from typing import TYPE_CHECKING, Any, Final
 
 from wibmo_cli.errors import ConfigError
+from wibmo_cli.lazyre import lazy
 
 if TYPE_CHECKING:  # profiles.py imports this module on every start: the rest when used
     import subprocess
 
-KEYRING_RE: Final = re.compile(r"\$\{keyring:([^/{}]+)/([^{}]+)\}")
+KEYRING_PATTERN: Final = r"\$\{keyring:([^/{}]+)/([^{}]+)\}"
+KEYRING_RE: Final = lazy(KEYRING_PATTERN)
 INSTALL_HINT: Final = "pip install 'wibmo-cli[keyring]'"
 COMMAND_SUFFIX: Final = "_command"
 COMMAND_TIMEOUT: Final = 10.0  # seconds: a password manager that waits on a prompt is stopped

@@ -27,6 +27,7 @@ from typing import Final, NamedTuple
 
 from wibmo_cli import kyc
 from wibmo_cli.errors import InputError
+from wibmo_cli.lazyre import lazy
 from wibmo_cli.masking import mask_value
 
 PLATFORM_CODES: Final[dict[str, str]] = {
@@ -46,38 +47,38 @@ PLATFORM_CODES: Final[dict[str, str]] = {
 MAX_AGE_YEARS: Final = 120
 _SHOW_MAX: Final = 40
 
-_SEPARATORS: Final = re.compile(r"[\s\-.()]+")
-_DIGITS: Final = re.compile(r"[0-9]+")
-_EMAIL: Final = re.compile(
+_SEPARATORS: Final = lazy(r"[\s\-.()]+")
+_DIGITS: Final = lazy(r"[0-9]+")
+_EMAIL: Final = lazy(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
-_CUSTOMER_ID: Final = re.compile(r"[A-Za-z0-9_\-./]{1,20}")
+_CUSTOMER_ID: Final = lazy(r"[A-Za-z0-9_\-./]{1,20}")
 _DATE_FORMS: Final = (
-    (re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})"), "ymd"),
-    (re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"), "ymd"),
-    (re.compile(r"([0-9]{2})-([0-9]{2})-([0-9]{4})"), "dmy"),
-    (re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})"), "dmy"),
+    (lazy(r"([0-9]{4})([0-9]{2})([0-9]{2})"), "ymd"),
+    (lazy(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"), "ymd"),
+    (lazy(r"([0-9]{2})-([0-9]{2})-([0-9]{4})"), "dmy"),
+    (lazy(r"([0-9]{2})/([0-9]{2})/([0-9]{4})"), "dmy"),
 )
 _DATETIME_FORMS: Final = (
-    re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})"),
-    re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})"),
+    lazy(r"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})"),
+    lazy(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})"),
 )
 _GENDERS: Final = {
     key: word
     for word in ("Male", "Female", "Transgender")
     for key in (word.lower(), word[0].lower())
 }
-_ZIP: Final = re.compile(r"[1-9][0-9]{5}")
-_PAN: Final = re.compile(r"[A-Z]{3}[PCHABGJLFT][A-Z][0-9]{4}[A-Z]")
-_VOTER_ID: Final = re.compile(r"[A-Z]{3}[0-9]{7}")
-_PASSPORT: Final = re.compile(r"[A-PR-WY][0-9]{7}")
-_DRIVING_LICENCE: Final = re.compile(r"[A-Z]{2}[ -]?[0-9]{2}[ -]?(?:19|20)[0-9]{2}[ -]?[0-9]{7}")
-_JOBCARD: Final = re.compile(r"[A-Za-z0-9\-/]{1,30}")
-_CKYC: Final = re.compile(r"[0-9]{14}")
+_ZIP: Final = lazy(r"[1-9][0-9]{5}")
+_PAN: Final = lazy(r"[A-Z]{3}[PCHABGJLFT][A-Z][0-9]{4}[A-Z]")
+_VOTER_ID: Final = lazy(r"[A-Z]{3}[0-9]{7}")
+_PASSPORT: Final = lazy(r"[A-PR-WY][0-9]{7}")
+_DRIVING_LICENCE: Final = lazy(r"[A-Z]{2}[ -]?[0-9]{2}[ -]?(?:19|20)[0-9]{2}[ -]?[0-9]{7}")
+_JOBCARD: Final = lazy(r"[A-Za-z0-9\-/]{1,30}")
+_CKYC: Final = lazy(r"[0-9]{14}")
 _NAME_PUNCTUATION: Final = frozenset(" .'-")
 _NAME_MAX: Final = 50
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL: Final = lazy(r"[\x00-\x1f\x7f]")
 
 # Verhoeff's tables: the dihedral group D5 (d), the position permutation (p), inverses.
 _VERHOEFF_D: Final = (

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from wibmo_cli import kyc as kyc_profiles
 from wibmo_cli.codes import CARD_STATUSES
+from wibmo_cli.lazyre import lazy
 
 
 def rupees(paise: Any) -> str:
@@ -55,16 +56,14 @@ _DATE_FORMATS: Final = (
 # lookup's start): "16-Nov-2022" as "%d-%b-%Y" (day 1 or 2 digits, month any case), and
 # "20221116" or "20221116143000" as "%Y%m%d" or "%Y%m%d%H%M%S"; the rest by strptime.
 _DIGIT_FIELDS: Final = ((0, 4), (4, 2), (6, 2), (8, 2), (10, 2), (12, 2))
-_PLATFORM_DAY: Final = re.compile(r"([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})")
+_PLATFORM_DAY: Final = lazy(r"([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})")
 _MONTHS: Final = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
 )}  # fmt: skip
 # ISO 8601 with a time, as one v3 answer's responseDateTime: `2024-06-19T15:19:55.620318625`
 # (any number of fraction digits, maybe a zone). Checked first: fromisoformat alone takes
 # week dates and more that no answer means as a date.
-_ISO: Final = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
-)
+_ISO: Final = lazy(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
 
 
 def readable_date(value: Any) -> str:
@@ -186,7 +185,7 @@ def card_status(status: Any, description: Any = None) -> str:
 ALERT: Final = "alert"
 WARNING: Final = "warning"
 _STATUS_ATTENTION: Final = {12: WARNING, 13: ALERT, 21: ALERT}  # codes.CARD_STATUSES
-_STOPPED_CARD: Final = re.compile(r"\b(lost|stolen|blocked|block|disabled)\b", re.IGNORECASE)
+_STOPPED_CARD: Final = lazy(r"\b(lost|stolen|blocked|block|disabled)\b", re.IGNORECASE)
 
 
 def card_attention(status: Any, description: Any = None) -> str | None:
