@@ -8,6 +8,7 @@ transport (a proxy variable with NO_PROXY=* picks httpx without using a proxy).
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
@@ -17,14 +18,32 @@ from typing import Any
 
 import pytest
 from hostile import Hostile, unanswered
-from support import Invoke, assert_one_line_error, write_profiles
+from support import (
+    API_KEY,
+    BANK_ID,
+    CLIENT_ID,
+    ENCRYPTION_KEY,
+    SECURE_CODE,
+    Invoke,
+    assert_one_line_error,
+    write_profiles,
+)
 from typer.testing import Result
 
 from wibmo_cli import direct
 from wibmo_cli.exchange import proxy_configured
+from wibmo_cli.profiles import resolve
+from wibmo_cli.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
 LOOKUP = ("lookup", "--urn", "389", "-o", "json")
+PROFILE = {  # for a client made in the test: the sandbox fixture's credentials
+    "client_id": CLIENT_ID,
+    "bank_id": BANK_ID,
+    "api_key": API_KEY,
+    "secure_code": SECURE_CODE,
+    "encryption_key": ENCRYPTION_KEY,
+}
 
 
 def _both(
@@ -33,6 +52,7 @@ def _both(
     url: str,
     *args: str,
     before: Callable[[], None] = lambda: None,
+    command: tuple[str, ...] = LOOKUP,
     **profile: Any,
 ) -> dict[str, Result]:
     """The same lookup by each transport: {"direct": ..., "httpx": ...}; `before` runs
@@ -46,7 +66,7 @@ def _both(
                 patch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # never used: NO_PROXY
                 patch.setenv("NO_PROXY", "*")
             assert proxy_configured() is (transport == "httpx")
-            results[transport] = wibmo(*LOOKUP, *args)
+            results[transport] = wibmo(*command, *args)
     return results
 
 
@@ -178,3 +198,82 @@ def test_a_refused_connection_says_so_from_both(
     results = _both(wibmo, monkeypatch, f"http://127.0.0.1:{port}", retries=0)
     assert _said(results["direct"]) == _said(results["httpx"])
     assert_one_line_error(results["direct"], 5, "connection refused")
+
+
+# -- batches: one kept-alive connection per request in flight (AsyncDirectClient) --------
+
+
+def _rows(text: str) -> list[dict[str, Any]]:
+    """Output lines with the parts that differ run to run taken out."""
+    rows = [json.loads(line) for line in text.splitlines()]
+    for row in rows:
+        row.pop("clientTxnId", None)
+        if isinstance(row.get("answer"), dict):
+            for key in ("clientTxnId", "responseDateTime", "accosaTransactionId"):
+                row["answer"].pop(key, None)
+    return rows
+
+
+def test_a_batch_of_faults_ends_the_same_way_by_both_transports(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One fault per row (the server closes every connection after its answer, so each
+    row also makes the kept-alive client connect again)."""
+    faults = ["ok", "deep-body", "5xx", "garbage", "html", "bad-gzip", "brotli", "huge", "ok"]
+    urns = [str(1000 + n) for n in range(len(faults))]
+    (tmp_path / "urns.txt").write_text("urn\n" + "\n".join(urns) + "\n")
+    with Hostile("ok", by_urn=dict(zip(urns, faults, strict=True)), size=2 << 20) as server:
+        batch = ("lookup", "--file", str(tmp_path / "urns.txt"), "--concurrency", "3")
+        results = _both(wibmo, monkeypatch, server.url, command=batch, retries=0)
+    direct_rows, httpx_rows = (_rows(results[t].stdout) for t in ("direct", "httpx"))
+    assert len(direct_rows) == len(urns)
+    assert direct_rows == httpx_rows
+    assert results["direct"].exit_code == results["httpx"].exit_code
+    assert [r["ok"] for r in direct_rows] == [f == "ok" for f in faults]
+
+
+def test_a_batch_keeps_one_connection_per_request_in_flight(sandbox: Sandbox) -> None:
+    """Against the sandbox (which keeps connections alive), six lookups on one client
+    go over one connection."""
+    import asyncio
+
+    from wibmo_cli.direct import AsyncDirectClient
+    from wibmo_cli.messages import Identifiers, lookup_payload
+
+    profile = resolve("p", {**PROFILE, "base_url": sandbox.url}, {}, source="test")
+
+    async def run() -> set[int]:
+        seen: set[int] = set()
+        async with AsyncDirectClient(profile, sandbox.url) as client:
+            for _ in range(6):
+                exchange = await client.lookup(lookup_payload(Identifiers(urn="389")))
+                assert exchange.answer["responseCode"] == "00"
+                assert client._stream is not None
+                seen.add(id(client._stream[1]))
+        return seen
+
+    assert len(asyncio.run(run())) == 1
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced(sandbox: Sandbox) -> None:
+    """A kept-alive connection the server has closed is not used again: the next
+    lookup connects anew, with no failed attempt (the answer is the first attempt's)."""
+    import asyncio
+
+    from wibmo_cli.direct import AsyncDirectClient
+    from wibmo_cli.messages import Identifiers, lookup_payload
+
+    profile = resolve("p", {**PROFILE, "base_url": sandbox.url, "retries": 0}, {}, source="t")
+
+    async def run() -> int:
+        async with AsyncDirectClient(profile, sandbox.url) as client:
+            await client.lookup(lookup_payload(Identifiers(urn="389")))
+            assert client._stream is not None
+            first = client._stream[1]
+            first.transport.abort()  # as if the server had closed it
+            await asyncio.sleep(0.05)
+            exchange = await client.lookup(lookup_payload(Identifiers(urn="389")))
+            assert client._stream is not None and client._stream[1] is not first
+            return exchange.attempts
+
+    assert asyncio.run(run()) == 1

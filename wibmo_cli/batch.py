@@ -49,7 +49,7 @@ from wibmo_cli.streams import is_regular_file
 from wibmo_cli.textsafe import json_text
 
 if TYPE_CHECKING:
-    from wibmo_cli.client import Client, Exchange
+    from wibmo_cli.exchange import Exchange, LookupClient
 
 Lookup = Callable[[dict[str, Any]], Awaitable["Exchange"]]
 Write = Callable[[str], object]
@@ -348,7 +348,7 @@ class Progress(Protocol):
         ...
 
 
-Connect = Callable[[int], AbstractAsyncContextManager[Sequence["Client"]]]
+Connect = Callable[[int], AbstractAsyncContextManager[Sequence["LookupClient"]]]
 
 
 @dataclass(frozen=True)

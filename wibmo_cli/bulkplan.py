@@ -44,7 +44,7 @@ from wibmo_cli.paths import read_capped
 
 if TYPE_CHECKING:
     from wibmo_cli.batch import Pace
-    from wibmo_cli.client import Client
+    from wibmo_cli.exchange import LookupClient
     from wibmo_cli.profiles import Profile
 
 VERSION: Final = 1
@@ -234,7 +234,7 @@ def _same_customer(rows: Sequence[ChangeRow], key: Callable[[ChangeRow], Any]) -
 async def planned(
     changes: Changes,
     profile: Profile,
-    clients: Sequence[Client],
+    clients: Sequence[LookupClient],
     pace: Pace,
     on_row: Callable[[str], object] | None = None,
 ) -> list[dict[str, Any]]:
@@ -243,7 +243,7 @@ async def planned(
     lines: dict[int, dict[str, Any]] = {}
     found: dict[int, Any] = {}
 
-    async def plan_one(row: ChangeRow, client: Client) -> None:
+    async def plan_one(row: ChangeRow, client: LookupClient) -> None:
         await pace.wait()
         line, customer = await _plan_row(row, profile, client)
         lines[row.number], found[row.number] = line, customer
@@ -264,7 +264,9 @@ async def planned(
     return [lines[row.number] for row in changes.rows]
 
 
-async def _plan_row(row: ChangeRow, profile: Profile, client: Client) -> tuple[dict[str, Any], Any]:
+async def _plan_row(
+    row: ChangeRow, profile: Profile, client: LookupClient
+) -> tuple[dict[str, Any], Any]:
     from wibmo_cli.customer_now import before_after, customer_record
     from wibmo_cli.send import plan_update
 
@@ -312,22 +314,23 @@ def _line(row: ChangeRow, status: str, *, why: str | None = None) -> dict[str, A
 
 
 Item = TypeVar("Item")
+AnyClient = TypeVar("AnyClient")
 
 
 async def for_each(
     items: Iterable[Item],
-    clients: Sequence[Client],
-    work: Callable[[Item, Client], Awaitable[None]],
+    clients: Sequence[AnyClient],
+    work: Callable[[Item, AnyClient], Awaitable[None]],
 ) -> None:
     """`work(item, client)` for every item, one in flight per client. The first failure
     that is not an item's own (a bug) cancels the rest and is raised; so is cancellation
     (Ctrl-C), after every task in flight has ended."""
-    free: asyncio.Queue[Client] = asyncio.Queue()
+    free: asyncio.Queue[AnyClient] = asyncio.Queue()
     for client in clients:
         free.put_nowait(client)
     running: set[asyncio.Task[None]] = set()
 
-    async def one(item: Item, client: Client) -> None:
+    async def one(item: Item, client: AnyClient) -> None:
         try:
             await work(item, client)
         finally:

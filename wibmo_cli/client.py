@@ -37,7 +37,7 @@ from wibmo_cli.answer import (
     short,
     too_big,
 )
-from wibmo_cli.errors import ConfigError, NetworkError, UnreadableAnswerError, WibmoError
+from wibmo_cli.errors import ConfigError, NetworkError, UnreadableAnswerError
 from wibmo_cli.exchange import (
     BACKOFF_BASE,
     RETRY_STATUSES,
@@ -45,9 +45,8 @@ from wibmo_cli.exchange import (
     Failed,
     Reply,
     Rules,
-    Steps,
     Trace,
-    Wait,
+    drive_async,
     needs_tls,
     retry_wait,
 )
@@ -122,35 +121,16 @@ class Client(Rules):
         self, payload: Mapping[str, Any], *, route: Route | None = None, keep_txn_id: bool = False
     ) -> Exchange:
         """Retrieve Cust Record, or with `route` any read: `Rules.lookup_steps`."""
-        return await self._drive(self.lookup_steps(payload, route, keep_txn_id))
+        steps = self.lookup_steps(payload, route, keep_txn_id)
+        return await drive_async(steps, self._attempt, self._sleep)
 
     async def update(self, payload: Mapping[str, Any], *, route: Route | None = None) -> Exchange:
         """Update Profile, or with `route` any write, at most once: `Rules.update_steps`."""
-        return await self._drive(self.update_steps(payload, route))
-
-    async def _drive(self, steps: Steps) -> Exchange:
-        step = next(steps)
-        try:
-            while True:
-                if isinstance(step, Wait):
-                    await self._sleep(step.seconds)
-                    step = steps.send(None)
-                    continue
-                try:
-                    reply = await self._attempt(step.request, lenient=step.lenient)
-                except (Failed, WibmoError) as exc:  # no answer, or one that cannot be read:
-                    step = steps.throw(exc)  # the rules say what that means
-                else:
-                    step = steps.send(reply)
-        except StopIteration as done:
-            exchange: Exchange = done.value
-            return exchange
-        finally:
-            steps.close()
+        return await drive_async(self.update_steps(payload, route), self._attempt, self._sleep)
 
     # -- one exchange ------------------------------------------------------------------
 
-    async def _attempt(self, request: Request, *, lenient: frozenset[int] = frozenset()) -> Reply:
+    async def _attempt(self, request: Request, lenient: frozenset[int] = frozenset()) -> Reply:
         """One request and its whole answer within `timeout`, or `Failed`.
 
         `UnreadableAnswerError` when the body is bigger than `max_answer_bytes` or its

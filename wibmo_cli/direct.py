@@ -26,8 +26,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 import h11
@@ -37,16 +37,27 @@ from wibmo_cli.answer import (
     USER_AGENT,
     Decoder,
     host_port,
+    refuse_declared,
     refused,
     short,
+    too_big,
 )
-from wibmo_cli.answer import too_big as _too_big
-from wibmo_cli.errors import ConfigError, NetworkError, UnreadableAnswerError, WibmoError
-from wibmo_cli.exchange import Exchange, Failed, Reply, Rules, Steps, Trace, Wait
+from wibmo_cli.errors import ConfigError, NetworkError, UnreadableAnswerError
+from wibmo_cli.exchange import (
+    Exchange,
+    Failed,
+    Reply,
+    Rules,
+    Trace,
+    drive,
+    drive_async,
+    needs_tls,
+)
 from wibmo_cli.profiles import Profile
 from wibmo_cli.wire import Request, Route
 
 if TYPE_CHECKING:
+    import asyncio
     import ssl
 
 READ_SIZE: Final = 65536
@@ -54,7 +65,8 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
 class DirectClient(Rules):
-    """One profile's endpoint, reached straight (no proxy), one request at a time."""
+    """One profile's endpoint, reached straight (no proxy), one request at a time, a
+    fresh connection for each (a single lookup has nothing to reuse)."""
 
     def __init__(
         self,
@@ -72,206 +84,339 @@ class DirectClient(Rules):
         self, payload: Mapping[str, Any], *, route: Route | None = None, keep_txn_id: bool = False
     ) -> Exchange:
         """Retrieve Cust Record, or with `route` any read: `Rules.lookup_steps`."""
-        return self._drive(self.lookup_steps(payload, route, keep_txn_id))
+        return drive(self.lookup_steps(payload, route, keep_txn_id), self._attempt, self._sleep)
 
     def update(self, payload: Mapping[str, Any], *, route: Route | None = None) -> Exchange:
         """Update Profile, or with `route` any write, at most once: `Rules.update_steps`."""
-        return self._drive(self.update_steps(payload, route))
+        return drive(self.update_steps(payload, route), self._attempt, self._sleep)
 
-    def _drive(self, steps: Steps) -> Exchange:
-        step = next(steps)
-        try:
-            while True:
-                if isinstance(step, Wait):
-                    self._sleep(step.seconds)
-                    step = steps.send(None)
-                    continue
-                try:
-                    reply = self._attempt(step.request, lenient=step.lenient)
-                except (Failed, WibmoError) as exc:  # no answer, or one that cannot be read:
-                    step = steps.throw(exc)  # the rules say what that means
-                else:
-                    step = steps.send(reply)
-        except StopIteration as done:
-            exchange: Exchange = done.value
-            return exchange
-        finally:
-            steps.close()
-
-    # -- one exchange ------------------------------------------------------------------
-
-    def _attempt(self, request: Request, *, lenient: frozenset[int] = frozenset()) -> Reply:
+    def _attempt(self, request: Request, lenient: frozenset[int]) -> Reply:
         """One request and its whole answer within `timeout`, or `Failed`; a body too
         big or not decodable is `UnreadableAnswerError` unless its status is `lenient`."""
+        target = _target(request.url)
         if self._trace:
             self._trace_request(request)
-        url = request.url
-        where = host_port(url)
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname or ""
-        try:
-            port = parts.port or _DEFAULT_PORTS.get(scheme)
-        except ValueError:
-            port = None
-        if scheme not in _DEFAULT_PORTS or not host or port is None:
-            raise ConfigError(f"cannot use the URL {url}: not an http(s) URL with a host")
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        content = request.content
-        headers = [
-            ("Host", parts.netloc.rpartition("@")[2]),
-            ("Accept-Encoding", ACCEPT_ENCODING),
-            ("User-Agent", USER_AGENT),
-            ("Content-Length", str(len(content))),
-            *request.headers.items(),
-        ]
         connection = h11.Connection(h11.CLIENT)
-        try:
-            outgoing = connection.send(h11.Request(method=request.method, target=target,
-                                                   headers=headers))  # fmt: skip
-            outgoing = (outgoing or b"") + (connection.send(h11.Data(data=content)) or b"")
-            outgoing += connection.send(h11.EndOfMessage()) or b""
-        except h11.LocalProtocolError:  # its text may quote a header value
-            error = NetworkError(f"the request to {where} could not be sent: not valid HTTP")
-            raise Failed(error, sent=False, retry=False) from None
+        outgoing = _request_bytes(connection, target, request)
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
-        sock = self._connect(scheme, host, port, where, deadline)
         try:
-            reply = self._exchange(sock, connection, outgoing, where, deadline, lenient)
+            sock = _open(target.host, target.port, deadline)
+            if target.scheme == "https":
+                sock = _wrapped(sock, self._tls_context(), target.host, deadline)
+        except OSError as exc:
+            raise _connect_failure(exc, target, self.timeout) from None
+        try:
+            sock.settimeout(_left(deadline))
+            sock.sendall(outgoing)
+            reading = _read_answer(self, connection, lenient, started)
+            next(reading)
+            while True:
+                sock.settimeout(_left(deadline))
+                reading.send(sock.recv(READ_SIZE))
+        except StopIteration as done:
+            status, headers, content = done.value
+        except (OSError, h11.RemoteProtocolError) as exc:
+            raise _exchange_failure(exc, target, self.timeout) from None
         finally:
             sock.close()
-        reply = Reply(reply.status, reply.headers, reply.content, time.perf_counter() - started)
+        reply = Reply(status, headers, content, time.perf_counter() - started)
         if self._trace:
             self._trace_body(reply)
         return reply
 
-    def _connect(
-        self, scheme: str, host: str, port: int, where: str, deadline: float
-    ) -> socket.socket:
-        """A connected socket (TLS wrapped for https), or `Failed` with `sent=False`."""
-        url = f"{scheme}://{where}"
-        try:
-            sock = _open(host, port, deadline)
-            if scheme == "https":
-                sock.settimeout(_left(deadline))
-                try:
-                    sock = self._tls_context().wrap_socket(sock, server_hostname=host)
-                except BaseException:
-                    sock.close()
-                    raise
-        except TimeoutError:
-            error = NetworkError(f"timed out connecting to {where} after {self.timeout:g}s")
-            raise Failed(error, sent=False, retry=True) from None
-        except ConnectionRefusedError:
-            raise Failed(refused(url, where), sent=False, retry=True) from None
-        except socket.gaierror:
-            error = NetworkError(f"cannot resolve host {host} (DNS)")
-            raise Failed(error, sent=False, retry=True) from None
-        except OSError as exc:
-            import ssl
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = tls_context()
+        return self._tls
 
-            if isinstance(exc, ssl.SSLError | ssl.CertificateError):
-                error = NetworkError(
-                    f"TLS with {where} failed: {short(str(exc))}",
-                    hint="check the base_url and the server's certificate",
-                )
-                raise Failed(error, sent=False, retry=False) from None
-            text = short(exc.strerror or str(exc)) or type(exc).__name__
-            raise Failed(NetworkError(f"cannot connect to {where}: {text}"), sent=False,
-                         retry=True) from None  # fmt: skip
-        return sock
 
-    def _exchange(
+class AsyncDirectClient(Rules):
+    """One profile's endpoint, reached straight (no proxy), over one kept-alive
+    connection, asynchronously: batch lookups run one of these per request in flight
+    (`open_clients`). Use as `async with`, or `aclose()`."""
+
+    def __init__(
         self,
-        sock: socket.socket,
-        connection: h11.Connection,
-        outgoing: bytes,
-        where: str,
-        deadline: float,
-        lenient: frozenset[int],
-    ) -> Reply:
-        """Send the request and read the answer, all before `deadline`."""
+        profile: Profile,
+        base_url: str,
+        *,
+        trace: Trace | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(profile, base_url, trace=trace)
+        import asyncio
+
+        self._sleep = sleep or asyncio.sleep
+        self._tls = tls
+        self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection] | None
+        self._stream = None
+
+    async def __aenter__(self) -> AsyncDirectClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        self._drop()
+
+    async def lookup(
+        self, payload: Mapping[str, Any], *, route: Route | None = None, keep_txn_id: bool = False
+    ) -> Exchange:
+        """Retrieve Cust Record, or with `route` any read: `Rules.lookup_steps`."""
+        steps = self.lookup_steps(payload, route, keep_txn_id)
+        return await drive_async(steps, self._attempt, self._sleep)
+
+    async def _attempt(self, request: Request, lenient: frozenset[int]) -> Reply:
+        """As `DirectClient._attempt`, on the kept-alive connection (a new one when there
+        is none, or the server closed it)."""
+        import asyncio
+
+        target = _target(request.url)
+        if self._trace:
+            self._trace_request(request)
         started = time.perf_counter()
+        connecting = True
+        reusable = False
         try:
-            sock.settimeout(_left(deadline))
-            sock.sendall(outgoing)
-            response = _next(sock, connection, deadline, (h11.Response,))
-            assert isinstance(response, h11.Response)
-            status = response.status_code
-            headers = _headers(response.headers)
-            if self._trace:
-                reason = response.reason.decode("ascii", "replace")
-                elapsed = time.perf_counter() - started
-                self._trace_status(status, reason, headers, elapsed)
-            try:
-                content = self._body(sock, connection, deadline, status, headers)
-            except UnreadableAnswerError as exc:
-                if status not in lenient:
-                    raise
-                self._note(exc.message)
-                content = b""
+            async with asyncio.timeout(self.timeout):
+                reader, writer, connection = await self._connection(target)
+                connecting = False
+                outgoing = _request_bytes(connection, target, request)
+                writer.write(outgoing)
+                await writer.drain()
+                reading = _read_answer(self, connection, lenient, started)
+                next(reading)
+                try:
+                    while True:
+                        reading.send(await reader.read(READ_SIZE))
+                except StopIteration as done:
+                    status, headers, content = done.value
+                reusable = connection.our_state is connection.their_state is h11.DONE
+                if reusable:
+                    connection.start_next_cycle()
         except TimeoutError:
-            error = NetworkError(f"no answer from {where} within {self.timeout:g}s (timeout)")
-            raise Failed(error, sent=True, retry=False) from None
-        except h11.RemoteProtocolError:
-            error = NetworkError(f"{where} closed the connection without an answer")
-            raise Failed(error, sent=True, retry=True) from None
-        except OSError as exc:  # reset, broken pipe, or TLS failing mid-way
-            text = short(exc.strerror or str(exc)) or type(exc).__name__
-            error = NetworkError(f"connection to {where} failed: {text}")
-            raise Failed(error, sent=True, retry=True) from None
-        return Reply(status, headers, content, 0.0)
+            if connecting:
+                raise _connect_failure(TimeoutError(), target, self.timeout) from None
+            raise _exchange_failure(TimeoutError(), target, self.timeout) from None
+        except OSError as exc:
+            if connecting:
+                raise _connect_failure(exc, target, self.timeout) from None
+            raise _exchange_failure(exc, target, self.timeout) from None
+        except h11.RemoteProtocolError as exc:
+            raise _exchange_failure(exc, target, self.timeout) from None
+        finally:
+            if not reusable:
+                self._drop()
+        reply = Reply(status, headers, content, time.perf_counter() - started)
+        if self._trace:
+            self._trace_body(reply)
+        return reply
 
-    def _body(
-        self,
-        sock: socket.socket,
-        connection: h11.Connection,
-        deadline: float,
-        status: int,
-        headers: Mapping[str, str],
-    ) -> bytes:
-        """The body, counted raw and decoded: `UnreadableAnswerError` past the limit."""
-        limit = self.max_answer_bytes
-        declared = headers.get("content-length", "").strip()
-        if (
-            declared.isascii()
-            and declared.isdigit()
-            and (len(declared) > 12 or int(declared) > limit)
-        ):
-            raise _too_big(status, limit)
+    async def _connection(
+        self, target: _Target
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection]:
+        """The kept-alive connection, unless the server has closed it; else a new one."""
+        import asyncio
+
+        if self._stream is not None:
+            reader, writer, _ = self._stream
+            if not reader.at_eof() and not writer.is_closing():
+                return self._stream
+            self._drop()
+        tls = None
+        if target.scheme == "https":
+            if self._tls is None:
+                self._tls = tls_context()
+            tls = self._tls
+        reader, writer = await asyncio.open_connection(
+            target.host, target.port, ssl=tls, server_hostname=target.host if tls else None
+        )
+        self._stream = (reader, writer, h11.Connection(h11.CLIENT))
+        return self._stream
+
+    def _drop(self) -> None:
+        if self._stream is not None:
+            self._stream[1].close()
+            self._stream = None
+
+
+def open_direct_clients(
+    profile: Profile, base_url: str, count: int, *, trace: Trace | None = None
+) -> list[AsyncDirectClient]:
+    """`count` clients of one connection each, sharing one TLS context (batches)."""
+    tls = tls_context() if needs_tls(base_url) else None
+    return [AsyncDirectClient(profile, base_url, trace=trace, tls=tls) for _ in range(count)]
+
+
+def tls_context() -> ssl.SSLContext:
+    """Verified TLS as httpx makes it (trust_env): SSL_CERT_FILE, SSL_CERT_DIR, or
+    certifi's bundle."""
+    import ssl
+
+    if os.environ.get("SSL_CERT_FILE"):
+        context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    elif os.environ.get("SSL_CERT_DIR"):
+        context = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    else:
+        import certifi
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+# -- what both share: the request's bytes, the answer read, failures named ------------------
+
+
+class _Target(NamedTuple):
+    scheme: str
+    host: str
+    port: int
+    where: str  # host:port as the URL gives them, for messages
+    path: str  # with the query
+    authority: str  # the Host header
+
+
+def _target(url: str) -> _Target:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    if scheme not in _DEFAULT_PORTS or not host or port is None:
+        raise ConfigError(f"cannot use the URL {url}: not an http(s) URL with a host")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Target(scheme, host, port, host_port(url), path, parts.netloc.rpartition("@")[2])
+
+
+def _request_bytes(connection: h11.Connection, target: _Target, request: Request) -> bytes:
+    """The request as h11 writes it on `connection`; `Failed` (not sent) when a header
+    cannot be sent."""
+    content = request.content
+    headers = [
+        ("Host", target.authority),
+        ("Accept-Encoding", ACCEPT_ENCODING),
+        ("User-Agent", USER_AGENT),
+        ("Content-Length", str(len(content))),
+        *request.headers.items(),
+    ]
+    try:
+        head = connection.send(h11.Request(method=request.method, target=target.path,
+                                           headers=headers))  # fmt: skip
+        body = connection.send(h11.Data(data=content))
+        end = connection.send(h11.EndOfMessage())
+    except h11.LocalProtocolError:  # its text may quote a header value
+        error = NetworkError(f"the request to {target.where} could not be sent: not valid HTTP")
+        raise Failed(error, sent=False, retry=False) from None
+    return (head or b"") + (body or b"") + (end or b"")
+
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def _read_answer(
+    rules: Rules, connection: h11.Connection, lenient: frozenset[int], started: float
+) -> Generator[None, bytes, Answer]:
+    """One answer read from `connection` (sans I/O): it yields when it needs bytes and
+    is sent what the socket gave (b"" once it is closed). The status is traced as it
+    comes; the body is counted raw and decoded (`UnreadableAnswerError` past
+    `max_answer_bytes`, unless the status is `lenient`: then it is taken as empty)."""
+    response = yield from _event(connection, h11.Response)
+    status = response.status_code
+    headers = _headers(response.headers)
+    if rules._trace:
+        reason = response.reason.decode("ascii", "replace")
+        rules._trace_status(status, reason, headers, time.perf_counter() - started)
+    limit = rules.max_answer_bytes
+    try:
+        refuse_declared(headers.get("content-length", ""), status, limit)
         decoder = Decoder(headers.get("content-encoding", "").strip().lower(), limit, status)
         parts: list[bytes] = []
         received = 0
         while True:
-            event = _next(sock, connection, deadline, (h11.Data, h11.EndOfMessage))
+            event = yield from _event(connection, h11.Data, h11.EndOfMessage)
             if isinstance(event, h11.EndOfMessage):
                 break
-            assert isinstance(event, h11.Data)
             received += len(event.data)
             if received > limit:
-                raise _too_big(status, limit)
+                raise too_big(status, limit)
             parts.append(decoder.feed(event.data))
         parts.append(decoder.finish())
-        return b"".join(parts)
+    except UnreadableAnswerError as exc:
+        if status not in lenient:
+            raise
+        rules._note(exc.message)
+        return status, headers, b""
+    return status, headers, b"".join(parts)
 
-    def _tls_context(self) -> ssl.SSLContext:
-        """Verified TLS as httpx makes it (trust_env): SSL_CERT_FILE, SSL_CERT_DIR, or
-        certifi's bundle; made once, on the first https request."""
-        if self._tls is None:
-            import ssl
 
-            if os.environ.get("SSL_CERT_FILE"):
-                context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-            elif os.environ.get("SSL_CERT_DIR"):
-                context = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-            else:
-                import certifi
+def _event(connection: h11.Connection, *wanted: type) -> Generator[None, bytes, Any]:
+    """The next h11 event of the `wanted` kinds (1xx answers skipped), asking for bytes
+    as needed; a closed connection before it is h11.RemoteProtocolError."""
+    while True:
+        event = connection.next_event()
+        if event is h11.NEED_DATA:
+            connection.receive_data((yield))
+            continue
+        if isinstance(event, wanted):
+            return event
+        if isinstance(event, h11.InformationalResponse):
+            continue
+        raise h11.RemoteProtocolError(f"unexpected {type(event).__name__}")
 
-                context = ssl.create_default_context(cafile=certifi.where())
-            context.set_alpn_protocols(["http/1.1"])
-            self._tls = context
-        return self._tls
+
+def _connect_failure(exc: OSError, target: _Target, timeout: float) -> Failed:
+    """A failure before any of the request was written: nothing was sent."""
+    where = target.where
+    if isinstance(exc, TimeoutError):
+        error = NetworkError(f"timed out connecting to {where} after {timeout:g}s")
+        return Failed(error, sent=False, retry=True)
+    if isinstance(exc, ConnectionRefusedError):
+        return Failed(refused(f"{target.scheme}://{where}", where), sent=False, retry=True)
+    if isinstance(exc, socket.gaierror):
+        error = NetworkError(f"cannot resolve host {target.host} (DNS)")
+        return Failed(error, sent=False, retry=True)
+    import ssl
+
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        error = NetworkError(
+            f"TLS with {where} failed: {short(str(exc))}",
+            hint="check the base_url and the server's certificate",
+        )
+        return Failed(error, sent=False, retry=False)
+    text = short(exc.strerror or str(exc)) or type(exc).__name__
+    return Failed(NetworkError(f"cannot connect to {where}: {text}"), sent=False, retry=True)
+
+
+def _exchange_failure(exc: Exception, target: _Target, timeout: float) -> Failed:
+    """A failure once the request may have left: sent."""
+    where = target.where
+    if isinstance(exc, TimeoutError):
+        error = NetworkError(f"no answer from {where} within {timeout:g}s (timeout)")
+        return Failed(error, sent=True, retry=False)
+    if isinstance(exc, h11.RemoteProtocolError):
+        error = NetworkError(f"{where} closed the connection without an answer")
+        return Failed(error, sent=True, retry=True)
+    text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    error = NetworkError(f"connection to {where} failed: {short(text) or type(exc).__name__}")
+    return Failed(error, sent=True, retry=True)  # reset, broken pipe, TLS failing mid-way
+
+
+def _wrapped(
+    sock: socket.socket, context: ssl.SSLContext, host: str, deadline: float
+) -> socket.socket:
+    """`sock` with TLS, the handshake done by `deadline`."""
+    try:
+        sock.settimeout(_left(deadline))
+        return context.wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
 
 
 def _left(deadline: float) -> float:
@@ -336,24 +481,6 @@ def _address_family(host: str) -> socket.AddressFamily | None:
     except OSError:
         return None
     return family
-
-
-def _next(
-    sock: socket.socket, connection: h11.Connection, deadline: float, wanted: tuple[type, ...]
-) -> Any:
-    """The next h11 event of the `wanted` kinds (1xx answers skipped), reading from
-    `sock` as needed; a closed connection before it is h11.RemoteProtocolError."""
-    while True:
-        event = connection.next_event()
-        if event is h11.NEED_DATA:
-            sock.settimeout(_left(deadline))
-            connection.receive_data(sock.recv(READ_SIZE))
-            continue
-        if isinstance(event, wanted):
-            return event
-        if isinstance(event, h11.InformationalResponse):
-            continue
-        raise h11.RemoteProtocolError(f"unexpected {type(event).__name__}")
 
 
 def _headers(raw: Any) -> dict[str, str]:

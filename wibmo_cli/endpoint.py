@@ -18,7 +18,7 @@ from wibmo_cli.profiles import Profile
 
 if TYPE_CHECKING:
     from wibmo_cli.client import Client
-    from wibmo_cli.exchange import Exchange, Trace
+    from wibmo_cli.exchange import Exchange, LookupClient, Trace
     from wibmo_cli.sandbox import SandboxSettings
 
 SANDBOX_DB = "sandbox.db"
@@ -146,11 +146,43 @@ async def open_clients(
     trace: Trace | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> AsyncIterator[list[Client]]:
-    """`count` clients of one connection each to one endpoint (batch lookups)."""
+    """`count` httpx clients of one connection each to one endpoint (bulk apply: its
+    updates go through client.py's at-most-once path, proxies or not)."""
     from wibmo_cli.client import one_connection_each
 
     with endpoint(profile, data_dir, notice) as base_url:
         clients = one_connection_each(profile, base_url, count, trace=trace)
+        try:
+            yield clients
+        finally:
+            for client in clients:
+                await client.aclose()
+
+
+@asynccontextmanager
+async def open_lookup_clients(
+    profile: Profile,
+    data_dir: Path,
+    count: int,
+    *,
+    trace: Trace | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> AsyncIterator[list[LookupClient]]:
+    """`count` clients of one kept-alive connection each, for reads (batch lookups, a
+    bulk plan, reconcile): straight over sockets (direct.py) unless a proxy is
+    configured, else through httpx (client.py). The rules are exchange.py's either way."""
+    from wibmo_cli.exchange import proxy_configured
+
+    with endpoint(profile, data_dir, notice) as base_url:
+        clients: list[LookupClient]
+        if proxy_configured():
+            from wibmo_cli.client import one_connection_each
+
+            clients = [*one_connection_each(profile, base_url, count, trace=trace)]
+        else:
+            from wibmo_cli.direct import open_direct_clients
+
+            clients = [*open_direct_clients(profile, base_url, count, trace=trace)]
         try:
             yield clients
         finally:

@@ -33,9 +33,9 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 
 from wibmo_cli.answer import describe_body, is_html_page, short, status_error, without_secrets
 from wibmo_cli.bodies import envelope_token, is_plain_answer, load_json
@@ -45,6 +45,7 @@ from wibmo_cli.errors import (
     NetworkError,
     OutcomeUnknownError,
     UndecryptableAnswerError,
+    WibmoError,
 )
 from wibmo_cli.masking import mask, redact_url, secrets_hidden, shown_value
 from wibmo_cli.messages import new_client_txn_id
@@ -106,6 +107,68 @@ class Wait(NamedTuple):
 
 
 Steps = Generator[Send | Wait, Reply | None, Exchange]
+
+
+class LookupClient(Protocol):
+    """What reads need of a client: client.Client, direct.AsyncDirectClient."""
+
+    async def lookup(
+        self, payload: Mapping[str, Any], *, route: Route | None = None, keep_txn_id: bool = False
+    ) -> Exchange: ...
+
+    async def aclose(self) -> None: ...
+
+
+Attempt = Callable[[Request, frozenset[int]], Reply]
+AsyncAttempt = Callable[[Request, frozenset[int]], Awaitable[Reply]]
+
+
+def drive(steps: Steps, attempt: Attempt, sleep: Callable[[float], None]) -> Exchange:
+    """Run a call's steps with a synchronous transport: `attempt(request, lenient)`
+    answers each Send, `sleep` each Wait; what stops an attempt (Failed, or an answer
+    that cannot be read) is thrown back in, for the rules to say what it means."""
+    try:
+        step = next(steps)
+        while True:
+            if isinstance(step, Wait):
+                sleep(step.seconds)
+                step = steps.send(None)
+                continue
+            try:
+                reply = attempt(step.request, step.lenient)
+            except (Failed, WibmoError) as exc:
+                step = steps.throw(exc)
+            else:
+                step = steps.send(reply)
+    except StopIteration as done:
+        exchange: Exchange = done.value
+        return exchange
+    finally:
+        steps.close()
+
+
+async def drive_async(
+    steps: Steps, attempt: AsyncAttempt, sleep: Callable[[float], Awaitable[None]]
+) -> Exchange:
+    """`drive`, with an asynchronous transport."""
+    try:
+        step = next(steps)
+        while True:
+            if isinstance(step, Wait):
+                await sleep(step.seconds)
+                step = steps.send(None)
+                continue
+            try:
+                reply = await attempt(step.request, step.lenient)
+            except (Failed, WibmoError) as exc:
+                step = steps.throw(exc)
+            else:
+                step = steps.send(reply)
+    except StopIteration as done:
+        exchange: Exchange = done.value
+        return exchange
+    finally:
+        steps.close()
 
 
 class Rules:

@@ -49,7 +49,7 @@ def make_plan(
     from wibmo_cli import outfile
     from wibmo_cli.batch import Pace, run_interruptible
     from wibmo_cli.bulkplan import counts_of, plan_text, planned, read_changes
-    from wibmo_cli.endpoint import open_clients
+    from wibmo_cli.endpoint import open_lookup_clients
     from wibmo_cli.views.bulk import plan_changes, plan_problems, plan_summary
 
     profile = rt.profile()
@@ -66,7 +66,7 @@ def make_plan(
 
     async def main() -> list[dict[str, Any]]:
         trace = rt.render.trace if rt.options.verbose else None
-        async with open_clients(
+        async with open_lookup_clients(
             profile, rt.data_dir(), settings.concurrency, trace=trace, notice=rt.render.info
         ) as clients:
             on_row = progress.advance if progress is not None else None

@@ -244,7 +244,7 @@ def _lookup_file(
 ) -> int | None:
     """`--file`: the batch engine (wibmo_cli.batch) wired to this profile's client."""
     from wibmo_cli.batch import BatchSettings, FileJob, lookup_file, parse_rate
-    from wibmo_cli.endpoint import open_clients
+    from wibmo_cli.endpoint import open_lookup_clients
     from wibmo_cli.paths import user_path
     from wibmo_cli.views.batch import ProgressBar, summary_line
 
@@ -264,7 +264,9 @@ def _lookup_file(
 
     def connect(count: int) -> Any:
         trace = rt.render.trace if rt.options.verbose else None
-        return open_clients(profile, rt.data_dir(), count, trace=trace, notice=rt.render.info)
+        return open_lookup_clients(
+            profile, rt.data_dir(), count, trace=trace, notice=rt.render.info
+        )
 
     from wibmo_cli.views.batch import CSV_COLUMNS
 

@@ -180,10 +180,10 @@ def _run(
         if not count:
             await reconcile_all(pending, [], settings, keep)
             return
-        from wibmo_cli.endpoint import open_clients
+        from wibmo_cli.endpoint import open_lookup_clients
 
         trace = rt.render.trace if rt.options.verbose else None
-        async with open_clients(
+        async with open_lookup_clients(
             profile, rt.data_dir(), count, trace=trace, notice=rt.render.info
         ) as clients:
             await reconcile_all(pending, [c.lookup for c in clients], settings, keep)
