@@ -585,11 +585,13 @@ print(json.dumps({"code": code, "stdout": stdout, "modules": sorted(sys.modules)
 """
 
 
-def imports_of(*args: str, cwd: Path) -> dict[str, Any]:
+def imports_of(*args: str, cwd: Path, stdin: str | None = None) -> dict[str, Any]:
     """`wibmo ARGS` run in a fresh interpreter: {"code", "stdout", "modules"} (every module
-    it imported), for tests of what a command does not load."""
+    it imported), for tests of what a command does not load. `stdin`: what it reads
+    (else the test's own stdin)."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(args)],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=cwd,

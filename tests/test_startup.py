@@ -106,3 +106,16 @@ def test_with_a_proxy_configured_one_lookup_goes_through_httpx(
     assert result["code"] in (0, None), result["stdout"]
     assert "httpx" in result["modules"]  # type: ignore[operator]
     assert "wibmo_cli.direct" not in result["modules"]  # type: ignore[operator]
+
+
+def test_the_console_starts_light(isolated: Path, sandbox: Sandbox) -> None:
+    """`wibmo shell` up to its first prompt (piped: no readline): one kept-alive
+    connection (direct.py, no httpx), no rich until an answer is shown, no other
+    command's module, no completion code, no sandbox."""
+    write_profiles(sandbox.url)
+    result = imports_of("shell", cwd=isolated, stdin="quit\n")
+    assert result["code"] in (0, None), result["stdout"]
+    assert "wibmo_cli.direct" in result["modules"]  # type: ignore[operator]
+    unwanted = (*HEAVY, *OTHER_COMMANDS, "wibmo_cli.client", "httpcore", "anyio", "readline")
+    unwanted = tuple(name for name in unwanted if name != "asyncio")  # its event loop
+    assert _loaded(result["modules"], unwanted) == []

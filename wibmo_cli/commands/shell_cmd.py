@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,8 @@ from wibmo_cli.streams import is_terminal
 if TYPE_CHECKING:
     import asyncio
 
-    from wibmo_cli.client import Client, Exchange
     from wibmo_cli.console import Command, Lookup
+    from wibmo_cli.exchange import Exchange, LookupClient
     from wibmo_cli.messages import Identifiers
     from wibmo_cli.profiles import Profile
 
@@ -61,7 +61,7 @@ class Session:
         self.answered: tuple[Lookup, Identifiers, Exchange] | None = None  # `json`, `copy`
         self.terminated = False
         self.interactive = is_terminal(sys.stdin)
-        self.client: Client | None = None
+        self.client: LookupClient | None = None
 
     def run(self) -> int | None:
         import asyncio
@@ -89,12 +89,12 @@ class Session:
             signal.signal(signal.SIGTERM, previous)
 
     def _open(self) -> Any:
-        from wibmo_cli.endpoint import open_client
+        from wibmo_cli.endpoint import open_lookup_clients
 
         rt = self.rt
         trace = rt.render.trace if rt.options.verbose else None
-        return open_client(  # one line at a time: one connection, kept open
-            self.profile, rt.data_dir(), trace=trace, notice=rt.render.info, max_connections=1
+        return _first(  # one line at a time: one connection, kept open
+            open_lookup_clients(self.profile, rt.data_dir(), 1, trace=trace, notice=rt.render.info)
         )
 
     def _loop(self, runner: asyncio.Runner) -> int | None:
@@ -298,3 +298,10 @@ def _readline_set_up() -> None:
         readline.parse_and_bind("bind ^I rl_complete")
     else:
         readline.parse_and_bind("tab: complete")
+
+
+@asynccontextmanager
+async def _first(clients: AbstractAsyncContextManager[list[LookupClient]]) -> Any:
+    """The one client of `open_lookup_clients(..., 1)`."""
+    async with clients as opened:
+        yield opened[0]
