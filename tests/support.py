@@ -568,9 +568,18 @@ def interrupt_after(process: subprocess.Popen[bytes], seconds: float) -> Finishe
 
 
 _PROBE = """
-import contextlib, io, json, sys
+import atexit, contextlib, io, json, os, sys
 out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
 sys.argv = ["wibmo", *json.loads(sys.argv[1])]
+code = None
+
+def report():  # at exit, however the process ends it (app.leave skips the teardown)
+    out.flush()
+    stdout = out.buffer.getvalue().decode()
+    line = json.dumps({"code": code, "stdout": stdout, "modules": sorted(sys.modules)})
+    os.write(1, (line + "\\n").encode())
+
+atexit.register(report)
 from wibmo_cli.app import main
 with contextlib.redirect_stdout(out):
     try:
@@ -579,9 +588,6 @@ with contextlib.redirect_stdout(out):
         code = exc.code
     else:
         code = 0
-out.flush()
-stdout = out.buffer.getvalue().decode()
-print(json.dumps({"code": code, "stdout": stdout, "modules": sorted(sys.modules)}))
 """
 
 
@@ -595,11 +601,14 @@ def imports_of(*args: str, cwd: Path, stdin: str | None = None) -> dict[str, Any
         capture_output=True,
         text=True,
         cwd=cwd,
-        check=True,
+        check=False,
         timeout=60,
     )
+    assert done.stdout.strip(), done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert isinstance(result, dict), done.stderr
+    if result["code"] is None:  # the process ended itself (app.leave): its exit status
+        result["code"] = done.returncode
     return result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, NoReturn
@@ -248,7 +250,30 @@ def main() -> NoReturn:
     except KeyboardInterrupt:
         code = int(ExitStatus.INTERRUPTED)
     interrupts.settle(code)
-    sys.exit(code)
+    leave(code)
+
+
+def leave(code: int) -> NoReturn:
+    """Exit with `code`, skipping the interpreter's teardown when nothing needs it.
+
+    Tearing down the ~400 modules a lookup loads takes 20-25 ms, a sixth of a cold
+    lookup, and does nothing a finished command needs: the atexit functions are run
+    here, stdout is flushed already (`flush_at_exit`) and stderr is flushed now. Only
+    when a thread other than daemons is still running (its work may not be done) does
+    Python's own exit run, which waits for it.
+    """
+    import atexit
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):  # fmt: skip
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):  # a failed stdout is said already; stderr
+            if stream is not None:  # gone: nothing more can be said
+                stream.flush()
+    os._exit(code)
 
 
 def _guard_streams() -> None:
