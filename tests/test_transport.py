@@ -140,6 +140,42 @@ def test_the_same_server_trusted_through_ssl_cert_file_answers(
     assert "TLS OK" in result.stderr
 
 
+TRANSPORTS = {  # each way a request can leave, and what it ends with on that server
+    "direct": (("lookup", "--urn", "389"), None),
+    "direct-async": (("lookup", "--file", "urns.txt", "-o", "json"), None),
+    "httpx": (("update-profile", "--urn", "389", "--email", "a@b.co", "--yes",
+               "--card-profile-id", "30"), None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("transport", list(TRANSPORTS))
+@pytest.mark.parametrize("trusted", [False, True])
+def test_every_transport_verifies_the_certificate(
+    wibmo: Invoke,
+    https_server: tuple[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    transport: str,
+    trusted: bool,
+) -> None:
+    """One lookup (direct.py), a batch (direct.py, asyncio) and an update (httpx): an
+    untrusted certificate fails the handshake; trusted through SSL_CERT_FILE, the same
+    server is reached (it answers 503)."""
+    url, cert = https_server
+    if trusted:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    Path("urns.txt").write_text("urn\n389\n")
+    write_profiles(url, retries=0)
+    args, _ = TRANSPORTS[transport]
+    result = wibmo(*args)
+    said = result.stderr + result.stdout
+    if trusted:
+        assert "TLS OK" in said or "HTTP 50" in said, said  # 503; 501 for PATCH
+        assert "CERTIFICATE_VERIFY_FAILED" not in said
+    else:
+        assert "CERTIFICATE_VERIFY_FAILED" in said, said
+        assert result.exit_code == 5
+
+
 def test_a_trusted_certificate_for_another_name_is_refused(
     wibmo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
