@@ -8,9 +8,11 @@ transport (a proxy variable with NO_PROXY=* picks httpx without using a proxy).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,7 @@ from support import (
     SECURE_CODE,
     Invoke,
     assert_one_line_error,
+    codec,
     write_profiles,
 )
 from typer.testing import Result
@@ -277,3 +280,84 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(sandbox: Sandbox)
             return exchange.attempts
 
     assert asyncio.run(run()) == 1
+
+
+class _Talkative:
+    """A keep-alive server that answers each lookup rightly, then sends an answer nobody
+    asked for (for urn 999999): in the same packet, or a moment later."""
+
+    def __init__(self, later: bool) -> None:
+        self.later = later
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:  # the client may close first
+            self._answer_all(conn)
+
+    def _answer_all(self, conn: socket.socket) -> None:
+        data = b""
+        while True:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, data = data.partition(b"\r\n\r\n")
+            found = re.search(rb"(?i)content-length: *(\d+)", head)
+            assert found is not None
+            length = int(found.group(1))
+            while len(data) < length:
+                data += conn.recv(65536)
+            body, data = data[:length], data[length:]
+            payload = codec().decrypt_json(json.loads(body)["token"])
+            right = self._answer(payload["clientTxnId"], payload["urn"])
+            extra = self._answer("WEXTRA00000000", "999999")
+            if self.later:
+                conn.sendall(right)
+                time.sleep(0.05)
+                conn.sendall(extra)
+            else:
+                conn.sendall(right + extra)
+
+    @staticmethod
+    def _answer(txn: str, urn: str) -> bytes:
+        answer = {"responseCode": "00", "clientTxnId": txn, "cardList": [{"urn": int(urn)}]}
+        body = json.dumps({"token": codec().encrypt_json(answer)}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        return head.encode() + b"\r\n\r\n" + body
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.mark.parametrize("transport", ["direct", "httpx"])
+@pytest.mark.parametrize("later", [False, True], ids=["same-packet", "a-moment-later"])
+def test_an_answer_nobody_asked_for_is_never_the_next_rows(
+    wibmo: Invoke, tmp_path: Path, later: bool, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that sends a second answer after each one. An answer for another
+    clientTxnId is never taken as a row's (the rules check it); the connection it came
+    on is replaced and the lookup tried again, so every row gets its own answer."""
+    urns = [str(5000 + n) for n in range(4)]
+    (tmp_path / "urns.txt").write_text("urn\n" + "\n".join(urns) + "\n")
+    if transport == "httpx":
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", "*")
+    server = _Talkative(later)
+    try:
+        write_profiles(server.url, retries=2)
+        result = wibmo("lookup", "--file", str(tmp_path / "urns.txt"), "--concurrency", "1")
+    finally:
+        server.close()
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [str(r["answer"]["cardList"][0]["urn"]) for r in rows] == urns, result.stderr

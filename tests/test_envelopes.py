@@ -184,6 +184,8 @@ def test_an_update_answered_in_another_envelope_is_answered(key: str) -> None:
 
 
 def _reply(answer: dict[str, Any], key: str | None) -> tuple[int, str, bytes]:
+    """A canned answer, without a clientTxnId (it cannot echo the one sent)."""
+    answer = {k: v for k, v in answer.items() if k != "clientTxnId"}
     wrapped = answer if key is None else {key: codec().encrypt_json(answer)}
     return 200, "application/json", json.dumps(wrapped).encode()
 

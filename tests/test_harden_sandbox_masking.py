@@ -27,7 +27,6 @@ WHOLE = (PAN, AADHAAR, PAN[:6], AADHAAR[:8])
 ANSWER: dict[str, Any] = {
     "responseCode": "00",
     "responseMessage": "SUCCESS",
-    "clientTxnId": "T1",
     "cardList": [
         {
             "urn": 389,

@@ -108,7 +108,6 @@ def test_a_hostile_error_answer_is_shown_escaped(
             "responseCode": "99" + CLEAR,
             "responseMessage": HOSTILE,
             "description": TITLE,
-            "clientTxnId": CLIPBOARD,
             "accosaTransactionId": "\x07" * 3,
         }
     )
@@ -116,6 +115,20 @@ def test_a_hostile_error_answer_is_shown_escaped(
     assert result.exit_code == 1, result.stderr
     assert_safe(result.stdout, result.stderr)
     assert "Evil\\x1b[2J" in result.stdout
+
+
+@pytest.mark.parametrize("verbose", [(), ("-v",)])
+def test_an_answer_naming_a_hostile_client_txn_id_is_refused_escaped(
+    wibmo: Invoke, hostile: Hostile, verbose: tuple[str, ...]
+) -> None:
+    """Not the request's answer (its clientTxnId is another): exit 5, and the id it
+    names, an OSC 52 clipboard write, shown escaped."""
+    hostile.reply = _token_answer({"responseCode": "00", "clientTxnId": CLIPBOARD})
+    write_profiles(hostile.url, retries=0)
+    result = wibmo(*verbose, "lookup", "--urn", "389")
+    assert result.exit_code == 5, result.stderr
+    assert "the answer is for clientTxnId" in result.stderr
+    assert_safe(result.stdout, result.stderr)
 
 
 @pytest.mark.parametrize("status", [401, 403, 502])

@@ -94,15 +94,21 @@ class Client(Rules):
     ) -> None:
         super().__init__(profile, base_url, trace=trace)
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
+        self._transport = transport
+        self._max_connections = max_connections
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),  # each phase; `_attempt` bounds the whole
             headers={"Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT},
-            verify=needs_tls(base_url),
+            verify=needs_tls(self.base_url),
             trust_env=True,
-            transport=transport,
+            transport=self._transport,
             follow_redirects=False,
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections,
             ),
         )
 
@@ -137,6 +143,10 @@ class Client(Rules):
         content-encoding does not decode, unless the status is in `lenient` (a lookup
         about to be retried): then the body is taken as empty.
         """
+        if self.renew_connection:  # out of step: its connections closed, new ones opened
+            self.renew_connection = False
+            await self._http.aclose()
+            self._http = self._new_http()
         if self._trace:
             self._trace_request(request)
         url = request.url

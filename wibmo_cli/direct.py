@@ -194,7 +194,12 @@ class AsyncDirectClient(Rules):
                         reading.send(await reader.read(READ_SIZE))
                 except StopIteration as done:
                     status, headers, content = done.value
-                reusable = connection.our_state is connection.their_state is h11.DONE
+                # Kept only when both sides are done and nothing came after the answer:
+                # bytes sent unasked would be read as the next request's answer.
+                reusable = (
+                    connection.our_state is connection.their_state is h11.DONE
+                    and connection.trailing_data == (b"", False)
+                )
                 if reusable:
                     connection.start_next_cycle()
         except TimeoutError:
@@ -221,9 +226,12 @@ class AsyncDirectClient(Rules):
         """The kept-alive connection, unless the server has closed it; else a new one."""
         import asyncio
 
+        if self.renew_connection:
+            self.renew_connection = False
+            self._drop()
         if self._stream is not None:
             reader, writer, _ = self._stream
-            if not reader.at_eof() and not writer.is_closing():
+            if not reader.at_eof() and not writer.is_closing() and not _unread(reader):
                 return self._stream
             self._drop()
         tls = None
@@ -241,6 +249,12 @@ class AsyncDirectClient(Rules):
         if self._stream is not None:
             self._stream[1].close()
             self._stream = None
+
+
+def _unread(reader: asyncio.StreamReader) -> bool:
+    """Whether bytes came on the idle connection since its last answer: an answer nobody
+    asked for, which the next request would take as its own."""
+    return bool(getattr(reader, "_buffer", b""))  # StreamReader has no public peek
 
 
 def open_direct_clients(

@@ -15,7 +15,10 @@ A call is a generator of steps (`Steps`), driven by a transport:
              503 and 504, each attempt with a fresh clientTxnId (lookups are idempotent).
              It ends within (retries + 1) * timeout + retries * MAX_RETRY_WAIT seconds
              (`Profile.lookup_budget`): each wait is at most MAX_RETRY_WAIT, a longer
-             Retry-After included.
+             Retry-After included. An answer naming another clientTxnId is another
+             request's (a server that answered twice on one kept-alive connection):
+             never taken, tried again on a new connection (`renew_connection`), exit 5
+             when the retries run out.
     update   sent at most once: once the request may have reached the server, every
              failure is `OutcomeUnknownError` (exit 5), never a resend: no answer in
              time, a dropped connection, a 5xx or 3xx, an answer that cannot be read or
@@ -183,6 +186,9 @@ class Rules:
         self.timeout = float(profile.get("timeout"))
         self.max_answer_bytes = int(profile.get("max_answer_bytes"))
         self._trace = trace
+        # An answer for another clientTxnId came: the connection it came on is out of
+        # step (a server that answered twice), so the transport opens a new one next.
+        self.renew_connection = False
 
     def lookup_steps(
         self, payload: Mapping[str, Any], route: Route | None = None, keep_txn_id: bool = False
@@ -209,11 +215,18 @@ class Rules:
                 assert reply is not None
                 if last or reply.status not in RETRY_STATUSES:
                     answer, plain = self.interpret(reply)
-                    elapsed = time.perf_counter() - started
-                    txn = body["clientTxnId"]
-                    return Exchange(answer, reply.status, elapsed, txn, attempt, plain)
-                delay = retry_wait(attempt, reply.headers.get("retry-after"))
-                self._note(f"retrying in {delay:.1f}s after HTTP {reply.status}")
+                    txn = str(body["clientTxnId"])
+                    foreign = self._foreign(answer, txn)
+                    if foreign is None:
+                        elapsed = time.perf_counter() - started
+                        return Exchange(answer, reply.status, elapsed, txn, attempt, plain)
+                    if last:
+                        raise NetworkError(foreign)
+                    delay = retry_wait(attempt, None)
+                    self._note(f"retrying in {delay:.1f}s after: {foreign}")
+                else:
+                    delay = retry_wait(attempt, reply.headers.get("retry-after"))
+                    self._note(f"retrying in {delay:.1f}s after HTTP {reply.status}")
             yield Wait(delay)
             if not keep_txn_id:
                 body = {**body, "clientTxnId": new_client_txn_id()}
@@ -238,13 +251,19 @@ class Rules:
             raise OutcomeUnknownError(exc.message, client_txn_id=txn) from None
         except CryptoError as exc:  # an answer came, but it cannot be read
             raise OutcomeUnknownError(exc.message, client_txn_id=txn) from None
-        found = answer.get("clientTxnId")
-        if found is not None and str(found) != txn:
-            raise OutcomeUnknownError(
-                f"the answer is for clientTxnId {short(repr(str(found)))}, not the one sent",
-                client_txn_id=txn,
-            )
+        foreign = self._foreign(answer, txn)
+        if foreign is not None:
+            raise OutcomeUnknownError(foreign, client_txn_id=txn)
         return Exchange(answer, reply.status, time.perf_counter() - started, txn, 1, plain)
+
+    def _foreign(self, answer: Mapping[str, Any], txn: str) -> str | None:
+        """Why `answer` is not the answer to the request sent as `txn` (it names another
+        clientTxnId), or None. Then the connection is out of step: renewed."""
+        found = answer.get("clientTxnId")
+        if found is None or str(found) == txn:
+            return None
+        self.renew_connection = True
+        return f"the answer is for clientTxnId {short(repr(str(found)))}, not the one sent"
 
     def interpret(self, reply: Reply) -> tuple[dict[str, Any], bool]:
         """The answer and whether it came plain: a token in any envelope
