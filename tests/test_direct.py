@@ -79,10 +79,11 @@ def _said(result: Result) -> tuple[int, str]:
     return result.exit_code, re.sub(r"\bW[0-9A-Z]{13}\b", "TXN", text)
 
 
+SLOW = pytest.mark.slow  # bound by a timeout: 1-2 s of waiting each
 MODES = [
     ("ok", {}),
-    ("drip-headers", {"timeout": 1}),
-    ("drip-body", {"timeout": 1}),
+    pytest.param("drip-headers", {"timeout": 1}, marks=SLOW),
+    pytest.param("drip-body", {"timeout": 1}, marks=SLOW),
     ("huge", {}),
     ("huge-length", {}),
     ("gzip-bomb", {}),
@@ -97,7 +98,7 @@ MODES = [
 ]
 
 
-@pytest.mark.parametrize(("mode", "profile"), MODES, ids=[m for m, _ in MODES])
+@pytest.mark.parametrize(("mode", "profile"), MODES)
 def test_both_transports_end_a_hostile_answer_the_same_way(
     wibmo: Invoke, monkeypatch: pytest.MonkeyPatch, mode: str, profile: dict[str, Any]
 ) -> None:
@@ -143,6 +144,7 @@ def test_a_retried_lookup_is_retried_by_both(
             assert len(server.seen) == 2, transport
 
 
+@SLOW
 def test_a_connection_that_never_completes_times_out_on_time(
     wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,7 +343,9 @@ class _Talkative:
 
 
 @pytest.mark.parametrize("transport", ["direct", "httpx"])
-@pytest.mark.parametrize("later", [False, True], ids=["same-packet", "a-moment-later"])
+@pytest.mark.parametrize(
+    "later", [False, pytest.param(True, marks=SLOW)], ids=["same-packet", "a-moment-later"]
+)
 def test_an_answer_nobody_asked_for_is_never_the_next_rows(
     wibmo: Invoke, tmp_path: Path, later: bool, transport: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
