@@ -362,6 +362,59 @@ def test_without_no_proxy_loopback_goes_through_the_proxy_too(
     assert len(proxy.lines) == 1
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(("lookup", "--file", "urns.txt", "-o", "json"), id="batch"),
+        pytest.param(("shell",), id="console"),
+        pytest.param(("update-profile", "--file", "changes.csv", "--plan", "plan.jsonl"),
+                     id="bulk-plan"),
+        pytest.param(("update-profile", "--urn", "389", "--email", "p@x.co", "--yes",
+                      "--card-profile-id", "150"), id="update"),
+    ],
+)  # fmt: skip
+def test_every_command_goes_through_the_proxy(
+    wibmo: Invoke, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """Batches, the console, a bulk plan and updates too, not only one lookup (httpx
+    applies the proxy variables only to clients it builds its transport for)."""
+    Path("urns.txt").write_text("urn\n389\n")
+    Path("changes.csv").write_text("urn,city\n389,Proxyville\n")
+    with RecordingProxy(_address(sandbox.url)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        write_profiles("http://platform.invalid", allow_insecure_http=True)
+        result = wibmo(*command, input="389\n")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert proxy.lines, "nothing went through the proxy"
+    assert all(" http://platform.invalid/" in line for line in proxy.lines), proxy.lines
+    assert len(sandbox.requests) == len(proxy.lines)
+
+
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "SSL_CERT_DIR"])
+@pytest.mark.parametrize("command", [("lookup", "--urn", "389"), TRANSPORTS["httpx"][0],
+                                     ("lookup", "--file", "urns.txt")])  # fmt: skip
+def test_a_certificate_variable_naming_no_certificates_is_a_configuration_error(
+    wibmo: Invoke,
+    https_server: tuple[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variable: str,
+    command: tuple[str, ...],
+) -> None:
+    url, _ = https_server
+    empty = tmp_path / "empty.pem"
+    empty.write_text("no certificate here\n")
+    monkeypatch.setenv(variable, str(empty if variable == "SSL_CERT_FILE" else tmp_path / "no"))
+    Path("urns.txt").write_text("urn\n389\n")
+    write_profiles(url, retries=0)
+    result = wibmo(*command)
+    if variable == "SSL_CERT_DIR":  # a directory is only read at the handshake: no CA
+        assert result.exit_code == 5, result.stderr
+        assert "CERTIFICATE_VERIFY_FAILED" in result.stderr + result.stdout
+        return
+    assert_one_line_error(result, 3, f"{variable}=")
+
+
 def test_the_proxy_variables_are_documented() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "Proxies are taken from the standard `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`" in (

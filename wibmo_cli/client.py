@@ -21,9 +21,12 @@ import json
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
+
+if TYPE_CHECKING:
+    import ssl
 
 from wibmo_cli.answer import (
     ACCEPT_ENCODING,
@@ -49,6 +52,7 @@ from wibmo_cli.exchange import (
     drive_async,
     needs_tls,
     retry_wait,
+    tls_context,
 )
 from wibmo_cli.masking import redact_url
 from wibmo_cli.profiles import Profile
@@ -91,18 +95,25 @@ class Client(Rules):
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 10,
         sleep: Sleep = asyncio.sleep,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(profile, base_url, trace=trace)
         self._sleep = sleep
         self._transport = transport
         self._max_connections = max_connections
+        # exchange.tls_context, made once and shared (the CA bundle takes ~40 ms to load);
+        # False where TLS cannot be used. httpx then takes proxies from the environment
+        # itself (it does only when no transport is given).
+        self._verify: ssl.SSLContext | bool = False
+        if needs_tls(base_url):
+            self._verify = tls or tls_context()
         self._http = self._new_http()
 
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),  # each phase; `_attempt` bounds the whole
             headers={"Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT},
-            verify=needs_tls(self.base_url),
+            verify=self._verify,
             trust_env=True,
             transport=self._transport,
             follow_redirects=False,
@@ -249,23 +260,18 @@ class _Progress:
 def one_connection_each(
     profile: Profile, base_url: str, count: int, *, trace: Trace | None = None
 ) -> list[Client]:
-    """`count` clients of one connection each, sharing one TLS context (batch lookups).
+    """`count` clients of one connection each, sharing one TLS context (batches through
+    a proxy, bulk apply).
 
     httpcore's pool spends more time matching requests to connections than a request
     takes once there are a dozen in flight; one connection per client avoids that (a
     batch at concurrency 16 runs about twice as fast), and the shared TLS context saves
-    loading the CA bundle `count` times.
+    loading the CA bundle `count` times. No transport is handed to httpx, so it applies
+    the proxy variables (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) to each client.
     """
-    tls = httpx.create_ssl_context(trust_env=True) if needs_tls(base_url) else False
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    tls = tls_context() if needs_tls(base_url) else None
     return [
-        Client(
-            profile,
-            base_url,
-            trace=trace,
-            transport=httpx.AsyncHTTPTransport(verify=tls, trust_env=True, limits=limits),
-        )
-        for _ in range(count)
+        Client(profile, base_url, trace=trace, max_connections=1, tls=tls) for _ in range(count)
     ]
 
 

@@ -22,7 +22,6 @@ A fresh connection per attempt, closed after it: a single lookup has nothing to 
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -52,6 +51,7 @@ from wibmo_cli.exchange import (
     drive,
     drive_async,
     needs_tls,
+    tls_context,
 )
 from wibmo_cli.profiles import Profile
 from wibmo_cli.wire import Request, Route
@@ -100,10 +100,11 @@ class DirectClient(Rules):
         outgoing = _request_bytes(connection, target, request)
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
+        tls = self._tls_context() if target.scheme == "https" else None  # before connecting
         try:
             sock = _open(target.host, target.port, deadline)
-            if target.scheme == "https":
-                sock = _wrapped(sock, self._tls_context(), target.host, deadline)
+            if tls is not None:
+                sock = _wrapped(sock, tls, target.host, deadline)
         except OSError as exc:
             raise _connect_failure(exc, target, self.timeout) from None
         try:
@@ -188,8 +189,8 @@ class AsyncDirectClient(Rules):
                 writer.write(outgoing)
                 await writer.drain()
                 reading = _read_answer(self, connection, lenient, started)
-                next(reading)
-                try:
+                try:  # h11 may hold the whole answer already: done before any read
+                    next(reading)
                     while True:
                         reading.send(await reader.read(READ_SIZE))
                 except StopIteration as done:
@@ -263,23 +264,6 @@ def open_direct_clients(
     """`count` clients of one connection each, sharing one TLS context (batches)."""
     tls = tls_context() if needs_tls(base_url) else None
     return [AsyncDirectClient(profile, base_url, trace=trace, tls=tls) for _ in range(count)]
-
-
-def tls_context() -> ssl.SSLContext:
-    """Verified TLS as httpx makes it (trust_env): SSL_CERT_FILE, SSL_CERT_DIR, or
-    certifi's bundle."""
-    import ssl
-
-    if os.environ.get("SSL_CERT_FILE"):
-        context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    elif os.environ.get("SSL_CERT_DIR"):
-        context = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-    else:
-        import certifi
-
-        context = ssl.create_default_context(cafile=certifi.where())
-    context.set_alpn_protocols(["http/1.1"])
-    return context
 
 
 # -- what both share: the request's bytes, the answer read, failures named ------------------

@@ -38,11 +38,12 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from wibmo_cli.answer import describe_body, is_html_page, short, status_error, without_secrets
 from wibmo_cli.bodies import envelope_token, is_plain_answer, load_json
 from wibmo_cli.errors import (
+    ConfigError,
     CryptoError,
     HTTPStatusError,
     NetworkError,
@@ -60,6 +61,9 @@ BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 8.0  # before the jitter (x0.75 to x1.25): at most MAX_RETRY_WAIT
 MAX_ANSWER_DEPTH: Final = 64  # a real answer is nested 4 deep
 _SECONDS_RE: Final = re.compile(r"[0-9]+")  # ASCII digits only: "²".isdigit() is True
+
+if TYPE_CHECKING:
+    import ssl
 
 Trace = Callable[[str], None]
 
@@ -375,6 +379,38 @@ def needs_tls(base_url: str) -> bool:
     if not base_url.lower().startswith("http://"):
         return True
     return any(os.environ.get(name, "").lower().startswith("https") for name in _PROXY_VARIABLES)
+
+
+def tls_context() -> ssl.SSLContext:
+    """Verified TLS, as httpx makes it with trust_env: the file in SSL_CERT_FILE, else
+    the directory in SSL_CERT_DIR, else certifi's bundle; host names checked. Both
+    transports use it. A variable naming something that holds no certificate is a
+    configuration error (exit 3), not a failed connection."""
+    import ssl
+
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        value = os.environ.get(name)
+        if not value:
+            continue
+        try:
+            if name == "SSL_CERT_FILE":
+                context = ssl.create_default_context(cafile=value)
+            else:
+                context = ssl.create_default_context(capath=value)
+        except (OSError, ssl.SSLError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(
+                f"{name}={value!r} cannot be used for TLS: {short(why)}",
+                hint=f"point {name} at a PEM file (or directory) of CA certificates, "
+                "or unset it to use the bundled ones",
+            ) from None
+        break
+    else:
+        import certifi
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def proxy_configured() -> bool:
