@@ -174,6 +174,28 @@ def test_a_hanging_name_lookup_is_bounded_by_the_timeout(
     assert_one_line_error(result, 5, "timed out connecting to platform.invalid after 1s")
 
 
+def test_a_hanging_name_lookup_ends_a_batch_on_time(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The batch's connections resolve names in daemon threads too (asyncio's resolver
+    threads are joined at exit: the process outlived its last row by the resolver's
+    own timeout)."""
+
+    def hang(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(5)
+        raise socket.gaierror("gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    (tmp_path / "urns.txt").write_text("urn\n389\n390\n")
+    write_profiles("http://platform.invalid", retries=0, timeout=1, allow_insecure_http=True)
+    started = time.monotonic()
+    result = wibmo("lookup", "--file", str(tmp_path / "urns.txt"), "--concurrency", "2")
+    assert time.monotonic() - started < 3
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["ok"] for r in rows] == [False, False]
+    assert all("timed out connecting to platform.invalid" in r["error"]["message"] for r in rows)
+
+
 def test_a_name_is_resolved_as_ascii_bytes_and_an_address_not_at_all(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -290,6 +312,7 @@ class _Talkative:
 
     def __init__(self, later: bool) -> None:
         self.later = later
+        self.heads: list[bytes] = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
@@ -315,6 +338,7 @@ class _Talkative:
                     return
                 data += chunk
             head, _, data = data.partition(b"\r\n\r\n")
+            self.heads.append(head)
             found = re.search(rb"(?i)content-length: *(\d+)", head)
             assert found is not None
             length = int(found.group(1))
@@ -365,3 +389,66 @@ def test_an_answer_nobody_asked_for_is_never_the_next_rows(
         server.close()
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [str(r["answer"]["cardList"][0]["urn"]) for r in rows] == urns, result.stderr
+
+
+class _ClosesIdle(_Talkative):
+    """Answers each request rightly (kept alive, as HTTP/1.1 allows), then closes the
+    connection a moment later: a keep-alive timeout."""
+
+    def _answer_all(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        found = re.search(rb"(?i)content-length: *(\d+)", head)
+        assert found is not None
+        while len(body) < int(found.group(1)):
+            body += conn.recv(65536)
+        payload = codec().decrypt_json(json.loads(body)["token"])
+        conn.sendall(self._answer(payload["clientTxnId"], payload["urn"]))
+        time.sleep(0.05)
+
+
+def test_a_connection_closed_while_the_console_waits_is_not_used_again() -> None:
+    """The console runs its event loop only during a lookup: a connection the server
+    closed in between is noticed before it is used, so the next lookup is one attempt,
+    with no backoff (it used to wait 0.5 s for a retry)."""
+    import asyncio
+
+    from wibmo_cli.direct import AsyncDirectClient
+    from wibmo_cli.messages import Identifiers, lookup_payload
+
+    server = _ClosesIdle(later=False)
+    profile = resolve("p", {**PROFILE, "base_url": server.url, "retries": 1}, {}, source="t")
+    try:
+        with asyncio.Runner() as runner:
+            client = AsyncDirectClient(profile, server.url)
+            runner.run(client.lookup(lookup_payload(Identifiers(urn="5000"))))
+            time.sleep(0.2)  # the server closes the idle connection; no loop runs
+            started = time.monotonic()
+            exchange = runner.run(client.lookup(lookup_payload(Identifiers(urn="5001"))))
+            runner.run(client.aclose())
+    finally:
+        server.close()
+    assert exchange.attempts == 1
+    assert time.monotonic() - started < 0.3
+    assert exchange.answer["cardList"][0]["urn"] == 5001
+
+
+def test_credentials_in_the_base_url_are_sent_alike_by_both_transports(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`https://user:pass@host` (a gateway's Basic credentials): both transports send
+    the same Authorization header, the password URL-decoded."""
+    server = _Talkative(later=False)
+    try:
+        url = server.url.replace("http://", "http://alice:s%40cret@")
+        _both(wibmo, monkeypatch, url, "--urn", "5000", command=("lookup", "-o", "json"))
+    finally:
+        server.close()
+    auth = [re.search(rb"(?im)^authorization: *(.*)$", head) for head in server.heads]
+    sent = [found.group(1).strip() for found in auth if found]
+    assert sent == [b"Basic YWxpY2U6c0BjcmV0"] * 2  # base64 of "alice:s@cret"

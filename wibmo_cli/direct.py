@@ -22,12 +22,14 @@ A fresh connection per attempt, closed after it: a single lookup has nothing to 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import h11
 
@@ -232,7 +234,7 @@ class AsyncDirectClient(Rules):
             self._drop()
         if self._stream is not None:
             reader, writer, _ = self._stream
-            if not reader.at_eof() and not writer.is_closing() and not _unread(reader):
+            if not reader.at_eof() and not writer.is_closing() and not _stirred(reader, writer):
                 return self._stream
             self._drop()
         tls = None
@@ -240,11 +242,23 @@ class AsyncDirectClient(Rules):
             if self._tls is None:
                 self._tls = tls_context()
             tls = self._tls
-        reader, writer = await asyncio.open_connection(
-            target.host, target.port, ssl=tls, server_hostname=target.host if tls else None
-        )
-        self._stream = (reader, writer, h11.Connection(h11.CLIENT))
-        return self._stream
+        error: OSError | None = None
+        for *_, address in await _resolved(target.host, target.port):
+            try:  # an address: asyncio looks nothing up (its resolver threads are joined
+                reader, writer = await asyncio.open_connection(  # at exit: a hung DNS
+                    address[0],  # server would hold the process after its last row)
+                    target.port,
+                    ssl=tls,
+                    server_hostname=target.host if tls else None,
+                )
+            except OSError as exc:
+                if isinstance(exc, TimeoutError) or _is_tls_error(exc):
+                    raise
+                error = exc
+                continue
+            self._stream = (reader, writer, h11.Connection(h11.CLIENT))
+            return self._stream
+        raise error or OSError(f"no address for {target.host}")
 
     def _drop(self) -> None:
         if self._stream is not None:
@@ -252,10 +266,23 @@ class AsyncDirectClient(Rules):
             self._stream = None
 
 
-def _unread(reader: asyncio.StreamReader) -> bool:
-    """Whether bytes came on the idle connection since its last answer: an answer nobody
-    asked for, which the next request would take as its own."""
-    return bool(getattr(reader, "_buffer", b""))  # StreamReader has no public peek
+def _stirred(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Whether anything came on the idle connection since its last answer: the server
+    closed it (a keep-alive timeout; the console's loop does not run between lines, so
+    asyncio has not seen it yet), or sent bytes nobody asked for, which the next request
+    would take as its answer. Either way it is not used again (as httpcore checks)."""
+    import select
+
+    if getattr(reader, "_buffer", b""):  # read by asyncio, not by us: StreamReader has
+        return True  # no public peek
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def open_direct_clients(
@@ -276,6 +303,7 @@ class _Target(NamedTuple):
     where: str  # host:port as the URL gives them, for messages
     path: str  # with the query
     authority: str  # the Host header
+    auth: str | None  # Basic credentials from the URL's user:password, as httpx sends them
 
 
 def _target(url: str) -> _Target:
@@ -289,7 +317,12 @@ def _target(url: str) -> _Target:
     if scheme not in _DEFAULT_PORTS or not host or port is None:
         raise ConfigError(f"cannot use the URL {url}: not an http(s) URL with a host")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _Target(scheme, host, port, host_port(url), path, parts.netloc.rpartition("@")[2])
+    auth = None
+    if parts.username is not None or parts.password is not None:
+        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        auth = "Basic " + base64.b64encode(pair.encode()).decode()
+    authority = parts.netloc.rpartition("@")[2]
+    return _Target(scheme, host, port, host_port(url), path, authority, auth)
 
 
 def _request_bytes(connection: h11.Connection, target: _Target, request: Request) -> bytes:
@@ -302,6 +335,7 @@ def _request_bytes(connection: h11.Connection, target: _Target, request: Request
         ("User-Agent", USER_AGENT),
         ("Content-Length", str(len(content))),
         *request.headers.items(),
+        *([("Authorization", target.auth)] if target.auth else []),
     ]
     try:
         head = connection.send(h11.Request(method=request.method, target=target.path,
@@ -379,9 +413,7 @@ def _connect_failure(exc: OSError, target: _Target, timeout: float) -> Failed:
     if isinstance(exc, socket.gaierror):
         error = NetworkError(f"cannot resolve host {target.host} (DNS)")
         return Failed(error, sent=False, retry=True)
-    import ssl
-
-    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+    if _is_tls_error(exc):
         error = NetworkError(
             f"TLS with {where} failed: {short(str(exc))}",
             hint="check the base_url and the server's certificate",
@@ -445,30 +477,72 @@ def _open(host: str, port: int, deadline: float) -> socket.socket:
 
 
 def _resolve(host: str, port: int, deadline: float) -> list[Any]:
-    """getaddrinfo, bounded by `deadline`: it runs in a daemon thread, left behind if
-    the resolver hangs (the process ends soon after). An IP address is not looked up."""
+    """getaddrinfo, bounded by `deadline` (`_looked_up`)."""
     family = _address_family(host)
     if family is not None:
         return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
-    # An ASCII name as bytes: for a str, getaddrinfo loads the idna codec (2 ms).
+    finished = threading.Event()
+    outcome: list[Any] = []
+
+    def done(found: Any, failed: OSError | None) -> None:
+        outcome.extend((found, failed))
+        finished.set()
+
+    _looked_up(host, port, done)
+    if not finished.wait(_left(deadline)):
+        raise TimeoutError
+    found, failed = outcome
+    if failed is not None:
+        raise failed
+    return list(found)
+
+
+async def _resolved(host: str, port: int) -> list[Any]:
+    """`_resolve` for asyncio: the caller's timeout bounds it."""
+    import asyncio
+
+    family = _address_family(host)
+    if family is not None:
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[tuple[Any, OSError | None]] = loop.create_future()
+
+    def settle(found: Any, failed: OSError | None) -> None:
+        if not future.done():
+            future.set_result((found, failed))
+
+    def done(found: Any, failed: OSError | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits now
+            loop.call_soon_threadsafe(settle, found, failed)
+
+    _looked_up(host, port, done)
+    found, failed = await future
+    if failed is not None:
+        raise failed
+    return list(found)
+
+
+def _looked_up(host: str, port: int, done: Callable[[Any, OSError | None], object]) -> None:
+    """getaddrinfo in a daemon thread (it has no timeout of its own), `done(found,
+    error)` when it ends; left behind if the resolver hangs (the process still ends on
+    time). An ASCII name goes as bytes: for a str, getaddrinfo loads the idna codec."""
     name: str | bytes = host.encode("ascii") if host.isascii() else host
-    found: list[Any] = []
-    failed: list[OSError] = []
 
     def resolve() -> None:
         try:
-            found.extend(socket.getaddrinfo(name, port, type=socket.SOCK_STREAM))
+            found = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            failed.append(exc)
+            done(None, exc)
+        else:
+            done(found, None)
 
-    thread = threading.Thread(target=resolve, name="wibmo-resolve", daemon=True)
-    thread.start()
-    thread.join(_left(deadline))
-    if thread.is_alive():
-        raise TimeoutError
-    if failed:
-        raise failed[0]
-    return found
+    threading.Thread(target=resolve, name="wibmo-resolve", daemon=True).start()
+
+
+def _is_tls_error(exc: OSError) -> bool:
+    import ssl
+
+    return isinstance(exc, ssl.SSLError | ssl.CertificateError)
 
 
 def _address_family(host: str) -> socket.AddressFamily | None:
