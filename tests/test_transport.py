@@ -12,6 +12,7 @@ import datetime
 import http.server
 import ipaddress
 import os
+import socket
 import ssl
 import stat
 import threading
@@ -413,6 +414,27 @@ def test_a_certificate_variable_naming_no_certificates_is_a_configuration_error(
         assert "CERTIFICATE_VERIFY_FAILED" in result.stderr + result.stdout
         return
     assert_one_line_error(result, 3, f"{variable}=")
+
+
+@pytest.mark.parametrize("command", [("lookup", "--urn", "389"), ("shell",)])
+def test_an_unreachable_proxy_is_named_with_its_variable(
+    wibmo: Invoke, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """Not "connection refused by <the endpoint>": the proxy is what did not answer,
+    and where it came from (its password redacted)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:pr0xypass@127.0.0.1:{port}")
+    write_profiles(sandbox.url, retries=0)
+    result = wibmo(*command, input="389\n")
+    said = result.stdout + result.stderr
+    assert f"cannot reach the proxy http://user:****@127.0.0.1:{port} (from HTTP_PROXY)" in said
+    assert "connection refused" in said
+    assert "pr0xypass" not in said
+    if command[0] == "lookup":
+        assert_one_line_error(result, 5, "cannot reach the proxy")
 
 
 def test_the_proxy_variables_are_documented() -> None:

@@ -192,7 +192,9 @@ class Client(Rules):
         except TimeoutError:
             where = host_port(url)
             if progress.unsent:
-                error = NetworkError(f"timed out connecting to {where} after {self.timeout:g}s")
+                error = proxy_unreachable(url, f"timed out after {self.timeout:g}s") or (
+                    NetworkError(f"timed out connecting to {where} after {self.timeout:g}s")
+                )
                 raise Failed(error, sent=False, retry=True) from None
             error = NetworkError(f"no answer from {where} within {self.timeout:g}s (timeout)")
             raise Failed(error, sent=True, retry=False) from None
@@ -301,6 +303,19 @@ def network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
     host = httpx.URL(url).host
     where = host_port(url)
     text = str(exc)
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and not is_tls(exc):
+        cause = os_cause(exc)
+        if isinstance(exc, httpx.ConnectTimeout):
+            reason = f"timed out after {timeout:g}s"
+        elif isinstance(cause, ConnectionRefusedError) or "refused" in text.lower():
+            reason = "connection refused"
+        elif isinstance(cause, socket.gaierror):
+            reason = "its host name does not resolve (DNS)"
+        else:
+            reason = short(text) or type(exc).__name__
+        unreachable = proxy_unreachable(url, reason)
+        if unreachable is not None:
+            return unreachable
     if isinstance(exc, httpx.ConnectTimeout):
         return NetworkError(f"timed out connecting to {where} after {timeout:g}s")
     if isinstance(exc, httpx.PoolTimeout):
@@ -332,3 +347,36 @@ def network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
     if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
         return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
     return NetworkError(f"connection to {where} failed: {short(text) or type(exc).__name__}")
+
+
+def proxy_unreachable(url: str, reason: str) -> NetworkError | None:
+    """The one line for a proxy that could not be reached, naming it and the variable it
+    came from (httpx would name only the endpoint behind it); None when no proxy is
+    configured for `url` (NO_PROXY included)."""
+    found = proxy_for(url)
+    if found is None:
+        return None
+    variable, proxy = found
+    return NetworkError(
+        f"cannot reach the proxy {redact_url(proxy)} (from {variable}) on the way to "
+        f"{host_port(url)}: {reason}",
+        hint=f"check {variable}, or list the host in NO_PROXY to go there directly",
+    )
+
+
+def proxy_for(url: str) -> tuple[str, str] | None:
+    """(variable, proxy URL) the environment gives for `url`, as httpx reads it (the
+    scheme's variable, else ALL_PROXY; lower case first; NO_PROXY exempts), or None."""
+    import os
+    from urllib import request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if request.proxy_bypass_environment(parts.hostname or ""):  # type: ignore[attr-defined]
+        return None
+    for name in (f"{parts.scheme.lower()}_proxy", "all_proxy"):
+        for variable in (name, name.upper()):
+            value = os.environ.get(variable, "").strip()
+            if value:
+                return variable, value
+    return None
