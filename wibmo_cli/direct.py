@@ -1,23 +1,28 @@
-"""The network, synchronously: one request at a time on a plain socket (TLS from the
-standard library's `ssl`), HTTP/1.1 by h11. `wibmo lookup` of one customer uses it when
-no proxy is configured: the command pays for neither asyncio nor httpx (about 60 ms of
-a cold start). The rules of the exchange (retries, what counts as an answer, tracing)
-are exchange.py's, the same as client.py's; only the transport is here.
+"""The network straight over sockets, HTTP/1.1 by h11 (TLS from the standard library's
+`ssl`), when no proxy is configured (only httpx, client.py, knows proxies). The rules of
+the exchange (retries, at most once, what counts as an answer, the trace) are
+exchange.py's, the same as client.py's; only the transport is here.
+
+    DirectClient       synchronous, a fresh connection per attempt: one `wibmo lookup`,
+                       which then pays for neither asyncio nor httpx (~60 ms of a cold
+                       start)
+    AsyncDirectClient  asyncio streams, one kept-alive connection (a new one when the
+                       server closed it, sent bytes nobody asked for, or the rules saw
+                       another request's answer): the reads of batches, bulk plans,
+                       reconcile and `wibmo shell` (endpoint.open_lookup_clients)
 
 Each attempt is bounded as a whole, as client.py's are (DESIGN.md, Reliability):
 
-    time     one deadline, `timeout` after the attempt starts, covers resolving the name
-             (in a thread: `getaddrinfo` has no timeout of its own), connecting, the TLS
-             handshake, sending, the headers and the whole body, however slowly the
-             server drips them
+    time     `timeout` covers resolving the name (in a daemon thread: getaddrinfo has no
+             timeout of its own), connecting, the TLS handshake, sending, the headers
+             and the whole body, however slowly the server drips them
     size     the raw body and the decoded one are counted (`answer.Decoder`); headers
              are limited by h11 (16 KiB)
-    TLS      verified with the CA bundle httpx uses (certifi), or SSL_CERT_FILE or
-             SSL_CERT_DIR when set, as httpx does; the name is checked
+    TLS      exchange.tls_context: certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR, as
+             httpx; the host name checked
     sent     a failure before the first byte of the request is written is `sent=False`
              (refused, DNS, a connect timeout, TLS); after it, `sent=True`
-
-A fresh connection per attempt, closed after it: a single lookup has nothing to reuse.
+    auth     a base_url's user:password sent as Basic credentials, as httpx does
 """
 
 from __future__ import annotations
