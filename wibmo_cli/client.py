@@ -1,8 +1,10 @@
-"""The network, asynchronously: one `httpx.AsyncClient` per command, TLS verification
-on, proxies from the standard environment variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
-What it sends is built by wire.py; when to try again and what counts as an answer are
-exchange.py's rules, which direct.py (one synchronous lookup) follows too; the sequence
-around an update is send.py's.
+"""The network through httpx, asynchronously: updates (single, bulk apply, `wibmo call`),
+the platform's helper endpoints, and every request when a proxy variable is set
+(HTTPS_PROXY, HTTP_PROXY, ALL_PROXY; NO_PROXY exempts); reads otherwise go through
+direct.py. TLS verified (exchange.tls_context). What it sends is built by wire.py; when
+to try again and what counts as an answer are exchange.py's rules, the same as
+direct.py's; the sequence around an update is send.py's. An unreachable proxy is named
+with its variable (`proxy_unreachable`).
 
 Every attempt is one exchange bounded as a whole (DESIGN.md, Reliability):
 
