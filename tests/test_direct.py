@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -452,3 +453,26 @@ def test_credentials_in_the_base_url_are_sent_alike_by_both_transports(
     auth = [re.search(rb"(?im)^authorization: *(.*)$", head) for head in server.heads]
     sent = [found.group(1).strip() for found in auth if found]
     assert sent == [b"Basic YWxpY2U6c0BjcmV0"] * 2  # base64 of "alice:s@cret"
+
+
+class _ResetsAfterHeaders(_Talkative):
+    """Sends an answer's headers, then resets the connection (RST, not FIN)."""
+
+    def _answer_all(self, conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 500\r\n\r\n{")  # fmt: skip
+        time.sleep(0.05)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def test_a_reset_after_the_headers_is_said_alike_by_both_transports(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _ResetsAfterHeaders(later=False)
+    try:
+        results = _both(wibmo, monkeypatch, server.url, retries=0)
+    finally:
+        server.close()
+    assert _said(results["direct"]) == _said(results["httpx"])
+    assert_one_line_error(results["direct"], 5, "failed: Connection reset by peer")

@@ -348,7 +348,9 @@ def network_error(exc: Exception, url: str, timeout: float) -> NetworkError:
         return NetworkError(f"{where} closed the connection without an answer")
     if isinstance(exc, httpx.LocalProtocolError):  # its text may quote a header value
         return NetworkError(f"the request to {where} could not be sent: not valid HTTP")
-    return NetworkError(f"connection to {where} failed: {short(text) or type(exc).__name__}")
+    cause = os_cause(exc)  # httpx's ReadError and WriteError say nothing themselves
+    said = short(text) or (cause.strerror if isinstance(cause, OSError) else None)
+    return NetworkError(f"connection to {where} failed: {said or type(exc).__name__}")
 
 
 def proxy_unreachable(url: str, reason: str) -> NetworkError | None:
