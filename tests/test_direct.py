@@ -330,23 +330,27 @@ class _Talkative:
         with contextlib.suppress(OSError), conn:  # the client may close first
             self._answer_all(conn)
 
+    def _request(self, conn: socket.socket, data: bytes) -> tuple[dict[str, Any], bytes] | None:
+        """The next request's decrypted payload and the bytes after it; None at EOF."""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, data = data.partition(b"\r\n\r\n")
+        self.heads.append(head)
+        found = re.search(rb"(?i)content-length: *(\d+)", head)
+        assert found is not None
+        length = int(found.group(1))
+        while len(data) < length:
+            data += conn.recv(65536)
+        payload = codec().decrypt_json(json.loads(data[:length])["token"])
+        return payload, data[length:]
+
     def _answer_all(self, conn: socket.socket) -> None:
         data = b""
-        while True:
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, data = data.partition(b"\r\n\r\n")
-            self.heads.append(head)
-            found = re.search(rb"(?i)content-length: *(\d+)", head)
-            assert found is not None
-            length = int(found.group(1))
-            while len(data) < length:
-                data += conn.recv(65536)
-            body, data = data[:length], data[length:]
-            payload = codec().decrypt_json(json.loads(body)["token"])
+        while (request := self._request(conn, data)) is not None:
+            payload, data = request
             right = self._answer(payload["clientTxnId"], payload["urn"])
             extra = self._answer("WEXTRA00000000", "999999")
             if self.later:
@@ -397,20 +401,11 @@ class _ClosesIdle(_Talkative):
     connection a moment later: a keep-alive timeout."""
 
     def _answer_all(self, conn: socket.socket) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        found = re.search(rb"(?i)content-length: *(\d+)", head)
-        assert found is not None
-        while len(body) < int(found.group(1)):
-            body += conn.recv(65536)
-        payload = codec().decrypt_json(json.loads(body)["token"])
-        conn.sendall(self._answer(payload["clientTxnId"], payload["urn"]))
-        time.sleep(0.05)
+        request = self._request(conn, b"")
+        if request is not None:
+            payload, _ = request
+            conn.sendall(self._answer(payload["clientTxnId"], payload["urn"]))
+            time.sleep(0.05)
 
 
 def test_a_connection_closed_while_the_console_waits_is_not_used_again() -> None:
