@@ -471,3 +471,33 @@ def test_a_reset_after_the_headers_is_said_alike_by_both_transports(
         server.close()
     assert _said(results["direct"]) == _said(results["httpx"])
     assert_one_line_error(results["direct"], 5, "failed: Connection reset by peer")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(("update-profile", "--urn", "389", "--city", "Pune", "--yes",
+                      "--card-profile-id", "150"), id="update"),
+        pytest.param(("lookup", "--urn", "389"), id="lookup-through-httpx"),
+    ],
+)  # fmt: skip
+def test_a_hanging_name_lookup_ends_httpx_commands_on_time(
+    wibmo: Invoke, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """httpx resolves names through the event loop: its lookups run in daemon threads
+    (eventloop.py), so the command ends at `timeout`, not when the resolver gives up."""
+
+    def hang(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(5)
+        raise socket.gaierror("gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    if command[0] == "lookup":  # the httpx transport, without a proxy in the way
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", "*")
+    write_profiles("http://platform.invalid", retries=0, timeout=1, allow_insecure_http=True)
+    started = time.monotonic()
+    result = wibmo(*command)
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 5, result.stderr
+    assert "timed out connecting to platform.invalid" in result.stderr

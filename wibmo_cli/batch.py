@@ -331,7 +331,9 @@ def run_interruptible(main: Awaitable[T]) -> T:
                     loop.remove_signal_handler(signum)
 
     with interrupts.restored():  # SIGTERM stays handled after the run (the summary)
-        return asyncio.run(guarded())
+        from wibmo_cli import eventloop
+
+        return eventloop.run(guarded())
 
 
 # -- a whole file ------------------------------------------------------------------------

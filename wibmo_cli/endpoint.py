@@ -108,7 +108,6 @@ def look_up_once(
             from wibmo_cli.direct import DirectClient
 
             return DirectClient(profile, base_url, trace=trace).lookup(payload)
-        import asyncio
 
         from wibmo_cli.client import Client
 
@@ -116,7 +115,9 @@ def look_up_once(
             async with Client(profile, base_url, trace=trace) as client:
                 return await client.lookup(payload)
 
-        return asyncio.run(run())
+        from wibmo_cli import eventloop
+
+        return eventloop.run(run())
 
 
 @asynccontextmanager

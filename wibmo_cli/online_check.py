@@ -18,7 +18,6 @@ probe cannot change anyone, and a check must run unattended (CI, cron); the outp
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -102,7 +101,9 @@ def online_checks(
             return checks
 
     try:
-        return asyncio.run(run())
+        from wibmo_cli import eventloop
+
+        return eventloop.run(run())
     except WibmoError as exc:  # the client could not be opened (embedded sandbox, headers)
         return [Check(LOOKUP, "fail", str(exc))]
 

@@ -234,7 +234,6 @@ def _dry_run(rt: Runtime, profile: Profile, the_call: Call, audit: AuditLog) -> 
 
 
 def _send_read(rt: Runtime, profile: Profile, the_call: Call) -> Exchange:
-    import asyncio
 
     async def run() -> Exchange:
         async with _client(rt, profile) as client:
@@ -243,7 +242,9 @@ def _send_read(rt: Runtime, profile: Profile, the_call: Call) -> Exchange:
             )
 
     try:
-        return asyncio.run(run())
+        from wibmo_cli import eventloop
+
+        return eventloop.run(run())
     except HTTPStatusError as exc:
         raise _said(exc, the_call) from None
 
@@ -252,7 +253,6 @@ def _write(
     rt: Runtime, profile: Profile, the_call: Call, guard: WriteGuard, audit: AuditLog
 ) -> int | None:
     """Confirmed (when the guard asks), then sent once and audited; its outcome said."""
-    import asyncio
 
     from wibmo_cli.send import AuditEntry, Progress, Result, send_once
 
@@ -270,7 +270,9 @@ def _write(
             return await send_once(send, entry, progress)
 
     try:
-        outcome = asyncio.run(run())
+        from wibmo_cli import eventloop
+
+        outcome = eventloop.run(run())
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what became of the write
         return _interrupted(rt, the_call, progress)
     if outcome is None:

@@ -287,7 +287,6 @@ def helper_iv(rt: Runtime, profile: Profile) -> dict[str, str]:
     """iv and key_encoding as the platform's encrypt helper proves them: it encrypts a
     known plaintext (calibrate.py); {} where it has none or its token proves nothing
     (the online check then says why)."""
-    import asyncio
 
     from wibmo_cli.calibrate import calibrate
     from wibmo_cli.endpoint import open_client
@@ -300,7 +299,9 @@ def helper_iv(rt: Runtime, profile: Profile) -> dict[str, str]:
             return (await calibrate(client, profile, lookup_probe(profile), asked=False)).proved
 
     try:
-        found = asyncio.run(ask())
+        from wibmo_cli import eventloop
+
+        found = eventloop.run(ask())
     except WibmoError:
         return {}
     if found is None:

@@ -66,6 +66,8 @@ class Session:
     def run(self) -> int | None:
         import asyncio
 
+        from wibmo_cli import eventloop
+
         previous = signal.getsignal(signal.SIGTERM)
 
         def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -79,7 +81,7 @@ class Session:
         signal.signal(signal.SIGTERM, on_sigterm)
         stack = AsyncExitStack()
         try:
-            with asyncio.Runner() as runner:
+            with asyncio.Runner(loop_factory=eventloop.new_loop) as runner:
                 try:
                     self.client = runner.run(stack.enter_async_context(self._open()))
                     return self._loop(runner)

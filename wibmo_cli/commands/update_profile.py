@@ -326,7 +326,6 @@ def _run(
     code at all; anything else runs `send_update` over a client to the endpoint."""
     if dry_run and request.card_profile_id is not None:
         return build_dry_run(profile, request, decide=decide, audit=audit)
-    import asyncio
 
     from wibmo_cli.journal import SINGLE_UPDATES, SingleUpdates
 
@@ -351,4 +350,6 @@ def _run(
                 journal=journal,
             )
 
-    return asyncio.run(run())
+    from wibmo_cli import eventloop
+
+    return eventloop.run(run())
