@@ -28,7 +28,6 @@ Each attempt is bounded as a whole, as client.py's are (DESIGN.md, Reliability):
 from __future__ import annotations
 
 import base64
-import contextlib
 import socket
 import threading
 import time
@@ -93,10 +92,6 @@ class DirectClient(Rules):
         """Retrieve Cust Record, or with `route` any read: `Rules.lookup_steps`."""
         return drive(self.lookup_steps(payload, route, keep_txn_id), self._attempt, self._sleep)
 
-    def update(self, payload: Mapping[str, Any], *, route: Route | None = None) -> Exchange:
-        """Update Profile, or with `route` any write, at most once: `Rules.update_steps`."""
-        return drive(self.update_steps(payload, route), self._attempt, self._sleep)
-
     def _attempt(self, request: Request, lenient: frozenset[int]) -> Reply:
         """One request and its whole answer within `timeout`, or `Failed`; a body too
         big or not decodable is `UnreadableAnswerError` unless its status is `lenient`."""
@@ -142,7 +137,8 @@ class DirectClient(Rules):
 class AsyncDirectClient(Rules):
     """One profile's endpoint, reached straight (no proxy), over one kept-alive
     connection, asynchronously: batch lookups run one of these per request in flight
-    (`open_clients`). Use as `async with`, or `aclose()`."""
+    (`endpoint.open_lookup_clients`), on eventloop.py's loop. Use as `async with`, or
+    `aclose()`."""
 
     def __init__(
         self,
@@ -247,23 +243,13 @@ class AsyncDirectClient(Rules):
             if self._tls is None:
                 self._tls = tls_context()
             tls = self._tls
-        error: OSError | None = None
-        for *_, address in await _resolved(target.host, target.port):
-            try:  # an address: asyncio looks nothing up (its resolver threads are joined
-                reader, writer = await asyncio.open_connection(  # at exit: a hung DNS
-                    address[0],  # server would hold the process after its last row)
-                    target.port,
-                    ssl=tls,
-                    server_hostname=target.host if tls else None,
-                )
-            except OSError as exc:
-                if isinstance(exc, TimeoutError) or _is_tls_error(exc):
-                    raise
-                error = exc
-                continue
-            self._stream = (reader, writer, h11.Connection(h11.CLIENT))
-            return self._stream
-        raise error or OSError(f"no address for {target.host}")
+        # The name is looked up by the loop: eventloop.py's, in a daemon thread, so a
+        # hung DNS server cannot hold the process after its last row.
+        reader, writer = await asyncio.open_connection(
+            target.host, target.port, ssl=tls, server_hostname=target.host if tls else None
+        )
+        self._stream = (reader, writer, h11.Connection(h11.CLIENT))
+        return self._stream
 
     def _drop(self) -> None:
         if self._stream is not None:
@@ -482,66 +468,31 @@ def _open(host: str, port: int, deadline: float) -> socket.socket:
 
 
 def _resolve(host: str, port: int, deadline: float) -> list[Any]:
-    """getaddrinfo, bounded by `deadline` (`_looked_up`)."""
+    """getaddrinfo, bounded by `deadline`: it has no timeout of its own, so it runs in a
+    daemon thread, left behind if the resolver hangs (the process still ends on time).
+    An address is not looked up; an ASCII name goes as bytes (for a str, getaddrinfo
+    loads the idna codec: 2 ms of start-up)."""
     family = _address_family(host)
     if family is not None:
         return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
-    finished = threading.Event()
-    outcome: list[Any] = []
-
-    def done(found: Any, failed: OSError | None) -> None:
-        outcome.extend((found, failed))
-        finished.set()
-
-    _looked_up(host, port, done)
-    if not finished.wait(_left(deadline)):
-        raise TimeoutError
-    found, failed = outcome
-    if failed is not None:
-        raise failed
-    return list(found)
-
-
-async def _resolved(host: str, port: int) -> list[Any]:
-    """`_resolve` for asyncio: the caller's timeout bounds it."""
-    import asyncio
-
-    family = _address_family(host)
-    if family is not None:
-        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[tuple[Any, OSError | None]] = loop.create_future()
-
-    def settle(found: Any, failed: OSError | None) -> None:
-        if not future.done():
-            future.set_result((found, failed))
-
-    def done(found: Any, failed: OSError | None) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits now
-            loop.call_soon_threadsafe(settle, found, failed)
-
-    _looked_up(host, port, done)
-    found, failed = await future
-    if failed is not None:
-        raise failed
-    return list(found)
-
-
-def _looked_up(host: str, port: int, done: Callable[[Any, OSError | None], object]) -> None:
-    """getaddrinfo in a daemon thread (it has no timeout of its own), `done(found,
-    error)` when it ends; left behind if the resolver hangs (the process still ends on
-    time). An ASCII name goes as bytes: for a str, getaddrinfo loads the idna codec."""
     name: str | bytes = host.encode("ascii") if host.isascii() else host
+    found: list[Any] = []
+    failed: list[OSError] = []
 
     def resolve() -> None:
         try:
-            found = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+            found.extend(socket.getaddrinfo(name, port, type=socket.SOCK_STREAM))
         except OSError as exc:
-            done(None, exc)
-        else:
-            done(found, None)
+            failed.append(exc)
 
-    threading.Thread(target=resolve, name="wibmo-resolve", daemon=True).start()
+    thread = threading.Thread(target=resolve, name="wibmo-resolve", daemon=True)
+    thread.start()
+    thread.join(_left(deadline))
+    if thread.is_alive():
+        raise TimeoutError
+    if failed:
+        raise failed[0]
+    return found
 
 
 def _is_tls_error(exc: OSError) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wibmo_cli.errors import ConfigError
 from wibmo_cli.profiles import Profile
@@ -127,14 +127,11 @@ async def open_client(
     *,
     trace: Trace | None = None,
     notice: Callable[[str], None] | None = None,
-    max_connections: int = 10,
 ) -> AsyncIterator[Client]:
     from wibmo_cli.client import Client
 
     with endpoint(profile, data_dir, notice) as base_url:
-        async with Client(
-            profile, base_url, trace=trace, max_connections=max_connections
-        ) as client:
+        async with Client(profile, base_url, trace=trace) as client:
             yield client
 
 
@@ -152,12 +149,8 @@ async def open_clients(
     from wibmo_cli.client import one_connection_each
 
     with endpoint(profile, data_dir, notice) as base_url:
-        clients = one_connection_each(profile, base_url, count, trace=trace)
-        try:
-            yield clients
-        finally:
-            for client in clients:
-                await client.aclose()
+        async with _all_closed(one_connection_each(profile, base_url, count, trace=trace)) as c:
+            yield c
 
 
 @asynccontextmanager
@@ -170,8 +163,8 @@ async def open_lookup_clients(
     notice: Callable[[str], None] | None = None,
 ) -> AsyncIterator[list[LookupClient]]:
     """`count` clients of one kept-alive connection each, for reads (batch lookups, a
-    bulk plan, reconcile): straight over sockets (direct.py) unless a proxy is
-    configured, else through httpx (client.py). The rules are exchange.py's either way."""
+    bulk plan, reconcile, the console): straight over sockets (direct.py) unless a proxy
+    is configured, else through httpx (client.py). The rules are exchange.py's either way."""
     from wibmo_cli.exchange import proxy_configured
 
     with endpoint(profile, data_dir, notice) as base_url:
@@ -184,8 +177,18 @@ async def open_lookup_clients(
             from wibmo_cli.direct import open_direct_clients
 
             clients = [*open_direct_clients(profile, base_url, count, trace=trace)]
-        try:
-            yield clients
-        finally:
-            for client in clients:
-                await client.aclose()
+        async with _all_closed(clients) as opened:
+            yield opened
+
+
+Closable = TypeVar("Closable", bound="LookupClient")
+
+
+@asynccontextmanager
+async def _all_closed(clients: list[Closable]) -> AsyncIterator[list[Closable]]:
+    """`clients`, each closed when the block ends."""
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            await client.aclose()

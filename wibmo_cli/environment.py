@@ -26,26 +26,27 @@ _ON_LINUX: Final[bool] = os.name == "posix" and sys.platform.startswith("linux")
 
 def config_dir(env: Mapping[str, str]) -> Path:
     """$WIBMO_CONFIG_DIR, else the platform's user config dir for wibmo."""
-    if env.get("WIBMO_CONFIG_DIR"):
-        return Path(env["WIBMO_CONFIG_DIR"])
-    if _ON_LINUX:  # the XDG rule platformdirs applies there, without its import cost
-        xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
-        return (Path(xdg) if xdg else Path("~/.config").expanduser()) / "wibmo"
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("wibmo", appauthor=False))
+    return _user_dir(env, "WIBMO_CONFIG_DIR", "XDG_CONFIG_HOME", "~/.config", "user_config_dir")
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
     """$WIBMO_DATA_DIR, else the platform's user data dir for wibmo (audit log, sandbox db)."""
-    if env.get("WIBMO_DATA_DIR"):
-        return Path(env["WIBMO_DATA_DIR"])
-    if _ON_LINUX:  # the XDG rule platformdirs applies there, without its import cost
-        xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-        return (Path(xdg) if xdg else Path("~/.local/share").expanduser()) / "wibmo"
-    from platformdirs import user_data_dir
+    return _user_dir(env, "WIBMO_DATA_DIR", "XDG_DATA_HOME", "~/.local/share", "user_data_dir")
 
-    return Path(user_data_dir("wibmo", appauthor=False))
+
+def _user_dir(
+    env: Mapping[str, str], own: str, xdg_name: str, xdg_default: str, platformdirs_name: str
+) -> Path:
+    """`env[own]`, else on Linux the XDG rule platformdirs applies there (without its
+    import cost), else platformdirs' own answer."""
+    if env.get(own):
+        return Path(env[own])
+    if _ON_LINUX:
+        xdg = os.environ.get(xdg_name, "").strip()
+        return (Path(xdg) if xdg else Path(xdg_default).expanduser()) / "wibmo"
+    import platformdirs
+
+    return Path(getattr(platformdirs, platformdirs_name)("wibmo", appauthor=False))
 
 
 class DotEnv(NamedTuple):

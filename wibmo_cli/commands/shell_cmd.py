@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,8 @@ class Session:
         try:
             with asyncio.Runner(loop_factory=eventloop.new_loop) as runner:
                 try:
-                    self.client = runner.run(stack.enter_async_context(self._open()))
+                    clients = runner.run(stack.enter_async_context(self._open()))
+                    self.client = clients[0]
                     return self._loop(runner)
                 finally:
                     runner.run(stack.aclose())
@@ -95,8 +96,8 @@ class Session:
 
         rt = self.rt
         trace = rt.render.trace if rt.options.verbose else None
-        return _first(  # one line at a time: one connection, kept open
-            open_lookup_clients(self.profile, rt.data_dir(), 1, trace=trace, notice=rt.render.info)
+        return open_lookup_clients(  # one line at a time: one connection, kept open
+            self.profile, rt.data_dir(), 1, trace=trace, notice=rt.render.info
         )
 
     def _loop(self, runner: asyncio.Runner) -> int | None:
@@ -300,10 +301,3 @@ def _readline_set_up() -> None:
         readline.parse_and_bind("bind ^I rl_complete")
     else:
         readline.parse_and_bind("tab: complete")
-
-
-@asynccontextmanager
-async def _first(clients: AbstractAsyncContextManager[list[LookupClient]]) -> Any:
-    """The one client of `open_lookup_clients(..., 1)`."""
-    async with clients as opened:
-        yield opened[0]
