@@ -85,6 +85,77 @@ def test_a_txn_id_seen_by_another_process_is_still_a_duplicate(tmp_path: Path) -
             two.close()
 
 
+def _raw_update(db: Path, sql: str, *args: object) -> None:
+    """A change made behind the sandbox's back: another program on the same file."""
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        with conn:
+            conn.execute(sql, args)
+    finally:
+        conn.close()
+
+
+def test_a_lookup_sees_every_change_made_by_any_program_at_its_next_request(
+    tmp_path: Path,
+) -> None:
+    """What lookups read is remembered between requests; a change to a customer, a card
+    or a document, made by any program, is seen by the next one all the same."""
+    db = tmp_path / "shared.db"
+    with running(db) as sandbox:
+        client = Platform(sandbox.url)
+        try:
+            first = client.lookup(urn=SAMPLE_URN)["cardList"][0]
+            assert client.lookup(urn=SAMPLE_URN)["cardList"][0] == first  # remembered
+            _raw_update(db, "UPDATE customers SET email = 'raw@example.com' WHERE id = 1")
+            assert client.lookup(urn=SAMPLE_URN)["cardList"][0]["email"] == "raw@example.com"
+            _raw_update(db, "UPDATE cards SET balance = 4242 WHERE urn = ?", int(SAMPLE_URN))
+            assert client.lookup(urn=SAMPLE_URN)["cardList"][0]["availableBalance"] == 4242
+            _raw_update(db, "UPDATE documents SET doc_number = 'ZZ' WHERE customer = 1")
+            docs = client.lookup(urn=SAMPLE_URN)["cardList"][0]["docList"]
+            assert {doc["docNumber"] for doc in docs} == {"ZZ"}
+            _raw_update(db, "DELETE FROM cards WHERE urn = ?", int(SAMPLE_URN))
+            assert client.lookup(urn=SAMPLE_URN)["responseCode"] == "1303"
+        finally:
+            client.close()
+
+
+def test_a_database_made_before_the_change_stamp_gets_it_when_opened(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    Store.open(db).close()
+    with sqlite3.connect(db) as conn:  # as an earlier version left it
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DELETE FROM meta WHERE key = 'changes'")
+    with running(db) as sandbox:
+        client = Platform(sandbox.url)
+        try:
+            assert client.lookup(urn=SAMPLE_URN)["responseCode"] == "00"
+            _raw_update(db, "UPDATE customers SET first_name = 'Raw' WHERE id = 1")
+            assert client.lookup(urn=SAMPLE_URN)["cardList"][0]["firstName"] == "Raw"
+        finally:
+            client.close()
+    assert query(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == [(9,)]
+
+
+def test_a_transaction_waits_for_another_connections_write_lock(tmp_path: Path) -> None:
+    """SQLite's own wait is off (it sleeps 1 ms at least, the event loop blocked); the
+    store's waits in short sleeps for as long as the other holds the lock."""
+    db = tmp_path / "held.db"
+    store = Store.open(db)
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.3, holder.execute, ("COMMIT",))
+        release.start()
+        with store.transaction():
+            assert store.remember_txn("WAITED-1", "lookup", "20240101120000") is not None
+        release.join()
+    finally:
+        holder.close()
+        store.close()
+    assert query(db, "SELECT count(*) FROM txns WHERE client_txn_id = 'WAITED-1'") == [(1,)]
+
+
 def test_four_stores_opened_at_once_on_a_new_file_seed_it_once(tmp_path: Path) -> None:
     path = tmp_path / "new" / "sandbox.db"
     barrier = threading.Barrier(4)

@@ -77,7 +77,7 @@ def test_reset_is_a_new_database(db_path: Path, seeded_database: Path) -> None:
         "SELECT * FROM cards ORDER BY urn",
         "SELECT * FROM documents ORDER BY id",
         "SELECT * FROM txns",
-        "SELECT * FROM meta ORDER BY key",
+        "SELECT * FROM meta WHERE key != 'changes' ORDER BY key",  # the stamp is random
     )
     fresh = [query(seeded_database, sql) for sql in every]
     store = Store.open(db_path)

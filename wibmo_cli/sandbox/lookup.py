@@ -80,34 +80,9 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
     urn = given(fields, "urn")
     if mobile is None and email is None and customer_id is None and urn is None:
         raise PlatformError("1055", "no customerMobile, urn, customerId or emailId")
-
-    found: set[int] | None = None
-    if mobile is not None:
-        number = checked(validate.mobile, mobile, code="1034", prefix="")
-        found = _narrow(found, store.by_mobile(number))
-    if email is not None:
-        found = _narrow(found, store.by_email(checked(validate.email, email, code="1092")))
-    if customer_id is not None:
-        found = _narrow(
-            found, store.by_customer_id(checked(validate.customer_id, customer_id, code="1275"))
-        )
-    card_urn: int | None = None
-    if urn is not None:
-        card_urn = int(checked(validate.urn, urn, code="1303"))
-        found = _narrow(found, store.by_urn(card_urn))
-    if not found:
-        raise PlatformError("1303")
-    if len(found) > 1:
-        raise PlatformError("1237" if mobile is not None else "1307")
-
-    rowid = found.pop()
-    customer = store.customer(rowid)
-    cards = store.cards(rowid)
-    if customer is None or not cards:
-        raise PlatformError("1001")
-    docs = [_document(doc) for doc in store.documents(rowid)]
-    extra = json.loads(customer.extra) if customer.extra != "{}" else {}
-    entries = [card_entry(customer, card, docs, extra) for card in cards]
+    asked = (mobile, email, customer_id, urn)
+    rowid, card_urn = store.remembered(("find", asked), lambda: _find(store, *asked))
+    cards, entries = store.remembered(("cards", rowid), lambda: _entries(store, rowid))
 
     answer: dict[str, Any]
     if ctx.shape == "flat":
@@ -134,6 +109,44 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
         responseCode="00",
     )
     return answer
+
+
+def _find(
+    store: Store, mobile: str | None, email: str | None, customer_id: str | None, urn: str | None
+) -> tuple[int, int | None]:
+    """The customer these identifiers lead to, and the URN asked for; `PlatformError`
+    when they are invalid or lead to nobody or to several customers."""
+    found: set[int] | None = None
+    if mobile is not None:
+        number = checked(validate.mobile, mobile, code="1034", prefix="")
+        found = _narrow(found, store.by_mobile(number))
+    if email is not None:
+        found = _narrow(found, store.by_email(checked(validate.email, email, code="1092")))
+    if customer_id is not None:
+        found = _narrow(
+            found, store.by_customer_id(checked(validate.customer_id, customer_id, code="1275"))
+        )
+    card_urn: int | None = None
+    if urn is not None:
+        card_urn = int(checked(validate.urn, urn, code="1303"))
+        found = _narrow(found, store.by_urn(card_urn))
+    if not found:
+        raise PlatformError("1303")
+    if len(found) > 1:
+        raise PlatformError("1237" if mobile is not None else "1307")
+    return found.pop(), card_urn
+
+
+def _entries(store: Store, rowid: int) -> tuple[list[Card], list[dict[str, Any]]]:
+    """The customer's cards and their ``cardList`` entries (never changed once made:
+    answers share them); `PlatformError` 1001 for a customer without a card."""
+    customer = store.customer(rowid)
+    cards = store.cards(rowid)
+    if customer is None or not cards:
+        raise PlatformError("1001")
+    docs = [_document(doc) for doc in store.documents(rowid)]
+    extra = json.loads(customer.extra) if customer.extra != "{}" else {}
+    return cards, [card_entry(customer, card, docs, extra) for card in cards]
 
 
 def card_entry(

@@ -8,12 +8,18 @@ commit survives wibmo crashing or being killed; only the machine losing power ma
 the last ones, and a sandbox's test data can afford that. Locking, and so sharing one
 database between processes, is the same in every mode.
 
-Several processes may share one database (`wibmo sandbox` and any number of commands
-running the embedded sandbox): nothing is cached between requests. Each request is one
+Several processes may share one database (`wibmo sandbox`, its workers, and any number
+of commands running the embedded sandbox). What lookups read is kept between requests
+(`Store.remembered`) only while the database's change stamp stays the same: triggers
+give it a new random value on every insert, update or delete of a customer, card or
+document, whichever process or program makes it, and each transaction reads it first,
+so an update is seen by the next request in every process. Each request is one
 ``BEGIN IMMEDIATE`` transaction (`Store.transaction`), so the accosaTransactionId and
 accosaRefNo it draws are read from the database under the write lock and cannot be
 drawn twice; a new database is created and seeded once, under that same lock; and a
-connection waits up to `BUSY_TIMEOUT` seconds for another process's transaction.
+connection waits up to `BUSY_TIMEOUT` seconds for another process's transaction, in
+sleeps from 50 us (`Store._begin`; SQLite's own wait sleeps 1 ms at least, the time of
+several requests, with the event loop blocked).
 
 The database holds whole document numbers: a new file is created 0600 (SQLite gives
 its -wal and -shm files the same mode), and a data directory created here 0700.
@@ -29,10 +35,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 import wibmo_cli.sandbox.seed as seed
 from wibmo_cli.sandbox.model import (
@@ -44,12 +51,17 @@ from wibmo_cli.sandbox.model import (
     Document,
 )
 
+T = TypeVar("T")
+
 SCHEMA_VERSION: Final = "1"
 FIRST_ACCOSA_ID: Final = 7442  # the retrieve document's sample answer is 7441
 FIRST_REF_NO: Final = 123212  # the update document's sample accosaRefNo
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 BUSY_TIMEOUT: Final = 10.0  # seconds a connection waits for another's write lock
+_FIRST_WAIT: Final = 50e-6  # seconds; then doubled each time the lock is still held
+_LONGEST_WAIT: Final = 0.005
+REMEMBERED: Final = 8192  # lookups' findings kept at most (then forgotten, all at once)
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,6 +102,19 @@ CREATE TABLE IF NOT EXISTS txns (
     at TEXT NOT NULL
 ) WITHOUT ROWID;
 """
+
+# The change stamp (`Store.remembered`): a new random value whenever what a lookup
+# reads changes. A trigger body holds a semicolon, so these are run one by one.
+_STAMPED: Final = ("customers", "cards", "documents")
+_NEW_STAMP: Final = "UPDATE meta SET value = hex(randomblob(8)) WHERE key = 'changes'"
+_TRIGGERS: Final = {
+    f"{table}_{event.lower()}": f"AFTER {event} ON {table} BEGIN {_NEW_STAMP}; END"
+    for table in _STAMPED
+    for event in ("INSERT", "UPDATE", "DELETE")
+}
+_STAMP_ROW: Final = (
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('changes', hex(randomblob(8)))"
+)
 
 # Update Profile may change these customer columns, nothing else.
 UPDATABLE: Final = frozenset(CUSTOMER_COLUMNS) - {"id", "customer_id", "extra", "created_on"}
@@ -134,6 +159,8 @@ class Store:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._stamp: str | None = None  # the change stamp `_remembered` was found under
+        self._remembered: dict[Hashable, Any] = {}
 
     @classmethod
     def open(cls, path: Path, customers: int | None = None) -> Store:
@@ -148,7 +175,7 @@ class Store:
             conn.execute("PRAGMA synchronous=OFF")
             conn.execute("PRAGMA foreign_keys=ON")
             store = cls(conn)
-            with store.transaction():
+            with store._locked():
                 for statement in _statements(SCHEMA):
                     conn.execute(statement)
                 seeded = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
@@ -156,6 +183,9 @@ class Store:
                     _seed(conn, seed.GENERATED if customers is None else customers)
                 elif customers is not None and store.generated() != customers:
                     raise SeededOtherwise(path, store.generated(), customers)
+                else:  # made by an earlier version, maybe: the stamp and its triggers
+                    _stamp(conn, new=False)
+            conn.execute("PRAGMA busy_timeout = 0")  # from now on `_begin` waits
         except BaseException:
             conn.close()
             raise
@@ -168,7 +198,13 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """One request's work: ``BEGIN IMMEDIATE`` (the write lock, waited for), then
         COMMIT, or ROLLBACK when the body raises."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        with self._locked():
+            self._check_stamp()
+            yield
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._begin()
         try:
             yield
         except BaseException:
@@ -176,6 +212,49 @@ class Store:
                 self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``: the write lock, waited for up to `BUSY_TIMEOUT` seconds
+        while another connection holds it (a request's transaction holds it for tens of
+        microseconds), in sleeps from `_FIRST_WAIT` doubling to `_LONGEST_WAIT`."""
+        wait, deadline = _FIRST_WAIT, 0.0
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:  # or BUSY_*
+                    raise
+                now = time.monotonic()
+                if not deadline:
+                    deadline = now + BUSY_TIMEOUT
+                elif now >= deadline:
+                    raise
+                time.sleep(min(wait, deadline - now))
+                wait = min(wait * 2, _LONGEST_WAIT)
+
+    def _check_stamp(self) -> None:
+        """Forget what was remembered if anything a lookup reads changed since."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'changes'").fetchone()
+        stamp = None if row is None else row[0]
+        if stamp != self._stamp or stamp is None:
+            self._remembered.clear()
+            self._stamp = stamp
+
+    def remembered(self, key: Hashable, find: Callable[[], T]) -> T:
+        """What ``find()`` returns, kept for ``key`` until a customer, card or document
+        changes (in any process). Only for reads inside `transaction`, and only what
+        stays unchanged by the request itself; what ``find`` raises is not kept."""
+        try:
+            return cast(T, self._remembered[key])
+        except KeyError:
+            pass
+        value = find()
+        if self._stamp is not None:  # a database without a stamp: nothing is kept
+            if len(self._remembered) >= REMEMBERED:
+                self._remembered.clear()
+            self._remembered[key] = value
+        return value
 
     def generated(self) -> int:
         """How many customers this database's seed generated."""
@@ -277,6 +356,7 @@ class Store:
         no restart: it caches nothing between requests."""
         with self.transaction():
             count = self.generated() if customers is None else customers
+            _drop_triggers(self._conn)  # one per deleted row otherwise; `_seed` makes them
             for table in ("documents", "cards", "customers", "txns", "meta"):
                 self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
             _seed(self._conn, count)
@@ -341,7 +421,10 @@ def foreign(path: Path) -> str | None:
 
 
 def _seed(conn: sqlite3.Connection, customers: int) -> None:
+    """Insert the seed, in the caller's transaction; the change stamp's triggers are
+    dropped meanwhile (one per row would cost a seed of 100,000 customers 15 %)."""
     data = seed.build(customers)
+    _drop_triggers(conn)
 
     def insert(table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
         marks = ", ".join("?" * len(columns))
@@ -358,6 +441,19 @@ def _seed(conn: sqlite3.Connection, customers: int) -> None:
         "('seeded', ?), ('schema', ?), ('ref_no', ?), ('customers', ?)",
         (str(seed.SEED), SCHEMA_VERSION, str(FIRST_REF_NO - 1), str(customers)),
     )
+    _stamp(conn, new=True)
+
+
+def _stamp(conn: sqlite3.Connection, *, new: bool) -> None:
+    """The change stamp's row and triggers (`Store.remembered`); ``new``: a new value."""
+    for name, body in _TRIGGERS.items():
+        conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+    conn.execute(_STAMP_ROW if new else _STAMP_ROW.replace("OR REPLACE", "OR IGNORE"))
+
+
+def _drop_triggers(conn: sqlite3.Connection) -> None:
+    for name in _TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def _statements(script: str) -> list[str]:
