@@ -9,6 +9,7 @@ rather than ignored.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,6 +112,15 @@ def sandbox(
         ),
     ] = "seed",
     customers: Customers = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Processes serving the port (Linux; 1-64): a load test's sandbox on more "
+            "than one core. Each keeps its own request records and fault draws.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the local sandbox: both APIs over real HTTP on 127.0.0.1, real encryption,
     demo customers in SQLite, the documents' error codes, and fault knobs.
@@ -130,6 +140,7 @@ def sandbox(
       wibmo sandbox --latency-ms 50 --fail-rate 0.2 --fail-status 503
       wibmo sandbox --drop-after-rate 0.1 --seed 7
       wibmo sandbox --customers 10000 --db big.db
+      wibmo sandbox --port 0 --workers 2        # a load test's: two processes, one port
       wibmo sandbox --variant v3
       wibmo -p uat-v3 sandbox --variant v3      # uat-v3: a profile of yours
       wibmo sandbox --variant list
@@ -157,6 +168,7 @@ def sandbox(
         raise InputError(f"--variant: {exc}") from None
     if not 0 <= port <= 65535:
         raise InputError(f"--port {port}: must be 0-65535")
+    _check_workers(workers)
     try:
         faults = Faults()
         faults.set_from_json(
@@ -180,7 +192,13 @@ def sandbox(
     db_path = _database_path(rt, db)
     try:
         settings = sandbox_settings(
-            profile, db_path, faults=faults, shape=shape, variant=served, customers=customers
+            profile,
+            db_path,
+            faults=faults,
+            shape=shape,
+            variant=served,
+            customers=customers,
+            workers=workers,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
@@ -189,16 +207,30 @@ def sandbox(
 
     def ready(url: str) -> None:
         rt.render.line(url)
+        processes = f", {workers} worker processes" if workers > 1 else ""
         rt.render.info(
             f"sandbox ({served.name} variant) for profile {profile.name} listening on {url} "
-            f"(db {db_path}); Ctrl-C stops it"
+            f"(db {db_path}{processes}); Ctrl-C stops it"
         )
 
     try:
-        serve(settings, "127.0.0.1", port, on_ready=ready)
+        serve(settings, "127.0.0.1", port, on_ready=ready, on_notice=rt.render.info)
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     rt.render.info("sandbox stopped")
+
+
+MAX_WORKERS = 64
+
+
+def _check_workers(workers: int) -> None:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InputError(f"--workers {workers}: must be 1-{MAX_WORKERS}")
+    if workers > 1 and not sys.platform.startswith("linux"):
+        raise InputError(
+            f"--workers {workers}: needs Linux, whose SO_REUSEPORT shares one port among "
+            "the worker processes; use --workers 1 here"
+        )
 
 
 def _described(variant: Variant) -> list[str]:

@@ -2,6 +2,7 @@
 
     GET  /__sandbox/status     what is served: the variant (paths, methods, credential
                                placement, codes, envelope, helpers), the answer shape,
+                               the worker processes and the answering one's pid,
                                and the records: how many are kept, how many were
                                forgotten (`settings.RequestLog`: the oldest tenth goes
                                beyond 100,000)
@@ -20,10 +21,17 @@
                                which needs no running sandbox, does only that)
 
 No authentication: the server listens on loopback. Faults never apply here.
+
+A sandbox run in several worker processes (``--workers``) answers each request from one
+of them, whose records and fault knobs are its own: there ``requests``, ``reset`` and
+POST ``faults`` are refused (409) rather than show or change one worker's as the
+sandbox's; the knobs given at start apply to every worker, and the status says how many
+there are.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import TYPE_CHECKING, Final
 
@@ -42,6 +50,9 @@ _ROUTES: Final = {
     "/__sandbox/reset": ("POST",),
 }
 
+# What shows or changes one worker's state only (`settings.SandboxSettings.workers`).
+_ONE_WORKERS: Final = ("/__sandbox/requests", RESET)
+
 
 def handle(gateway: Gateway, request: Request) -> Reply:
     methods = _ROUTES.get(request.path)
@@ -51,11 +62,23 @@ def handle(gateway: Gateway, request: Request) -> Reply:
         allow = ", ".join(methods)
         return json_reply(405, {"message": "Method Not Allowed"}, headers=(("Allow", allow),))
     faults = gateway.settings.faults
+    workers = gateway.settings.workers
+    if workers > 1 and (request.path in _ONE_WORKERS or request.method == "POST"):
+        return json_reply(
+            409,
+            {
+                "message": f"this sandbox runs {workers} worker processes, each with its own "
+                f"records and fault knobs: {request.method} {request.path} needs --workers 1 "
+                "(the knobs given at start apply to every worker)"
+            },
+        )
     if request.path == "/__sandbox/status":
         records = gateway.records
         status = {
             "variant": gateway.variant.to_json(),
             "shape": gateway.settings.shape,
+            "workers": workers,
+            "pid": os.getpid(),  # the process that answered (one of the workers)
             "records": {"kept": len(records), "forgotten": records.forgotten},
         }
         return json_reply(200, status)

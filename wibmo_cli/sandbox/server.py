@@ -13,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import sqlite3
+import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -27,6 +31,7 @@ from wibmo_cli.sandbox.store import Store
 from wibmo_cli.sandbox_port import DEFAULT_PORT
 
 _log = logging.getLogger(__name__)
+LISTEN_BACKLOG: Final = 128  # connections a worker's socket queues before it accepts them
 
 
 class HttpServer:
@@ -41,12 +46,16 @@ class HttpServer:
         self._gateway: Gateway | None = None
         self._connections: set[HttpConnection] = set()
 
-    async def start(self, host: str, port: int) -> str:
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> str:
+        """Listen on ``host``:``port``, or on ``sock`` (already bound and listening)."""
         self._store = Store.open(self.settings.db_path, self.settings.customers)
         self._gateway = Gateway(self.settings, self._store, self.records)
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(self._connection, host, port)
+            if sock is not None:
+                self._server = await loop.create_server(self._connection, sock=sock)
+            else:
+                self._server = await loop.create_server(self._connection, host, port)
         except BaseException:
             self._store.close()
             raise
@@ -201,23 +210,174 @@ def serve(
     port: int = DEFAULT_PORT,
     *,
     on_ready: Callable[[str], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve in the foreground until Ctrl-C or SIGTERM, then shut down cleanly and return."""
-
-    async def main() -> None:
-        server = HttpServer(settings, RequestLog())
-        url = await server.start(host, port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, stop.set)
-        try:
-            if on_ready is not None:
-                on_ready(url)
-            await stop.wait()
-        finally:
-            await server.close()
-
+    """Serve in the foreground until Ctrl-C or SIGTERM, then shut down cleanly and return;
+    in ``settings.workers`` processes when more than one (`Workers`)."""
+    if settings.workers > 1:
+        Workers(settings, host, port, on_notice or _log.warning).run(on_ready)
+        return
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        asyncio.run(_serve(settings, host, port, on_ready=on_ready))
+
+
+async def _serve(
+    settings: SandboxSettings,
+    host: str,
+    port: int,
+    *,
+    sock: socket.socket | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    watched: int | None = None,
+) -> None:
+    """One server until SIGINT or SIGTERM, or until ``watched`` (a pipe's end) is
+    readable: the supervisor of a worker has ended."""
+    server = HttpServer(settings, RequestLog())
+    url = await server.start(host, port, sock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    if watched is not None:
+        loop.add_reader(watched, stop.set)
+    try:
+        if on_ready is not None:
+            on_ready(url)
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+class Workers:
+    """The sandbox in several processes on one port (``settings.workers``; Linux).
+
+    Each worker is a forked process with its own event loop, listening socket and
+    SQLite connection; SO_REUSEPORT has the kernel share the incoming connections among
+    their sockets, and the database is shared as any processes share it (`store`). This
+    process supervises: SIGINT or SIGTERM stops every worker (Ctrl-C at a terminal
+    reaches them too), and a worker that ends otherwise (killed, out of memory) is
+    started again, at most once a second. A worker stops by itself when this process
+    is gone (it watches a pipe whose writing end only this process holds).
+
+    What a worker keeps in memory is its own: its request records and fault draws
+    (`control` refuses what would show or change one worker's for the whole sandbox).
+    """
+
+    def __init__(
+        self, settings: SandboxSettings, host: str, port: int, notice: Callable[[str], None]
+    ) -> None:
+        self.settings = settings
+        self.host = host
+        self.port = port
+        self.notice = notice
+        self.started: dict[int, tuple[int, float]] = {}  # pid -> (worker number, when)
+        self._stopping = False
+
+    def run(self, on_ready: Callable[[str], None] | None) -> None:
+        if self.port:  # SO_REUSEPORT would share a port another sandbox's workers hold
+            _listening(self.host, self.port, reuse_port=False).close()
+        first = _listening(self.host, self.port)
+        self.port = first.getsockname()[1]
+        watched, self._alive = os.pipe()  # the workers' EOF when this process is gone
+        try:
+            for number in range(self.settings.workers):
+                sock = first if number == 0 else _listening(self.host, self.port)
+                self._start(number, sock, watched)
+            if on_ready is not None:
+                on_ready(f"http://{self.host}:{self.port}")
+            self._supervise(watched)
+        finally:
+            self._stop_all()
+            os.close(self._alive)
+            os.close(watched)
+
+    def _start(self, number: int, sock: socket.socket, watched: int) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()  # or the worker would write it again
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            code = 0
+            try:
+                os.close(self._alive)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                asyncio.run(_serve(self.settings, self.host, self.port, sock=sock, watched=watched))
+            except KeyboardInterrupt:
+                pass
+            except BaseException:  # noqa: BLE001 - reported, then this worker ends
+                _log.exception("sandbox worker %d ended", number + 1)
+                code = 1
+            finally:
+                os._exit(code)
+        sock.close()  # the worker's own now
+        self.started[pid] = (number, time.monotonic())
+
+    def _supervise(self, watched: int) -> None:
+        def stop(signum: int, frame: object) -> None:
+            self._stopping = True
+            self._signal_all()  # the loop below waits for them
+
+        previous = {
+            signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            while self.started:
+                try:
+                    pid, status = os.waitpid(-1, 0)
+                except ChildProcessError:
+                    return
+                number, when = self.started.pop(pid, (-1, 0.0))
+                if number < 0 or self._stopping:
+                    continue
+                self.notice(
+                    f"sandbox worker {number + 1} (pid {pid}) {_ended(status)}; starting it again"
+                )
+                time.sleep(max(0.0, when + 1.0 - time.monotonic()))
+                if not self._stopping:
+                    self._start(number, _listening(self.host, self.port), watched)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _stop_all(self) -> None:
+        """SIGTERM to every worker, and wait for each to end (they close in moments)."""
+        self._signal_all()
+        while self.started:
+            try:
+                pid, _ = os.waitpid(-1, 0)
+            except ChildProcessError:
+                self.started.clear()
+                return
+            self.started.pop(pid, None)
+
+    def _signal_all(self) -> None:
+        for pid in list(self.started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def _listening(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
+    """A listening TCP socket on ``host``:``port``, shared with the others bound there
+    with SO_REUSEPORT (``reuse_port``); SO_REUSEADDR as asyncio's servers have it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _ended(status: int) -> str:
+    """How a child process ended, from its wait status: "exited with 1", "was killed by
+    SIGKILL"."""
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with {os.waitstatus_to_exitcode(status)}"

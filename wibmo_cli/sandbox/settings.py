@@ -179,6 +179,7 @@ class SandboxSettings:
     shape: str = "cardList"
     variant: Variant = SEED
     faults: Faults = field(default_factory=Faults)
+    workers: int = field(default=1, kw_only=True)  # processes serving (`server.Workers`)
     request_timeout: float = REQUEST_TIMEOUT  # a slow request: 408 and closed
     idle_timeout: float = IDLE_TIMEOUT  # an idle connection: closed
 
