@@ -471,3 +471,23 @@ def test_an_answer_waited_for_is_never_timed_out(db_path: Path) -> None:
             answer = read_all(sock)
             assert time.monotonic() - started >= 0.6  # delayed, then answered
         assert len(statuses(answer)) == 1 and statuses(answer) != [408]
+
+
+def test_answer_heads_are_made_once_and_never_mixed_up() -> None:
+    from wibmo_cli.sandbox.connection import _head
+
+    one = _head(200, "application/json", 1234, (), False)
+    assert _head(200, "application/json", 1234, (), False) is one
+    events = [
+        one,
+        _head(200, "application/json", 1235, (), False),
+        _head(200, "application/json", 1234, (), True),
+        _head(200, "text/html", 1234, (), False),
+        _head(405, "application/json", 1234, (("Allow", "POST"),), False),
+        _head(405, "application/json", 1234, (("Allow", "GET"),), False),
+    ]
+    seen = {(event.status_code, tuple(event.headers.raw_items())) for event in events}
+    assert len(seen) == len(events)
+    assert dict(events[4].headers.raw_items())[b"Allow"] == b"POST"
+    assert dict(events[2].headers.raw_items())[b"Connection"] == b"close"
+    assert dict(events[1].headers.raw_items())[b"Content-Length"] == b"1235"

@@ -268,18 +268,8 @@ class HttpConnection(asyncio.Protocol):
         self._close()
 
     def _render(self, reply: Reply, *, head_only: bool = False, close: bool = False) -> bytes:
-        headers = [
-            _SERVER,
-            (b"Content-Type", reply.content_type.encode("latin-1")),
-            (b"Content-Length", b"%d" % len(reply.body)),
-        ]
-        for name, value in reply.headers:
-            headers.append((name.encode("latin-1"), value.encode("latin-1")))
-        if close:
-            headers.append(_CLOSE)
-        reason = phrase(reply.status).encode()
         send = self.h11.send
-        head = send(h11.Response(status_code=reply.status, headers=headers, reason=reason))
+        head = send(_head(reply.status, reply.content_type, len(reply.body), reply.headers, close))
         if head_only:
             return head + send(_END)
         # the body as it is: h11 writes a Content-Length body through unchanged
@@ -339,6 +329,36 @@ class HttpConnection(asyncio.Protocol):
     def _close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+_HEADS: dict[tuple[int, str, int, tuple[tuple[str, str], ...], bool], h11.Response] = {}
+MAX_HEADS: Final = 1024  # answer heads kept (then forgotten, all at once)
+
+
+def _head(
+    status: int, content_type: str, length: int, extra: tuple[tuple[str, str], ...], close: bool
+) -> h11.Response:
+    """The h11 event of an answer's head. Events are immutable and building one (h11
+    checks every header) costs more than sending it, so each is made once: answers of
+    the same length share theirs."""
+    key = (status, content_type, length, extra, close)
+    event = _HEADS.get(key)
+    if event is None:
+        headers = [
+            _SERVER,
+            (b"Content-Type", content_type.encode("latin-1")),
+            (b"Content-Length", b"%d" % length),
+        ]
+        for name, value in extra:
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+        if close:
+            headers.append(_CLOSE)
+        reason = phrase(status).encode()
+        event = h11.Response(status_code=status, headers=headers, reason=reason)
+        if len(_HEADS) >= MAX_HEADS:
+            _HEADS.clear()
+        _HEADS[key] = event
+    return event
 
 
 def _request(event: h11.Request) -> Request:
