@@ -66,6 +66,8 @@ class Bench:
         self.quick = quick
         self.figures: list[Figure] = []
         self.notes: list[str] = []
+        self.generator: Path | None = None  # bench/loadgen.c, built (`loadgen`)
+        self.single_process_capacity = 0.0
         self.work = Path(tempfile.mkdtemp(prefix="wibmo-bench-"))
         self.home = self.work / "home"
         self.home.mkdir()
@@ -402,6 +404,9 @@ class Bench:
         print(f"\n== batch lookup ({count:,} rows, concurrency 16, sandbox in a subprocess)")
         with self.sandbox(self.work / "sandbox.db") as (url, pid):
             rate = self._lookups(url, count, pid)
+            self.generator = self.loadgen()
+            rows = identifiers(self.work / "sandbox.db", count)
+            self.single_process_capacity = self.capacity(url, rows, connections=16)
         workers = max(2, os.cpu_count() or 1)
         print(f"\n== the sandbox in {workers} worker processes (--workers {workers})")
         with self.sandbox(self.work / "sandbox.db", workers) as (url, pid):
@@ -538,14 +543,46 @@ class Bench:
         print("      " + self.notes[-1])
         return rate
 
+    def loadgen(self) -> Path | None:
+        """bench/loadgen.c built with the system's C compiler (None without one)."""
+        compiler = shutil.which("cc") or shutil.which("gcc")
+        if compiler is None:
+            return None
+        binary = self.work / "loadgen"
+        source = Path(__file__).with_name("loadgen.c")
+        built = subprocess.run(
+            [compiler, "-O2", "-o", str(binary), str(source)], capture_output=True, check=False
+        )
+        return binary if built.returncode == 0 else None
+
+    def capacity(self, url: str, rows: list[tuple[str, str]], connections: int) -> float:
+        """Requests a second the sandbox answers to the load generator: bench/loadgen.c
+        (a few us of CPU a request, as wrk), else the minimal asyncio client."""
+        requests = sandbox_requests(url, rows)
+        if self.generator is None:
+            return asyncio.run(send_all(url, requests, connections))
+        path = self.work / "requests.bin"
+        path.write_bytes(b"".join(len(r).to_bytes(4, "big") + r for r in requests))
+        port = str(urlsplit(url).port)
+        argv = [str(self.generator), "127.0.0.1", port, str(connections), str(path)]
+        done = subprocess.run(argv, capture_output=True, text=True, check=True)
+        answered, seconds, ok = done.stdout.split()
+        assert int(answered) == int(ok) == len(requests), done.stdout
+        return int(answered) / float(seconds)
+
     def _workers(self, url: str, count: int, pid: int, workers: int, rate: float) -> None:
         """The sandbox's capacity in ``workers`` processes, as a load test would run it,
         against the batch's ``rate`` measured on one process and again on these."""
         rows = identifiers(self.work / "sandbox.db", count)
+        self.generator = self.loadgen()
+        used = "bench/loadgen.c" if self.generator else "the minimal asyncio client (no cc)"
+        generator = "loadgen.c" if self.generator else "minimal async client"
+        print(f"      load generator: {used}")
+        single = self.single_process_capacity
         cpu_before = tree_cpu_seconds(pid)
-        capacity = asyncio.run(sandbox_capacity(url, rows, connections=16))
+        capacity = self.capacity(url, rows, connections=16)
         cpu_after = tree_cpu_seconds(pid)
-        capacity_64 = asyncio.run(sandbox_capacity(url, rows, connections=64))
+        capacity_64 = self.capacity(url, rows, connections=64)
         profiles = self.profiles_file(url, "bench-workers-profiles.toml")
         rows_path = self.work / "rows.txt"
         batch = [*self.wibmo, "lookup", "--profiles-file", str(profiles), "--concurrency", "16"]
@@ -556,7 +593,7 @@ class Bench:
         for connections, measured in ((16, capacity), (64, capacity_64)):
             self.record(
                 Figure(
-                    f"sandbox --workers {workers} (minimal async client, {connections} conns)",
+                    f"sandbox --workers {workers} ({generator}, {connections} conns)",
                     measured,
                     "req/s",
                     "the batch",
@@ -569,6 +606,11 @@ class Bench:
         self.notes.append(
             f"the batch against --workers {workers}: {rate_here:,.0f} rows/s (against one "
             f"process: {rate:,.0f}); the ratio is taken against the faster"
+        )
+        print("      " + self.notes[-1])
+        self.notes.append(
+            f"load generator {used}: the sandbox in one process (c=16) "
+            f"{single:,.0f} req/s, {single / batch_rate:.2f} x the batch"
         )
         print("      " + self.notes[-1])
         if cpu_before is not None and cpu_after is not None:
@@ -925,6 +967,11 @@ async def send_all(url: str, requests: list[bytes], connections: int) -> float:
 async def sandbox_capacity(url: str, rows: list[tuple[str, str]], connections: int) -> float:
     """Requests a second the sandbox answers to a minimal client: raw HTTP/1.1 keep-alive
     connections sending requests encrypted beforehand."""
+    return await send_all(url, sandbox_requests(url, rows), connections)
+
+
+def sandbox_requests(url: str, rows: list[tuple[str, str]]) -> list[bytes]:
+    """A lookup request for each row, whole HTTP/1.1, encrypted, each its own clientTxnId."""
     parts = urlsplit(url)
     codec = TokenCodec(DEMO_KEY, IvScheme("zero"))
     field = {"mobile": "customerMobile", "urn": "urn", "email": "emailId"}
@@ -934,18 +981,18 @@ async def sandbox_capacity(url: str, rows: list[tuple[str, str]], connections: i
         f"bankId: {DEMO_PROFILE['bank_id']}\r\nentityId: 100\r\n"
         f"secureCode: {DEMO_PROFILE['secure_code']}\r\nContent-Type: application/json\r\n"
     )
-    stamp = int(time.time()) % 10**6
+    stamp = time.time_ns() // 1000 % 10**12  # new clientTxnIds for every call: no 1054s
     requests = []
     for n, (kind, value) in enumerate(rows):
         payload = {
             "messageCode": 1930,
-            "clientTxnId": f"B{stamp:06d}{n:07d}",
+            "clientTxnId": f"B{stamp:012d}{n:07d}",
             "requestDateTime": "20240101120000",
             field.get(kind, "customerId"): ("91" + value) if kind == "mobile" else value,
         }
         body = json.dumps({"token": codec.encrypt_json(payload)}).encode()
         requests.append(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    return await send_all(url, requests, connections)
+    return requests
 
 
 async def update_capacity(url: str, current: dict[int, int], connections: int) -> float:

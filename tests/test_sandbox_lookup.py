@@ -326,3 +326,35 @@ def test_lookup_does_not_accept_patch(sandbox: Sandbox, platform: Platform) -> N
     response = platform.send("POST", UPDATE, {"messageCode": 1280, "clientTxnId": txn_id()})
     assert response.status_code == 405
     assert response.headers["allow"] == "PATCH"
+
+
+@pytest.mark.parametrize("shape", ["cardList", "flat", "mixed"])
+def test_an_answer_is_sent_as_compact_json_writes_it(db_path: Path, shape: str) -> None:
+    """A cardList answer's customer part is encoded once per customer and spliced; the
+    bytes are `compact_json`'s, for every customer, twice over (the second remembered)."""
+    from wibmo_cli.crypto import compact_json
+    from wibmo_cli.sandbox.lookup import Spliced, lookup, plaintext
+    from wibmo_cli.sandbox.model import Context, PlatformError
+    from wibmo_cli.sandbox.store import Store
+
+    store = Store.open(db_path)
+    try:
+        urns = [each.urn for each in store.urns()]
+        for turn in range(2):
+            for n, urn in enumerate(urns):
+                txn = f"T-{shape}-{turn}-{n}"
+                ctx = Context("C", 2010, txn, 7442 + n, 1930, "20240101120000", shape)
+                with store.transaction():
+                    assert store.remember_txn(ctx.client_txn_id, "lookup", ctx.now) is not None
+                    try:
+                        answer = lookup(store, {"urn": str(urn)}, ctx)
+                    except PlatformError:
+                        continue
+                assert isinstance(answer, Spliced) == (shape == "cardList")
+                assert plaintext(answer) == compact_json(answer)
+        spliced = Spliced(b'{"cardList":[]}', [])
+        spliced.update(responseCode="00")
+        spliced["cardList"] = [{"changed": True}]  # no longer the encoded entries
+        assert plaintext(spliced) == compact_json(spliced)
+    finally:
+        store.close()

@@ -42,7 +42,7 @@ from typing import Any, Final
 import wibmo_cli.sandbox.control as control
 from wibmo_cli.crypto import TokenCodec
 from wibmo_cli.errors import CryptoError
-from wibmo_cli.sandbox.lookup import lookup
+from wibmo_cli.sandbox.lookup import lookup, plaintext
 from wibmo_cli.sandbox.model import (
     Context,
     PlatformError,
@@ -156,7 +156,7 @@ class Gateway:
         record.response_code = str(answer.get("responseCode"))
         if fault is not None:  # applied and committed: now the answer is lost
             return self._fault_reply(fault)
-        return token_reply(self.codec.encrypt_json(answer), key=self.variant.envelope)
+        return token_reply(self.codec.encrypt(plaintext(answer)), key=self.variant.envelope)
 
     def _fault_reply(self, fault: str) -> Reply:
         if fault in ("drop", "drop_after"):

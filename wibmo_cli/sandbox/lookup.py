@@ -24,6 +24,7 @@ import json
 from typing import Any, Final
 
 from wibmo_cli import kyc, validate
+from wibmo_cli.crypto import compact_json
 from wibmo_cli.sandbox.model import (
     Card,
     Context,
@@ -85,7 +86,10 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
     cards, entries = store.remembered(("cards", rowid), lambda: _entries(store, rowid))
 
     answer: dict[str, Any]
-    if ctx.shape == "flat":
+    if ctx.shape == "cardList":
+        head = store.remembered(("head", rowid), lambda: compact_json({"cardList": entries}))
+        answer = Spliced(head, entries)
+    elif ctx.shape == "flat":
         chosen = next((i for i, card in enumerate(cards) if card.urn == card_urn), 0)
         answer = {
             ("availBal" if key == "availableBalance" else key): value
@@ -96,8 +100,6 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
         answer["cardList"] = [
             {key: value for key, value in entry.items() if key in CARD_FIELDS} for entry in entries
         ]
-    else:
-        answer = {"cardList": entries}
     answer.update(
         bankId=ctx.bank_id,
         clientId=ctx.client_id,
@@ -109,6 +111,31 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
         responseCode="00",
     )
     return answer
+
+
+class Spliced(dict[str, Any]):
+    """A ``cardList`` answer: ``{"cardList": entries}`` and what follows it (`lookup` adds
+    the request's own fields), with the JSON of that first part made once per customer
+    (``head``, as `compact_json` writes it). `plaintext` uses it while the answer still
+    begins with those very entries."""
+
+    __slots__ = ("entries", "head")
+
+    def __init__(self, head: bytes, entries: list[dict[str, Any]]) -> None:
+        super().__init__(cardList=entries)
+        self.head = head
+        self.entries = entries
+
+
+def plaintext(answer: dict[str, Any]) -> bytes:
+    """``compact_json(answer)``, the same bytes, sooner for a `Spliced` answer (the JSON
+    of its customer part is ~40% of an answer's cost to send)."""
+    if isinstance(answer, Spliced) and answer.get("cardList") is answer.entries:
+        first = next(iter(answer))
+        if first == "cardList" and len(answer) > 1:
+            rest = compact_json({key: value for key, value in answer.items() if key != first})
+            return answer.head[:-1] + b"," + rest[1:]
+    return compact_json(answer)
 
 
 def _find(

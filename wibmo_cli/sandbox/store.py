@@ -12,14 +12,14 @@ Several processes may share one database (`wibmo sandbox`, its workers, and any 
 of commands running the embedded sandbox). What lookups read is kept between requests
 (`Store.remembered`) only while the database's change stamp stays the same: triggers
 give it a new random value on every insert, update or delete of a customer, card or
-document, whichever process or program makes it, and each transaction reads it first,
-so an update is seen by the next request in every process. Each request is one
-``BEGIN IMMEDIATE`` transaction (`Store.transaction`), so the accosaTransactionId and
-accosaRefNo it draws are read from the database under the write lock and cannot be
-drawn twice; a new database is created and seeded once, under that same lock; and a
-connection waits up to `BUSY_TIMEOUT` seconds for another process's transaction, in
-sleeps from 50 us (`Store._begin`; SQLite's own wait sleeps 1 ms at least, the time of
-several requests, with the event loop blocked).
+document, whichever process or program makes it, and each request's transaction reads
+it with its clientTxnId, so an update is seen by the next request in every process.
+Each request is one ``BEGIN IMMEDIATE`` transaction (`Store.transaction`), so the
+accosaTransactionId and accosaRefNo it draws are read from the database under the write
+lock and cannot be drawn twice; a new database is created and seeded once, under that
+same lock; and a connection waits up to `BUSY_TIMEOUT` seconds for another process's
+transaction, in sleeps from 50 us (`Store._begin`; SQLite's own wait sleeps 1 ms at
+least, the time of several requests, with the event loop blocked).
 
 The database holds whole document numbers: a new file is created 0600 (SQLite gives
 its -wal and -shm files the same mode), and a data directory created here 0700.
@@ -160,6 +160,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._stamp: str | None = None  # the change stamp `_remembered` was found under
+        self._fresh = False  # this transaction read the stamp: `_remembered` may serve
         self._remembered: dict[Hashable, Any] = {}
 
     @classmethod
@@ -199,8 +200,10 @@ class Store:
         """One request's work: ``BEGIN IMMEDIATE`` (the write lock, waited for), then
         COMMIT, or ROLLBACK when the body raises."""
         with self._locked():
-            self._check_stamp()
-            yield
+            try:
+                yield
+            finally:
+                self._fresh = False
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -233,27 +236,29 @@ class Store:
                 time.sleep(min(wait, deadline - now))
                 wait = min(wait * 2, _LONGEST_WAIT)
 
-    def _check_stamp(self) -> None:
-        """Forget what was remembered if anything a lookup reads changed since."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'changes'").fetchone()
-        stamp = None if row is None else row[0]
+    def _note_stamp(self, stamp: str | None) -> None:
+        """The change stamp as this transaction read it: what was remembered under
+        another is forgotten."""
         if stamp != self._stamp or stamp is None:
             self._remembered.clear()
             self._stamp = stamp
+        self._fresh = stamp is not None
 
     def remembered(self, key: Hashable, find: Callable[[], T]) -> T:
         """What ``find()`` returns, kept for ``key`` until a customer, card or document
-        changes (in any process). Only for reads inside `transaction`, and only what
-        stays unchanged by the request itself; what ``find`` raises is not kept."""
+        changes (in any process). For reads after `remember_txn` in a `transaction`
+        (which reads the stamp), of what the request itself does not change; elsewhere
+        ``find()`` is simply called. What ``find`` raises is not kept."""
+        if not self._fresh:
+            return find()
         try:
             return cast(T, self._remembered[key])
         except KeyError:
             pass
         value = find()
-        if self._stamp is not None:  # a database without a stamp: nothing is kept
-            if len(self._remembered) >= REMEMBERED:
-                self._remembered.clear()
-            self._remembered[key] = value
+        if len(self._remembered) >= REMEMBERED:
+            self._remembered.clear()
+        self._remembered[key] = value
         return value
 
     def generated(self) -> int:
@@ -267,15 +272,20 @@ class Store:
         """A new accosaTransactionId for ``client_txn_id``, or None when it was seen before.
 
         The id is the database's highest plus one, drawn inside the caller's transaction
-        (which holds the write lock): whatever other processes wrote is counted.
+        (which holds the write lock): whatever other processes wrote is counted. The
+        change stamp is read with it (`remembered`).
         """
         row = self._conn.execute(
             "INSERT INTO txns (client_txn_id, accosa_id, api, at) "
             "SELECT ?, max(coalesce(max(accosa_id), 0), ?) + 1, ?, ? FROM txns "
-            "WHERE true ON CONFLICT (client_txn_id) DO NOTHING RETURNING accosa_id",
+            "WHERE true ON CONFLICT (client_txn_id) DO NOTHING "
+            "RETURNING accosa_id, (SELECT value FROM meta WHERE key = 'changes')",
             (client_txn_id, FIRST_ACCOSA_ID - 1, api, at),
         ).fetchone()
-        return None if row is None else int(row[0])
+        if row is None:
+            return None
+        self._note_stamp(row[1])
+        return int(row[0])
 
     def next_ref_no(self) -> int:
         """The next accosaRefNo (the update document's auto-generated sequence number),
