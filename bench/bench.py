@@ -85,6 +85,11 @@ class Bench:
         self.figures.append(figure)
         print(figure.line(), flush=True)
 
+    def note(self, text: str) -> None:
+        """A figure without a target: printed now and under the table."""
+        self.notes.append(text)
+        print("      " + text, flush=True)
+
     def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
         kwargs.setdefault("stdout", subprocess.DEVNULL)
         kwargs.setdefault("stderr", subprocess.DEVNULL)
@@ -141,7 +146,7 @@ class Bench:
                     value / floor <= limit,
                 )
             )
-        self.notes.append(f"start-up floor: python -c '{FLOOR}'")
+        self.note(f"start-up floor: python -c '{FLOOR}'")
 
     # -- one lookup, cold --------------------------------------------------------------
 
@@ -184,7 +189,6 @@ class Bench:
             f"decrypt) took {median['script']:.1f} ms; wibmo -o json is "
             f"{median['json'] / median['script']:.1f} x that"
         )
-        print("      " + self.notes[-1])
 
     # -- the agent console -------------------------------------------------------------
 
@@ -231,12 +235,11 @@ class Bench:
                    round_trip, value / round_trip, "<= round trip + 15 ms (issue 16)",
                    value <= round_trip + 15)
         )  # fmt: skip
-        self.notes.append(
+        self.note(
             f"the console: {value:.1f} ms a lookup; a `wibmo lookup` process each: "
             f"{process:.1f} ms ({process / value:.0f} x); the round trip alone (one keep-alive "
             f"connection, requests encrypted beforehand): {round_trip:.1f} ms"
         )
-        print("      " + self.notes[-1])
 
     # -- streaming decrypt -------------------------------------------------------------
 
@@ -286,11 +289,10 @@ class Bench:
         write_tokens(answers, count // 2, answers_only=True)
         seconds = self.wall([*self.wibmo, "decrypt", str(answers)])
         bare_seconds = self.wall([sys.executable, str(bare), str(answers)])
-        self.notes.append(
+        self.note(
             f"answers only (every token masked): {count // 2 / seconds:,.0f} tokens/s, "
             f"bare loop {count // 2 / bare_seconds:,.0f}/s (no target)"
         )
-        print("      " + self.notes[-1])
 
         big_count = count * (5 if not self.quick else 4)
         big = self.work / "big.txt"
@@ -314,8 +316,7 @@ class Bench:
                 big_rss < 150 * 1024 and big_rss < small_rss + 16 * 1024,
             )
         )
-        self.notes.append(f"decrypt of {big_count:,} tokens ran at {big_rate:,.0f} tokens/s")
-        print("      " + self.notes[-1])
+        self.note(f"decrypt of {big_count:,} tokens ran at {big_rate:,.0f} tokens/s")
         big.unlink()
 
     def peak_rss(self, argv: Sequence[str]) -> int:
@@ -387,13 +388,12 @@ class Bench:
                 worst < 150 * 1024 and worst < small_rss + 16 * 1024,
             )
         )
-        self.notes.append(
+        self.note(
             f"--scan peak RSS: {small_rss / 1024:,.1f} MiB ({megabytes:,.0f} MiB log), "
             f"{big_rss / 1024:,.1f} MiB ({times * megabytes:,.0f} MiB log), "
             f"{line_rss / 1024:,.1f} MiB (one {megabytes:,.0f} MiB line); the re.finditer "
             f"loop on that line: {bare_rss / 1024:,.1f} MiB (it holds the line whole)"
         )
-        print("      " + self.notes[-1])
         big.unlink()
         line.unlink()
 
@@ -525,22 +525,19 @@ class Bench:
             )
         )
         for connections, measured in ((16, capacity), (64, capacity_64)):
-            self.notes.append(
+            self.note(
                 f"sandbox alone, one process (minimal client, {connections} connections): "
                 f"{measured:,.0f} req/s, {measured / rate:.2f} x the batch"
             )
-            print("      " + self.notes[-1])
         if cpu_before is not None and cpu_after is not None:
-            self.notes.append(
+            self.note(
                 f"sandbox alone: {(cpu_after - cpu_before) / count * 1e6:,.0f} us of the "
                 "sandbox's CPU per request (user + system; steadier than req/s on a busy box)"
             )
-            print("      " + self.notes[-1])
-        self.notes.append(
+        self.note(
             f"batch lookup: {count:,} rows in {seconds:.2f} s, {found:,} found; per-row loop "
             f"measured on {len(sample)} rows and extrapolated"
         )
-        print("      " + self.notes[-1])
         return rate
 
     def loadgen(self) -> Path | None:
@@ -603,22 +600,19 @@ class Bench:
                     measured >= 3 * batch_rate,
                 )
             )
-        self.notes.append(
+        self.note(
             f"the batch against --workers {workers}: {rate_here:,.0f} rows/s (against one "
             f"process: {rate:,.0f}); the ratio is taken against the faster"
         )
-        print("      " + self.notes[-1])
-        self.notes.append(
+        self.note(
             f"load generator {used}: the sandbox in one process (c=16) "
             f"{single:,.0f} req/s, {single / batch_rate:.2f} x the batch"
         )
-        print("      " + self.notes[-1])
         if cpu_before is not None and cpu_after is not None:
-            self.notes.append(
+            self.note(
                 f"sandbox --workers {workers}: {(cpu_after - cpu_before) / count * 1e6:,.0f} us "
                 "of CPU per request, its workers together"
             )
-            print("      " + self.notes[-1])
 
     def bulk(self) -> None:
         count = 2_000 if self.quick else 5_000
@@ -684,18 +678,16 @@ class Bench:
                 rate / loop_rate >= 20,
             )
         )
-        self.notes.append(
+        self.note(
             f"bulk update: plan of {len(people):,} rows (a lookup each) in {plan_seconds:.2f} s "
             f"({len(people) / plan_seconds:,.0f} rows/s); apply in {seconds:.2f} s, every row "
             "journaled (fsynced, group commit) before it is sent"
         )
         if cpu_before is not None and cpu_after is not None:
-            self.notes.append(
+            self.note(
                 f"bulk update: {(cpu_after - cpu_before) / len(people) * 1e6:,.0f} us of the "
                 "sandbox's CPU per applied row"
             )
-        for note in self.notes[-2:]:
-            print("      " + note)
 
     # -- report ------------------------------------------------------------------------
 
