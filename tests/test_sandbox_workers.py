@@ -134,6 +134,8 @@ def test_one_workers_records_and_knobs_are_refused_as_the_sandboxs(tmp_path: Pat
             answer = httpx.request(method, sandbox.url + path, json={}, timeout=5)
             assert answer.status_code == 409, (path, answer.text)
             assert "--workers 1" in answer.json()["message"]
+            seed = "wibmo sandbox reset --db PATH" in answer.json()["message"]
+            assert seed == (path == "/__sandbox/reset")
         assert httpx.get(sandbox.url + "/__sandbox/faults", timeout=5).status_code == 200
         assert httpx.get(sandbox.url + "/__sandbox/urns", timeout=5).status_code == 200
 

@@ -118,7 +118,8 @@ def sandbox(
             "--workers",
             metavar="N",
             help="Processes serving the port (Linux; 1-64): a load test's sandbox on more "
-            "than one core. Each keeps its own request records and fault draws.",
+            "than one core. Each keeps its own request records and fault draws, so "
+            "/__sandbox/requests, /reset and POST /faults answer 409 with more than one.",
         ),
     ] = 1,
 ) -> None:
@@ -130,8 +131,8 @@ def sandbox(
     platform's public material strictly (its paths, methods, credential placement,
     message codes, answer envelope and helper endpoints), to rehearse a profile before
     it meets the real one. The URL is printed on stdout when it listens; faults can also
-    be changed while it runs (POST /__sandbox/faults), GET /__sandbox/status shows what
-    is served.
+    be changed while it runs (POST /__sandbox/faults; with --workers 1), GET
+    /__sandbox/status shows what is served.
 
     \b
     Examples:
@@ -337,8 +338,9 @@ def reset(rt: Runtime, db: DatabasePath = None, customers: Customers = None) -> 
     or --customers N.
 
     The database is the one `wibmo sandbox` and the embedded profiles (the built-in
-    demo) use, or --db's. A sandbox running on it needs no restart: it reads the
-    database on every request, and sees the seed from its next one.
+    demo) use, or --db's. A sandbox running on it, with any number of workers, needs no
+    restart: every request checks the database's change stamp, and sees the seed from
+    its next one.
 
     \b
     Examples:

@@ -26,7 +26,7 @@ A sandbox run in several worker processes (``--workers``) answers each request f
 of them, whose records and fault knobs are its own: there ``requests``, ``reset`` and
 POST ``faults`` are refused (409) rather than show or change one worker's as the
 sandbox's; the knobs given at start apply to every worker, and the status says how many
-there are.
+there are, and which one answered (its pid; its "records" are that worker's).
 """
 
 from __future__ import annotations
@@ -64,12 +64,13 @@ def handle(gateway: Gateway, request: Request) -> Reply:
     faults = gateway.settings.faults
     workers = gateway.settings.workers
     if workers > 1 and (request.path in _ONE_WORKERS or request.method == "POST"):
+        seed = "; the seed again: wibmo sandbox reset --db PATH" if request.path == RESET else ""
         return json_reply(
             409,
             {
                 "message": f"this sandbox runs {workers} worker processes, each with its own "
                 f"records and fault knobs: {request.method} {request.path} needs --workers 1 "
-                "(the knobs given at start apply to every worker)"
+                f"(the knobs given at start apply to every worker){seed}"
             },
         )
     if request.path == "/__sandbox/status":

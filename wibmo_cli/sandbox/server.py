@@ -17,7 +17,6 @@ import os
 import signal
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -293,11 +292,9 @@ class Workers:
             os.close(watched)
 
     def _start(self, number: int, sock: socket.socket, watched: int) -> None:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()  # or the worker would write it again
         pid = os.fork()
-        if pid == 0:  # the worker: never returns
+        if pid == 0:  # the worker: never returns, ends with os._exit as a forked child
+            # must (neither this command's end nor its atexit handlers or buffers)
             code = 0
             try:
                 os.close(self._alive)

@@ -363,7 +363,7 @@ class Store:
         remembered clientTxnIds and the sequences as a new database has them, in one
         transaction; ``customers`` generated ones (None: as many as before). Another
         process (a running sandbox) sees the old data or the new, never a mix, and needs
-        no restart: it caches nothing between requests."""
+        no restart: the change stamp is new, so it forgets what it remembered."""
         with self.transaction():
             count = self.generated() if customers is None else customers
             _drop_triggers(self._conn)  # one per deleted row otherwise; `_seed` makes them
