@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,24 @@ with running(Path({str(db_path)!r})) as sandbox:
         assert store.remember_txn("KILLED0000001", "lookup", "20240101120000") is None
     finally:
         store.close()
+
+
+def test_opening_a_locked_database_waits_busy_timeout_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own wait while opening and the store's own are one wait, not two."""
+    from wibmo_cli.sandbox import store
+
+    monkeypatch.setattr(store, "BUSY_TIMEOUT", 1.0)
+    db = tmp_path / "locked.db"
+    Store.open(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            Store.open(db)
+        waited = time.monotonic() - started
+    finally:
+        holder.close()
+    assert 0.9 <= waited < 1.7, waited  # two waits took 2.0 s

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -198,3 +199,117 @@ def test_a_port_another_sandboxs_workers_hold_is_refused(tmp_path: Path, cli: In
         assert_one_line_error(result, 2, f"cannot listen on 127.0.0.1:{port}")
         result = cli("sandbox", "--port", port, "--db", str(tmp_path / "other.db"))
         assert_one_line_error(result, 2, f"cannot listen on 127.0.0.1:{port}")
+
+
+def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """`wibmo sandbox ... --port 0 --workers ...` in a session of its own: the process and
+    its URL, read as soon as it is printed."""
+    write_profiles("http://127.0.0.1:9")
+    process = subprocess.Popen(
+        [*WIBMO, "sandbox", "--db", str(tmp_path / "w.db"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_the_moment_the_url_shows_stops_everything(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """A stop that comes while the workers start is held back, not lost (it was, 2 to 3
+    times in 5, the supervisor then waiting for good)."""
+    for _ in range(6):
+        process, url = _start(tmp_path, "--port", "0", "--workers", "4")
+        assert url.startswith("http://"), url
+        workers = Served(process, url).workers()
+        os.killpg(process.pid, signum) if signum == signal.SIGINT else process.send_signal(signum)
+        try:
+            _, err = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise AssertionError(f"still running 15 s after {signum.name}") from None
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+        assert _gone(workers, within=5)
+
+
+@pytest.mark.slow
+def test_a_signal_just_after_a_worker_is_started_again_stops_everything(
+    tmp_path: Path,
+) -> None:
+    for _ in range(5):
+        process, url = _start(tmp_path, "--port", "0", "--workers", "2")
+        sandbox = Served(process, url)
+        victim = min(sandbox.workers())
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+            victim in sandbox.workers() or len(sandbox.workers()) < 2
+        ):
+            time.sleep(0.001)
+        workers = sandbox.workers()
+        process.send_signal(signal.SIGTERM)  # the new worker is moments old
+        try:
+            _, err = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise AssertionError("still running 15 s after SIGTERM") from None
+        assert process.returncode == 0, err
+        assert _gone(workers, within=5)
+
+
+def test_the_port_stays_the_sandboxs_while_its_workers_are_started_again(
+    tmp_path: Path, cli: Invoke
+) -> None:
+    """All its workers dead, another sandbox could have taken the port and shared it
+    with the ones started again (two databases answering one port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    process, url = _start(tmp_path, "--port", port, "--workers", "2")
+    sandbox = Served(process, url)
+    try:
+        os.kill(process.pid, signal.SIGSTOP)  # no restart meanwhile
+        workers = sandbox.workers()
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        assert _gone(workers, within=5)
+        other = cli("sandbox", "--port", port, "--db", str(tmp_path / "o.db"), "--workers", "2")
+        assert_one_line_error(other, 2, f"cannot listen on 127.0.0.1:{port}")
+        other = cli("sandbox", "--port", port, "--db", str(tmp_path / "o.db"))
+        assert_one_line_error(other, 2, f"cannot listen on 127.0.0.1:{port}")
+        os.kill(process.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(sandbox.workers()) < 2:
+            time.sleep(0.05)
+        assert {sandbox.status()["pid"] for _ in range(20)} == sandbox.workers()
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def test_a_worker_that_cannot_open_the_database_gets_no_connection(tmp_path: Path) -> None:
+    """A worker listens once its database is open: one started again on a database
+    gone bad is never sent a connection (they were reset), and says why in one line."""
+    with served(tmp_path) as sandbox:
+        db = tmp_path / "w.db"
+        db.rename(tmp_path / "moved.db")  # the running worker keeps its open file
+        db.mkdir()
+        victim = min(sandbox.workers())
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(1.5)  # started again once, failed
+        for _ in range(30):
+            assert sandbox.status()["pid"] != victim
+        sandbox.process.send_signal(signal.SIGTERM)
+        _, err = sandbox.process.communicate(timeout=15)
+        assert "Traceback" not in err
+        assert "sandbox worker" in err and "could not serve:" in err
+        assert sandbox.process.returncode == 0, err

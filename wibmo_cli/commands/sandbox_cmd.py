@@ -153,6 +153,7 @@ def sandbox(
         return
     from wibmo_cli.endpoint import sandbox_settings
     from wibmo_cli.sandbox import Faults, serve
+    from wibmo_cli.sandbox.server import NotServing
     from wibmo_cli.sandbox.variants import VARIANTS, by_name
 
     if variant == "list":
@@ -216,6 +217,8 @@ def sandbox(
 
     try:
         serve(settings, "127.0.0.1", port, on_ready=ready, on_notice=rt.render.info)
+    except NotServing as exc:  # a worker, the database gone bad since it was checked
+        raise _cannot_use(db_path, given=db is not None, reason=str(exc)) from None
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     rt.render.info("sandbox stopped")
@@ -321,13 +324,16 @@ def _database(path: Path, *, given: bool, customers: int | None = None) -> Itera
         reason = blocked_by(path) or (
             exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         )
-        if given:
-            raise InputError(
-                f"--db {path}: cannot use it as the sandbox database: {reason}"
-            ) from None
-        raise ConfigError(
-            f"cannot use {path} as the sandbox database: {reason}", hint="check $WIBMO_DATA_DIR"
-        ) from None
+        raise _cannot_use(path, given=given, reason=reason) from None
+
+
+def _cannot_use(path: Path, *, given: bool, reason: str) -> InputError | ConfigError:
+    """The database at `path` is unusable: `--db`'s (exit 2) or the data dir's (3)."""
+    if given:
+        return InputError(f"--db {path}: cannot use it as the sandbox database: {reason}")
+    return ConfigError(
+        f"cannot use {path} as the sandbox database: {reason}", hint="check $WIBMO_DATA_DIR"
+    )
 
 
 @sandbox_app.command("reset")

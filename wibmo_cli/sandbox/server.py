@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -51,8 +52,10 @@ class HttpServer:
         self._gateway = Gateway(self.settings, self._store, self.records)
         loop = asyncio.get_running_loop()
         try:
-            if sock is not None:
-                self._server = await loop.create_server(self._connection, sock=sock)
+            if sock is not None:  # bound, and made to listen here, once the store is open
+                self._server = await loop.create_server(
+                    self._connection, sock=sock, backlog=LISTEN_BACKLOG
+                )
             else:
                 self._server = await loop.create_server(self._connection, host, port)
         except BaseException:
@@ -245,6 +248,10 @@ async def _serve(
             on_ready(url)
         await stop.wait()
     finally:
+        if watched is not None:  # a worker, stopping: the next signal (Ctrl-C reaches it
+            for signum in _STOPPING:  # and the supervisor's SIGTERM) changes nothing, and
+                loop.remove_signal_handler(signum)  # must not meet a loop half closed
+                signal.signal(signum, signal.SIG_IGN)
         await server.close()
 
 
@@ -253,15 +260,27 @@ class Workers:
 
     Each worker is a forked process with its own event loop, listening socket and
     SQLite connection; SO_REUSEPORT has the kernel share the incoming connections among
-    their sockets, and the database is shared as any processes share it (`store`). This
-    process supervises: SIGINT or SIGTERM stops every worker (Ctrl-C at a terminal
-    reaches them too), and a worker that ends otherwise (killed, out of memory) is
-    started again, at most once a second. A worker stops by itself when this process
-    is gone (it watches a pipe whose writing end only this process holds).
+    their sockets, and the database is shared as any processes share it (`store`). A
+    worker opens the database before its socket listens, so no connection is routed to
+    a worker that cannot serve it.
+
+    This process supervises. It holds the port for the sandbox's life (a bound socket
+    that never listens), so no other sandbox can join its workers there. SIGINT or
+    SIGTERM stops every worker (Ctrl-C at a terminal reaches them too); both are held
+    back around each fork, so one that comes while a worker starts is not lost, and a
+    worker slow to stop is killed after `STOP_WAIT` seconds. A worker that ends
+    otherwise (killed, out of memory, the database unusable) is started again after a
+    second, then after twice as long each time it ends within `SHORT_LIFE` seconds (at
+    most `LONGEST_RESTART`). A worker stops by itself when this process is gone (it
+    watches a pipe whose writing end only this process holds).
 
     What a worker keeps in memory is its own: its request records and fault draws
     (`control` refuses what would show or change one worker's for the whole sandbox).
     """
+
+    STOP_WAIT: Final = 10.0
+    SHORT_LIFE: Final = 10.0
+    LONGEST_RESTART: Final = 30.0
 
     def __init__(
         self, settings: SandboxSettings, host: str, port: int, notice: Callable[[str], None]
@@ -272,104 +291,186 @@ class Workers:
         self.notice = notice
         self.started: dict[int, tuple[int, float]] = {}  # pid -> (worker number, when)
         self._stopping = False
+        self._restart_waits: dict[int, float] = {}  # worker number -> seconds
 
     def run(self, on_ready: Callable[[str], None] | None) -> None:
-        if self.port:  # SO_REUSEPORT would share a port another sandbox's workers hold
-            _listening(self.host, self.port, reuse_port=False).close()
-        first = _listening(self.host, self.port)
-        self.port = first.getsockname()[1]
+        previous = {signum: signal.signal(signum, self._stop) for signum in _STOPPING}
+        held = None
         watched, self._alive = os.pipe()  # the workers' EOF when this process is gone
         try:
+            if self.port:  # SO_REUSEPORT would share a port another sandbox's workers hold
+                _bound(self.host, self.port, reuse_port=False).close()
+            held = _bound(self.host, self.port, reuse_address=False)
+            self.port = held.getsockname()[1]
             for number in range(self.settings.workers):
-                sock = first if number == 0 else _listening(self.host, self.port)
-                self._start(number, sock, watched)
+                if self._stopping or not self._start(number, held, watched, wait=True):
+                    return
             if on_ready is not None:
                 on_ready(f"http://{self.host}:{self.port}")
-            self._supervise(watched)
+            self._supervise(held, watched)
         finally:
+            os.close(self._alive)  # the workers stop, seeing it close, if not signalled
             self._stop_all()
-            os.close(self._alive)
             os.close(watched)
-
-    def _start(self, number: int, sock: socket.socket, watched: int) -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns, ends with os._exit as a forked child
-            # must (neither this command's end nor its atexit handlers or buffers)
-            code = 0
-            try:
-                os.close(self._alive)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                asyncio.run(_serve(self.settings, self.host, self.port, sock=sock, watched=watched))
-            except KeyboardInterrupt:
-                pass
-            except BaseException:  # noqa: BLE001 - reported, then this worker ends
-                _log.exception("sandbox worker %d ended", number + 1)
-                code = 1
-            finally:
-                os._exit(code)
-        sock.close()  # the worker's own now
-        self.started[pid] = (number, time.monotonic())
-
-    def _supervise(self, watched: int) -> None:
-        def stop(signum: int, frame: object) -> None:
-            self._stopping = True
-            self._signal_all()  # the loop below waits for them
-
-        previous = {
-            signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)
-        }
-        try:
-            while self.started:
-                try:
-                    pid, status = os.waitpid(-1, 0)
-                except ChildProcessError:
-                    return
-                number, when = self.started.pop(pid, (-1, 0.0))
-                if number < 0 or self._stopping:
-                    continue
-                self.notice(
-                    f"sandbox worker {number + 1} (pid {pid}) {_ended(status)}; starting it again"
-                )
-                time.sleep(max(0.0, when + 1.0 - time.monotonic()))
-                if not self._stopping:
-                    self._start(number, _listening(self.host, self.port), watched)
-        finally:
+            if held is not None:
+                held.close()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def _stop_all(self) -> None:
-        """SIGTERM to every worker, and wait for each to end (they close in moments)."""
-        self._signal_all()
+    def _stop(self, signum: int, frame: object) -> None:
+        self._stopping = True
+        self._signal_all()  # the supervising loop or `_stop_all` waits for them
+
+    def _start(self, number: int, held: socket.socket, watched: int, *, wait: bool) -> bool:
+        """Fork worker ``number``; with ``wait``, until it listens: False when a stop came
+        meanwhile, `NotServing` when it could not start."""
+        sock = _bound(self.host, self.port)
+        told, tell = os.pipe()  # the worker's word: listening, or why not
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)  # until handled below
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(told)
+                self._work(number, sock, held, watched, mask, tell, quiet=wait)  # no return
+            self.started[pid] = (number, time.monotonic())  # before a stop is let in
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        sock.close()  # the worker's own now
+        os.close(tell)
+        try:
+            word = os.read(told, 1024) if wait else b"+"
+        finally:
+            os.close(told)
+        if word.startswith(b"+") or self._stopping:
+            return not self._stopping
+        reason = word[1:].decode(errors="replace") or "it ended"
+        raise NotServing(f"sandbox worker {number + 1} could not start: {reason}")
+
+    def _work(
+        self,
+        number: int,
+        sock: socket.socket,
+        held: socket.socket,
+        watched: int,
+        mask: set[int | signal.Signals],
+        tell: int,
+        *,
+        quiet: bool,
+    ) -> None:
+        """The worker's life; it ends with os._exit, as a forked child must: returning
+        would run this command to its end, its atexit handlers and buffers included.
+        Why it could not serve goes to ``tell``, and to the log unless ``quiet`` (the
+        supervisor waits for the word, and says it)."""
+
+        def say(word: bytes) -> None:
+            with contextlib.suppress(OSError):  # nobody waits for a worker started again
+                os.write(tell, word)
+                os.close(tell)
+
+        code = 0
+        try:
+            os.close(self._alive)
+            held.close()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop held back: now
+            serving = _serve(
+                self.settings,
+                self.host,
+                self.port,
+                sock=sock,
+                watched=watched,
+                on_ready=lambda url: say(b"+"),
+            )
+            asyncio.run(serving)
+        except KeyboardInterrupt:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - one line, then this worker ends
+            reason = _reason(exc)
+            if not quiet:
+                _log.warning("sandbox worker %d could not serve: %s", number + 1, reason)
+            say(b"-" + reason.encode()[:1000])
+            code = 1
+        finally:
+            os._exit(code)
+
+    def _supervise(self, held: socket.socket, watched: int) -> None:
         while self.started:
             try:
-                pid, _ = os.waitpid(-1, 0)
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+            number, when = self.started.pop(pid, (-1, 0.0))
+            if number < 0 or self._stopping:
+                continue
+            short = time.monotonic() - when < self.SHORT_LIFE
+            wait = min(2 * self._restart_waits.get(number, 0.5), self.LONGEST_RESTART)
+            wait = self._restart_waits[number] = wait if short else 1.0
+            self.notice(
+                f"sandbox worker {number + 1} (pid {pid}) {_ended(status)}; "
+                f"starting it again in {wait:g} s"
+            )
+            deadline = time.monotonic() + wait
+            while not self._stopping and time.monotonic() < deadline:
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            if not self._stopping:
+                self._start(number, held, watched, wait=False)
+
+    def _stop_all(self) -> None:
+        """SIGTERM to every worker, and wait for each to end; SIGKILL after `STOP_WAIT`."""
+        self._signal_all()
+        deadline = time.monotonic() + self.STOP_WAIT
+        while self.started:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 self.started.clear()
                 return
-            self.started.pop(pid, None)
+            if pid:
+                self.started.pop(pid, None)
+                continue
+            if time.monotonic() > deadline:
+                self._signal_all(signal.SIGKILL)
+                deadline = math.inf
+            time.sleep(0.01)
 
-    def _signal_all(self) -> None:
+    def _signal_all(self, signum: int = signal.SIGTERM) -> None:
         for pid in list(self.started):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signum)
 
 
-def _listening(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
-    """A listening TCP socket on ``host``:``port``, shared with the others bound there
-    with SO_REUSEPORT (``reuse_port``); SO_REUSEADDR as asyncio's servers have it."""
+_STOPPING: Final = {signal.SIGINT, signal.SIGTERM}
+
+
+class NotServing(Exception):
+    """A worker could not start serving (the database unusable since it was checked)."""
+
+
+def _bound(
+    host: str, port: int, *, reuse_port: bool = True, reuse_address: bool = True
+) -> socket.socket:
+    """A TCP socket bound to ``host``:``port``, not listening yet (a worker listens once
+    it can serve); with SO_REUSEPORT (``reuse_port``) shared with the others bound there
+    so, and SO_REUSEADDR (``reuse_address``) as asyncio's servers have it. Without the
+    latter it keeps the port from any socket that is not in the group."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_address:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(LISTEN_BACKLOG)
-        sock.setblocking(False)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception in one line: its text, or its type's name when it has none."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 def _ended(status: int) -> str:

@@ -220,8 +220,8 @@ class Store:
         """``BEGIN IMMEDIATE``: the write lock, waited for up to `BUSY_TIMEOUT` seconds
         while another connection holds it (a request's transaction holds it for tens of
         microseconds), in sleeps from `_FIRST_WAIT` doubling to `_LONGEST_WAIT`."""
-        wait, deadline = _FIRST_WAIT, 0.0
-        while True:
+        wait, deadline = _FIRST_WAIT, time.monotonic() + BUSY_TIMEOUT  # SQLite's own
+        while True:  # wait (while opening) counts too
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 return
@@ -229,9 +229,7 @@ class Store:
                 if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:  # or BUSY_*
                     raise
                 now = time.monotonic()
-                if not deadline:
-                    deadline = now + BUSY_TIMEOUT
-                elif now >= deadline:
+                if now >= deadline:
                     raise
                 time.sleep(min(wait, deadline - now))
                 wait = min(wait * 2, _LONGEST_WAIT)
