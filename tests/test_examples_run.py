@@ -405,6 +405,7 @@ NEEDS: dict[str, Needs] = {
     "wibmo sandbox --variant v3": Needs("runs until Ctrl-C", server=True),
     "wibmo sandbox --drop-after-rate 0.1 --seed 7": Needs("runs until Ctrl-C", server=True),
     "wibmo sandbox --customers 10000 --db big.db": Needs("runs until Ctrl-C", server=True),
+    "wibmo sandbox --port 0 --workers 2": Needs("runs until Ctrl-C", server=True),
     "wibmo -p uat-v3 sandbox --variant v3": Needs(
         f"runs until Ctrl-C; {A_PROFILE}", server=True, profiles="profiles.toml"
     ),

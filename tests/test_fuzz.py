@@ -508,7 +508,9 @@ def cli_env(
     """A sandbox the `hard` profile points at; `wibmo sandbox` returns once it is ready."""
     import wibmo_cli.sandbox
 
-    def serve_once(settings: Any, host: str, port: int, *, on_ready: Any = None) -> None:
+    def serve_once(
+        settings: Any, host: str, port: int, *, on_ready: Any = None, on_notice: Any = None
+    ) -> None:
         if on_ready is not None:
             on_ready(f"http://{host}:{port}")
 
