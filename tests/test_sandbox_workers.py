@@ -235,8 +235,8 @@ def test_a_signal_the_moment_the_url_shows_stops_everything(
 ) -> None:
     """A stop that comes while the workers start is held back, not lost (it was, 2 to 3
     times in 5, the supervisor then waiting for good)."""
-    for _ in range(6):
-        process, url = _start(tmp_path, "--port", "0", "--workers", "4")
+    for _ in range(15):
+        process, url = _start(tmp_path, "--port", "0", "--workers", "2")
         assert url.startswith("http://"), url
         workers = Served(process, url).workers()
         os.killpg(process.pid, signum) if signum == signal.SIGINT else process.send_signal(signum)
@@ -322,3 +322,23 @@ def test_a_worker_that_cannot_open_the_database_gets_no_connection(tmp_path: Pat
         assert "Traceback" not in err
         assert "sandbox worker" in err and "could not serve:" in err
         assert sandbox.process.returncode == 0, err
+
+
+@pytest.mark.slow
+def test_a_worker_that_does_not_stop_is_killed_after_ten_seconds(tmp_path: Path) -> None:
+    """The supervisor waited for good for a stopped (SIGSTOP) worker."""
+    process, url = _start(tmp_path, "--port", "0", "--workers", "2")
+    sandbox = Served(process, url)
+    workers = sandbox.workers()
+    os.kill(min(workers), signal.SIGSTOP)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError("still waiting 30 s after SIGTERM") from None
+    assert 9 < time.monotonic() - started < 20
+    assert process.returncode == 0, err
+    assert _gone(workers, within=5)

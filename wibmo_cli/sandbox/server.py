@@ -267,8 +267,10 @@ class Workers:
     This process supervises. It holds the port for the sandbox's life (a bound socket
     that never listens), so no other sandbox can join its workers there. SIGINT or
     SIGTERM stops every worker (Ctrl-C at a terminal reaches them too); both are held
-    back around each fork, so one that comes while a worker starts is not lost, and a
-    worker slow to stop is killed after `STOP_WAIT` seconds. A worker that ends
+    back around each fork, so one that comes while a worker starts is not lost, the
+    supervisor looks at its workers every `_POLL` seconds rather than block in a wait a
+    signal might not interrupt, and a worker slow to stop (or stopped: SIGSTOP) is
+    killed after `STOP_WAIT` seconds. A worker that ends
     otherwise (killed, out of memory, the database unusable) is started again after a
     second, then after twice as long each time it ends within `SHORT_LIFE` seconds (at
     most `LONGEST_RESTART`). A worker stops by itself when this process is gone (it
@@ -328,6 +330,11 @@ class Workers:
         told, tell = os.pipe()  # the worker's word: listening, or why not
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)  # until handled below
         try:
+            if self._stopping:  # a stop came before the block: no worker to miss it
+                for fd in (told, tell):
+                    os.close(fd)
+                sock.close()
+                return False
             pid = os.fork()
             if pid == 0:
                 os.close(told)
@@ -395,11 +402,17 @@ class Workers:
             os._exit(code)
 
     def _supervise(self, held: socket.socket, watched: int) -> None:
-        while self.started:
+        """Start again each worker that ends, until a stop (then `_stop_all`). Waits in
+        short sleeps, not a blocking waitpid: a signal handled just before that call
+        would only be acted on once some worker ended by itself."""
+        while self.started and not self._stopping:
             try:
-                pid, status = os.waitpid(-1, 0)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
+            if not pid:
+                time.sleep(_POLL)
+                continue
             number, when = self.started.pop(pid, (-1, 0.0))
             if number < 0 or self._stopping:
                 continue
@@ -412,9 +425,8 @@ class Workers:
             )
             deadline = time.monotonic() + wait
             while not self._stopping and time.monotonic() < deadline:
-                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-            if not self._stopping:
-                self._start(number, held, watched, wait=False)
+                time.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))
+            self._start(number, held, watched, wait=False)  # unless stopping
 
     def _stop_all(self) -> None:
         """SIGTERM to every worker, and wait for each to end; SIGKILL after `STOP_WAIT`."""
@@ -432,7 +444,7 @@ class Workers:
             if time.monotonic() > deadline:
                 self._signal_all(signal.SIGKILL)
                 deadline = math.inf
-            time.sleep(0.01)
+            time.sleep(_POLL / 5)
 
     def _signal_all(self, signum: int = signal.SIGTERM) -> None:
         for pid in list(self.started):
@@ -441,6 +453,7 @@ class Workers:
 
 
 _STOPPING: Final = {signal.SIGINT, signal.SIGTERM}
+_POLL: Final = 0.05  # seconds between the supervisor's looks at its workers
 
 
 class NotServing(Exception):
