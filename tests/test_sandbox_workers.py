@@ -102,6 +102,17 @@ def _all_answer(sandbox: Served, within: float) -> bool:
     return False
 
 
+def _ended(process: subprocess.Popen[str], after: str, within: float = 15) -> str:
+    """The stderr of ``process`` once it ends; its whole group killed, and the test
+    failed, if it is still running ``within`` seconds ``after`` what was sent."""
+    try:
+        return process.communicate(timeout=within)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"still running {within:g} s after {after}") from None
+
+
 def _gone(pids: set[int], within: float) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -240,12 +251,7 @@ def test_a_signal_the_moment_the_url_shows_stops_everything(
         assert url.startswith("http://"), url
         workers = Served(process, url).workers()
         os.killpg(process.pid, signum) if signum == signal.SIGINT else process.send_signal(signum)
-        try:
-            _, err = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise AssertionError(f"still running 15 s after {signum.name}") from None
+        err = _ended(process, signum.name)
         assert process.returncode == 0, err
         assert "Traceback" not in err
         assert _gone(workers, within=5)
@@ -267,12 +273,7 @@ def test_a_signal_just_after_a_worker_is_started_again_stops_everything(
             time.sleep(0.001)
         workers = sandbox.workers()
         process.send_signal(signal.SIGTERM)  # the new worker is moments old
-        try:
-            _, err = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise AssertionError("still running 15 s after SIGTERM") from None
+        err = _ended(process, "SIGTERM")
         assert process.returncode == 0, err
         assert _gone(workers, within=5)
 
@@ -333,12 +334,7 @@ def test_a_worker_that_does_not_stop_is_killed_after_ten_seconds(tmp_path: Path)
     os.kill(min(workers), signal.SIGSTOP)
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
-    try:
-        _, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise AssertionError("still waiting 30 s after SIGTERM") from None
+    err = _ended(process, "SIGTERM", within=30)
     assert 9 < time.monotonic() - started < 20
     assert process.returncode == 0, err
     assert _gone(workers, within=5)
