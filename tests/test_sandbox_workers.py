@@ -169,6 +169,7 @@ def test_one_workers_records_and_knobs_are_refused_as_the_sandboxs(tmp_path: Pat
         assert httpx.get(sandbox.url + "/__sandbox/urns", timeout=5).status_code == 200
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_started_again_and_sigterm_stops_them_all(tmp_path: Path) -> None:
     with served(tmp_path) as sandbox:
         first = sandbox.workers()
@@ -197,6 +198,7 @@ def test_ctrl_c_at_a_terminal_stops_every_process(tmp_path: Path) -> None:
         assert _gone(workers, within=5)
 
 
+@pytest.mark.slow
 def test_workers_stop_by_themselves_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     with served(tmp_path) as sandbox:
         workers = sandbox.workers()
@@ -278,6 +280,7 @@ def test_a_signal_just_after_a_worker_is_started_again_stops_everything(
         assert _gone(workers, within=5)
 
 
+@pytest.mark.slow
 def test_the_port_stays_the_sandboxs_while_its_workers_are_started_again(
     tmp_path: Path, cli: Invoke
 ) -> None:
@@ -306,6 +309,7 @@ def test_the_port_stays_the_sandboxs_while_its_workers_are_started_again(
         process.communicate(timeout=15)
 
 
+@pytest.mark.slow
 def test_a_worker_that_cannot_open_the_database_gets_no_connection(tmp_path: Path) -> None:
     """A worker listens once its database is open: one started again on a database
     gone bad is never sent a connection (they were reset), and says why in one line."""
