@@ -67,7 +67,6 @@ class Bench:
         self.figures: list[Figure] = []
         self.notes: list[str] = []
         self.generator: Path | None = None  # bench/loadgen.c, built (`loadgen`)
-        self.single_process_capacity = 0.0
         self.work = Path(tempfile.mkdtemp(prefix="wibmo-bench-"))
         self.home = self.work / "home"
         self.home.mkdir()
@@ -402,15 +401,15 @@ class Bench:
     def lookups(self) -> None:
         count = 2_000 if self.quick else 5_000
         print(f"\n== batch lookup ({count:,} rows, concurrency 16, sandbox in a subprocess)")
+        self.generator = self.loadgen()
         with self.sandbox(self.work / "sandbox.db") as (url, pid):
             rate = self._lookups(url, count, pid)
-            self.generator = self.loadgen()
             rows = identifiers(self.work / "sandbox.db", count)
-            self.single_process_capacity = self.capacity(url, rows, connections=16)
+            single = self.capacity(url, rows, connections=16)
         workers = max(2, os.cpu_count() or 1)
         print(f"\n== the sandbox in {workers} worker processes (--workers {workers})")
         with self.sandbox(self.work / "sandbox.db", workers) as (url, pid):
-            self._workers(url, count, pid, workers, rate)
+            self._workers(url, rows, pid, workers, rate, single)
 
     @contextlib.contextmanager
     def sandbox(self, db: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
@@ -567,15 +566,21 @@ class Bench:
         assert int(answered) == int(ok) == len(requests), done.stdout
         return int(answered) / float(seconds)
 
-    def _workers(self, url: str, count: int, pid: int, workers: int, rate: float) -> None:
+    def _workers(
+        self,
+        url: str,
+        rows: list[tuple[str, str]],
+        pid: int,
+        workers: int,
+        rate: float,
+        single: float,
+    ) -> None:
         """The sandbox's capacity in ``workers`` processes, as a load test would run it,
         against the batch's ``rate`` measured on one process and again on these."""
-        rows = identifiers(self.work / "sandbox.db", count)
-        self.generator = self.loadgen()
+        count = len(rows)
         used = "bench/loadgen.c" if self.generator else "the minimal asyncio client (no cc)"
         generator = "loadgen.c" if self.generator else "minimal async client"
         print(f"      load generator: {used}")
-        single = self.single_process_capacity
         cpu_before = tree_cpu_seconds(pid)
         capacity = self.capacity(url, rows, connections=16)
         cpu_after = tree_cpu_seconds(pid)

@@ -86,10 +86,7 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
     cards, entries = store.remembered(("cards", rowid), lambda: _entries(store, rowid))
 
     answer: dict[str, Any]
-    if ctx.shape == "cardList":
-        head = store.remembered(("head", rowid), lambda: compact_json({"cardList": entries}))
-        answer = Spliced(head, entries)
-    elif ctx.shape == "flat":
+    if ctx.shape == "flat":
         chosen = next((i for i, card in enumerate(cards) if card.urn == card_urn), 0)
         answer = {
             ("availBal" if key == "availableBalance" else key): value
@@ -100,6 +97,9 @@ def lookup(store: Store, payload: dict[str, Any], ctx: Context) -> dict[str, Any
         answer["cardList"] = [
             {key: value for key, value in entry.items() if key in CARD_FIELDS} for entry in entries
         ]
+    else:
+        head = store.remembered(("head", rowid), lambda: compact_json({"cardList": entries}))
+        answer = Spliced(head, entries)
     answer.update(
         bankId=ctx.bank_id,
         clientId=ctx.client_id,

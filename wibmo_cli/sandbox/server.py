@@ -47,7 +47,7 @@ class HttpServer:
         self._connections: set[HttpConnection] = set()
 
     async def start(self, host: str, port: int, sock: socket.socket | None = None) -> str:
-        """Listen on ``host``:``port``, or on ``sock`` (already bound and listening)."""
+        """Listen on ``host``:``port``, or on ``sock`` (bound; it listens from here)."""
         self._store = Store.open(self.settings.db_path, self.settings.customers)
         self._gateway = Gateway(self.settings, self._store, self.records)
         loop = asyncio.get_running_loop()
@@ -238,7 +238,7 @@ async def _serve(
     url = await server.start(host, port, sock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _STOPPING:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
     if watched is not None:
@@ -270,11 +270,11 @@ class Workers:
     back around each fork, so one that comes while a worker starts is not lost, the
     supervisor looks at its workers every `_POLL` seconds rather than block in a wait a
     signal might not interrupt, and a worker slow to stop (or stopped: SIGSTOP) is
-    killed after `STOP_WAIT` seconds. A worker that ends
-    otherwise (killed, out of memory, the database unusable) is started again after a
-    second, then after twice as long each time it ends within `SHORT_LIFE` seconds (at
-    most `LONGEST_RESTART`). A worker stops by itself when this process is gone (it
-    watches a pipe whose writing end only this process holds).
+    killed after `STOP_WAIT` seconds. A worker that ends otherwise (killed, out of
+    memory, the database unusable) is started again after a second, then after twice
+    as long each time it ends within `SHORT_LIFE` seconds (at most `LONGEST_RESTART`).
+    A worker stops by itself when this process is gone (it watches a pipe whose writing
+    end only this process holds).
 
     What a worker keeps in memory is its own: its request records and fault draws
     (`control` refuses what would show or change one worker's for the whole sandbox).
@@ -369,10 +369,18 @@ class Workers:
         Why it could not serve goes to ``tell``, and to the log unless ``quiet`` (the
         supervisor waits for the word, and says it)."""
 
+        told = False
+
         def say(word: bytes) -> None:
+            """The one word to the supervisor (after it the descriptor is closed, and its
+            number may be another file's)."""
+            nonlocal told
+            if told:
+                return
+            told = True
             with contextlib.suppress(OSError):  # nobody waits for a worker started again
                 os.write(tell, word)
-                os.close(tell)
+            os.close(tell)
 
         code = 0
         try:

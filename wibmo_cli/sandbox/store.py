@@ -112,9 +112,7 @@ _TRIGGERS: Final = {
     for table in _STAMPED
     for event in ("INSERT", "UPDATE", "DELETE")
 }
-_STAMP_ROW: Final = (
-    "INSERT OR REPLACE INTO meta (key, value) VALUES ('changes', hex(randomblob(8)))"
-)
+_STAMP_ROW: Final = "INSERT OR {} INTO meta (key, value) VALUES ('changes', hex(randomblob(8)))"
 
 # Update Profile may change these customer columns, nothing else.
 UPDATABLE: Final = frozenset(CUSTOMER_COLUMNS) - {"id", "customer_id", "extra", "created_on"}
@@ -456,7 +454,7 @@ def _stamp(conn: sqlite3.Connection, *, new: bool) -> None:
     """The change stamp's row and triggers (`Store.remembered`); ``new``: a new value."""
     for name, body in _TRIGGERS.items():
         conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
-    conn.execute(_STAMP_ROW if new else _STAMP_ROW.replace("OR REPLACE", "OR IGNORE"))
+    conn.execute(_STAMP_ROW.format("REPLACE" if new else "IGNORE"))
 
 
 def _drop_triggers(conn: sqlite3.Connection) -> None:
