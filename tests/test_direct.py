@@ -77,6 +77,7 @@ def _both(
 def _said(result: Result) -> tuple[int, str]:
     """Exit code and stderr, with timings and generated ids made neutral."""
     text = re.sub(r"\b\d+ ms\b", "N ms", result.stderr)
+    text = re.sub(r'"requestDateTime": "\d{14}"', '"requestDateTime": "NOW"', text)
     return result.exit_code, re.sub(r"\bW[0-9A-Z]{13}\b", "TXN", text)
 
 
